@@ -1,0 +1,1 @@
+"""Accuracy and speed benchmarks (not part of the timed test suite)."""

@@ -1,0 +1,54 @@
+"""One evaluation of the objective: model outputs and derivatives, computed once per set."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from ..symbolic import DerivativeEngine, DerivativePlan, Env
+from .points import PointSet
+
+
+class Evaluation:
+    """Lazily evaluates the model on each point set, once, with every derivative needed there.
+
+    Terms ask for :meth:`env` of their point set; the first request runs the derivative
+    engine with the plan of all fields any term needs on that set, later requests reuse it.
+    ``scalars`` override the model's trainable scalars by name (robust wrappers set
+    uncertain coefficients this way).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        points: Mapping[str, PointSet],
+        plans: Mapping[str, DerivativePlan],
+        engine: DerivativeEngine,
+        unknowns: Sequence[str],
+        *,
+        scalars: Mapping[str, torch.Tensor | float] | None = None,
+        create_graph: bool = True,
+    ) -> None:
+        self.model = model
+        self.points = points
+        self.plans = plans
+        self.engine = engine
+        self.unknowns = tuple(unknowns)
+        base = model.scalars() if hasattr(model, "scalars") else {}
+        self.scalars: dict[str, torch.Tensor | float] = {**base, **(scalars or {})}
+        self.create_graph = create_graph
+        self._envs: dict[str, Env] = {}
+
+    def env(self, name: str) -> Env:
+        """The :class:`Env` of point set ``name`` (evaluated on first use)."""
+        env = self._envs.get(name)
+        if env is None:
+            ps = self.points[name]
+            fields = self.engine.evaluate(
+                self.model, ps.x, self.plans[name], self.unknowns, create_graph=self.create_graph
+            )
+            env = Env(ps.x.unbind(1), fields, self.scalars, ps.data)
+            self._envs[name] = env
+        return env

@@ -1,0 +1,303 @@
+"""The declarative problem: domain, equations, conditions, parameters, exact solution.
+
+Everything is checked and compiled when the :class:`Problem` is built, so a typo in an
+equation fails at declaration time with a message naming the bad symbol, not after
+minutes of training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+import torch
+from sympy.core.function import AppliedUndef
+
+from .domain import Domain, Region
+from .errors import ProblemError
+from .symbolic import (
+    DEFAULT_FUNCTIONS,
+    CompiledExpression,
+    FunctionTable,
+    SymbolContext,
+    as_expression,
+    compile_expression,
+)
+from .validate.exact import ExactSolution, unknown_name
+
+interior = "interior"
+"""Region marker for the interior of the domain: ``On(po.interior, expr)``."""
+
+
+@dataclass(frozen=True)
+class On:
+    """An expression that must vanish on a region: ``expr = 0`` (or ``Eq(lhs, rhs)``) there.
+
+    Dirichlet, Neumann, Robin and initial conditions are all written this way::
+
+        On(sp.Eq(x, -1), u)                    # u(-1, t) = 0
+        On(sp.Eq(t, 0), sp.Eq(u, -sp.sin(sp.pi * x)))
+        On(sp.Eq(x, 1), u.diff(x) - 2)         # Neumann u_x(1, t) = 2
+
+    Args:
+        where: the region: ``sympy.Eq(coordinate, value)``, a piece name such as ``"x=-1"``,
+            ``po.interior``, or a :class:`~pinnopt.domain.Region` (e.g. ``po.Points``).
+        expr: the expression that vanishes there.
+        n: number of collocation points on the region (default: the solver's default).
+        name: the loss term's name (default: derived from the region).
+        weight: the loss term's weight (positive).
+    """
+
+    where: Any
+    expr: Any
+    n: int | None = None
+    name: str | None = None
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.n is not None and (not isinstance(self.n, (int, np.integer)) or self.n < 1):
+            raise ProblemError(f"On(..., n={self.n!r}): the number of points must be an int >= 1")
+        w = float(self.weight)
+        if not (w > 0 and w != float("inf")):
+            raise ProblemError(f"On(..., weight={self.weight!r}): weights must be positive and finite")
+        if self.name is not None and (not isinstance(self.name, str) or not self.name):
+            raise ProblemError(f"On(..., name={self.name!r}): a name must be a non-empty string")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A trainable scalar coefficient (inverse problems).
+
+    Args:
+        symbol: the sympy symbol used in the equations.
+        init: the initial guess.
+        exact: the true value, when known, for validation of the fit.
+    """
+
+    symbol: sp.Symbol
+    init: float = 1.0
+    exact: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.symbol, sp.Symbol):
+            raise ProblemError(f"Parameter needs a sympy Symbol, got {self.symbol!r}")
+        if not np.isfinite(float(self.init)):
+            raise ProblemError(f"Parameter {self.symbol}: initial value {self.init!r} is not finite")
+
+    @property
+    def name(self) -> str:
+        return str(self.symbol)
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    """One compiled piece of a problem: an expression that must vanish on a region."""
+
+    name: str
+    region: Region
+    expr: CompiledExpression
+    n: int | None
+    weight: float
+    kind: str  # "equation" or "condition"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A differential-equation problem declared with sympy.
+
+    Args:
+        domain: where the problem lives (``Interval``, products of intervals, ...).
+        equations: expressions (or ``Eq``) that vanish in the interior, or :class:`On`
+            items for equations on other regions.
+        conditions: :class:`On` items: boundary, initial and point conditions.
+        parameters: trainable coefficients: :class:`Parameter` items, or a dict
+            ``{symbol: initial_value}``.
+        exact: the exact or reference solution: a sympy expression (one unknown), a dict
+            ``{u: expression_or_callable}``, or ``f(points) -> array``.
+        unknowns: the unknown functions in model-output order (default: sorted by name).
+        functions: extra sympy -> torch functions ``{name: callable}``, for known functions
+            such as ``sp.Function("f")(x)`` or sympy functions missing from the table.
+        constants: symbols with fixed values ``{symbol: value}``.
+        name: a short identifier (used in reports and file names).
+        description: one line about the problem.
+        eval_grid: the validation grid: points per coordinate (int or one per coordinate)
+            or an ``(N, dim)`` array of points. Default: about 10^4-10^5 grid points.
+    """
+
+    domain: Domain
+    equations: Sequence[Any]
+    conditions: Sequence[On] = ()
+    parameters: Sequence[Parameter] | Mapping[sp.Symbol, float] = ()
+    exact: Any = None
+    unknowns: Sequence[Any] | None = None
+    functions: Mapping[str, Callable[..., torch.Tensor]] = field(default_factory=dict)
+    constants: Mapping[sp.Symbol, float] = field(default_factory=dict)
+    name: str = "problem"
+    description: str = ""
+    eval_grid: Any = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.domain, Domain):
+            raise ProblemError(
+                f"Problem.domain must be a pinnopt domain (e.g. po.Interval(x, 0, 1)), got "
+                f"{type(self.domain).__name__}"
+            )
+        equations = _as_tuple(self.equations, "equations")
+        conditions = _as_tuple(self.conditions, "conditions")
+        for i, c in enumerate(conditions):
+            if not isinstance(c, On):
+                raise ProblemError(
+                    f"condition {i} must be po.On(region, expression), got {type(c).__name__}: {c!r}"
+                )
+        if not equations and not conditions:
+            raise ProblemError("a problem needs at least one equation or condition")
+        parameters = _normalize_parameters(self.parameters)
+        constants = {s: float(v) for s, v in dict(self.constants).items()}
+        for s in constants:
+            if not isinstance(s, sp.Symbol):
+                raise ProblemError(f"constants keys must be sympy Symbols, got {s!r}")
+        table = DEFAULT_FUNCTIONS.extended(dict(self.functions))
+        coords = self.domain.coordinates
+        clash = {p.symbol for p in parameters} & set(coords)
+        clash |= set(constants) & (set(coords) | {p.symbol for p in parameters})
+        if clash:
+            raise ProblemError(
+                f"symbols {sorted(map(str, clash))} are declared twice (coordinate, parameter or "
+                "constant); each symbol has one role"
+            )
+        items = [e if isinstance(e, On) else On(interior, e, name=None) for e in equations]
+        exprs = [
+            as_expression(it.expr, f"{'equation' if k < len(items) else 'condition'} {k}")
+            for k, it in enumerate([*items, *conditions])
+        ]
+        unknowns = self._find_unknowns(exprs, table)
+        if self.unknowns is not None:
+            declared = tuple(unknown_name(u) for u in self.unknowns)
+            if sorted(declared) != sorted(unknowns):
+                raise ProblemError(f"unknowns={list(declared)} but the equations use {list(unknowns)}")
+            unknowns = declared
+        ctx = SymbolContext(
+            coordinates=coords,
+            unknowns=unknowns,
+            scalars=tuple(p.symbol for p in parameters),
+            constants=constants,
+            functions=table,
+        )
+        terms = self._compile_terms(items, conditions, ctx)
+        object.__setattr__(self, "equations", equations)
+        object.__setattr__(self, "conditions", conditions)
+        object.__setattr__(self, "parameters", parameters)
+        object.__setattr__(self, "constants", constants)
+        object.__setattr__(self, "unknowns", unknowns)
+        object.__setattr__(self, "_context", ctx)
+        object.__setattr__(self, "_terms", terms)
+        exact = None
+        if self.exact is not None:
+            subs = dict(constants)
+            subs.update({p.symbol: p.exact for p in parameters if p.exact is not None})
+            exact = ExactSolution(self.exact, coords, unknowns, subs)
+        object.__setattr__(self, "_exact", exact)
+
+    # -- derived views ----------------------------------------------------------------------
+    @property
+    def coordinates(self) -> tuple[sp.Symbol, ...]:
+        """The independent variables, in model-input order."""
+        return self.domain.coordinates
+
+    @property
+    def context(self) -> SymbolContext:
+        """The names the problem's expressions use and the function table."""
+        return self._context  # type: ignore[attr-defined]
+
+    @property
+    def terms(self) -> tuple[TermSpec, ...]:
+        """Every equation and condition, compiled, with its region and weight."""
+        return self._terms  # type: ignore[attr-defined]
+
+    @property
+    def exact_solution(self) -> ExactSolution | None:
+        """The normalized exact solution, or None."""
+        return self._exact  # type: ignore[attr-defined]
+
+    def compile(
+        self, expr: Any, what: str = "expression", require_unknown: bool = True
+    ) -> CompiledExpression:
+        """Compile another expression in this problem's context (e.g. a derivative to predict)."""
+        return compile_expression(expr, self.context, what=what, require_unknown=require_unknown)
+
+    def evaluation_points(self) -> np.ndarray:
+        """The fixed validation grid, shape ``(N, dim)``, float64."""
+        grid = self.eval_grid
+        if grid is None:
+            per_axis = {1: 1001, 2: 201, 3: 41}.get(self.domain.dim, 11)
+            return self.domain.grid(per_axis).numpy()
+        if isinstance(grid, (int, np.integer)) or (
+            isinstance(grid, Sequence) and all(isinstance(k, (int, np.integer)) for k in grid)
+        ):
+            return self.domain.grid(grid).numpy()
+        pts = np.asarray(grid, dtype=np.float64)
+        if pts.ndim != 2 or pts.shape[1] != self.domain.dim:
+            raise ProblemError(f"eval_grid has shape {pts.shape}; expected (N, {self.domain.dim}) points")
+        return pts
+
+    # -- construction helpers -----------------------------------------------------------------
+    @staticmethod
+    def _find_unknowns(exprs: list[sp.Expr], table: FunctionTable) -> tuple[str, ...]:
+        found: set[str] = set()
+        for e in exprs:
+            for f in e.atoms(AppliedUndef):
+                if f.func.__name__ not in table:
+                    found.add(f.func.__name__)
+        return tuple(sorted(found))
+
+    def _compile_terms(
+        self, items: list[On], conditions: tuple[On, ...], ctx: SymbolContext
+    ) -> tuple[TermSpec, ...]:
+        specs: list[TermSpec] = []
+        used: dict[str, int] = {}
+        for kind, group in (("equation", items), ("condition", list(conditions))):
+            for i, item in enumerate(group):
+                what = f"{kind} {i}" + (f" ({item.name})" if item.name else "")
+                compiled = compile_expression(item.expr, ctx, what=what)
+                region = self.domain.region(item.where)
+                if item.name:
+                    name = item.name
+                elif kind == "equation":
+                    name = "pde" if len(items) == 1 else f"pde{i}"
+                else:
+                    name = region.name
+                if name in used:
+                    used[name] += 1
+                    name = f"{name}#{used[name]}"
+                else:
+                    used[name] = 1
+                specs.append(TermSpec(name, region, compiled, item.n, float(item.weight), kind))
+        return tuple(specs)
+
+
+def _as_tuple(items: Any, what: str) -> tuple[Any, ...]:
+    if items is None:
+        return ()
+    if isinstance(items, (sp.Basic, On)):
+        return (items,)
+    try:
+        return tuple(items)
+    except TypeError as exc:
+        raise ProblemError(f"Problem.{what} must be a list, got {type(items).__name__}") from exc
+
+
+def _normalize_parameters(params: Any) -> tuple[Parameter, ...]:
+    if isinstance(params, Mapping):
+        out = tuple(Parameter(s, float(v)) for s, v in params.items())
+    else:
+        out = tuple(_as_tuple(params, "parameters"))
+    for p in out:
+        if not isinstance(p, Parameter):
+            raise ProblemError(f"parameters must be po.Parameter items or a dict, got {p!r}")
+    names = [p.name for p in out]
+    if len(set(names)) != len(names):
+        raise ProblemError(f"parameters declared twice: {names}")
+    return out

@@ -1,0 +1,251 @@
+"""The outcome of :func:`pinnopt.solve`: trained model, history, why it stopped, validation."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy as sp
+import torch
+
+from .errors import CheckpointError, ConfigError, DataError, ValidationError
+from .nn import PINN, model_from_config
+from .problem import Parameter, Problem
+from .symbolic import AutogradEngine, DerivativePlan, Env, SymbolContext, compile_expression
+from .train import History, StopReason, TrainOutcome
+from .validate import Validation
+from .validate.metrics import max_abs_error, relative_l2
+
+FORMAT = "pinnopt.result/1"
+
+
+class Result:
+    """A trained solution.
+
+    Attributes:
+        problem: the solved problem (None for a result loaded without its problem).
+        model: the trained :class:`~pinnopt.nn.PINN` (network and scalar parameters).
+        history: per-step losses, continuous across phases.
+        stop_reason: why training stopped (:class:`~pinnopt.train.StopReason`).
+        outcome: the trainer's full report (phases, steps, function evaluations, time).
+        config: the solver settings, JSON-ready.
+    """
+
+    def __init__(
+        self,
+        problem: Problem | None,
+        model: PINN,
+        outcome: TrainOutcome | None,
+        config: Mapping[str, Any],
+        *,
+        coordinates: Sequence[str] | None = None,
+    ) -> None:
+        self.problem = problem
+        self.model = model
+        self.outcome = outcome
+        self.config = dict(config)
+        coords = [str(c) for c in problem.coordinates] if problem else list(coordinates or [])
+        self.coordinates = tuple(coords)
+        self.unknowns = model.unknowns
+
+    # -- summary --------------------------------------------------------------------------------
+    @property
+    def history(self) -> History | None:
+        return self.outcome.history if self.outcome else None
+
+    @property
+    def stop_reason(self) -> StopReason | None:
+        return self.outcome.reason if self.outcome else None
+
+    @property
+    def steps(self) -> int:
+        return self.outcome.steps if self.outcome else 0
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        """Fitted values of the trainable scalars."""
+        return self.model.parameter_values()
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.model.net.parameters()).dtype
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.net.parameters()).device
+
+    def __repr__(self) -> str:
+        reason = self.stop_reason.name if self.stop_reason else "loaded"
+        return f"Result({self.problem.name if self.problem else '?'}, steps={self.steps}, {reason})"
+
+    # -- use ------------------------------------------------------------------------------------
+    def _points(self, points: Any) -> torch.Tensor:
+        if isinstance(points, Mapping):
+            missing = [c for c in self.coordinates if c not in {str(k) for k in points}]
+            if missing:
+                raise DataError(f"predict: points miss coordinates {missing}")
+            cols = {str(k): np.asarray(v, dtype=np.float64).ravel() for k, v in points.items()}
+            pts = np.stack(np.broadcast_arrays(*[cols[c] for c in self.coordinates]), axis=1)
+        else:
+            pts = np.asarray(points, dtype=np.float64)
+            if pts.ndim == 1 and len(self.coordinates) == 1:
+                pts = pts[:, None]
+        if pts.ndim != 2 or pts.shape[1] != len(self.coordinates):
+            raise DataError(
+                f"predict: points have shape {pts.shape}; expected (N, {len(self.coordinates)}) "
+                f"for coordinates {list(self.coordinates)}"
+            )
+        if not np.isfinite(pts).all():
+            raise DataError("predict: points contain NaN or Inf")
+        return torch.as_tensor(pts, dtype=self.dtype, device=self.device)
+
+    def _context(self) -> SymbolContext:
+        if self.problem is not None:
+            return self.problem.context
+        coords = tuple(sp.Symbol(c) for c in self.coordinates)
+        return SymbolContext(coords, self.unknowns, tuple(sp.Symbol(p) for p in self.parameters))
+
+    def predict(
+        self, points: Any, derivatives: Sequence[Any] = (), *, batch_size: int = 65536
+    ) -> dict[str, np.ndarray]:
+        """Evaluate the unknowns (and optional expressions such as ``u.diff(x)``) at points.
+
+        Args:
+            points: ``(N, dim)`` array, or a dict ``{coordinate: values}``.
+            derivatives: sympy expressions in the unknowns, e.g. ``[u.diff(x), u.diff(x, 2)]``;
+                returned under ``str(expression)``.
+            batch_size: points per model call.
+        Returns:
+            ``{name: (N,) float64 array}`` for every unknown and requested expression.
+        """
+        x = self._points(points)
+        ctx = self._context()
+        exprs = {
+            str(e): compile_expression(e, ctx, what="derivative", require_unknown=False) for e in derivatives
+        }
+        from .symbolic import Field
+
+        wanted = {Field.value(u, len(self.coordinates)) for u in self.unknowns}
+        for c in exprs.values():
+            wanted |= c.fields
+        plan = DerivativePlan.build(wanted)
+        engine = AutogradEngine()
+        out: dict[str, list[np.ndarray]] = {k: [] for k in [*self.unknowns, *exprs]}
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for chunk in torch.split(x, batch_size):
+                with torch.set_grad_enabled(bool(plan.steps)):
+                    fields = engine.evaluate(self.model, chunk, plan, self.unknowns, create_graph=False)
+                    env = Env(chunk.unbind(1), fields, self.model.scalars())
+                    for u in self.unknowns:
+                        f = fields[Field.value(u, len(self.coordinates))]
+                        out[u].append(f.detach().cpu().double().numpy())
+                    for name, c in exprs.items():
+                        out[name].append(c(env).detach().cpu().double().numpy())
+        finally:
+            self.model.train(was_training)
+        return {k: np.concatenate(v) for k, v in out.items()}
+
+    def validate(self, points: Any = None) -> Validation:
+        """Relative L2 and max abs error per unknown on the problem's fixed evaluation grid."""
+        if self.problem is None:
+            raise ValidationError("this result was loaded without its problem; pass problem=")
+        exact = self.problem.exact_solution
+        if exact is None:
+            raise ValidationError(
+                f"problem {self.problem.name!r} declares no exact solution; give Problem(exact=...)"
+            )
+        pts = self.problem.evaluation_points() if points is None else np.asarray(points, float)
+        pred = self.predict(pts)
+        ref = exact(pts)
+        metrics = {
+            u: {"rel_l2": relative_l2(pred[u], ref[u]), "max_abs": max_abs_error(pred[u], ref[u])}
+            for u in self.unknowns
+        }
+        params = {}
+        fitted = self.parameters
+        for p in self.problem.parameters:
+            if p.exact is not None:
+                err = abs(fitted[p.name] - p.exact) / max(abs(p.exact), 1e-300)
+                params[p.name] = {"fitted": fitted[p.name], "exact": float(p.exact), "rel_error": err}
+        dtype = str(self.dtype).replace("torch.", "")
+        return Validation(metrics, params, n_points=len(pts), dtype=dtype)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the trained model with its problem metadata (tensors and plain data only)."""
+        net_config = self.config.get("model")
+        if net_config is None:
+            raise ConfigError(
+                "this result's network is a custom torch module; save its state_dict yourself "
+                "(only po.MLP specs can be rebuilt on load)"
+            )
+        hist = self.history.as_arrays() if self.history else {}
+        payload = {
+            "format": FORMAT,
+            "problem": {
+                "name": self.problem.name if self.problem else self.config.get("problem", "?"),
+                "coordinates": list(self.coordinates),
+                "unknowns": list(self.unknowns),
+                "parameters": self.parameters,
+            },
+            "model": json.dumps(net_config),
+            "bounds": [list(b) for b in self.config["bounds"]],
+            "config": json.dumps(self.config, default=str),
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "history": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in hist.items()},
+            "stop_reason": self.stop_reason.name if self.stop_reason else None,
+        }
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        os.close(fd)
+        try:
+            torch.save(payload, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], problem: Problem | None = None) -> Result:
+        """Load a saved result; never unpickles arbitrary objects (``weights_only=True``).
+
+        Pass the ``problem`` to validate against its exact solution.
+        """
+        try:
+            payload = torch.load(Path(path), weights_only=True, map_location="cpu")
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # corrupt or not ours
+            raise CheckpointError(f"{path}: not a readable pinnopt result ({exc})") from exc
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise CheckpointError(f"{path}: not a pinnopt result file (expected format {FORMAT})")
+        meta = payload["problem"]
+        if problem is not None and (
+            list(problem.unknowns) != meta["unknowns"]
+            or [str(c) for c in problem.coordinates] != meta["coordinates"]
+        ):
+            raise CheckpointError(
+                f"{path}: saved for unknowns {meta['unknowns']} in {meta['coordinates']}, but the "
+                f"given problem has {list(problem.unknowns)} in "
+                f"{[str(c) for c in problem.coordinates]}"
+            )
+        spec = model_from_config(json.loads(payload["model"]))
+        lower, upper = payload["bounds"]
+        net = spec.build(len(meta["coordinates"]), len(meta["unknowns"]), (lower, upper))
+        params = [Parameter(sp.Symbol(k), v) for k, v in meta["parameters"].items()]
+        model = PINN(net, meta["unknowns"], params)
+        dtype = {"float32": torch.float32, "float64": torch.float64}[payload["dtype"]]
+        model.to(dtype)
+        model.load_state_dict(payload["state_dict"])
+        config = json.loads(payload["config"])
+        return cls(problem, model, None, config, coordinates=meta["coordinates"])

@@ -1,0 +1,20 @@
+"""The sympy -> torch compiler, the derivative engines and the function table."""
+
+from .compiler import CompiledExpression, Env, SymbolContext, as_expression, compile_expression
+from .derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
+from .fields import Field
+from .functions import DEFAULT_FUNCTIONS, FunctionTable
+
+__all__ = [
+    "DEFAULT_FUNCTIONS",
+    "AutogradEngine",
+    "CompiledExpression",
+    "DerivativeEngine",
+    "DerivativePlan",
+    "Env",
+    "Field",
+    "FunctionTable",
+    "SymbolContext",
+    "as_expression",
+    "compile_expression",
+]

@@ -1,0 +1,45 @@
+"""Why training stopped: an enum whose values are readable hints."""
+
+from __future__ import annotations
+
+import enum
+
+
+class StopReason(str, enum.Enum):
+    """The reason a training run (or one phase of it) ended."""
+
+    STEP_BUDGET = "completed the step budget"
+    GRADIENT_TOLERANCE = "L-BFGS converged: the largest gradient component fell below tolerance_grad"
+    LOSS_CHANGE_TOLERANCE = (
+        "L-BFGS converged: the relative loss decrease of an iteration fell below tolerance_change"
+    )
+    STEP_TOLERANCE = "L-BFGS converged: the parameter update fell below tolerance_step"
+    LINE_SEARCH_FAILED = (
+        "L-BFGS stopped: the line search found no decrease, even along steepest descent "
+        "(usually the loss is at float round-off; try float64)"
+    )
+    DIVERGED = (
+        "the loss or its gradient became NaN or Inf; the last finite state was restored "
+        "(lower the learning rate or check the problem's scaling)"
+    )
+    INTERRUPTED = "interrupted by the user (Ctrl-C); the last completed step is kept"
+    COST_THRESHOLD = "the cost fell below the requested threshold"
+    CONVERGED = "the moving average of the cost stopped changing"
+    METRIC_THRESHOLD = "the evaluation metric fell below the requested threshold"
+    TIME_LIMIT = "reached the wall-time limit"
+    EARLY_STOPPING = "no improvement within the patience window; the best model was restored"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def converged(self) -> bool:
+        """True for the reasons that mean an optimizer's own tolerance was met."""
+        return self in {
+            StopReason.GRADIENT_TOLERANCE,
+            StopReason.LOSS_CHANGE_TOLERANCE,
+            StopReason.STEP_TOLERANCE,
+            StopReason.COST_THRESHOLD,
+            StopReason.CONVERGED,
+            StopReason.METRIC_THRESHOLD,
+        }

@@ -1,0 +1,43 @@
+"""The pinnopt problem library: declared problems with exact or reference solutions.
+
+Each module defines ``NAME``, ``DESCRIPTION``, ``TARGET`` (the relative L2 error its
+recommended configuration is expected to reach), ``make_problem()`` returning a
+:class:`pinnopt.Problem`, and ``recommended()`` returning keyword arguments for
+:func:`pinnopt.solve`. Nothing is imported until asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+from typing import Any
+
+from pinnopt.errors import ProblemError
+
+
+def names() -> list[str]:
+    """Names of the library's problems, sorted."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def module(name: str) -> ModuleType:
+    """The module declaring problem ``name``."""
+    if name not in names():
+        raise ProblemError(f"no library problem named {name!r}; available: {', '.join(names())}")
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def get(name: str) -> Any:
+    """Build library problem ``name`` (a :class:`pinnopt.Problem`)."""
+    return module(name).make_problem()
+
+
+def recommended(name: str) -> dict[str, Any]:
+    """Keyword arguments for :func:`pinnopt.solve` recommended for problem ``name``."""
+    return dict(module(name).recommended())
+
+
+def describe() -> list[tuple[str, str]]:
+    """``(name, one-line description)`` for every problem."""
+    return [(n, module(n).DESCRIPTION) for n in names()]

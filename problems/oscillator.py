@@ -1,0 +1,43 @@
+"""Damped harmonic oscillator (an initial-value ODE with a closed-form solution)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+import pinnopt as po
+
+NAME = "oscillator"
+DESCRIPTION = "Damped oscillator u'' + 2 zeta w u' + w^2 u = 0, u(0)=1, u'(0)=0, w=2 pi, zeta=0.1"
+TARGET = 1e-3
+OMEGA = 2 * sp.pi
+ZETA = sp.Rational(1, 10)
+
+
+def exact_expression(t: sp.Symbol) -> sp.Expr:
+    """Underdamped closed form with u(0) = 1, u'(0) = 0."""
+    wd = OMEGA * sp.sqrt(1 - ZETA**2)
+    return sp.exp(-ZETA * OMEGA * t) * (sp.cos(wd * t) + ZETA * OMEGA / wd * sp.sin(wd * t))
+
+
+def make_problem() -> po.Problem:
+    t = sp.Symbol("t")
+    u = sp.Function("u")(t)
+    return po.Problem(
+        domain=po.Interval(t, 0, 2),
+        equations=[u.diff(t, 2) + 2 * ZETA * OMEGA * u.diff(t) + OMEGA**2 * u],
+        conditions=[po.On(sp.Eq(t, 0), u - 1), po.On(sp.Eq(t, 0), u.diff(t), name="du0")],
+        exact=exact_expression(t),
+        name=NAME,
+        description=DESCRIPTION,
+    )
+
+
+def recommended() -> dict[str, Any]:
+    return {
+        "model": po.MLP(width=32, depth=3),
+        "collocation": po.Collocation(interior=400, boundary=1),
+        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=2000)],
+        "dtype": "float64",
+    }

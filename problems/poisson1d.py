@@ -1,0 +1,35 @@
+"""Poisson equation in 1-D with homogeneous Dirichlet conditions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+import pinnopt as po
+
+NAME = "poisson1d"
+DESCRIPTION = "Poisson -u'' = pi^2 sin(pi x) on [-1, 1], u(+-1) = 0; exact u = sin(pi x)"
+TARGET = 1e-4
+
+
+def make_problem() -> po.Problem:
+    x = sp.Symbol("x")
+    u = sp.Function("u")(x)
+    return po.Problem(
+        domain=po.Interval(x, -1, 1),
+        equations=[-u.diff(x, 2) - sp.pi**2 * sp.sin(sp.pi * x)],
+        conditions=[po.On(sp.Eq(x, -1), u), po.On(sp.Eq(x, 1), u)],
+        exact=sp.sin(sp.pi * x),
+        name=NAME,
+        description=DESCRIPTION,
+    )
+
+
+def recommended() -> dict[str, Any]:
+    return {
+        "model": po.MLP(width=20, depth=3),
+        "collocation": po.Collocation(interior=200, boundary=1),
+        "phases": [po.Adam(steps=500, lr=1e-3), po.LBFGS(steps=1000)],
+        "dtype": "float64",
+    }
