@@ -16,7 +16,7 @@ from .nn import MLP
 from .problem import Problem
 from .result import Result
 from .symbolic import DerivativeEngine
-from .train import LBFGS, Adam, Phase, Trainer
+from .train import LBFGS, Adam, Phase, Trainer, TrainingHook
 from .train.trainer import StepCallback
 
 log = logging.getLogger("pinnopt")
@@ -37,6 +37,7 @@ def solve(
     engine: DerivativeEngine | None = None,
     log_every: int = 100,
     callbacks: Sequence[StepCallback] = (),
+    hooks: Sequence[TrainingHook] = (),
 ) -> Result:
     """Train a physics-informed model for ``problem`` and return the :class:`Result`.
 
@@ -53,6 +54,7 @@ def solve(
         engine: the derivative engine (default: reverse-mode autograd).
         log_every: steps between host synchronizations and log lines.
         callbacks: ``cb(trainer, step)`` after every step.
+        hooks: stateful training strategies updated after every step (adaptive sampling...).
     """
     if not isinstance(problem, Problem):
         raise ConfigError(f"solve() needs a po.Problem, got {type(problem).__name__}")
@@ -69,7 +71,7 @@ def solve(
     generator.manual_seed(seed)
     points = sample_points(problem, collocation, generator, dt, dev)
     objective = build_objective(problem, engine).to(dt, dev)
-    trainer = Trainer(pinn, objective, points, phases, log_every=log_every, callbacks=callbacks)
+    trainer = Trainer(pinn, objective, points, phases, log_every=log_every, callbacks=callbacks, hooks=hooks)
     log.info(
         "solving %s on %s (%s): %d terms, %d points",
         problem.name,

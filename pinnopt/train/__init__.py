@@ -1,6 +1,7 @@
 """The trainer, optimizer phases, history and stop reasons."""
 
 from .history import History
+from .hooks import TrainingHook
 from .lbfgs import LBFGSStatus
 from .phases import LBFGS, SGD, Adam, GradientPhase, Phase
 from .stop import StopReason
@@ -18,4 +19,5 @@ __all__ = [
     "StopReason",
     "TrainOutcome",
     "Trainer",
+    "TrainingHook",
 ]

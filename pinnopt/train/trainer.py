@@ -15,6 +15,7 @@ from torch import nn
 
 from ..losses import Objective, PointSet
 from .history import History
+from .hooks import TrainingHook
 from .lbfgs import LBFGSStatus
 from .phases import LBFGS, GradientPhase, Phase
 from .stop import StopReason
@@ -66,6 +67,8 @@ class Trainer:
         phases: optimizer phases run in order, sharing one step counter and history.
         log_every: steps between host synchronizations (history flush, NaN check, log line).
         callbacks: called as ``cb(trainer, step)`` after every step.
+        hooks: stateful strategies (:class:`~pinnopt.train.hooks.TrainingHook`) updated after
+            every step, e.g. adaptive resampling of ``points``.
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class Trainer:
         *,
         log_every: int = 100,
         callbacks: Sequence[StepCallback] = (),
+        hooks: Sequence[TrainingHook] = (),
     ) -> None:
         self.model = model
         self.objective = objective
@@ -84,6 +88,7 @@ class Trainer:
         self.phases = list(phases)
         self.log_every = max(1, int(log_every))
         self.callbacks = list(callbacks)
+        self.hooks = list(hooks)
         self.history = History(objective.names)
         self.step = 0
         self.evaluations = 0
@@ -97,6 +102,8 @@ class Trainer:
         self._start = time.perf_counter()
         outcomes: list[PhaseOutcome] = []
         reason = StopReason.STEP_BUDGET
+        for hook in self.hooks:
+            hook.on_train_start(self)
         self._snapshot()
         for index, phase in enumerate(self.phases):
             t0, s0, e0 = time.perf_counter(), self.step, self.evaluations
@@ -180,6 +187,8 @@ class Trainer:
         )
         for t in self.objective.terms:
             t.on_step(self.step)
+        for hook in self.hooks:
+            hook.on_step(self, self.step)
         for cb in self.callbacks:
             cb(self, self.step)
 

@@ -1,0 +1,36 @@
+"""Training hooks: objects with training state that the trainer updates between steps.
+
+Adaptive samplers (resampling, RAR/RAD), barrier-coefficient continuation, loss-weight
+balancing and similar strategies are hooks. The trainer calls :meth:`TrainingHook.on_step`
+after every optimizer step and checkpoints each hook through its ``state_dict``. A hook may
+replace entries of ``trainer.points`` (new collocation points) or rewrite
+``trainer.objective.weights``; it never reaches into the optimizer.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .trainer import Trainer
+
+
+class TrainingHook(abc.ABC):
+    """Base class of stateful strategies updated by the trainer."""
+
+    name: str = "hook"
+
+    @abc.abstractmethod
+    def on_step(self, trainer: Trainer, step: int) -> None:
+        """Called after optimizer step ``step`` (1-based, global across phases)."""
+
+    def on_train_start(self, trainer: Trainer) -> None:  # noqa: B027 - optional hook
+        """Called once before the first phase."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Training state to checkpoint (tensors, numbers, strings, lists, dicts)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Restore what :meth:`state_dict` saved."""
