@@ -38,6 +38,6 @@ def recommended() -> dict[str, Any]:
     return {
         "model": po.MLP(width=32, depth=3),
         "collocation": po.Collocation(interior=400, boundary=1),
-        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=2000)],
+        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=1000)],
         "dtype": "float64",
     }
