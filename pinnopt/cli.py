@@ -214,7 +214,10 @@ def _solve(args: argparse.Namespace) -> int:
     kwargs.setdefault("log_every", min(100, max(5, total // 50)))  # progress-bar loss updates
     recorder = ParameterRecorder() if problem.parameters else None
     progress = _Progress(total, enabled=not args.quiet)
-    kwargs["callbacks"] = [*kwargs.get("callbacks", ()), progress, *([recorder] if recorder else [])]
+    callbacks = [*kwargs.get("callbacks", ()), progress]
+    if recorder is not None:
+        callbacks.append(recorder)
+    kwargs["callbacks"] = callbacks
     try:
         result = solve(problem, **kwargs)
     finally:
@@ -233,7 +236,7 @@ def _solve(args: argparse.Namespace) -> int:
         out,
         validation=validation,
         check=check,
-        trajectory=recorder.as_arrays() if recorder else None,
+        trajectory=recorder.as_arrays() if recorder is not None else None,
         source=source,
         plots=not args.no_plots,
         landscape=args.landscape,

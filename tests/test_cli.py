@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -19,12 +20,17 @@ import sympy as sp
 import pinnopt as po
 
 def make_problem():
-    x = sp.Symbol("x")
+    x, k = sp.symbols("x k")
     u = sp.Function("u")(x)
     return po.Problem(
         domain=po.Interval(x, -1, 1),
-        equations=[-u.diff(x, 2) - sp.pi**2 * sp.sin(sp.pi * x)],
-        conditions=[po.On(sp.Eq(x, -1), u), po.On(sp.Eq(x, 1), u)],
+        equations=[-u.diff(x, 2) - k * sp.pi**2 * sp.sin(sp.pi * x)],
+        conditions=[
+            po.On(sp.Eq(x, -1), u),
+            po.On(sp.Eq(x, 1), u),
+            po.On(sp.Eq(x, 1), u.diff(x) + sp.pi, name="slope"),
+        ],
+        parameters=[po.Parameter(k, init=0.5, exact=1.0)],
         exact=sp.sin(sp.pi * x),
         name="good",
     )
@@ -35,7 +41,7 @@ def recommended():
 """
 
 # a wrong sign in the equation and a wrong boundary value
-TYPO = GOOD.replace("- sp.pi**2 * sp.sin", "+ sp.pi**2 * sp.sin")
+TYPO = GOOD.replace("- k * sp.pi**2", "+ k * sp.pi**2")
 TYPO = TYPO.replace("sp.Eq(x, -1), u)", "sp.Eq(x, -1), u - 1)")
 
 NO_PROBLEM = "import sympy as sp\nx = sp.Symbol('x')\n"
@@ -79,7 +85,7 @@ def test_check_flags_a_mistyped_problem_and_passes_the_correct_one(
 ) -> None:
     assert main(["check", str(files["typo"])]) == 1
     out = capsys.readouterr().out
-    assert out.count("FAIL") == 2 and "2 of 3 terms" in out and "2*pi**2*sin(pi*x)" in out
+    assert out.count("FAIL") == 2 and "2 of 4 terms" in out and "pi**2*sin(pi*x)" in out
     assert main(["check", str(files["good"]), "--gradients"]) == 0
     out = capsys.readouterr().out
     assert "FAIL" not in out and "hold on the exact solution" in out and "gradient check" in out
@@ -102,15 +108,19 @@ def test_solve_writes_a_report_that_reads_back_and_rerenders(
     assert set(report["metrics"]) == {"u"} and 0 < report["metrics"]["u"]["rel_l2"] < 1
     assert report["versions"]["torch"] == torch.__version__
     assert report["source"] == {"kind": "file", "path": str(files["good"].resolve())}
-    assert set(report["plots"]) == {"loss", "solution"}
+    assert set(report["plots"]) == {"loss", "solution", "parameters"}
+    assert report["parameter_errors"]["k"]["exact"] == 1.0 and "k" in report["parameters"]
+    with np.load(out / "history.npz") as arrays:
+        assert len(arrays["param/k"]) == 40 and len(arrays["loss"]) == 40
     markdown = (out / "report.md").read_text()
     assert "![Loss history per term](loss.png)" in markdown and "| u |" in markdown
     loaded = po.Result.load(out / "model.pt")
     assert loaded.unknowns == ("u",)
-    (out / "loss.png").unlink()
-    (out / "report.md").unlink()
+    for name in ("loss.png", "parameters.png", "report.md"):
+        (out / name).unlink()
     assert main(["report", str(out)]) == 0
-    assert (out / "loss.png").is_file() and (out / "solution.png").is_file()
+    for name in ("loss.png", "solution.png", "parameters.png"):
+        assert (out / name).is_file(), name
     assert "solution.png" in (out / "report.md").read_text()
 
 
