@@ -40,6 +40,10 @@ from .result import Result
 from .solve import solve
 from .symbolic import DEFAULT_FUNCTIONS, FunctionTable
 from .train import LBFGS, SGD, Adam, StopReason
+from .validate.check import CheckReport, check_problem
+from .validate.gradcheck import GradCheckReport, gradient_check
+from .validate.reference import ReferenceSolution
+from .validate.trajectory import ParameterRecorder
 
 __version__ = "0.1.0"
 
@@ -50,6 +54,7 @@ __all__ = [
     "PINN",
     "SGD",
     "Adam",
+    "CheckReport",
     "CheckpointError",
     "Collocation",
     "CompileError",
@@ -58,16 +63,19 @@ __all__ = [
     "DerivativeError",
     "Domain",
     "FunctionTable",
+    "GradCheckReport",
     "Interval",
     "NoUnknownError",
     "On",
     "Parameter",
+    "ParameterRecorder",
     "PinnoptError",
     "PinnoptWarning",
     "Points",
     "Problem",
     "ProblemError",
     "Product",
+    "ReferenceSolution",
     "Region",
     "Result",
     "StopReason",
@@ -76,6 +84,8 @@ __all__ = [
     "UnsupportedFunctionError",
     "ValidationError",
     "__version__",
+    "check_problem",
+    "gradient_check",
     "interior",
     "solve",
 ]
