@@ -231,3 +231,30 @@ def test_progress_bar_is_quiet_off_a_terminal(capsys: pytest.CaptureFixture[str]
     bar.update(5, 1.0, [0.5], "Adam")
     bar.close()
     assert "loss=1.000e+00" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cuda_run_stays_on_the_device_without_synchronizing_inside_steps(dtype: str) -> None:
+    devices: set[str] = set()
+
+    def watch(trainer: Trainer, step: int) -> None:
+        devices.update(ps.x.device.type for ps in trainer.points.values())
+        devices.update(p.device.type for p in trainer.parameters())
+        # steps 3..28 of the Adam phase run with synchronizations turned into errors
+        torch.cuda.set_sync_debug_mode("error" if 2 <= step < 28 else "default")
+
+    try:
+        result = po.solve(
+            ode_problem(),
+            device="cuda",
+            dtype=dtype,
+            phases=[po.Adam(30, lr=1e-2, batch=po.MiniBatch(16), clip_norm=1.0), po.LBFGS(5)],
+            callbacks=[watch],
+            log_every=100,
+            **SOLVE,
+        )
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert devices == {"cuda"} and result.device.type == "cuda"
+    assert result.history.loss[-1] < result.history.loss[0]

@@ -9,6 +9,8 @@ from .history import History
 from .hooks import TrainingHook
 from .lbfgs import LBFGSStatus
 from .metric import Metric
+from .monitor import EarlyStopping, MetricThreshold
+from .outcome import PhaseOutcome, TrainOutcome
 from .phases import LBFGS, SGD, Adam, AdamW, GradientPhase, Momentum, Phase
 from .schedules import CosineDecay, ExponentialDecay, ReduceOnPlateau, Schedule, StepDecay, Warmup
 from .stop import StopReason
@@ -18,13 +20,11 @@ from .stopping import (
     ConvergenceThreshold,
     CostThreshold,
     Criterion,
-    EarlyStopping,
     MaxSteps,
-    MetricThreshold,
     Observation,
     TimeLimit,
 )
-from .trainer import PhaseOutcome, Trainer, TrainOutcome
+from .trainer import Trainer
 
 __all__ = [
     "LBFGS",

@@ -106,6 +106,13 @@ def _subset_size(n: int, subset: float | None) -> int:
     return n if subset is None else max(1, round(subset * n))
 
 
+def steps_per_epoch(spec: Batching, sizes: Sequence[int]) -> int:
+    """Updates per epoch of ``spec`` on point sets of the given sizes (1 for full batch)."""
+    if spec.trivial or not isinstance(spec, MiniBatch) or not sizes:
+        return 1
+    return math.ceil(max(_subset_size(n, spec.subset) for n in sizes) / spec.size)
+
+
 class BatchStream:
     """The running state of a batching strategy within one phase (checkpointed).
 

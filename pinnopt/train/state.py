@@ -25,6 +25,7 @@ from ..losses import PointSet
 from . import checkpoint as ckpt
 from . import distributed as ddp
 from .lbfgs import LBFGSOptimizer
+from .outcome import PhaseOutcome, Signal
 from .stop import StopReason
 from .stopping import to_device
 
@@ -61,8 +62,6 @@ class StateMixin:
 
     # -- capture and restore --------------------------------------------------------------------
     def _capture(self: Trainer, *, full: bool) -> dict[str, Any]:  # type: ignore[misc]
-        from .trainer import PhaseOutcome  # noqa: F401 - the outcomes are stored as dicts
-
         opt = self._opt
         if opt is None:
             opt_state = None
@@ -93,7 +92,6 @@ class StateMixin:
             else {"reason": sig.reason.name, "run": sig.run, "detail": sig.detail},
             "phase_start": list(self._phase_start),
             "pending_epochs": [list(e) for e in self._pending_epochs],
-            "last_cost": self._last_cost,
             "stop_detail": self._stop_detail,
             "outcomes": [
                 {
@@ -129,7 +127,6 @@ class StateMixin:
 
     def _restore(self: Trainer, state: dict[str, Any]) -> None:  # type: ignore[misc]
         """Return to a captured state (from memory, or from a file already on the device)."""
-        from .trainer import PhaseOutcome, _Signal
 
         c = state["counters"]
         self.step, self.evaluations, self.epoch = int(c["step"]), int(c["evaluations"]), int(c["epoch"])
@@ -140,12 +137,11 @@ class StateMixin:
         self._phase_status = StopReason[state["phase_status"]] if state["phase_status"] else None
         sig = state["signal"]
         self._signal = (
-            None if sig is None else _Signal(StopReason[sig["reason"]], bool(sig["run"]), sig["detail"])
+            None if sig is None else Signal(StopReason[sig["reason"]], bool(sig["run"]), sig["detail"])
         )
         s0, e0, t0 = state["phase_start"]
         self._phase_start = (int(s0), int(e0), float(t0))
         self._pending_epochs = [tuple(int(v) for v in e) for e in state["pending_epochs"]]  # type: ignore[misc]
-        self._last_cost = state["last_cost"]
         self._stop_detail = state["stop_detail"]
         self._outcomes = [
             PhaseOutcome(

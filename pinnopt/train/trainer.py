@@ -15,29 +15,29 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..errors import ConfigError
 from ..losses import Objective, PointSet
 from . import distributed as ddp
-from .batching import Batching, BatchStream, FullBatch
+from .batching import Batching, BatchStream, FullBatch, steps_per_epoch
 from .callbacks import Callback, StepCallback, as_callbacks
 from .checkpoint import Checkpoint
+from .checks import CheckMixin, sigint_flag
 from .distributed import DistributedContext
 from .guard import DivergenceGuard
 from .history import History
 from .hooks import TrainingHook
 from .lbfgs import LBFGSOptimizer, LBFGSStatus
+from .outcome import PhaseOutcome, Signal, TrainOutcome
 from .phases import LBFGS, GradientPhase, Phase
 from .progress import Progress
 from .state import Restart, StateMixin
 from .stop import StopReason
-from .stopping import Criterion, Observation, describe_stop
+from .stopping import Criterion
 
 log = logging.getLogger("pinnopt.train")
 
@@ -48,46 +48,9 @@ _LBFGS_REASONS = {
     LBFGSStatus.LINE_SEARCH_FAILED: StopReason.LINE_SEARCH_FAILED,
     LBFGSStatus.NOT_FINITE: StopReason.DIVERGED,
 }
-_REASONS = list(StopReason)
 
 
-@dataclass(frozen=True)
-class PhaseOutcome:
-    """How one phase ended."""
-
-    name: str
-    steps: int
-    evaluations: int
-    reason: StopReason
-    wall_time_s: float
-    detail: str = ""
-
-
-@dataclass
-class TrainOutcome:
-    """What a training run produced besides the trained model."""
-
-    history: History
-    reason: StopReason
-    phases: list[PhaseOutcome] = field(default_factory=list)
-    steps: int = 0
-    evaluations: int = 0
-    wall_time_s: float = 0.0
-    stop_detail: str = ""
-    epochs: int = 0
-    retries: int = 0
-
-
-@dataclass(frozen=True)
-class _Signal:
-    """A stop decided during a phase: ``run`` ends training, otherwise only the phase ends."""
-
-    reason: StopReason
-    run: bool
-    detail: str = ""
-
-
-class Trainer(StateMixin):
+class Trainer(StateMixin, CheckMixin):
     """Minimizes an :class:`~pinnopt.losses.Objective` over a model with chained phases.
 
     Args:
@@ -171,7 +134,6 @@ class Trainer(StateMixin):
         self._epoch_start_row = 0
         self._pending_epochs: list[tuple[int, int, int, int]] = []
         self._checked_rows = 0
-        self._last_cost: float | None = None
         self._lr_set: float | None = None
         self._grad_ok: torch.Tensor | None = None
         self._retries = 0
@@ -182,7 +144,7 @@ class Trainer(StateMixin):
         self._in_step = False
         self._sigint = False
         self._stop_detail = ""
-        self._signal: _Signal | None = None
+        self._signal: Signal | None = None
 
     # -- public -------------------------------------------------------------------------------
     @property
@@ -210,7 +172,7 @@ class Trainer(StateMixin):
         self._bar = Progress(self.progress if self.is_main else False, total, self.objective.names, self.step)
         reason: StopReason | None = None
         try:
-            with _sigint_flag(self):
+            with sigint_flag(self):
                 if self._good is None:
                     self._snapshot()
                 while reason is None:
@@ -271,7 +233,7 @@ class Trainer(StateMixin):
             spec = phase.batch or self.batch
             names = [n for n in self.objective.point_set_names if n in self.points]
             self._stream = BatchStream(spec, names, self.generator)
-            spe = _steps_per_epoch(spec, [len(self.points[n]) for n in names])
+            spe = steps_per_epoch(spec, [len(self.points[n]) for n in names])
         else:
             raise ConfigError(f"unsupported phase {phase!r}")
         self._lr_set = None
@@ -351,7 +313,7 @@ class Trainer(StateMixin):
         if self._signal is None and self._phase_status is StopReason.DIVERGED:
             self._signal = self._diverge("L-BFGS met a non-finite loss")
 
-    def _end_phase(self, phase: Phase, sig: _Signal | None) -> _Signal:
+    def _end_phase(self, phase: Phase, sig: Signal | None) -> Signal:
         """Close the phase: last epoch, final check, outcome; then move to the next phase."""
         stream = self._stream
         partial = stream is not None and stream.in_epoch
@@ -391,7 +353,7 @@ class Trainer(StateMixin):
             if partial:
                 cb.on_epoch_end(self, self.epoch)
             cb.on_phase_end(self, index, outcome)
-        return sig if sig is not None else _Signal(reason, False)
+        return sig if sig is not None else Signal(reason, False)
 
     # -- one step's bookkeeping -----------------------------------------------------------------
     def _end_step(
@@ -437,139 +399,6 @@ class Trainer(StateMixin):
         self._pending_epochs.append((self.epoch, self._epoch_start_row, end, self.step))
         self._epoch_start_row = end
 
-    # -- check points ---------------------------------------------------------------------------
-    def _check(self) -> _Signal | None:
-        """Flush, guard against NaN/Inf, feed schedules and criteria, log; snapshot if clean."""
-        self.history.flush()
-        rows = self.history.rows_since(self._checked_rows)
-        bad = not bool(np.isfinite(rows).all()) or not self._finite_now()
-        if self.dist:
-            bad = ddp.broadcast_codes([float(bad)], self.device)[0] > 0
-        if bad:
-            return self._diverge("non-finite loss, gradient or parameters")
-        self._checked_rows = len(self.history)
-        elapsed = self.elapsed()
-        loss = self.history.loss
-        observations = []
-        for epoch, start, end, step in self._pending_epochs:
-            cost = float(loss[start:end].mean())
-            self._last_cost = cost
-            observations.append(Observation(step, epoch, cost, elapsed, False))
-        self._pending_epochs = []
-        if observations and observations[-1].step == self.step:
-            last = observations.pop()
-            live = Observation(last.step, last.epoch, last.cost, elapsed, True, self)
-        else:
-            live = Observation(self.step, self.epoch, None, elapsed, True, self)
-        observations.append(live)
-        phase = self.phases[self.phase_index] if self.phase_index < len(self.phases) else None
-        schedule = getattr(phase, "schedule", None)
-        if schedule is not None:
-            for obs in observations:
-                if obs.cost is not None:
-                    schedule.observe(self._sched_state, obs.cost)
-        sig = self._decide(observations, phase)
-        if self.is_main and len(rows):
-            self._report(rows[-1], phase)
-        self._snapshot()
-        return sig
-
-    def _decide(self, observations: list[Observation], phase: Phase | None) -> _Signal | None:
-        found: _Signal | None = None
-        for crit, run in ((self.stop, True), (getattr(phase, "stop", None), False)):
-            if crit is None:
-                continue
-            for obs in observations:
-                if crit.observe(obs):
-                    leaves = crit.fired()
-                    if found is None or (run and not found.run):
-                        found = _Signal(leaves[0].reason, run, describe_stop(leaves))
-                        for leaf in leaves:
-                            leaf.on_stop(self)
-                    break
-        if self.dist:
-            code = -1.0 if found is None else float(_REASONS.index(found.reason) + (1000 if found.run else 0))
-            code = ddp.broadcast_codes([code], self.device)[0]
-            if code < 0:
-                return None
-            run = code >= 1000
-            return _Signal(_REASONS[int(code) - (1000 if run else 0)], run, found.detail if found else "")
-        return found
-
-    def _finite_now(self) -> bool:
-        flags = [torch.isfinite(p).all() for p in self._params]
-        if self._grad_ok is not None:
-            flags.append(self._grad_ok)
-            self._grad_ok = None
-        return bool(torch.stack(flags).all())
-
-    def _report(self, row: np.ndarray, phase: Phase | None) -> None:
-        name = phase.name if phase is not None else ""
-        log.info("step %6d  loss %.4e  %s", self.step, row[0], name)
-        self._bar.update(self.step, float(row[0]), [float(v) for v in row[1:]], name)
-
-    # -- divergence and interruption -----------------------------------------------------------
-    def _diverge(self, what: str) -> _Signal:
-        """Restore the last good state; retry with a lower learning rate, or stop."""
-        self._retries += 1
-        assert self._good is not None
-        self._restore(self._good)
-        if self._retries > self.guard.max_retries:
-            detail = f"{what}; gave up after {self.guard.max_retries} retries at step {self.step}"
-            if self.is_main:
-                log.warning("divergence: %s", detail)
-            return _Signal(StopReason.DIVERGED, True, detail)
-        self.lr_scale *= self.guard.factor
-        if isinstance(self._opt, LBFGSOptimizer):
-            phase = self.phases[self.phase_index]
-            self._opt.lr = phase.lr * self.lr_scale  # type: ignore[attr-defined]
-        if self.is_main:
-            log.warning(
-                "divergence (%s): restored step %d, learning rate x%g (retry %d of %d)",
-                what,
-                self.step,
-                self.lr_scale,
-                self._retries,
-                self.guard.max_retries,
-            )
-        raise Restart
-
-    def _record_outcome(self, reason: StopReason, detail: str = "") -> PhaseOutcome | None:
-        """Append the outcome of the current phase."""
-        if self.phase_index >= len(self.phases):
-            return None
-        phase = self.phases[self.phase_index]
-        s0, e0, t0 = self._phase_start
-        outcome = PhaseOutcome(
-            phase.name, self.step - s0, self.evaluations - e0, reason, self.elapsed() - t0, detail
-        )
-        self._outcomes.append(outcome)
-        return outcome
-
-    def _interrupted(self) -> StopReason:
-        # Inside a step, or at a step whose state is not finite: go back to the last good state.
-        if self._in_step or not self._finite_for_checkpoint():
-            assert self._good is not None
-            self._restore(self._good)
-        self._in_step = False
-        if self.checkpoint is not None and self.checkpoint.on_interrupt:
-            if self.dist:
-                log.warning("interrupted under torchrun: no checkpoint written (use the periodic ones)")
-            else:
-                self._write_checkpoint()
-        if self.is_main:
-            log.warning("interrupted at step %d; returning the last completed step", self.step)
-        self._record_outcome(StopReason.INTERRUPTED)
-        return StopReason.INTERRUPTED
-
-
-def _steps_per_epoch(spec: Batching, sizes: Sequence[int]) -> int:
-    from .batching import MiniBatch, _subset_size
-
-    if spec.trivial or not isinstance(spec, MiniBatch) or not sizes:
-        return 1
-    return math.ceil(max(_subset_size(n, spec.subset) for n in sizes) / spec.size)
-
 
 def _check_types(
     phases: Sequence[Phase],
@@ -594,34 +423,3 @@ def _check_types(
     for h in hooks:
         if not isinstance(h, TrainingHook):
             raise ConfigError(f"hooks: {h!r} is not a po TrainingHook")
-
-
-class _sigint_flag:  # noqa: N801 - used as a context manager
-    """First Ctrl-C: finish the current step, then stop; second Ctrl-C: stop at once."""
-
-    def __init__(self, trainer: Trainer) -> None:
-        self.trainer = trainer
-        self.previous: Any = None
-
-    def __enter__(self) -> None:
-        import signal
-        import threading
-
-        if threading.current_thread() is not threading.main_thread():
-            return
-        self.previous = signal.getsignal(signal.SIGINT)
-
-        def handler(signum: int, frame: Any) -> None:
-            if self.trainer._sigint:
-                raise KeyboardInterrupt
-            self.trainer._sigint = True
-            log.warning("Ctrl-C: stopping after this step (press again to stop at once)")
-
-        signal.signal(signal.SIGINT, handler)
-
-    def __exit__(self, *exc: Any) -> None:
-        import signal
-
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-        self.trainer._sigint = False
