@@ -162,3 +162,11 @@ def test_guard_gives_up_after_its_retries() -> None:
     assert all(torch.isfinite(p).all() for p in result.model.parameters())
     with pytest.raises(po.ConfigError, match="factor"):
         po.DivergenceGuard(factor=1.5)
+
+
+def test_resume_with_a_larger_budget_extends_the_phase(tmp_path) -> None:
+    kw = {"log_every": 5, **SOLVE}
+    po.solve(ode_problem(), phases=[po.Adam(20, lr=1e-2)], checkpoint=po.Checkpoint(tmp_path, every=10), **kw)
+    more = po.solve(ode_problem(), phases=[po.Adam(35, lr=1e-2)], resume=tmp_path, **kw)
+    assert more.steps == 35 and more.history.step == list(range(1, 36))
+    assert more.config["resumed_from"] == str(tmp_path)

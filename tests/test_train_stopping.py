@@ -159,16 +159,19 @@ def test_early_stopping_restores_the_best_model() -> None:
     def remember(trainer: Trainer, step: int) -> None:
         seen[step] = [p.detach().clone() for p in trainer.model.parameters()]
 
-    early = po.EarlyStopping(patience=5)
-    # Too large a learning rate: the cost falls, then bounces around without improving.
-    phase = po.SGD(500, lr=0.12)
+    early = po.EarlyStopping(patience=10)
+    # The warm-up raises the learning rate until the cost, after falling 100x, blows up.
+    phase = po.SGD(400, lr=0.3, schedule=po.Warmup(200, start_factor=0.1))
     out = Trainer(model, objective, points, [phase], stop=early, callbacks=[remember], log_every=1).run()
     loss = out.history.loss
     best = int(np.argmin(loss)) + 1
-    assert out.reason is po.StopReason.EARLY_STOPPING
-    assert early.best_step == best and out.steps == best + 5
-    for p, q in zip(model.parameters(), seen[best], strict=True):
+    assert out.reason is po.StopReason.EARLY_STOPPING and "no improvement for 10 epochs" in out.stop_detail
+    assert early.best_step == best > 20 and loss[best - 1] < loss[0] / 100 and out.steps == best + 10
+    for p, q in zip(model.parameters(), seen[best], strict=True):  # the best model is back
         assert torch.equal(p.detach(), q)
+    _, model, points, objective = setup()  # a steadily improving run is not stopped
+    steady = Trainer(model, objective, points, [po.Adam(60, lr=1e-2)], stop=po.EarlyStopping(10), log_every=1)
+    assert steady.run().reason is po.StopReason.STEP_BUDGET
 
 
 def test_criteria_reject_bad_values() -> None:
