@@ -24,6 +24,7 @@ from ..errors import CheckpointError
 from ..losses import PointSet
 from . import checkpoint as ckpt
 from . import distributed as ddp
+from .batching import steps_per_epoch
 from .lbfgs import LBFGSOptimizer
 from .outcome import PhaseOutcome, Signal
 from .stop import StopReason
@@ -252,6 +253,14 @@ class StateMixin:
         self._good = (
             {k: (v if k in keep else to_device(v, self.device)) for k, v in good.items()} if good else None
         )
+        if meta["phase_reprs"] != mine["phase_reprs"] and self._opt is not None:
+            phase = self.phases[self.phase_index]  # e.g. more steps than before: honour the new budget
+            epochs = getattr(phase, "epochs", None)
+            if epochs is not None:
+                spe = steps_per_epoch(self._stream.spec, [len(self.points[n]) for n in self._stream.names])
+                self._phase_total = epochs * spe
+            else:
+                self._phase_total = phase.steps
         self._retries = int(payload["retries"])
         self._elapsed0 = float(state["counters"]["elapsed"])
         self._resumed = True

@@ -377,11 +377,15 @@ class Trainer(StateMixin, CheckMixin):
             due = epoch_done and self._phase_epochs % self._check_epochs == 0
         else:
             due = self.step % self.log_every == 0
+        # Under DDP only step-determined requests count: wall clocks differ between ranks.
+        clock = elapsed if self.dist is None else 0.0
         for crit in (self.stop, phase.stop):
             if not due and crit is not None:
-                due = crit.due(self.step, elapsed)
+                due = crit.due(self.step, clock)
         if due:
             self._signal = self._check()
+            if self._signal is not None and self._signal.reason is StopReason.DIVERGED:
+                return  # the state went back to the last good step: nothing more to do for this one
         if self.checkpoint is not None and self.step % self.checkpoint.every == 0:
             self._write_checkpoint()
         for cb in self.callbacks:
