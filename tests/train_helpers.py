@@ -53,6 +53,7 @@ SOLVE = {
 """Keyword arguments of ``po.solve`` for :func:`ode_problem` tests."""
 
 DDP_SOLVE = {
+    "device": "cpu",  # gloo on CPU, also on machines with GPUs
     "model": po.MLP(width=8, depth=2),
     "collocation": po.Collocation(interior=64, boundary=2),
     "log_every": 5,

@@ -59,6 +59,12 @@ def device_for(ctx: DistributedContext, device: torch.device | None) -> torch.de
     if device is None:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda" and device.index is None:
+        if ctx.local_rank >= torch.cuda.device_count():
+            raise ConfigError(
+                f"distributed: local rank {ctx.local_rank} needs cuda:{ctx.local_rank}, but only "
+                f"{torch.cuda.device_count()} GPUs are visible; start at most that many processes per "
+                "node, or pass device='cpu'"
+            )
         device = torch.device("cuda", ctx.local_rank)
     return device
 
