@@ -34,6 +34,7 @@ from .errors import (
     UnsupportedFunctionError,
     ValidationError,
 )
+from .losses import PointSet
 from .nn import MLP, PINN
 from .problem import On, Parameter, Problem, interior
 from .result import Result
@@ -105,6 +106,7 @@ __all__ = [
     "Parameter",
     "PinnoptError",
     "PinnoptWarning",
+    "PointSet",
     "Points",
     "Problem",
     "ProblemError",

@@ -319,7 +319,8 @@ class Trainer(StateMixin, CheckMixin):
         partial = stream is not None and stream.in_epoch
         if partial:
             self._close_epoch()
-        final = self._check()
+        fresh = self._checked_rows == self.history.rows and not self._pending_epochs
+        final = None if fresh else self._check()  # nothing new since this step's check point
         if final is not None and (final.run or sig is None):
             sig = final
         reason = sig.reason if sig is not None else (self._phase_status or StopReason.STEP_BUDGET)
