@@ -17,7 +17,6 @@ import argparse
 import dataclasses
 import hashlib
 import importlib.util
-import inspect
 import logging
 import sys
 from collections.abc import Sequence
@@ -171,6 +170,10 @@ class _Progress:
         self.bar.close()
 
 
+CHECKPOINTS = "checkpoints"
+"""Sub-folder of a run folder where `pinnopt solve` writes its checkpoints."""
+
+
 def _solve(args: argparse.Namespace) -> int:
     from .solve import DEFAULT_PHASES, solve
     from .validate.rundir import writable_folder, write_run
@@ -204,13 +207,17 @@ def _solve(args: argparse.Namespace) -> int:
     if args.dtype:
         kwargs["dtype"] = args.dtype
     kwargs["seed"] = args.seed
-    if args.resume is not None:
-        if "resume" not in inspect.signature(solve).parameters:
-            raise ConfigError("--resume needs checkpoint support (solve(resume=...)), not in this build yet")
-        if not Path(args.resume).exists():
-            raise ConfigError(f"--resume {args.resume}: no such checkpoint folder or file")
-        kwargs["resume"] = args.resume
     total = sum(p.steps for p in phases)
+    if args.resume is not None:
+        resume = Path(args.resume)
+        if not resume.exists():
+            raise ConfigError(f"--resume {args.resume}: no such run folder, checkpoint folder or file")
+        if (resume / CHECKPOINTS).is_dir():  # a run folder written by `pinnopt solve --out`
+            resume = resume / CHECKPOINTS
+        kwargs["resume"] = resume
+    from .train import Checkpoint
+
+    kwargs.setdefault("checkpoint", Checkpoint(out / CHECKPOINTS, every=max(1, min(500, total // 10))))
     kwargs.setdefault("log_every", min(100, max(5, total // 50)))  # progress-bar loss updates
     recorder = ParameterRecorder() if problem.parameters else None
     progress = _Progress(total, enabled=not args.quiet)

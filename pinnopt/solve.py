@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -12,12 +14,26 @@ from torch import nn
 from .assemble import build_model, build_objective, resolve_device, resolve_dtype, sample_points
 from .domain.sampling import Collocation
 from .errors import ConfigError
+from .losses import PointSet
 from .nn import MLP
 from .problem import Problem
 from .result import Result
 from .symbolic import DerivativeEngine
-from .train import LBFGS, Adam, Phase, Trainer, TrainingHook
-from .train.trainer import StepCallback
+from .train import (
+    LBFGS,
+    Adam,
+    Batching,
+    Callback,
+    Checkpoint,
+    Criterion,
+    DivergenceGuard,
+    GradientPhase,
+    Phase,
+    Trainer,
+    TrainingHook,
+)
+from .train import distributed as ddp
+from .train.callbacks import StepCallback
 
 log = logging.getLogger("pinnopt")
 
@@ -36,8 +52,16 @@ def solve(
     seed: int = 0,
     engine: DerivativeEngine | None = None,
     log_every: int = 100,
-    callbacks: Sequence[StepCallback] = (),
+    callbacks: Sequence[StepCallback | Callback] = (),
     hooks: Sequence[TrainingHook] = (),
+    batch: Batching | None = None,
+    stop: Criterion | None = None,
+    guard: DivergenceGuard | None = None,
+    checkpoint: Checkpoint | str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    distributed: bool | None = None,
+    points: Mapping[str, PointSet] | None = None,
 ) -> Result:
     """Train a physics-informed model for ``problem`` and return the :class:`Result`.
 
@@ -49,37 +73,95 @@ def solve(
         phases: optimizer phases (default: Adam 2000 steps at lr 1e-3, then L-BFGS).
         collocation: numbers of collocation points (default 2000 interior, 100 per condition).
         dtype: ``float64`` (default: L-BFGS and high-order derivatives need it) or ``float32``.
-        device: ``"cpu"``, ``"cuda"``...; default CUDA when available.
-        seed: seeds the network initialization and the point sampling.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` (float32 only); default CUDA when
+            available, else the CPU.
+        seed: seeds the network initialization, the point sampling and the batching.
         engine: the derivative engine (default: reverse-mode autograd).
-        log_every: steps between host synchronizations and log lines.
-        callbacks: ``cb(trainer, step)`` after every step.
+        log_every: steps between check points (history flush, divergence guard, stopping
+            criteria, log line, progress bar); no host synchronization in between.
+        callbacks: ``cb(trainer, step)`` after every step, or :class:`po.Callback` objects
+            (step, epoch, phase and run ends).
         hooks: stateful training strategies updated after every step (adaptive sampling...).
+        batch: default batching of gradient phases (``po.FullBatch()``; ``po.MiniBatch(32)``).
+        stop: a stopping criterion for the whole run, e.g.
+            ``po.CostThreshold(1e-6) | po.TimeLimit(600)``.
+        guard: the divergence guard (default ``po.DivergenceGuard()``: 3 retries, lr x0.5).
+        checkpoint: ``po.Checkpoint(dir, every=500)`` or a folder (every 500 steps); also
+            written on Ctrl-C.
+        resume: a checkpoint file, or a folder whose newest checkpoint is used; the run must
+            be set up as the one that wrote it (same problem, phases, seed, dtype).
+        progress: show a progress bar (default: only when writing to a terminal).
+        distributed: data-parallel training under ``torchrun`` (default: when ``WORLD_SIZE`` > 1).
+        points: collocation point sets to use instead of sampling them (by region name).
     """
     if not isinstance(problem, Problem):
         raise ConfigError(f"solve() needs a po.Problem, got {type(problem).__name__}")
-    dev = resolve_device(device)
     dt = resolve_dtype(dtype)
+    ctx = _distributed_context(distributed)
+    dev = resolve_device(device)
+    if dev.type == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise ConfigError(f"device={device!r} was requested but MPS is not available here")
+        if dt != torch.float32:
+            raise ConfigError("device='mps' supports float32 only; pass dtype='float32'")
+    if ctx is not None:
+        dev = ddp.device_for(ctx, None if device is None else dev)
+        ddp.init_process_group(ctx, dev)
     phases = list(DEFAULT_PHASES if phases is None else phases)
     if not phases or not all(isinstance(p, Phase) for p in phases):
         raise ConfigError(f"phases must be a non-empty list of po.Adam/po.LBFGS/..., got {phases!r}")
+    if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
+        if not isinstance(checkpoint, (str, os.PathLike)):
+            raise ConfigError(
+                f"checkpoint={checkpoint!r}: expected po.Checkpoint(dir, every=...) or a folder"
+            )
+        checkpoint = Checkpoint(checkpoint)
     collocation = collocation or Collocation()
     torch.manual_seed(seed)
     pinn, net_config = build_model(problem, model)
     pinn = pinn.to(device=dev, dtype=dt)
-    generator = torch.Generator(device=dev)
-    generator.manual_seed(seed)
-    points = sample_points(problem, collocation, generator, dt, dev)
+    if points is None:
+        generator = torch.Generator(device=dev)
+        generator.manual_seed(seed)
+        points = sample_points(problem, collocation, generator, dt, dev)
+    else:
+        points = _given_points(points, dt, dev)
     objective = build_objective(problem, engine).to(dt, dev)
-    trainer = Trainer(pinn, objective, points, phases, log_every=log_every, callbacks=callbacks, hooks=hooks)
-    log.info(
-        "solving %s on %s (%s): %d terms, %d points",
-        problem.name,
-        dev,
-        dt,
-        len(objective.terms),
-        sum(len(p) for p in points.values()),
+    if stop is not None and not isinstance(stop, Criterion):
+        raise ConfigError(
+            f"stop={stop!r}: expected a criterion such as po.CostThreshold(1e-6) | po.MaxSteps(1000)"
+        )
+    for crit in [stop, *(p.stop for p in phases)]:
+        if crit is not None:
+            crit.bind(problem)
+    trainer = Trainer(
+        pinn,
+        objective,
+        points,
+        phases,
+        log_every=log_every,
+        callbacks=callbacks,
+        hooks=hooks,
+        batch=batch,
+        stop=stop,
+        guard=guard,
+        checkpoint=checkpoint,
+        progress=progress,
+        seed=seed,
+        distributed=ctx,
     )
+    if resume is not None:
+        trainer.load_checkpoint(resume)
+    if trainer.is_main:
+        log.info(
+            "solving %s on %s (%s): %d terms, %d points%s",
+            problem.name,
+            dev,
+            dt,
+            len(objective.terms),
+            sum(len(p) for p in trainer.points.values()),
+            f" per rank, {ctx.world_size} ranks" if ctx else "",
+        )
     outcome = trainer.run()
     config: dict[str, Any] = {
         "problem": problem.name,
@@ -91,5 +173,49 @@ def solve(
         "seed": seed,
         "engine": objective.engine.name,
         "bounds": [list(b) for b in problem.domain.bounds],
+        "batch": trainer.batch.describe(),
+        "learning_rates": _lr_config(phases, trainer.batch),
+        "stop": repr(stop) if stop is not None else None,
+        "guard": {"max_retries": trainer.guard.max_retries, "factor": trainer.guard.factor},
+        "checkpoint": None if checkpoint is None else {"dir": str(checkpoint.dir), "every": checkpoint.every},
+        "resumed_from": None if resume is None else str(Path(resume)),
+        "world_size": ctx.world_size if ctx else 1,
     }
     return Result(problem, pinn, outcome, config)
+
+
+def _distributed_context(distributed: bool | None) -> ddp.DistributedContext | None:
+    if distributed not in (None, True, False):
+        raise ConfigError(f"distributed={distributed!r}: expected None (auto), True or False")
+    if distributed is False:
+        return None
+    ctx = ddp.DistributedContext.from_environment()
+    if distributed is True and ctx is None:
+        raise ConfigError("distributed=True needs a launch by torchrun (WORLD_SIZE > 1 in the environment)")
+    return ctx
+
+
+def _given_points(
+    points: Mapping[str, PointSet], dtype: torch.dtype, device: torch.device
+) -> dict[str, PointSet]:
+    if not isinstance(points, Mapping) or not all(isinstance(p, PointSet) for p in points.values()):
+        raise ConfigError("points: expected a dict {region name: po PointSet}")
+    return {name: ps.to(dtype, device) for name, ps in points.items()}
+
+
+def _lr_config(phases: Sequence[Phase], default: Batching) -> list[dict[str, Any]]:
+    """Base and effective learning rates per phase (the batch-size scaling rule is recorded)."""
+    out = []
+    for p in phases:
+        entry: dict[str, Any] = {"phase": p.name, "lr": getattr(p, "lr", None)}
+        if isinstance(p, GradientPhase):
+            spec = p.batch or default
+            entry["batch"] = spec.describe()
+            entry["batch_lr_factor"] = spec.lr_factor()
+            entry["effective_lr"] = p.lr * spec.lr_factor()
+            entry["schedule"] = repr(p.schedule) if p.schedule is not None else None
+            entry["clip_norm"] = p.clip_norm
+        else:
+            entry["batch"] = {"kind": "full", "subset": None}
+        out.append(entry)
+    return out

@@ -183,3 +183,27 @@ def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     expected = f"pinnopt: error: problem file {tmp_path / 'missing.py'} does not exist"
     assert proc.stderr.strip().splitlines() == [expected]
+
+
+def test_solve_writes_checkpoints_and_resume_continues(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["solve", "poisson1d", "--steps", "30", "--out", str(first), "--quiet", "--no-plots"]) == 0
+    assert sorted((first / "checkpoints").glob("step-*.pt"))
+    code = main(
+        [
+            "solve",
+            "poisson1d",
+            "--steps",
+            "90",
+            "--out",
+            str(second),
+            "--resume",
+            str(first),
+            "--quiet",
+            "--no-plots",
+        ]
+    )
+    assert code == 0
+    before = json.loads((first / "report.json").read_text())
+    after = json.loads((second / "report.json").read_text())
+    assert after["steps"] > before["steps"] == 30

@@ -4,7 +4,11 @@ Adaptive samplers (resampling, RAR/RAD), barrier-coefficient continuation, loss-
 balancing and similar strategies are hooks. The trainer calls :meth:`TrainingHook.on_step`
 after every optimizer step and checkpoints each hook through its ``state_dict``. A hook may
 replace entries of ``trainer.points`` (new collocation points) or rewrite
-``trainer.objective.weights``; it never reaches into the optimizer.
+``trainer.objective.weights``; it never reaches into the optimizer. Replace point sets
+rather than writing into their tensors: the divergence guard's snapshots keep references
+to the point sets of the last good step. A hook that draws random numbers should use the
+global torch/NumPy/Python generators or keep its generator state in ``state_dict``, so
+that a resumed run draws the same numbers.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ class TrainingHook(abc.ABC):
         """Called after optimizer step ``step`` (1-based, global across phases)."""
 
     def on_train_start(self, trainer: Trainer) -> None:  # noqa: B027 - optional hook
-        """Called once before the first phase."""
+        """Called once before the first phase (not again when a run resumes from a checkpoint)."""
 
     def state_dict(self) -> dict[str, Any]:
         """Training state to checkpoint (tensors, numbers, strings, lists, dicts)."""

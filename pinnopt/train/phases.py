@@ -1,47 +1,112 @@
-"""Optimizer phases: each runs a number of steps; phases chain with one step counter."""
+"""Optimizer phases: each runs a number of steps; phases chain with one step counter.
+
+Gradient phases (:class:`SGD`, :class:`Momentum`, :class:`Adam`, :class:`AdamW`) take
+keyword options shared by all of them:
+
+* ``batch``: :class:`~pinnopt.train.batching.FullBatch` (batch gradient descent, the
+  default) or :class:`~pinnopt.train.batching.MiniBatch` (``size=1`` is SGD);
+* ``schedule``: a learning-rate schedule (:mod:`pinnopt.train.schedules`);
+* ``clip_norm``: clip the gradient's global 2-norm to this value;
+* ``epochs``: when given, replaces ``steps`` by ``epochs`` times the updates per epoch;
+* ``stop``: a stopping criterion that ends this phase (the next phase then starts).
+
+:class:`LBFGS` always uses the full batch: its curvature pairs need the same objective at
+every iteration.
+"""
 
 from __future__ import annotations
 
 import abc
+import dataclasses
+import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
+from typing import Any
 
 import torch
 
 from ..errors import ConfigError
+from .batching import Batching, FullBatch
 from .lbfgs import LBFGSOptimizer
+from .schedules import Schedule
+from .stopping import Criterion
 
 
 class Phase(abc.ABC):
     """One stage of training (``Adam(steps=2000)`` then ``LBFGS(steps=5000)``...)."""
 
     steps: int
+    stop: Criterion | None
 
     @property
     def name(self) -> str:
         return type(self).__name__
 
+    def __repr__(self) -> str:
+        """Every positional field, and the keyword options that are set."""
+        parts = []
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]
+        for f in sorted(fields, key=lambda f: f.kw_only):
+            if f.name == "_":
+                continue
+            value = getattr(self, f.name)
+            if f.kw_only and value is None:
+                continue
+            parts.append(f"{f.name}={value!r}")
+        return f"{self.name}({', '.join(parts)})"
+
     def _check(self) -> None:
-        if not isinstance(self.steps, int) or self.steps < 0:
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
             raise ConfigError(f"{self.name}(steps={self.steps!r}): expected an int >= 0")
         lr = getattr(self, "lr", 1.0)
-        if not (isinstance(lr, (int, float)) and lr > 0 and lr != float("inf")):
+        if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
             raise ConfigError(f"{self.name}(lr={lr!r}): expected a positive finite number")
+        if self.stop is not None and not isinstance(self.stop, Criterion):
+            raise ConfigError(
+                f"{self.name}(stop={self.stop!r}): expected a stopping criterion such as po.MaxSteps"
+            )
 
 
+@dataclass(frozen=True, kw_only=True, repr=False)
 class GradientPhase(Phase):
     """A phase driven by a ``torch.optim`` optimizer: one gradient evaluation per step."""
 
-    lr: float
+    schedule: Schedule | None = None
+    batch: Batching | None = None
+    clip_norm: float | None = None
+    epochs: int | None = None
+    stop: Criterion | None = None
 
     @abc.abstractmethod
     def make(self, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
         """Create the optimizer."""
 
+    def _check(self) -> None:
+        super()._check()
+        if self.schedule is not None and not isinstance(self.schedule, Schedule):
+            raise ConfigError(f"{self.name}(schedule={self.schedule!r}): expected e.g. po.CosineDecay()")
+        if self.batch is not None and not isinstance(self.batch, Batching):
+            raise ConfigError(f"{self.name}(batch={self.batch!r}): expected po.FullBatch() or po.MiniBatch()")
+        c = self.clip_norm
+        if c is not None and (isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 < c < math.inf):
+            raise ConfigError(f"{self.name}(clip_norm={c!r}): expected a positive finite number or None")
+        e = self.epochs
+        if e is not None and (isinstance(e, bool) or not isinstance(e, int) or e < 0):
+            raise ConfigError(f"{self.name}(epochs={e!r}): expected an int >= 0 or None")
 
-@dataclass(frozen=True)
+    def _check_betas(self, betas: Any) -> None:
+        ok = isinstance(betas, (tuple, list)) and len(betas) == 2
+        if not ok or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
+            raise ConfigError(f"{self.name}(betas={betas!r}): expected two numbers in [0, 1)")
+
+    def _check_nonnegative(self, name: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            raise ConfigError(f"{self.name}({name}={value!r}): expected a finite number >= 0")
+
+
+@dataclass(frozen=True, repr=False)
 class Adam(GradientPhase):
-    """Adam (Kingma & Ba) with a constant learning rate."""
+    """Adam (Kingma & Ba)."""
 
     steps: int = 2000
     lr: float = 1e-3
@@ -50,35 +115,84 @@ class Adam(GradientPhase):
 
     def __post_init__(self) -> None:
         self._check()
+        self._check_betas(self.betas)
+        self._check_nonnegative("weight_decay", self.weight_decay)
 
     def make(self, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
-        return torch.optim.Adam(params, lr=self.lr, betas=self.betas, weight_decay=self.weight_decay)
+        return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), weight_decay=self.weight_decay)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
+class AdamW(GradientPhase):
+    """Adam with decoupled weight decay (Loshchilov & Hutter)."""
+
+    steps: int = 2000
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 1e-2
+
+    def __post_init__(self) -> None:
+        self._check()
+        self._check_betas(self.betas)
+        self._check_nonnegative("weight_decay", self.weight_decay)
+
+    def make(self, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(params, lr=self.lr, betas=tuple(self.betas), weight_decay=self.weight_decay)
+
+
+@dataclass(frozen=True, repr=False)
 class SGD(GradientPhase):
-    """Gradient descent, optionally with (Nesterov) momentum."""
+    """Gradient descent, optionally with (Nesterov) momentum.
+
+    With the default full batch this is batch gradient descent; ``batch=po.MiniBatch(32)``
+    makes it mini-batch gradient descent and ``batch=po.MiniBatch(1)`` stochastic gradient
+    descent (one point of each point set per update).
+    """
 
     steps: int = 2000
     lr: float = 1e-2
     momentum: float = 0.0
     nesterov: bool = False
+    weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
         self._check()
+        m = self.momentum
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m < 1:
+            raise ConfigError(f"{self.name}(momentum={m!r}): expected a number in [0, 1)")
+        if self.nesterov and m == 0:
+            raise ConfigError(f"{self.name}(nesterov=True) needs momentum > 0")
+        self._check_nonnegative("weight_decay", self.weight_decay)
 
     def make(self, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
-        return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov)
+        return torch.optim.SGD(
+            params,
+            lr=self.lr,
+            momentum=self.momentum,
+            nesterov=self.nesterov,
+            weight_decay=self.weight_decay,
+        )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
+class Momentum(SGD):
+    """Gradient descent with heavy-ball momentum (default 0.9; ``nesterov=True`` for Nesterov)."""
+
+    steps: int = 2000
+    lr: float = 1e-2
+    momentum: float = 0.9
+
+
+@dataclass(frozen=True, repr=False)
 class LBFGS(Phase):
     """L-BFGS with a strong Wolfe line search; one step is one iteration.
 
     It runs until ``steps`` iterations or until one of its tolerances fires (the result
     names which): ``tolerance_grad`` on the largest gradient component,
     ``tolerance_change`` on the relative loss decrease of an iteration,
-    ``tolerance_step`` on the largest parameter update.
+    ``tolerance_step`` on the largest parameter update. It always uses the full batch
+    (``batch`` may only be None or ``po.FullBatch()``); under data-parallel training the
+    loss and gradient are averaged across ranks so every rank runs the same line search.
     """
 
     steps: int = 5000
@@ -88,16 +202,24 @@ class LBFGS(Phase):
     tolerance_change: float = 1e-13
     tolerance_step: float = 1e-14
     max_line_search: int = 25
+    _: KW_ONLY
+    batch: Batching | None = None
+    stop: Criterion | None = None
 
     def __post_init__(self) -> None:
         self._check()
         if self.history_size < 1 or self.max_line_search < 1:
             raise ConfigError("LBFGS: history_size and max_line_search must be >= 1")
+        if self.batch is not None and not (isinstance(self.batch, FullBatch) and self.batch.trivial):
+            raise ConfigError(
+                f"LBFGS(batch={self.batch!r}): L-BFGS always uses the full batch (its curvature pairs "
+                "need the same objective at every iteration); use mini-batches in an Adam/SGD phase"
+            )
 
-    def make(self, params: Iterable[torch.Tensor]) -> LBFGSOptimizer:
+    def make(self, params: Iterable[torch.Tensor], lr_scale: float = 1.0) -> LBFGSOptimizer:
         return LBFGSOptimizer(
             list(params),
-            lr=self.lr,
+            lr=self.lr * lr_scale,
             history_size=self.history_size,
             tolerance_grad=self.tolerance_grad,
             tolerance_change=self.tolerance_change,

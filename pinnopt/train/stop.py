@@ -19,22 +19,24 @@ class StopReason(str, enum.Enum):
         "(usually the loss is at float round-off; try float64)"
     )
     DIVERGED = (
-        "the loss or its gradient became NaN or Inf; the last finite state was restored "
-        "(lower the learning rate or check the problem's scaling)"
+        "the loss or its gradient became NaN or Inf and the divergence guard ran out of retries "
+        "(each retry restores the last finite state and lowers the learning rate); the last finite "
+        "state was restored (lower the learning rate, clip gradients or check the problem's scaling)"
     )
     INTERRUPTED = "interrupted by the user (Ctrl-C); the last completed step is kept"
-    COST_THRESHOLD = "the cost fell below the requested threshold"
-    CONVERGED = "the moving average of the cost stopped changing"
-    METRIC_THRESHOLD = "the evaluation metric fell below the requested threshold"
-    TIME_LIMIT = "reached the wall-time limit"
-    EARLY_STOPPING = "no improvement within the patience window; the best model was restored"
+    COST_THRESHOLD = "the cost fell below the requested threshold (CostThreshold)"
+    CONVERGED = "the moving average of the cost stopped changing (ConvergenceThreshold)"
+    METRIC_THRESHOLD = "the evaluation metric fell below the requested threshold (MetricThreshold)"
+    MAX_STEPS = "reached the iteration limit (MaxSteps)"
+    TIME_LIMIT = "reached the wall-time limit (TimeLimit)"
+    EARLY_STOPPING = "no improvement within the patience window (EarlyStopping); the best model was restored"
 
     def __str__(self) -> str:
         return self.value
 
     @property
     def converged(self) -> bool:
-        """True for the reasons that mean an optimizer's own tolerance was met."""
+        """True for the reasons that mean a tolerance or threshold was met."""
         return self in {
             StopReason.GRADIENT_TOLERANCE,
             StopReason.LOSS_CHANGE_TOLERANCE,

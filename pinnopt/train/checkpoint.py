@@ -1,0 +1,168 @@
+"""Checkpoints: atomic, safe-to-load snapshots of a training run at step boundaries.
+
+A checkpoint holds only tensors, numbers, strings, lists and dicts, so loading uses
+``torch.load(weights_only=True)`` and never unpickles arbitrary objects. Files are written
+to a temporary name in the same folder and renamed into place, so a crash while writing
+never leaves a truncated checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import CheckpointError, ConfigError
+
+FORMAT = "pinnopt.checkpoint/1"
+_NAME = re.compile(r"^step-(\d+)\.pt$")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where and how often to checkpoint a run.
+
+    Args:
+        dir: folder for the checkpoint files (``step-000000500.pt``...), created if missing.
+        every: write one every this many steps (at a step boundary).
+        keep: keep only the newest ``keep`` files (0 keeps all).
+        on_interrupt: also write one when the run is interrupted (Ctrl-C).
+    """
+
+    dir: str | os.PathLike[str]
+    every: int = 500
+    keep: int = 3
+    on_interrupt: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dir, (str, os.PathLike)) or not str(self.dir):
+            raise ConfigError(f"Checkpoint(dir={self.dir!r}): expected a folder path")
+        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
+            raise ConfigError(f"Checkpoint(every={self.every!r}): expected an int >= 1")
+        if isinstance(self.keep, bool) or not isinstance(self.keep, int) or self.keep < 0:
+            raise ConfigError(f"Checkpoint(keep={self.keep!r}): expected an int >= 0 (0 keeps all)")
+
+    def path(self, step: int) -> Path:
+        """The file of the checkpoint at ``step``."""
+        return Path(self.dir) / f"step-{step:09d}.pt"
+
+
+def save_atomic(payload: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write ``payload`` with ``torch.save`` to a temporary file, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def checkpoints_in(folder: str | os.PathLike[str]) -> list[Path]:
+    """The checkpoint files of ``folder``, oldest step first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def prune(folder: str | os.PathLike[str], keep: int) -> None:
+    """Delete all but the newest ``keep`` checkpoints (``keep=0``: delete nothing)."""
+    if keep <= 0:
+        return
+    for old in checkpoints_in(folder)[:-keep]:
+        old.unlink(missing_ok=True)
+
+
+def resolve(path: str | os.PathLike[str]) -> Path:
+    """A checkpoint file, or the newest checkpoint of a folder."""
+    p = Path(path)
+    if p.is_dir():
+        files = checkpoints_in(p)
+        if not files:
+            raise CheckpointError(f"resume={str(path)!r}: the folder holds no step-*.pt checkpoint")
+        return files[-1]
+    if not p.exists():
+        raise CheckpointError(f"resume={str(path)!r}: no such checkpoint file or folder")
+    return p
+
+
+def load(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load a checkpoint safely (``weights_only=True``) onto the CPU and check its format."""
+    p = resolve(path)
+    try:
+        payload = torch.load(p, weights_only=True, map_location="cpu")
+    except Exception as exc:  # corrupt, or holds objects we never write
+        raise CheckpointError(f"{p}: not a readable pinnopt checkpoint ({exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{p}: not a pinnopt checkpoint (expected format {FORMAT})")
+    return payload
+
+
+def to_cpu(state: Any) -> Any:
+    """A copy of a nested state with every tensor on the CPU (tuples become lists)."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().to("cpu", copy=True)
+    if isinstance(state, dict):
+        return {k: to_cpu(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return [to_cpu(v) for v in state]
+    return state
+
+
+def has_nonfinite(state: Any) -> bool:
+    """True when a floating tensor of a nested state holds NaN or Inf (synchronizes)."""
+    if isinstance(state, torch.Tensor):
+        return bool(state.is_floating_point() and not torch.isfinite(state).all())
+    if isinstance(state, dict):
+        return any(has_nonfinite(v) for v in state.values())
+    if isinstance(state, (list, tuple)):
+        return any(has_nonfinite(v) for v in state)
+    return False
+
+
+# -- random number generators -------------------------------------------------------------------
+def rng_state() -> dict[str, Any]:
+    """The global torch (CPU and CUDA), Python and NumPy generator states."""
+    version, words, gauss = random.getstate()
+    _, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "python": {"version": version, "words": torch.tensor(words, dtype=torch.int64), "gauss": gauss},
+        "numpy": {
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
+        "cuda": [],
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = list(torch.cuda.get_rng_state_all())
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` returned."""
+    torch.set_rng_state(state["torch"].cpu())
+    py = state["python"]
+    random.setstate((int(py["version"]), tuple(int(w) for w in py["words"].tolist()), py["gauss"]))
+    nps = state["numpy"]
+    np.random.set_state(
+        ("MT19937", nps["keys"].numpy().astype(np.uint32), nps["pos"], nps["has_gauss"], nps["cached"])
+    )
+    cuda = state.get("cuda") or []
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all([s.cpu() for s in cuda])

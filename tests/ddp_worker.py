@@ -1,0 +1,45 @@
+"""Run by tests/test_train_distributed.py under ``torchrun --nproc_per_node 2`` (gloo, CPU).
+
+Writes, per rank, the final loss and parameters of a data-parallel Adam run, of a resumed
+copy of it, and of an L-BFGS run, to ``OUT/rank{r}.pt``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from train_helpers import DDP_SOLVE, ode_problem  # run as a script from tests/
+
+import pinnopt as po
+
+
+def main(out: Path) -> None:
+    problem = ode_problem()
+    adam = po.solve(
+        problem, phases=[po.Adam(20, lr=1e-2)], checkpoint=po.Checkpoint(out / "ckpt", every=10), **DDP_SOLVE
+    )
+    resumed = po.solve(
+        problem, phases=[po.Adam(20, lr=1e-2)], resume=out / "ckpt" / "step-000000010.pt", **DDP_SOLVE
+    )
+    lbfgs = po.solve(problem, phases=[po.LBFGS(15)], **DDP_SOLVE)
+    rank = dist.get_rank()
+    torch.save(
+        {
+            "world": dist.get_world_size(),
+            "adam_loss": torch.from_numpy(adam.history.loss.copy()),
+            "adam": [p.detach() for p in adam.model.parameters()],
+            "resumed": [p.detach() for p in resumed.model.parameters()],
+            "lbfgs": [p.detach() for p in lbfgs.model.parameters()],
+            "lbfgs_steps": lbfgs.steps,
+            "lbfgs_loss": float(lbfgs.history.loss[-1]),
+        },
+        out / f"rank{rank}.pt",
+    )
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

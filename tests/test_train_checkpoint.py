@@ -1,0 +1,172 @@
+"""Checkpoints and resume (bit-for-bit), Ctrl-C, and the divergence guard."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+import torch
+
+import pinnopt as po
+from pinnopt.losses import PointSet
+from pinnopt.train import checkpoint as ckpt
+
+from .train_helpers import SOLVE, ode_problem
+
+PHASES = [
+    po.Adam(40, lr=2e-2, batch=po.MiniBatch(16, subset=0.75), schedule=po.ReduceOnPlateau(patience=2)),
+    po.LBFGS(30, history_size=10),
+]
+KW = {"phases": PHASES, "log_every": 7, **SOLVE}
+
+
+class Resample(po.train.TrainingHook):
+    """A stateful hook that redraws the interior points every 15 steps (like an adaptive sampler)."""
+
+    def __init__(self) -> None:
+        self.draws = 0
+
+    def on_step(self, trainer: po.train.Trainer, step: int) -> None:
+        if step % 15 == 0 and step <= 40:
+            self.draws += 1
+            ps = trainer.points["interior"]
+            x = torch.rand(ps.x.shape, dtype=ps.x.dtype)  # the global RNG: checkpointed too
+            trainer.points["interior"] = PointSet(ps.name, x, {})
+
+    def state_dict(self) -> dict[str, int]:
+        return {"draws": self.draws}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.draws = int(state["draws"])
+
+
+def _solve(**kw: object) -> po.Result:
+    return po.solve(ode_problem(), hooks=[Resample()], stop=po.EarlyStopping(patience=1000), **KW, **kw)
+
+
+def _interrupt_at(k: int):
+    def cb(trainer: po.train.Trainer, step: int) -> None:
+        if step == k:
+            raise KeyboardInterrupt
+
+    return cb
+
+
+@pytest.fixture(scope="module")
+def uninterrupted() -> po.Result:
+    return _solve()
+
+
+@pytest.mark.parametrize("k", [23, 40, 55])  # mini-batch Adam mid-epoch, the phase boundary, inside L-BFGS
+def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(
+    uninterrupted: po.Result, tmp_path, k: int
+) -> None:
+    first = _solve(callbacks=[_interrupt_at(k)], checkpoint=po.Checkpoint(tmp_path, every=1000))
+    assert first.stop_reason is po.StopReason.INTERRUPTED and first.steps == k
+    assert [p.name for p in ckpt.checkpoints_in(tmp_path)] == [f"step-{k:09d}.pt"]
+    resumed = _solve(resume=tmp_path)
+    assert resumed.steps == uninterrupted.steps == 70
+    for a, b in zip(
+        uninterrupted.model.state_dict().values(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(resumed.history.loss, uninterrupted.history.loss)
+    assert resumed.history.step == uninterrupted.history.step
+    assert [(o.name, o.steps, o.reason) for o in resumed.outcome.phases] == [
+        (o.name, o.steps, o.reason) for o in uninterrupted.outcome.phases
+    ]
+
+
+def test_periodic_checkpoints_are_safe_atomic_files(uninterrupted: po.Result, tmp_path) -> None:
+    result = _solve(checkpoint=po.Checkpoint(tmp_path, every=10, keep=2))
+    files = ckpt.checkpoints_in(tmp_path)
+    assert [f.name for f in files] == ["step-000000060.pt", "step-000000070.pt"]
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+    payload = torch.load(files[0], weights_only=True)  # plain data only
+    assert payload["format"] == ckpt.FORMAT and payload["meta"]["step"] == 60
+    assert set(payload["state"]) >= {"model", "optimizer", "rng", "points", "hooks", "objective", "stop"}
+    assert len(payload["state"]["optimizer"]["s"]) <= 10  # the L-BFGS memory is in it
+    resumed = _solve(resume=files[0])  # a periodic checkpoint resumes exactly too
+    for a, b in zip(result.model.state_dict().values(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_resume_errors_name_the_problem(tmp_path) -> None:
+    with pytest.raises(po.CheckpointError, match="no step"):
+        _solve(resume=tmp_path)
+    junk = tmp_path / "step-000000001.pt"
+    junk.write_bytes(b"junk")
+    with pytest.raises(po.CheckpointError, match="not a readable"):
+        _solve(resume=junk)
+    _solve(callbacks=[_interrupt_at(5)], checkpoint=po.Checkpoint(tmp_path / "c"))
+    with pytest.raises(po.CheckpointError, match="phases"):
+        po.solve(ode_problem(), phases=[po.Adam(5)], resume=tmp_path / "c", **SOLVE)
+
+
+def test_sigint_returns_a_result_and_a_checkpoint(tmp_path) -> None:
+    def press_ctrl_c(trainer: po.train.Trainer, step: int) -> None:
+        if step == 12:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    result = po.solve(
+        ode_problem(), phases=[po.Adam(100, lr=1e-2)], callbacks=[press_ctrl_c], checkpoint=tmp_path, **SOLVE
+    )
+    assert result.stop_reason is po.StopReason.INTERRUPTED and result.steps == 12
+    assert result.outcome.phases[0].reason is po.StopReason.INTERRUPTED
+    assert ckpt.checkpoints_in(tmp_path)[-1].name == "step-000000012.pt"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_nan_injection_recovers_and_checkpoints_stay_finite(tmp_path) -> None:
+    injected: list[int] = []
+
+    def inject(trainer: po.train.Trainer, step: int) -> None:
+        if step == 30 and not injected:  # poison the points once: loss, gradients, parameters go NaN
+            injected.append(step)
+            ps = trainer.points["interior"]
+            trainer.points["interior"] = PointSet(ps.name, torch.full_like(ps.x, float("nan")), ps.data)
+
+    result = po.solve(
+        ode_problem(),
+        phases=[po.Adam(80, lr=2e-2), po.LBFGS(20)],
+        callbacks=[inject],
+        checkpoint=po.Checkpoint(tmp_path, every=3, keep=0),
+        log_every=7,
+        **SOLVE,
+    )
+    assert result.stop_reason is po.StopReason.STEP_BUDGET and result.steps == 100
+    assert result.outcome.retries == 1
+    h = result.history.as_arrays()
+    assert np.isfinite(h["loss"]).all() and list(h["step"]) == list(range(1, 101))
+    assert h["lr"][27] == 2e-2 and h["lr"][28] == 1e-2  # restored at step 28, then half the rate
+    assert result.validate().rel_l2["u"] < 0.05
+    files = ckpt.checkpoints_in(tmp_path)
+    assert len(files) == 100 // 3  # the poisoned steps 31-34 were skipped, then rewritten after the restore
+    for f in files:
+        state = ckpt.load(f)["state"]
+        assert not ckpt.has_nonfinite(state["model"]) and not ckpt.has_nonfinite(state["optimizer"])
+
+
+def test_guard_gives_up_after_its_retries() -> None:
+    result = po.solve(
+        ode_problem(),
+        phases=[po.SGD(200, lr=1e6)],
+        guard=po.DivergenceGuard(max_retries=2, factor=0.5),
+        log_every=10,
+        **SOLVE,
+    )
+    assert result.stop_reason is po.StopReason.DIVERGED and result.outcome.retries == 3
+    assert "gave up after 2 retries" in result.outcome.stop_detail
+    assert all(torch.isfinite(p).all() for p in result.model.parameters())
+    with pytest.raises(po.ConfigError, match="factor"):
+        po.DivergenceGuard(factor=1.5)
+
+
+def test_resume_with_a_larger_budget_extends_the_phase(tmp_path) -> None:
+    kw = {"log_every": 5, **SOLVE}
+    po.solve(ode_problem(), phases=[po.Adam(20, lr=1e-2)], checkpoint=po.Checkpoint(tmp_path, every=10), **kw)
+    more = po.solve(ode_problem(), phases=[po.Adam(35, lr=1e-2)], resume=tmp_path, **kw)
+    assert more.steps == 35 and more.history.step == list(range(1, 36))
+    assert more.config["resumed_from"] == str(tmp_path)

@@ -1,0 +1,260 @@
+"""Optimizer phases, batching, learning-rate schedules, clipping, callbacks and bagging."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import pinnopt as po
+from pinnopt.losses import PointSet
+from pinnopt.train import Trainer
+from pinnopt.train.batching import BatchStream
+
+from .train_helpers import SOLVE, full_loss, ode_problem, setup
+
+COMBINATIONS = {
+    "batch_gd": [po.SGD(300, lr=0.05)],
+    "sgd_one_point": [
+        po.SGD(256, lr=0.05, batch=po.MiniBatch(1), schedule=po.ExponentialDecay(0.1, every=256))
+    ],
+    "minibatch_gd": [po.SGD(300, lr=0.1, batch=po.MiniBatch(16))],
+    "momentum": [po.Momentum(150, lr=0.05)],
+    "nesterov": [po.Momentum(150, lr=0.02, nesterov=True)],
+    "adam": [po.Adam(200, lr=2e-2)],
+    "adamw": [po.AdamW(200, lr=2e-2, weight_decay=1e-4)],
+    "adam_minibatch_subset": [po.Adam(200, lr=2e-2, batch=po.MiniBatch(16, subset=0.5))],
+    "lbfgs": [po.LBFGS(40)],
+    "adam_then_lbfgs": [po.Adam(100, lr=2e-2), po.LBFGS(30)],
+    "sgd_then_adam_then_lbfgs": [po.SGD(50, lr=0.1), po.Adam(50, lr=1e-2), po.LBFGS(20)],
+}
+
+
+@pytest.mark.parametrize("name", list(COMBINATIONS))
+def test_every_phase_combination_lowers_the_full_loss_100x(name: str) -> None:
+    _, model, points, objective = setup()
+    before = full_loss(model, objective, points)
+    phases = COMBINATIONS[name]
+    outcome = Trainer(model, objective, points, phases, log_every=50).run()
+    after = full_loss(model, objective, points)
+    assert after < before / 100, (name, before, after)
+    h = outcome.history.as_arrays()
+    assert list(h["step"]) == list(range(1, outcome.steps + 1))  # one counter, no gaps
+    assert list(np.unique(h["phase"])) == list(range(len(phases)))
+    assert np.all(np.diff(h["time"]) >= 0) and np.all(np.diff(h["epoch"]) >= 0)
+    assert [o.name for o in outcome.phases] == [p.name for p in phases]
+
+
+def test_minibatch_draws_b_points_from_each_set_and_an_epoch_covers_the_largest() -> None:
+    g = torch.Generator().manual_seed(0)
+    big = PointSet("big", torch.arange(10.0)[:, None], {"w": torch.arange(10.0) * 10})
+    small = PointSet("small", torch.arange(3.0)[:, None] + 100)
+    pts = {"big": big, "small": small, "other": small}
+    stream = BatchStream(po.MiniBatch(4), ["big", "small"], g)
+    seen: list[torch.Tensor] = []
+    for i in range(3):  # ceil(10 / 4) = 3 updates per epoch
+        batch = stream.next(pts)
+        assert len(batch["big"]) == 4 and len(batch["small"]) == 3  # b, or the whole set if smaller
+        assert torch.equal(batch["big"].data["w"], batch["big"].x[:, 0] * 10)  # data travels along
+        assert batch["other"] is small  # sets without terms pass through
+        assert stream.epoch_done == (i == 2)
+        seen.append(batch["big"].x[:, 0])
+    assert set(torch.cat(seen).tolist()) == set(range(10))  # one pass covers every point
+    stream.next(pts)
+    assert stream.pos == 1 and stream.length == 3  # a new epoch started
+
+
+def test_subset_batches_come_from_one_random_subset_per_epoch() -> None:
+    g = torch.Generator().manual_seed(1)
+    pts = {"a": PointSet("a", torch.arange(100.0)[:, None])}
+    stream = BatchStream(po.MiniBatch(10, subset=0.3), ["a"], g)
+    epoch = [stream.next(pts)["a"].x[:, 0] for _ in range(3)]  # 30 points -> 3 updates
+    assert stream.epoch_done
+    assert len(set(torch.cat(epoch).tolist())) == 30
+    full = BatchStream(po.FullBatch(subset=0.25), ["a"], g)
+    assert len(full.next(pts)["a"]) == 25 and full.epoch_done
+
+
+def test_epochs_replace_steps_and_callbacks_see_step_and_epoch_ends() -> None:
+    _, model, points, objective = setup(interior=64)
+    events: list[tuple[str, int]] = []
+
+    class Spy(po.Callback):
+        def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+            events.append(("epoch", epoch))
+
+        def on_phase_end(self, trainer: Trainer, phase: int, outcome: object) -> None:
+            events.append(("phase", phase))
+
+    steps: list[int] = []
+    phases = [po.Adam(lr=1e-2, epochs=3, batch=po.MiniBatch(16)), po.Adam(5, lr=1e-3)]
+    outcome = Trainer(
+        model, objective, points, phases, log_every=100, callbacks=[Spy(), lambda tr, s: steps.append(s)]
+    ).run()
+    assert outcome.phases[0].steps == 3 * 4  # 64 points / 16 per update = 4 updates per epoch
+    assert steps == list(range(1, 18))
+    assert [e for e in events if e[0] == "epoch"] == [("epoch", i) for i in range(1, 9)]  # 3 + 5 full-batch
+    assert events[3] == ("phase", 0) and events[-1] == ("phase", 1)
+    assert list(outcome.history.epoch[:12]) == [1] * 4 + [2] * 4 + [3] * 4
+
+
+def test_schedules_are_applied_step_by_step() -> None:
+    assert [po.StepDecay(2, 0.5).multiplier(t, 10, {}) for t in range(5)] == [1, 1, 0.5, 0.5, 0.25]
+    assert po.ExponentialDecay(0.1, every=10).multiplier(5, 100, {}) == pytest.approx(0.1**0.5)
+    assert po.ExponentialDecay(0.1, every=10, staircase=True).multiplier(15, 100, {}) == pytest.approx(0.1)
+    cos = po.CosineDecay(min_factor=0.1)
+    assert cos.multiplier(0, 10, {}) == 1 and cos.multiplier(10, 10, {}) == pytest.approx(0.1)
+    warm = po.Warmup(4, then=po.StepDecay(2, 0.5))
+    assert [warm.multiplier(t, 10, {}) for t in range(8)] == [0.25, 0.5, 0.75, 1, 1, 1, 0.5, 0.5]
+    _, model, points, objective = setup()
+    phase = po.Adam(20, lr=0.1, schedule=po.Warmup(5, then=po.CosineDecay()))
+    out = Trainer(model, objective, points, [phase], log_every=7).run()
+    expected = [0.1 * phase.schedule.multiplier(t, 20, {}) for t in range(20)]
+    np.testing.assert_allclose(out.history.lr, expected)
+
+
+def test_reduce_on_plateau_cuts_the_rate_after_patience_epochs() -> None:
+    plateau = po.ReduceOnPlateau(factor=0.5, patience=2, threshold=0.0)
+    state = plateau.init_state()
+    factors = []
+    for cost in [5, 4, 4, 4, 4, 4, 3]:
+        plateau.observe(state, cost)
+        factors.append(plateau.multiplier(0, 1, state))
+    assert factors == [1, 1, 1, 0.5, 0.5, 0.25, 0.25]
+    _, model, points, objective = setup()
+    phase = po.SGD(40, lr=1e-9, schedule=po.ReduceOnPlateau(factor=0.1, patience=3, threshold=0.5))
+    out = Trainer(model, objective, points, [phase], log_every=4).run()
+    assert out.history.lr[0] == 1e-9 and out.history.lr[-1] < 1e-9  # a plateau: the rate was cut
+
+
+def test_batch_size_scaling_and_clipping_are_recorded() -> None:
+    result = po.solve(
+        ode_problem(),
+        phases=[po.Adam(30, lr=1e-3, batch=po.MiniBatch(8, scale_lr=True), clip_norm=0.5), po.LBFGS(5)],
+        **SOLVE,
+    )
+    lrs = result.config["learning_rates"]
+    assert lrs[0]["effective_lr"] == pytest.approx(1e-3 * 8 / 32) and lrs[0]["batch_lr_factor"] == 0.25
+    assert lrs[0]["clip_norm"] == 0.5 and lrs[1]["batch"]["kind"] == "full"
+    assert result.history.lr[0] == pytest.approx(2.5e-4)
+    # the clipped gradient norm never exceeds clip_norm: one step moves parameters little
+    _, model, points, objective = setup()
+    before = [p.detach().clone() for p in model.parameters()]
+    Trainer(model, objective, points, [po.SGD(1, lr=1.0, clip_norm=1e-3)]).run()
+    moved = math.sqrt(
+        sum(float((p.detach() - b).pow(2).sum()) for p, b in zip(model.parameters(), before, strict=True))
+    )
+    assert moved <= 1e-3 * (1 + 1e-9)
+
+
+def test_lbfgs_refuses_mini_batches_and_bad_options_are_named() -> None:
+    with pytest.raises(po.ConfigError, match="full batch"):
+        po.LBFGS(batch=po.MiniBatch(32))
+    with pytest.raises(po.ConfigError, match="size"):
+        po.MiniBatch(0)
+    with pytest.raises(po.ConfigError, match="subset"):
+        po.MiniBatch(8, subset=1.5)
+    with pytest.raises(po.ConfigError, match="clip_norm"):
+        po.Adam(clip_norm=-1.0)
+    with pytest.raises(po.ConfigError, match="schedule"):
+        po.Adam(schedule="cosine")  # type: ignore[arg-type]
+    with pytest.raises(po.ConfigError, match="momentum"):
+        po.SGD(nesterov=True)
+    with pytest.raises(po.ConfigError, match="gamma"):
+        po.StepDecay(10, gamma=2.0)
+    with pytest.raises(po.ConfigError, match="patience"):
+        po.ReduceOnPlateau(patience=0)
+    with pytest.raises(po.ConfigError, match="batch"):
+        po.solve(ode_problem(), batch="mini")  # type: ignore[arg-type]
+    with pytest.raises(po.ConfigError, match="log_every"):
+        po.solve(ode_problem(), log_every=0)
+    with pytest.raises(po.ConfigError, match=r"MPS|mps"):
+        po.solve(ode_problem(), device="mps")
+
+
+def test_bagging_reports_a_spread_that_covers_the_error() -> None:
+    bag = po.bagging(ode_problem(), k=3, subset=0.7, phases=[po.Adam(150, lr=2e-2)], **SOLVE)
+    assert bag.k == 3 and all(s["interior"] == 45 for s in bag.subsets)
+    pts = np.linspace(0, 1, 21)
+    mean, spread = bag.predict_with_spread(pts)
+    members = bag.predict_members(pts)["u"]
+    np.testing.assert_allclose(mean["u"], members.mean(axis=0))
+    assert spread["u"].shape == (21,) and np.all(spread["u"] > 0)  # members differ
+    assert bag.validate().rel_l2["u"] < 0.2
+    unc = bag.uncertainty()["u"]
+    assert 0 < unc["mean_spread"] <= unc["max_spread"] and 0 <= unc["coverage_2sd"] <= 1
+    with pytest.raises(po.ConfigError, match="k"):
+        po.bagging(ode_problem(), k=1)
+
+
+def test_no_host_synchronization_between_check_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between check points pinnopt's own code never reads a tensor value on the host."""
+    import os
+    import sys
+
+    armed: list[bool] = [False]
+    marker = f"{os.sep}pinnopt{os.sep}"
+
+    def guard(name: str):
+        original = getattr(torch.Tensor, name)
+
+        def wrapper(self: torch.Tensor, *args: object, **kwargs: object) -> object:
+            if armed[0] and marker in sys._getframe(1).f_code.co_filename:
+                raise AssertionError(f"host synchronization via Tensor.{name} inside a step")
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, wrapper)
+
+    for name in ("item", "tolist", "numpy", "cpu", "__bool__", "__float__", "__int__", "__array__"):
+        guard(name)
+
+    def arm(trainer: Trainer, step: int) -> None:
+        armed[0] = 2 <= step < 29 or 31 <= step < 59  # not at the check points (steps 30 and 60)
+
+    _, model, points, objective = setup()
+    phases = [
+        po.Adam(30, lr=1e-2, clip_norm=1.0, schedule=po.CosineDecay()),
+        po.SGD(30, lr=1e-2, batch=po.MiniBatch(4, subset=0.5)),  # 8 steps per epoch: check every 4 epochs
+    ]
+    Trainer(model, objective, points, phases, log_every=30, callbacks=[arm], stop=po.MaxSteps(10_000)).run()
+    armed[0] = False
+
+
+def test_progress_bar_is_quiet_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from pinnopt.train.progress import Progress
+
+    quiet = Progress(None, 10, ["a"])  # pytest captures output: not a terminal
+    assert not quiet.enabled
+    bar = Progress(True, 10, ["a"])
+    bar.update(5, 1.0, [0.5], "Adam")
+    bar.close()
+    assert "loss=1.000e+00" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cuda_run_stays_on_the_device_without_synchronizing_inside_steps(dtype: str) -> None:
+    devices: set[str] = set()
+
+    def watch(trainer: Trainer, step: int) -> None:
+        devices.update(ps.x.device.type for ps in trainer.points.values())
+        devices.update(p.device.type for p in trainer.parameters())
+        # steps 3..28 of the Adam phase run with synchronizations turned into errors
+        torch.cuda.set_sync_debug_mode("error" if 2 <= step < 28 else "default")
+
+    try:
+        result = po.solve(
+            ode_problem(),
+            device="cuda",
+            dtype=dtype,
+            phases=[po.Adam(30, lr=1e-2, batch=po.MiniBatch(16), clip_norm=1.0), po.LBFGS(5)],
+            callbacks=[watch],
+            log_every=100,
+            **SOLVE,
+        )
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert devices == {"cuda"} and result.device.type == "cuda"
+    assert result.history.loss[-1] < result.history.loss[0]
