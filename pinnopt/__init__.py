@@ -17,6 +17,20 @@ Declare a problem with sympy, solve it, validate it against a known solution::
     print(result.validate())
 """
 
+from .constraints import (
+    L1,
+    L2,
+    Bound,
+    Continuation,
+    Energy,
+    Equality,
+    FeasibilityReport,
+    ParameterFit,
+    Range,
+    between,
+    feasibility,
+    fit_parameters,
+)
 from .domain import Domain, Interval, Points, Product, Region
 from .domain.sampling import Collocation
 from .errors import (
@@ -45,29 +59,38 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_FUNCTIONS",
+    "L1",
+    "L2",
     "LBFGS",
     "MLP",
     "PINN",
     "SGD",
     "Adam",
+    "Bound",
     "CheckpointError",
     "Collocation",
     "CompileError",
     "ConfigError",
+    "Continuation",
     "DataError",
     "DerivativeError",
     "Domain",
+    "Energy",
+    "Equality",
+    "FeasibilityReport",
     "FunctionTable",
     "Interval",
     "NoUnknownError",
     "On",
     "Parameter",
+    "ParameterFit",
     "PinnoptError",
     "PinnoptWarning",
     "Points",
     "Problem",
     "ProblemError",
     "Product",
+    "Range",
     "Region",
     "Result",
     "StopReason",
@@ -76,6 +99,9 @@ __all__ = [
     "UnsupportedFunctionError",
     "ValidationError",
     "__version__",
+    "between",
+    "feasibility",
+    "fit_parameters",
     "interior",
     "solve",
 ]

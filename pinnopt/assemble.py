@@ -7,10 +7,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from .constraints import constraint_terms
 from .domain import Interior
 from .domain.sampling import Collocation
 from .errors import ConfigError
-from .losses import Objective, PointSet, ResidualTerm
+from .losses import Objective, PointSet, ResidualTerm, Term
 from .nn import MLP, PINN
 from .problem import Problem
 from .symbolic import DerivativeEngine
@@ -80,6 +81,10 @@ def sample_points(
 
 
 def build_objective(problem: Problem, engine: DerivativeEngine | None = None) -> Objective:
-    """One residual term per equation and condition, named as in the problem."""
-    terms = [ResidualTerm(spec.name, spec.region.name, spec.expr, spec.weight) for spec in problem.terms]
+    """One residual term per equation and condition, named as in the problem, then the
+    terms of its bounds, regularization, equalities and energies."""
+    terms: list[Term] = [
+        ResidualTerm(spec.name, spec.region.name, spec.expr, spec.weight) for spec in problem.terms
+    ]
+    terms += constraint_terms(problem.constraints)
     return Objective(terms, problem.unknowns, engine)

@@ -10,6 +10,8 @@ import torch
 from torch import nn
 
 from .assemble import build_model, build_objective, resolve_device, resolve_dtype, sample_points
+from .constraints import constraint_hooks, constraint_points
+from .constraints.reparam import bake, exact_limits, reparameterize
 from .domain.sampling import Collocation
 from .errors import ConfigError
 from .nn import MLP
@@ -55,6 +57,8 @@ def solve(
         log_every: steps between host synchronizations and log lines.
         callbacks: ``cb(trainer, step)`` after every step.
         hooks: stateful training strategies updated after every step (adaptive sampling...).
+            The problem's constraints add their own hooks first (continuation of barrier
+            coefficients, multiplier updates, projections, the barrier monitor).
     """
     if not isinstance(problem, Problem):
         raise ConfigError(f"solve() needs a po.Problem, got {type(problem).__name__}")
@@ -67,9 +71,24 @@ def solve(
     torch.manual_seed(seed)
     pinn, net_config = build_model(problem, model)
     pinn = pinn.to(device=dev, dtype=dt)
+    constraints = problem.constraints
+    reparameterize(pinn, exact_limits(constraints.inequalities, "reparam"))
     generator = torch.Generator(device=dev)
     generator.manual_seed(seed)
     points = sample_points(problem, collocation, generator, dt, dev)
+    points.update(
+        constraint_points(
+            constraints,
+            problem.domain,
+            points,
+            interior=collocation.interior,
+            boundary=collocation.boundary,
+            generator=generator,
+            dtype=dt,
+            device=dev,
+        )
+    )
+    hooks = [*constraint_hooks(constraints), *hooks]
     objective = build_objective(problem, engine).to(dt, dev)
     trainer = Trainer(pinn, objective, points, phases, log_every=log_every, callbacks=callbacks, hooks=hooks)
     log.info(
@@ -81,6 +100,7 @@ def solve(
         sum(len(p) for p in points.values()),
     )
     outcome = trainer.run()
+    bake(pinn)  # exact parameter bounds: keep the bounded values as plain parameters
     config: dict[str, Any] = {
         "problem": problem.name,
         "model": net_config,
@@ -92,4 +112,7 @@ def solve(
         "engine": objective.engine.name,
         "bounds": [list(b) for b in problem.domain.bounds],
     }
+    if constraints:
+        config["constraints"] = {q.name: q.bound.method for q in constraints.inequalities}
+        config["constraints"].update({e.name: e.equality.method for e in constraints.compiled_equalities})
     return Result(problem, pinn, outcome, config)
