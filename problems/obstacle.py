@@ -65,8 +65,8 @@ def make_problem(m: float = 1e4, m_start: float = 10.0) -> po.Problem:
         domain=po.Interval(x, -1, 1),
         equations=[],
         conditions=[po.On(sp.Eq(x, -1), u, weight=1e3), po.On(sp.Eq(x, 1), u, weight=1e3)],
-        energy=po.Energy(u.diff(x) ** 2 / 2 - F * u, n=256),
-        bounds=[po.Bound(u >= PSI, name="u>=psi", m=m, n=512, continuation=po.Continuation(m_start))],
+        energy=po.Energy(u.diff(x) ** 2 / 2 - F * u, n=128),
+        bounds=[po.Bound(u >= PSI, name="u>=psi", m=m, n=256, continuation=po.Continuation(m_start))],
         exact=exact(),
         name=NAME,
         description=DESCRIPTION,
@@ -75,8 +75,8 @@ def make_problem(m: float = 1e4, m_start: float = 10.0) -> po.Problem:
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.MLP(width=20, depth=3),
-        "collocation": po.Collocation(interior=512, boundary=1),
-        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=2000)],
+        "model": po.MLP(width=16, depth=2),
+        "collocation": po.Collocation(interior=256, boundary=1),
+        "phases": [po.Adam(steps=300, lr=2e-3), po.LBFGS(steps=700)],
         "dtype": "float64",
     }
