@@ -109,7 +109,10 @@ def test_augmented_lagrangian_meets_an_equality_to_1e_6() -> None:
     a, b = sp.symbols("a b")
     # min (a - 1)^2 + (b - 2)^2  s.t.  a + b = 1   ->  a = 0, b = 1, multiplier 2
     objective = (a - 1) ** 2 + (b - 2) ** 2
-    fit = po.fit_parameters(objective, {a: 3.0, b: -1.0}, equalities=[sp.Eq(a + b, 1)], rounds=8)
+    # exact inner solves: each round shrinks the multiplier error by 2 / (2 + 4 rho) = 1/21
+    fit = po.fit_parameters(
+        objective, {a: 3.0, b: -1.0}, equalities=[po.Equality(sp.Eq(a + b, 1), rho=10.0)], rounds=8
+    )
     assert abs(fit.values["a"] + fit.values["b"] - 1) <= 1e-6
     assert abs(fit.values["a"]) <= 1e-6 and abs(fit.values["b"] - 1) <= 1e-6
     assert fit.feasibility.max_violation <= 1e-6

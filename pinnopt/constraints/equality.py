@@ -10,6 +10,11 @@ Two methods:
   converges to the true Lagrange multiplier and the constraint is met to optimizer
   precision at a moderate, fixed ``rho``. The multipliers and ``rho`` are training state
   (saved in the term's ``state_dict``).
+
+The default ``rho = 1`` suits :func:`pinnopt.solve`, where the inner minimizations between
+updates are a few dozen Adam steps and a large ``rho`` makes the multiplier overshoot;
+:func:`~pinnopt.constraints.fit.fit_parameters` solves each round to convergence, where a
+larger ``rho`` (about 10) shrinks the multiplier error faster per round.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ class Equality:
 
     expr: Any
     method: str = "augmented"
-    rho: float = 10.0
+    rho: float = 1.0
     weight: float = 1.0
     name: str | None = None
     every: int = 100

@@ -234,8 +234,9 @@ class BarrierMonitor(TrainingHook):
                 self._warn(
                     name,
                     f"barrier {name!r} is {100 * share:.0f}% of the loss at step {step} "
-                    f"(m={term.m_value:g}): the optimizer mostly pushes towards feasibility; consider "
-                    "a continuation on m (po.Continuation), a smaller weight or a feasible start",
+                    f"(m={term.m_value:g}): the optimizer mostly pushes towards feasibility (expected "
+                    "right after an infeasible start; if it persists, start m lower with "
+                    "po.Continuation, lower the bound's weight or start feasible)",
                 )
         return dict(self.last_shares)
 
