@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -27,6 +27,9 @@ from .symbolic import (
     compile_expression,
 )
 from .validate.exact import ExactSolution, unknown_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .constraints.spec import ConstraintSet
 
 interior = "interior"
 """Region marker for the interior of the domain: ``On(po.interior, expr)``."""
@@ -213,7 +216,7 @@ class Problem:
             regularization=self.regularization,
             equalities=self.equalities,
             energy=self.energy,
-            shared_regions={t.region.name for t in terms},
+            shared_regions={t.region.name: t.region for t in terms},
             taken=[t.name for t in terms],
         )
         object.__setattr__(self, "bounds", constraints.bounds)
@@ -252,7 +255,7 @@ class Problem:
         return self._terms  # type: ignore[attr-defined]
 
     @property
-    def constraints(self) -> Any:
+    def constraints(self) -> ConstraintSet:
         """The compiled bounds, regularization, equalities and energies (a ``ConstraintSet``)."""
         return self._constraints  # type: ignore[attr-defined]
 

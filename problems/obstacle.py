@@ -40,7 +40,7 @@ import sympy as sp
 import pinnopt as po
 
 NAME = "obstacle"
-DESCRIPTION = "obstacle problem -u'' = -2 on [-1, 1] with u >= x^2/2 - 5/8 (contact on [-1/2, 1/2]), energy + barrier"
+DESCRIPTION = "obstacle -u'' = -2 on [-1, 1], u >= x^2/2 - 5/8, contact on [-1/2, 1/2]; energy + barrier"
 TARGET = 1e-2
 
 x = sp.Symbol("x")

@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..domain import Domain
+from ..domain import Domain, Region
 from ..errors import ProblemError
 from ..symbolic import SymbolContext
 from .bounds import Bound, Inequality, as_bound, compile_bounds, one_sided
@@ -74,7 +74,7 @@ def compile_constraints(
     regularization: Any = (),
     equalities: Any = (),
     energy: Any = (),
-    shared_regions: Collection[str] = (),
+    shared_regions: Mapping[str, Region] | None = None,
     taken: Collection[str] = (),
 ) -> ConstraintSet:
     """Check and compile declared constraints in a problem's context.
@@ -83,21 +83,26 @@ def compile_constraints(
         domain: the problem's domain (None for parameter-only fits).
         ctx: the problem's symbol context.
         parameter_inits: initial values of the trainable parameters, by name.
-        shared_regions: names of point sets the problem's terms already use; a field bound
-            on such a region without its own ``n`` reads those points.
+        shared_regions: the regions (by point-set name) the problem's terms already use; a
+            field bound on the same region without its own ``n`` reads those points.
         taken: term names already used by equations and conditions.
     """
     decl, inequalities = compile_bounds(_items(bounds), domain, ctx, dict(parameter_inits))
     regs = compile_regularization(_items(regularization), ctx)
     eqs, compiled_eqs = compile_equalities(_items(equalities), ctx)
     energies = compile_energies(_items(energy), ctx)
+    shared_regions = dict(shared_regions or {})
     point_sets: dict[str, str] = {}
     own: dict[int, str] = {}
     for q in inequalities:
         if q.kind != "field":
             continue
         assert q.region is not None
-        if q.bound.n is None and q.region.name in shared_regions:
+        other = shared_regions.get(q.region.name)
+        same = other is not None and (
+            other is q.region or (other.fixed_points is None and q.region.fixed_points is None)
+        )
+        if q.bound.n is None and same:
             point_sets[q.name] = q.region.name
         else:
             point_sets[q.name] = own.setdefault(id(q.bound), q.name)
