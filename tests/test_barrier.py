@@ -141,3 +141,26 @@ def test_dominant_barrier_warns_once() -> None:
     ]
     assert len(dominant) == 1
     assert "k>=2" in str(dominant[0].message)
+
+
+@pytest.mark.parametrize(("reduce", "expected"), [("mean", (2.117 + 1.284 + 0.7788) / 3), ("max", 2.117)])
+def test_field_bounds_reduce_over_points_by_mean_or_max(reduce: str, expected: float) -> None:
+    """u = x at x = 0, 0.5, 1 with u >= 0.75 and m = 1: barrier values e^0.75, e^0.25, e^-0.25."""
+    x = sp.Symbol("x")
+    u = sp.Function("u")(x)
+    problem = po.Problem(
+        domain=po.Interval(x, 0, 1),
+        equations=[u.diff(x, 2)],
+        conditions=[po.On(sp.Eq(x, 0), u)],
+        bounds=[po.Bound(u >= 0.75, m=1.0, reduce=reduce, n=3)],
+    )
+    (term,) = constraint_terms(problem.constraints)
+    net = torch.nn.Linear(1, 1).double()
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+        net.bias.fill_(0.0)
+    model = po.PINN(net, problem.unknowns)
+    name = problem.constraints.point_sets[term.name]
+    pts = {name: PointSet(name, torch.tensor([[0.0], [0.5], [1.0]], dtype=torch.float64))}
+    _, losses = Objective([term], problem.unknowns)(model, pts)
+    assert float(losses[0].detach()) == pytest.approx(expected, rel=1e-3)

@@ -42,7 +42,7 @@ def constraint_terms(cs: ConstraintSet) -> list[Term]:
         )
     terms += [RegularizationTerm(r.name, r.compiled, r.regularizer) for r in cs.regularization]
     terms += [EqualityTerm(e.name, e.compiled, e.equality) for e in cs.compiled_equalities]
-    terms += [EnergyTerm(e.name, e.name, e.compiled, e.energy.weight) for e in cs.energies]
+    terms += [EnergyTerm(e.name, e.name, e.compiled, e.measure, e.energy.weight) for e in cs.energies]
     return terms
 
 

@@ -79,20 +79,30 @@ class Energy:
 
 @dataclass(frozen=True)
 class CompiledEnergy:
-    """A declared energy with its compiled integrand and term name (also its point set's name)."""
+    """A declared energy with its compiled integrand, term name (also its point set's name)
+    and the measure of the domain it integrates over."""
 
     name: str
     energy: Energy
     compiled: CompiledExpression
+    measure: float
 
 
 class EnergyTerm(Term):
-    """``sum_i w_i integrand(x_i)`` over its point set (weights in ``data["quad_weight"]``)."""
+    """``|domain| * sum_i w_i f(x_i) / sum_i w_i`` over its point set (``w`` in ``data["quad_weight"]``).
 
-    def __init__(self, name: str, point_set: str, integrand: CompiledExpression, weight: float = 1.0) -> None:
+    On the full point set this is the quadrature ``sum_i w_i f(x_i)``; written as a weighted
+    mean times the measure it stays an estimate of the same integral on a subset of the
+    points (mini-batches).
+    """
+
+    def __init__(
+        self, name: str, point_set: str, integrand: CompiledExpression, measure: float, weight: float = 1.0
+    ) -> None:
         self.name = name
         self.point_set = point_set
         self.integrand = integrand
+        self.measure = float(measure)
         self.weight = float(weight)
 
     @property
@@ -101,10 +111,11 @@ class EnergyTerm(Term):
 
     def loss(self, ev: Evaluation) -> torch.Tensor:
         env = ev.env(self.point_set)
-        return torch.sum(env.data[WEIGHT_KEY] * self.integrand(env))
+        w = env.data[WEIGHT_KEY]
+        return self.measure * torch.sum(w * self.integrand(env)) / torch.sum(w)
 
 
-def compile_energies(items: Any, ctx: SymbolContext) -> tuple[CompiledEnergy, ...]:
+def compile_energies(items: Any, ctx: SymbolContext, domain: Domain | None) -> tuple[CompiledEnergy, ...]:
     """Check and compile declared energies; names are unique (``energy``, ``energy#2``...)."""
     if isinstance(items, Energy):
         items = (items,)
@@ -122,7 +133,9 @@ def compile_energies(items: Any, ctx: SymbolContext) -> tuple[CompiledEnergy, ..
             k += 1
             name = f"{base}#{k}"
         used.add(name)
-        out.append(CompiledEnergy(name, e, c))
+        if domain is None:
+            raise ProblemError(f"{what}: an energy integrates over a domain; this problem has none")
+        out.append(CompiledEnergy(name, e, c, domain_measure(domain, e.measure)))
     return tuple(out)
 
 

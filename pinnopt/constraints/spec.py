@@ -90,7 +90,7 @@ def compile_constraints(
     decl, inequalities = compile_bounds(_items(bounds), domain, ctx, dict(parameter_inits))
     regs = compile_regularization(_items(regularization), ctx)
     eqs, compiled_eqs = compile_equalities(_items(equalities), ctx)
-    energies = compile_energies(_items(energy), ctx)
+    energies = compile_energies(_items(energy), ctx, domain)
     shared_regions = dict(shared_regions or {})
     point_sets: dict[str, str] = {}
     own: dict[int, str] = {}
