@@ -54,6 +54,10 @@ from .result import Result
 from .solve import solve
 from .symbolic import DEFAULT_FUNCTIONS, FunctionTable
 from .train import LBFGS, SGD, Adam, StopReason
+from .validate.check import CheckReport, check_problem
+from .validate.gradcheck import GradCheckReport, gradient_check
+from .validate.reference import ReferenceSolution
+from .validate.trajectory import ParameterRecorder
 
 __version__ = "0.1.0"
 
@@ -67,6 +71,7 @@ __all__ = [
     "SGD",
     "Adam",
     "Bound",
+    "CheckReport",
     "CheckpointError",
     "Collocation",
     "CompileError",
@@ -79,11 +84,13 @@ __all__ = [
     "Equality",
     "FeasibilityReport",
     "FunctionTable",
+    "GradCheckReport",
     "Interval",
     "NoUnknownError",
     "On",
     "Parameter",
     "ParameterFit",
+    "ParameterRecorder",
     "PinnoptError",
     "PinnoptWarning",
     "Points",
@@ -91,6 +98,7 @@ __all__ = [
     "ProblemError",
     "Product",
     "Range",
+    "ReferenceSolution",
     "Region",
     "Result",
     "StopReason",
@@ -100,8 +108,10 @@ __all__ = [
     "ValidationError",
     "__version__",
     "between",
+    "check_problem",
     "feasibility",
     "fit_parameters",
+    "gradient_check",
     "interior",
     "solve",
 ]

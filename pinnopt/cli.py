@@ -1,68 +1,335 @@
-"""The ``pinnopt`` command: list and solve library problems."""
+"""The ``pinnopt`` command: list, check, solve and report problems.
+
+    pinnopt list                         the library's problems
+    pinnopt check NAME|FILE.py           the exact solution against every equation and condition
+    pinnopt solve NAME|FILE.py [...]     train, validate, write report.json, report.md, plots, model
+    pinnopt report DIR                   draw the plots and the Markdown of a saved run again
+
+A problem file is a Python file that defines ``problem`` (a ``pinnopt.Problem``) or
+``make_problem()`` returning one, and optionally ``recommended()`` returning keyword
+arguments for ``pinnopt.solve``. Errors print one line and exit with status 2; a failed
+check exits with status 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
+import importlib.util
+import inspect
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from .errors import PinnoptError
+from .errors import ConfigError, PinnoptError, ProblemError, ValidationError
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 
+# -- problems -----------------------------------------------------------------------------------------
+def _is_file_spec(spec: str) -> bool:
+    return spec.endswith(".py") or "/" in spec or "\\" in spec or Path(spec).is_file()
+
+
+def load_problem(spec: str) -> tuple[Any, dict[str, Any], dict[str, str]]:
+    """``(problem, recommended solve() kwargs, source)`` for a library name or a ``.py`` file.
+
+    Raises:
+        ProblemError: unknown name, missing file, a file that fails to run or defines no problem.
+    """
+    from .problem import Problem
+
+    if _is_file_spec(spec):
+        path = Path(spec).expanduser().resolve()
+        if not path.is_file():
+            raise ProblemError(f"problem file {spec} does not exist")
+        module = _run_file(path)
+        source = {"kind": "file", "path": str(path)}
+        if hasattr(module, "make_problem"):
+            try:
+                problem = module.make_problem()
+            except PinnoptError:
+                raise
+            except Exception as exc:
+                raise ProblemError(f"{spec}: make_problem() failed: {type(exc).__name__}: {exc}") from exc
+        elif hasattr(module, "problem"):
+            problem = module.problem
+        else:
+            raise ProblemError(
+                f"problem file {spec} defines neither `problem` nor `make_problem()`; "
+                "define one of them returning a pinnopt.Problem"
+            )
+        recommend = getattr(module, "recommended", None)
+    else:
+        from . import problems
+
+        module = problems.module(spec)
+        problem = module.make_problem()
+        recommend = getattr(module, "recommended", None)
+        source = {"kind": "library", "name": spec}
+    if not isinstance(problem, Problem):
+        raise ProblemError(f"{spec}: the problem is a {type(problem).__name__}, expected a pinnopt.Problem")
+    kwargs: dict[str, Any] = {}
+    if recommend is not None:
+        kwargs = recommend() if callable(recommend) else recommend
+        if not isinstance(kwargs, dict):
+            raise ProblemError(f"{spec}: recommended() must return a dict of solve() options")
+    return problem, dict(kwargs), source
+
+
+def _run_file(path: Path) -> Any:
+    name = "pinnopt_user_problem_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ProblemError(f"problem file {path} cannot be loaded as Python")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except PinnoptError:
+        raise
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise ProblemError(f"problem file {path} failed to run: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def cap_steps(phases: Sequence[Any], total: int) -> list[Any]:
+    """Scale the phases' steps down proportionally so they sum to at most ``total``.
+
+    Each phase gets ``floor(total * steps_i / sum(steps))`` steps, the remainder going to
+    the phases with the largest fractional parts; phases left with 0 steps are dropped.
+    Budgets already within ``total`` are unchanged. (L-BFGS may still stop earlier on its
+    tolerances: the cap is an upper bound.)
+    """
+    if total < 1:
+        raise ConfigError(f"--steps {total}: expected a positive number of steps")
+    budget = sum(int(p.steps) for p in phases)
+    if budget <= total:
+        return list(phases)
+    shares = [p.steps * total / budget for p in phases]
+    counts = [int(s) for s in shares]
+    order = sorted(range(len(phases)), key=lambda i: shares[i] - counts[i], reverse=True)
+    for i in order[: total - sum(counts)]:
+        counts[i] += 1
+    out = []
+    for p, c in zip(phases, counts, strict=True):
+        if c > 0:
+            if not dataclasses.is_dataclass(p):
+                raise ConfigError(f"--steps cannot shorten phase {p!r} (not a dataclass phase)")
+            out.append(dataclasses.replace(p, steps=c))
+    return out
+
+
+# -- commands -----------------------------------------------------------------------------------------
 def _list(_: argparse.Namespace) -> int:
     from . import problems
 
     for name, description in problems.describe():
         print(f"{name:<16} {description}")
-    return 0
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .validate.check import check_problem
+
+    problem, kwargs, _ = load_problem(args.problem)
+    report = check_problem(problem, n=args.points, seed=args.seed)
+    print(report)
+    ok = report.passed
+    if args.gradients:
+        from .assemble import build_model
+        from .validate.gradcheck import gradient_check
+
+        model, _ = build_model(problem, kwargs.get("model"))
+        grad = gradient_check(problem, model, collocation=kwargs.get("collocation"), seed=args.seed)
+        print(grad)
+        ok = ok and grad.passed
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+class _Progress:
+    """A tqdm progress bar fed by a trainer callback (reads only flushed, host-side losses)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="step", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
+        self._seen = 0
+
+    def __call__(self, trainer: Any, step: int) -> None:
+        self.bar.update(step - self.bar.n)
+        n = len(trainer.history)
+        if n != self._seen:
+            self._seen = n
+            self.bar.set_postfix(loss=f"{trainer.history.loss[-1]:.3e}", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from . import problems
-    from .solve import solve
+    from .solve import DEFAULT_PHASES, solve
+    from .validate.rundir import writable_folder, write_run
+    from .validate.trajectory import ParameterRecorder
 
-    problem = problems.get(args.problem)
-    kwargs = problems.recommended(args.problem)
+    problem, kwargs, source = load_problem(args.problem)
+    validate = not args.no_validate
+    if validate and problem.exact_solution is None:
+        raise ValidationError(
+            f"problem {problem.name!r} declares no exact solution to validate against; give "
+            "Problem(exact=...) or pass --no-validate"
+        )
+    out = writable_folder(args.out or Path("runs") / problem.name)
+    check = None
+    if args.check:
+        from .validate.check import check_problem
+
+        check = check_problem(problem)
+        if not check.passed:
+            print(check)
+            return EXIT_FAILED
+    phases = list(kwargs.get("phases") or DEFAULT_PHASES)
+    if args.steps is not None:
+        phases = cap_steps(phases, args.steps)
+    kwargs["phases"] = phases
     if args.device:
+        from .assemble import resolve_device
+
+        resolve_device(args.device)  # fail before training starts
         kwargs["device"] = args.device
     if args.dtype:
         kwargs["dtype"] = args.dtype
     kwargs["seed"] = args.seed
-    result = solve(problem, **kwargs)
-    print(
-        f"{problem.name}: {result.steps} steps in {result.outcome.wall_time_s:.1f} s; "
-        f"stopped: {result.stop_reason}"
+    if args.resume is not None:
+        if "resume" not in inspect.signature(solve).parameters:
+            raise ConfigError("--resume needs checkpoint support (solve(resume=...)), not in this build yet")
+        if not Path(args.resume).exists():
+            raise ConfigError(f"--resume {args.resume}: no such checkpoint folder or file")
+        kwargs["resume"] = args.resume
+    total = sum(p.steps for p in phases)
+    kwargs.setdefault("log_every", min(100, max(5, total // 50)))  # progress-bar loss updates
+    recorder = ParameterRecorder() if problem.parameters else None
+    progress = _Progress(total, enabled=not args.quiet)
+    callbacks = [*kwargs.get("callbacks", ()), progress]
+    if recorder is not None:
+        callbacks.append(recorder)
+    kwargs["callbacks"] = callbacks
+    try:
+        result = solve(problem, **kwargs)
+    finally:
+        progress.close()
+    if not args.quiet:
+        print(
+            f"{problem.name}: {result.steps} steps in {result.outcome.wall_time_s:.1f} s on "
+            f"{result.config['device']} ({result.config['dtype']}); stopped: {result.stop_reason.name} "
+            f"({result.stop_reason.value})"
+        )
+    validation = result.validate() if validate else None
+    if validation is not None:
+        print(validation)
+    files = write_run(
+        result,
+        out,
+        validation=validation,
+        check=check,
+        trajectory=recorder.as_arrays() if recorder is not None else None,
+        source=source,
+        plots=not args.no_plots,
+        landscape=args.landscape,
+        cli={"argv": list(args.argv), "steps_cap": args.steps},
     )
-    if problem.exact_solution is not None:
-        print(result.validate())
-    return 0
+    if not args.quiet:
+        plots = sum(1 for p in files.values() if p.suffix == ".png")
+        print(f"wrote {files['report']}, {files['markdown'].name}, {plots} plots")
+    return EXIT_OK
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .validate.report import read_json
+    from .validate.rundir import REPORT, rerender_run
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise ConfigError(f"{args.dir} is not a folder (expected a run folder written by `pinnopt solve`)")
+    report = read_json(folder / REPORT)
+    problem = None
+    src = report.get("source") or {}
+    spec = src.get("name") or src.get("path")
+    if spec:
+        try:
+            problem, _, _ = load_problem(spec)
+        except PinnoptError as exc:
+            print(f"pinnopt: note: {_one_line(exc)}; drawing the loss plots only", file=sys.stderr)
+    files = rerender_run(folder, problem=problem)
+    plots = sum(1 for p in files.values() if p.suffix == ".png")
+    print(f"wrote {files['markdown']} and {plots} plots")
+    return EXIT_OK
+
+
+# -- entry point --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``pinnopt`` command."""
-    parser = argparse.ArgumentParser(prog="pinnopt", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="pinnopt", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log training progress")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the library's problems").set_defaults(fn=_list)
-    p = sub.add_parser("solve", help="solve a library problem and validate it")
-    p.add_argument("problem", help="a library problem name (see `pinnopt list`)")
+
+    p = sub.add_parser("check", help="check a problem's equations and conditions on its exact solution")
+    p.add_argument("problem", help="a library problem name (see `pinnopt list`) or a FILE.py")
+    p.add_argument("--points", type=int, default=256, help="sample points per region (default 256)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--gradients", action="store_true", help="also check derivatives and the loss gradient")
+    p.set_defaults(fn=_check)
+
+    p = sub.add_parser("solve", help="solve a problem, validate it, write a report with plots")
+    p.add_argument("problem", help="a library problem name (see `pinnopt list`) or a FILE.py")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="cap the total steps: the recommended phases are shortened proportionally",
+    )
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--dtype", default=None, choices=["float32", "float64"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="the run folder (default: runs/NAME)")
+    p.add_argument("--resume", default=None, metavar="DIR", help="continue from a checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, only the validation table")
+    p.add_argument("--no-validate", action="store_true", help="skip validation (no exact solution)")
+    p.add_argument("--no-plots", action="store_true", help="write no plots")
+    p.add_argument("--landscape", action="store_true", help="also plot loss landscapes and a convexity probe")
+    p.add_argument("--check", action="store_true", help="check the problem first; stop if it fails")
     p.set_defaults(fn=_solve)
+
+    p = sub.add_parser("report", help="draw the plots and report.md of a saved run again")
+    p.add_argument("dir", help="a run folder written by `pinnopt solve`")
+    p.set_defaults(fn=_report)
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         return int(args.fn(args))
     except PinnoptError as exc:
-        print(f"pinnopt: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"pinnopt: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"pinnopt: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("pinnopt: interrupted", file=sys.stderr)
         return 130

@@ -27,6 +27,7 @@ from .symbolic import (
     compile_expression,
 )
 from .validate.exact import ExactSolution, unknown_name
+from .validate.grids import evaluation_grid
 
 if TYPE_CHECKING:  # pragma: no cover
     from .constraints.spec import ConstraintSet
@@ -271,15 +272,21 @@ class Problem:
         return compile_expression(expr, self.context, what=what, require_unknown=require_unknown)
 
     def evaluation_points(self) -> np.ndarray:
-        """The fixed validation grid, shape ``(N, dim)``, float64."""
+        """The fixed validation grid, shape ``(N, dim)``, float64.
+
+        Default: a reference file's own points, else the domain's regular grid (a bounding-box
+        grid filtered by ``contains`` for domains without one).
+        """
         grid = self.eval_grid
         if grid is None:
+            if self.exact_solution is not None and self.exact_solution.reference_points is not None:
+                return self.exact_solution.reference_points
             per_axis = {1: 1001, 2: 201, 3: 41}.get(self.domain.dim, 11)
-            return self.domain.grid(per_axis).numpy()
+            return evaluation_grid(self.domain, per_axis)
         if isinstance(grid, (int, np.integer)) or (
             isinstance(grid, Sequence) and all(isinstance(k, (int, np.integer)) for k in grid)
         ):
-            return self.domain.grid(grid).numpy()
+            return evaluation_grid(self.domain, grid)
         pts = np.asarray(grid, dtype=np.float64)
         if pts.ndim != 2 or pts.shape[1] != self.domain.dim:
             raise ProblemError(f"eval_grid has shape {pts.shape}; expected (N, {self.domain.dim}) points")

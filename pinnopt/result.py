@@ -19,7 +19,7 @@ from .problem import Parameter, Problem
 from .symbolic import AutogradEngine, DerivativePlan, Env, SymbolContext, compile_expression
 from .train import History, StopReason, TrainOutcome
 from .validate import Validation
-from .validate.metrics import max_abs_error, relative_l2
+from .validate.metrics import compute_metrics, parameter_errors
 
 FORMAT = "pinnopt.result/1"
 
@@ -164,18 +164,34 @@ class Result:
         pts = self.problem.evaluation_points() if points is None else np.asarray(points, float)
         pred = self.predict(pts)
         ref = exact(pts)
-        metrics = {
-            u: {"rel_l2": relative_l2(pred[u], ref[u]), "max_abs": max_abs_error(pred[u], ref[u])}
-            for u in self.unknowns
-        }
-        params = {}
-        fitted = self.parameters
-        for p in self.problem.parameters:
-            if p.exact is not None:
-                err = abs(fitted[p.name] - p.exact) / max(abs(p.exact), 1e-300)
-                params[p.name] = {"fitted": fitted[p.name], "exact": float(p.exact), "rel_error": err}
+        metrics = {u: compute_metrics(pred[u], ref[u], name=u) for u in self.unknowns}
+        known = {p.name: float(p.exact) for p in self.problem.parameters if p.exact is not None}
+        params = parameter_errors(self.parameters, known)
         dtype = str(self.dtype).replace("torch.", "")
         return Validation(metrics, params, n_points=len(pts), dtype=dtype)
+
+    def plot(self, directory: str | os.PathLike[str], **options: Any) -> dict[str, Path]:
+        """Write the standard plots (PNG) into ``directory``; see
+        :func:`pinnopt.validate.figures.plot_result` for the options."""
+        from .validate.figures import plot_result
+
+        return plot_result(self, directory, **options)
+
+    def report(self, directory: str | os.PathLike[str], **options: Any) -> dict[str, Path]:
+        """Write the run folder: report.json, report.md, plots, model.pt, history.npz.
+
+        Validates against the exact solution when the problem has one; see
+        :func:`pinnopt.validate.rundir.write_run` for the options.
+        """
+        from .validate.rundir import write_run
+
+        if (
+            "validation" not in options
+            and self.problem is not None
+            and self.problem.exact_solution is not None
+        ):
+            options["validation"] = self.validate()
+        return write_run(self, directory, **options)
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef, UndefinedFunction
 
 from ..errors import ProblemError
+from .reference import ReferenceSolution
 
 
 def unknown_name(key: object) -> str:
@@ -26,13 +28,16 @@ def unknown_name(key: object) -> str:
 class ExactSolution:
     """An exact or reference solution evaluated on numpy points.
 
-    Built from a sympy expression (one unknown), a dict ``{u: expr_or_callable}``, or a
+    Built from a sympy expression (one unknown), a dict ``{u: expr_or_callable}``, a
     callable ``f(points) -> array`` where ``points`` has shape ``(N, dim)`` and the result
-    has shape ``(N,)`` (one unknown) or ``(N, n_unknowns)``. Calling it returns a dict of
+    has shape ``(N,)`` (one unknown) or ``(N, n_unknowns)``, a
+    :class:`~pinnopt.validate.reference.ReferenceSolution`, or the path of a ``.npz``/``.csv``
+    reference file (read with :meth:`ReferenceSolution.load`). Calling it returns a dict of
     ``(N,)`` float64 arrays, one per unknown.
 
     Attributes:
         symbolic: the sympy expressions per unknown when every part is symbolic, else None.
+        reference: the reference data when the solution was given as arrays, else None.
     """
 
     def __init__(
@@ -47,7 +52,12 @@ class ExactSolution:
         subs = {s: sp.Float(v) for s, v in (substitutions or {}).items()}
         parts: dict[str, sp.Expr | Callable[[np.ndarray], np.ndarray]] = {}
         self._whole: Callable[[np.ndarray], np.ndarray] | None = None
-        if isinstance(spec, Mapping):
+        self.reference: ReferenceSolution | None = None
+        if isinstance(spec, (str, os.PathLike)):
+            spec = ReferenceSolution.load(spec, [str(c) for c in self.coordinates], self.unknowns)
+        if isinstance(spec, ReferenceSolution):
+            self._set_reference(spec)
+        elif isinstance(spec, Mapping):
             for key, value in spec.items():
                 name = unknown_name(key)
                 if name not in self.unknowns:
@@ -70,7 +80,8 @@ class ExactSolution:
             self._whole = spec
         else:
             raise ProblemError(
-                f"exact solution must be a sympy expression, a dict or a callable, got {type(spec).__name__}"
+                "exact solution must be a sympy expression, a dict, a callable, a ReferenceSolution or "
+                f"the path of a .npz/.csv file, got {type(spec).__name__}"
             )
         self._parts = parts
         self.symbolic: dict[str, sp.Expr] | None = (
@@ -82,6 +93,25 @@ class ExactSolution:
             k: sp.lambdify(self.coordinates, v, modules="numpy") if isinstance(v, sp.Basic) else v
             for k, v in parts.items()
         }
+
+    def _set_reference(self, ref: ReferenceSolution) -> None:
+        names = [str(c) for c in self.coordinates]
+        if list(ref.coordinates) != names:
+            raise ProblemError(
+                f"reference solution {ref.source} is given in coordinates {list(ref.coordinates)}; the "
+                f"problem's are {names}"
+            )
+        missing = [u for u in self.unknowns if u not in ref.unknowns]
+        if missing:
+            raise ProblemError(f"reference solution {ref.source} has no values for unknowns {missing}")
+        self.reference = ref
+        unknowns = self.unknowns
+        self._whole = lambda pts: np.stack([ref.at(pts)[u] for u in unknowns], axis=1)
+
+    @property
+    def reference_points(self) -> np.ndarray | None:
+        """The reference data's own points (validation uses them by default), or None."""
+        return None if self.reference is None else self.reference.points
 
     def _normalize_part(
         self, name: str, value: Any, subs: Mapping[sp.Symbol, sp.Float]

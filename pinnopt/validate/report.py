@@ -6,11 +6,12 @@ import datetime as _dt
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ..errors import CheckpointError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..result import Result
@@ -53,13 +54,19 @@ def machine() -> dict[str, Any]:
 
 
 def solve_report(result: Result, validation: Validation | None = None, **extra: Any) -> dict[str, Any]:
-    """The report of one solve: problem, configuration, metrics, stop reason, timings."""
+    """The report of one solve: problem, configuration, metrics, stop reason, timings.
+
+    Always holds ``problem``, ``metrics`` (``{unknown: {"rel_l2", "max_abs", "mse", "mape",
+    ...}}``, None when not validated), ``stop_reason``, ``steps``, ``wall_time_s``, ``seed``,
+    ``versions`` and ``device``; ``extra`` keys are added at the top level.
+    """
     outcome = result.outcome
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "kind": "solve",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "problem": result.problem.name if result.problem else result.config.get("problem"),
+        "description": result.problem.description if result.problem else "",
         "config": result.config,
         "seed": result.config.get("seed"),
         "device": result.config.get("device"),
@@ -83,10 +90,12 @@ def solve_report(result: Result, validation: Validation | None = None, **extra: 
         "versions": versions(),
         "machine": machine(),
     }
+    report["metrics"] = None
     if validation is not None:
         report["metrics"] = validation.to_dict()["metrics"]
         report["parameter_errors"] = validation.to_dict()["parameters"]
         report["eval_points"] = validation.n_points
+        report["eval_dtype"] = validation.dtype
     report.update(extra)
     return report
 
@@ -105,15 +114,42 @@ def benchmark_report(name: str, results: Any, **extra: Any) -> dict[str, Any]:
     }
 
 
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a report written by :func:`write_json` (checks the schema)."""
+    path = Path(path)
+    try:
+        with open(path) as fh:
+            report = json.load(fh)
+    except FileNotFoundError:
+        raise CheckpointError(
+            f"{path}: no report there (expected a folder written by `pinnopt solve`)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a readable JSON report ({exc})") from exc
+    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
+        raise CheckpointError(f"{path}: not a pinnopt report (expected schema {SCHEMA})")
+    return report
+
+
 def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write ``report`` atomically (write, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(report, fh, indent=2, sort_keys=False, default=_jsonable)
-        fh.write("\n")
-    os.replace(tmp, path)
+    text = json.dumps(report, indent=2, sort_keys=False, default=_jsonable) + "\n"
+    return write_text_atomic(path, text)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then rename it (umask permissions)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 

@@ -1,0 +1,133 @@
+"""The Markdown summary of a run, rendered from its JSON report alone.
+
+Because it reads only the report (and the plot file names listed in it), ``pinnopt
+report DIR`` can re-render it from a saved run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+PLOT_TITLES = {
+    "loss": "Loss history per term",
+    "solution": "Prediction versus exact solution",
+    "heatmap": "Prediction, exact solution and pointwise error",
+    "slices": "Solution at three times",
+    "parameters": "Fitted parameters during training",
+    "landscape_1d": "Loss along a random filter-normalized direction",
+    "landscape_2d": "Loss on a plane of two random filter-normalized directions",
+    "convexity": "Convexity probe along lines through the solution",
+    "feasibility": "Feasibility of the bounds",
+}
+
+
+def _g(value: Any, spec: str = ".3e") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, (int, float)):
+        return format(value, spec)
+    return str(value)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def markdown_report(report: Mapping[str, Any]) -> str:
+    """A Markdown page: outcome, errors, check, losses, plots (linked), configuration."""
+    lines = [f"# pinnopt run: {report.get('problem')}", ""]
+    if report.get("description"):
+        lines += [str(report["description"]), ""]
+    phases = ", ".join(f"{p['name']} {p['steps']}" for p in report.get("phases", []))
+    hist = report.get("history") or {}
+    wall = report.get("wall_time_s")
+    rows = [
+        ["stopped", f"`{report.get('stop_reason')}`: {report.get('stop_hint') or ''}"],
+        ["steps", f"{report.get('steps')}" + (f" ({phases})" if phases else "")],
+        ["wall time", "n/a" if wall is None else f"{wall:.1f} s"],
+        ["device, dtype", f"{report.get('device')}, {report.get('dtype')}"],
+        ["seed", str(report.get("seed"))],
+        ["final loss", _g(hist.get("final_loss"))],
+    ]
+    if report.get("source"):
+        src = report["source"]
+        rows.append(["problem source", f"{src.get('kind')}: `{src.get('name') or src.get('path')}`"])
+    lines += [*_table(["", ""], rows), ""]
+    metrics = report.get("metrics")
+    lines.append("## Error against the exact solution")
+    lines.append("")
+    if not metrics:
+        lines += ["Not validated (no exact solution, or validation was skipped).", ""]
+    else:
+        dtype = report.get("eval_dtype", report.get("dtype"))
+        lines.append(f"On {report.get('eval_points')} evaluation points, {dtype}.")
+        lines.append("")
+        rows = []
+        for u, m in metrics.items():
+            mape = m.get("mape")
+            rows.append(
+                [
+                    u,
+                    _g(m.get("rel_l2")),
+                    _g(m.get("max_abs")),
+                    _g(m.get("mse")),
+                    "n/a" if mape is None else f"{100 * mape:.3g} %",
+                ]
+            )
+        lines += _table(["unknown", "relative L2", "max abs", "MSE", "MAPE"], rows)
+        notes = [f"{u}: {m['mape_note']}" for u, m in metrics.items() if m.get("mape_note")]
+        notes += [
+            f"{u}: MAPE skips {m['mape_excluded']} points where the reference is near zero"
+            for u, m in metrics.items()
+            if m.get("mape_excluded") and not m.get("mape_note")
+        ]
+        lines += [""] + [f"- {n}" for n in notes] + ([""] if notes else [])
+    params = report.get("parameter_errors") or {}
+    fitted = report.get("parameters") or {}
+    if fitted:
+        lines += ["### Fitted parameters", ""]
+        rows = [
+            [
+                k,
+                _g(v, ".6g"),
+                _g(params.get(k, {}).get("exact"), ".6g"),
+                _g(params.get(k, {}).get("rel_error")),
+            ]
+            for k, v in fitted.items()
+        ]
+        lines += [*_table(["parameter", "fitted", "exact", "relative error"], rows), ""]
+    check = report.get("check")
+    if check:
+        lines += ["## Check of the problem against the exact solution", ""]
+        rows = [
+            [
+                t["name"],
+                t["method"],
+                {True: "ok", False: "**FAIL**", None: "skipped"}[t["passed"]],
+                _g(t.get("rel"), ".2e"),
+                t.get("detail", ""),
+            ]
+            for t in check["terms"]
+        ]
+        lines += [*_table(["term", "method", "status", "relative residual", "detail"], rows), ""]
+    final_terms = hist.get("final_terms") or {}
+    if final_terms:
+        lines += ["## Loss terms at the last step", ""]
+        lines += [*_table(["term", "loss (unweighted)"], [[k, _g(v)] for k, v in final_terms.items()]), ""]
+    plots = report.get("plots") or {}
+    if plots:
+        lines += ["## Plots", ""]
+        for kind, file in plots.items():
+            title = PLOT_TITLES.get(kind, kind)
+            lines += [f"### {title}", "", f"![{title}]({file})", ""]
+    notes = report.get("notes") or []
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    versions = report.get("versions") or {}
+    if versions:
+        lines += ["## Versions", ""]
+        lines += [*_table(["package", "version"], [[k, str(v)] for k, v in versions.items()]), ""]
+    return "\n".join(lines).rstrip() + "\n"

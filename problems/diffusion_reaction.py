@@ -1,0 +1,42 @@
+"""Diffusion-reaction with a multi-frequency exact solution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+import pinnopt as po
+
+NAME = "diffusion_reaction"
+DESCRIPTION = "Diffusion-reaction u_t = u_xx + e^-t sum (k - 1/k) sin(kx), k in {2,3,4,8} on [-pi,pi] x [0,1]"
+TARGET = 1e-3
+MODES = (1, 2, 3, 4, 8)
+
+
+def make_problem() -> po.Problem:
+    x, t = sp.symbols("x t")
+    u = sp.Function("u")(x, t)
+    series = sum(sp.sin(k * x) / k for k in MODES)
+    source = sp.exp(-t) * sum((k - sp.Rational(1, k)) * sp.sin(k * x) for k in MODES)
+    return po.Problem(
+        domain=po.Interval(x, -sp.pi, sp.pi) * po.Interval(t, 0, 1),
+        equations=[u.diff(t) - u.diff(x, 2) - source],
+        conditions=[
+            po.On(sp.Eq(x, -sp.pi), u),
+            po.On(sp.Eq(x, sp.pi), u),
+            po.On(sp.Eq(t, 0), u - series),
+        ],
+        exact=sp.exp(-t) * series,
+        name=NAME,
+        description=DESCRIPTION,
+    )
+
+
+def recommended() -> dict[str, Any]:
+    return {
+        "model": po.MLP(width=32, depth=4),
+        "collocation": po.Collocation(interior=3000, boundary=200),
+        "phases": [po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=3000)],
+        "dtype": "float64",
+    }

@@ -1,0 +1,40 @@
+"""Heat equation in 1-D."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+import pinnopt as po
+
+NAME = "heat1d"
+DESCRIPTION = "Heat u_t = 0.4 u_xx on [0,1]^2, u(0)=u(1)=0, u0 = sin(pi x); exact exp(-0.4 pi^2 t) sin(pi x)"
+TARGET = 1e-3
+
+
+def make_problem() -> po.Problem:
+    x, t = sp.symbols("x t")
+    u = sp.Function("u")(x, t)
+    a = sp.Rational(2, 5)
+    return po.Problem(
+        domain=po.Interval(x, 0, 1) * po.Interval(t, 0, 1),
+        equations=[u.diff(t) - a * u.diff(x, 2)],
+        conditions=[
+            po.On(sp.Eq(x, 0), u),
+            po.On(sp.Eq(x, 1), u),
+            po.On(sp.Eq(t, 0), u - sp.sin(sp.pi * x)),
+        ],
+        exact=sp.exp(-a * sp.pi**2 * t) * sp.sin(sp.pi * x),
+        name=NAME,
+        description=DESCRIPTION,
+    )
+
+
+def recommended() -> dict[str, Any]:
+    return {
+        "model": po.MLP(width=32, depth=3),
+        "collocation": po.Collocation(interior=2000, boundary=100),
+        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=2000)],
+        "dtype": "float64",
+    }

@@ -1,0 +1,38 @@
+"""Helmholtz equation on the unit square with k = 4 pi (two wavelengths per side)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+import pinnopt as po
+
+NAME = "helmholtz2d"
+DESCRIPTION = (
+    "Helmholtz -u_xx - u_yy - k^2 u = k^2 sin(kx) sin(ky), k = 4 pi on [0,1]^2, u = 0 on the boundary"
+)
+TARGET = 1e-3
+K = 4 * sp.pi
+
+
+def make_problem() -> po.Problem:
+    x, y = sp.symbols("x y")
+    u = sp.Function("u")(x, y)
+    return po.Problem(
+        domain=po.Interval(x, 0, 1) * po.Interval(y, 0, 1),
+        equations=[-u.diff(x, 2) - u.diff(y, 2) - K**2 * u - K**2 * sp.sin(K * x) * sp.sin(K * y)],
+        conditions=[po.On(sp.Eq(s, v), u) for s in (x, y) for v in (0, 1)],
+        exact=sp.sin(K * x) * sp.sin(K * y),
+        name=NAME,
+        description=DESCRIPTION,
+    )
+
+
+def recommended() -> dict[str, Any]:
+    return {
+        "model": po.MLP(width=64, depth=3, activation="sin"),
+        "collocation": po.Collocation(interior=4000, boundary=200),
+        "phases": [po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=3000)],
+        "dtype": "float64",
+    }

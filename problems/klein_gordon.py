@@ -1,0 +1,42 @@
+"""Nonlinear Klein-Gordon equation with a manufactured solution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+import pinnopt as po
+
+NAME = "klein_gordon"
+DESCRIPTION = "Klein-Gordon u_tt - u_xx + u^3 = f on [0,1] x [0,1]; manufactured u = x cos(5 pi t) + (x t)^3"
+TARGET = 1e-3
+
+
+def make_problem() -> po.Problem:
+    x, t = sp.symbols("x t")
+    u = sp.Function("u")(x, t)
+    exact = x * sp.cos(5 * sp.pi * t) + (x * t) ** 3
+    op = lambda w: w.diff(t, 2) - w.diff(x, 2) + w**3  # noqa: E731
+    return po.Problem(
+        domain=po.Interval(x, 0, 1) * po.Interval(t, 0, 1),
+        equations=[op(u) - sp.expand(op(exact))],
+        conditions=[
+            po.On(sp.Eq(x, 0), u - exact.subs(x, 0)),
+            po.On(sp.Eq(x, 1), u - exact.subs(x, 1)),
+            po.On(sp.Eq(t, 0), u - exact.subs(t, 0)),
+            po.On(sp.Eq(t, 0), u.diff(t) - exact.diff(t).subs(t, 0), name="u_t(t=0)"),
+        ],
+        exact=exact,
+        name=NAME,
+        description=DESCRIPTION,
+    )
+
+
+def recommended() -> dict[str, Any]:
+    return {
+        "model": po.MLP(width=32, depth=4),
+        "collocation": po.Collocation(interior=3000, boundary=200),
+        "phases": [po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=3000)],
+        "dtype": "float64",
+    }
