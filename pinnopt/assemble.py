@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .constraints import constraint_terms
+from .constraints import constraint_points, constraint_terms
 from .domain import Interior
 from .domain.sampling import Collocation
 from .errors import ConfigError
@@ -61,7 +61,8 @@ def sample_points(
     dtype: torch.dtype,
     device: torch.device,
 ) -> dict[str, PointSet]:
-    """Draw one point set per region used by the problem's terms."""
+    """Draw one point set per region used by the problem's terms, then those its field bounds
+    and energies need."""
     counts: dict[str, int] = {}
     regions = {}
     for spec in problem.terms:
@@ -77,6 +78,18 @@ def sample_points(
         if normals is not None:
             data["normal"] = normals
         sets[name] = PointSet(name, x, data)
+    sets.update(  # the points of field bounds and energies that the terms above do not provide
+        constraint_points(
+            problem.constraints,
+            problem.domain,
+            sets,
+            interior=collocation.interior,
+            boundary=collocation.boundary,
+            generator=generator,
+            dtype=dtype,
+            device=device,
+        )
+    )
     return sets
 
 

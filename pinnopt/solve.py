@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .assemble import build_model, build_objective, resolve_device, resolve_dtype, sample_points
-from .constraints import constraint_hooks, constraint_points
+from .constraints import constraint_hooks
 from .constraints.reparam import bake, exact_limits, reparameterize
 from .domain.sampling import Collocation
 from .errors import ConfigError
@@ -76,18 +76,6 @@ def solve(
     generator = torch.Generator(device=dev)
     generator.manual_seed(seed)
     points = sample_points(problem, collocation, generator, dt, dev)
-    points.update(
-        constraint_points(
-            constraints,
-            problem.domain,
-            points,
-            interior=collocation.interior,
-            boundary=collocation.boundary,
-            generator=generator,
-            dtype=dt,
-            device=dev,
-        )
-    )
     hooks = [*constraint_hooks(constraints), *hooks]
     objective = build_objective(problem, engine).to(dt, dev)
     trainer = Trainer(pinn, objective, points, phases, log_every=log_every, callbacks=callbacks, hooks=hooks)

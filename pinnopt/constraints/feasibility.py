@@ -191,9 +191,12 @@ def check(
     unknowns: Sequence[str] | None = None,
 ) -> FeasibilityReport:
     """Feasibility of the constraints in ``cs`` for ``model`` (see :func:`feasibility`)."""
-    ref = next(iter(model.parameters()))
-    dtype, device = ref.dtype, ref.device
-    scalars = {k: v.detach() for k, v in (model.scalars() if hasattr(model, "scalars") else {}).items()}
+    ref = next(iter(model.parameters()), None)
+    dtype, device = (ref.dtype, ref.device) if ref is not None else (torch.float64, torch.device("cpu"))
+    scalars = {
+        k: v.detach() if isinstance(v, torch.Tensor) else torch.tensor(float(v), dtype=dtype, device=device)
+        for k, v in (model.scalars() if hasattr(model, "scalars") else {}).items()
+    }
     unknowns = tuple(unknowns if unknowns is not None else getattr(model, "unknowns", ()))
     entries = []
     for q in cs.inequalities:
