@@ -17,6 +17,20 @@ Declare a problem with sympy, solve it, validate it against a known solution::
     print(result.validate())
 """
 
+from .constraints import (
+    L1,
+    L2,
+    Bound,
+    Continuation,
+    Energy,
+    Equality,
+    FeasibilityReport,
+    ParameterFit,
+    Range,
+    between,
+    feasibility,
+    fit_parameters,
+)
 from .domain import Domain, Interval, Points, Product, Region
 from .domain.sampling import Collocation
 from .errors import (
@@ -75,6 +89,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_FUNCTIONS",
+    "L1",
+    "L2",
     "LBFGS",
     "MLP",
     "PINN",
@@ -82,6 +98,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Bagging",
+    "Bound",
     "Callback",
     "CheckReport",
     "Checkpoint",
@@ -89,6 +106,7 @@ __all__ = [
     "Collocation",
     "CompileError",
     "ConfigError",
+    "Continuation",
     "ConvergenceThreshold",
     "CosineDecay",
     "CostThreshold",
@@ -97,7 +115,10 @@ __all__ = [
     "DivergenceGuard",
     "Domain",
     "EarlyStopping",
+    "Energy",
+    "Equality",
     "ExponentialDecay",
+    "FeasibilityReport",
     "FullBatch",
     "FunctionTable",
     "GradCheckReport",
@@ -110,6 +131,7 @@ __all__ = [
     "NoUnknownError",
     "On",
     "Parameter",
+    "ParameterFit",
     "ParameterRecorder",
     "PinnoptError",
     "PinnoptWarning",
@@ -118,6 +140,7 @@ __all__ = [
     "Problem",
     "ProblemError",
     "Product",
+    "Range",
     "ReduceOnPlateau",
     "ReferenceSolution",
     "Region",
@@ -132,7 +155,10 @@ __all__ = [
     "Warmup",
     "__version__",
     "bagging",
+    "between",
     "check_problem",
+    "feasibility",
+    "fit_parameters",
     "gradient_check",
     "interior",
     "solve",

@@ -7,10 +7,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from .constraints import constraint_points, constraint_terms
 from .domain import Interior
 from .domain.sampling import Collocation
 from .errors import ConfigError
-from .losses import Objective, PointSet, ResidualTerm
+from .losses import Objective, PointSet, ResidualTerm, Term
 from .nn import MLP, PINN
 from .problem import Problem
 from .symbolic import DerivativeEngine
@@ -60,7 +61,8 @@ def sample_points(
     dtype: torch.dtype,
     device: torch.device,
 ) -> dict[str, PointSet]:
-    """Draw one point set per region used by the problem's terms."""
+    """Draw one point set per region used by the problem's terms, then those its field bounds
+    and energies need."""
     counts: dict[str, int] = {}
     regions = {}
     for spec in problem.terms:
@@ -76,10 +78,26 @@ def sample_points(
         if normals is not None:
             data["normal"] = normals
         sets[name] = PointSet(name, x, data)
+    sets.update(  # the points of field bounds and energies that the terms above do not provide
+        constraint_points(
+            problem.constraints,
+            problem.domain,
+            sets,
+            interior=collocation.interior,
+            boundary=collocation.boundary,
+            generator=generator,
+            dtype=dtype,
+            device=device,
+        )
+    )
     return sets
 
 
 def build_objective(problem: Problem, engine: DerivativeEngine | None = None) -> Objective:
-    """One residual term per equation and condition, named as in the problem."""
-    terms = [ResidualTerm(spec.name, spec.region.name, spec.expr, spec.weight) for spec in problem.terms]
+    """One residual term per equation and condition, named as in the problem, then the
+    terms of its bounds, regularization, equalities and energies."""
+    terms: list[Term] = [
+        ResidualTerm(spec.name, spec.region.name, spec.expr, spec.weight) for spec in problem.terms
+    ]
+    terms += constraint_terms(problem.constraints)
     return Objective(terms, problem.unknowns, engine)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -28,6 +28,9 @@ from .symbolic import (
 )
 from .validate.exact import ExactSolution, unknown_name
 from .validate.grids import evaluation_grid
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .constraints.spec import ConstraintSet
 
 interior = "interior"
 """Region marker for the interior of the domain: ``On(po.interior, expr)``."""
@@ -126,6 +129,14 @@ class Problem:
         description: one line about the problem.
         eval_grid: the validation grid: points per coordinate (int or one per coordinate)
             or an ``(N, dim)`` array of points. Default: about 10^4-10^5 grid points.
+        bounds: inequalities on parameters or unknowns (``k >= 0.1``, ``u <= 1``,
+            ``po.between(c, 0, 1)``, ``po.Bound(u >= psi, m=1e4)``), enforced by barriers or
+            exactly (:mod:`pinnopt.constraints`).
+        regularization: soft pulls of parameters (``po.L2``, ``po.L1``, ``po.Range``).
+        equalities: equality constraints between parameters (``sympy.Eq(a + b, 1)`` or
+            ``po.Equality``); after construction a tuple of ``po.Equality`` whose ``.expr``
+            is the expression that must vanish.
+        energy: ``po.Energy(integrand)`` items: integrals over the domain added to the loss.
     """
 
     domain: Domain
@@ -139,6 +150,10 @@ class Problem:
     name: str = "problem"
     description: str = ""
     eval_grid: Any = None
+    bounds: Sequence[Any] = ()
+    regularization: Sequence[Any] = ()
+    equalities: Sequence[Any] = ()
+    energy: Any = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.domain, Domain):
@@ -153,8 +168,8 @@ class Problem:
                 raise ProblemError(
                     f"condition {i} must be po.On(region, expression), got {type(c).__name__}: {c!r}"
                 )
-        if not equations and not conditions:
-            raise ProblemError("a problem needs at least one equation or condition")
+        if not equations and not conditions and not self.energy:
+            raise ProblemError("a problem needs at least one equation, condition or energy")
         parameters = _normalize_parameters(self.parameters)
         constants = {s: float(v) for s, v in dict(self.constants).items()}
         for s in constants:
@@ -174,6 +189,12 @@ class Problem:
             as_expression(it.expr, f"{'equation' if k < len(items) else 'condition'} {k}")
             for k, it in enumerate([*items, *conditions])
         ]
+        from .constraints.spec import (  # here: pinnopt.constraints imports this module
+            compile_constraints,
+            declared_expressions,
+        )
+
+        exprs += declared_expressions(self.bounds, self.energy)
         unknowns = self._find_unknowns(exprs, table)
         if self.unknowns is not None:
             declared = tuple(unknown_name(u) for u in self.unknowns)
@@ -188,6 +209,22 @@ class Problem:
             functions=table,
         )
         terms = self._compile_terms(items, conditions, ctx)
+        constraints = compile_constraints(
+            self.domain,
+            ctx,
+            {p.name: float(p.init) for p in parameters},
+            bounds=self.bounds,
+            regularization=self.regularization,
+            equalities=self.equalities,
+            energy=self.energy,
+            shared_regions={t.region.name: t.region for t in terms},
+            taken=[t.name for t in terms],
+        )
+        object.__setattr__(self, "bounds", constraints.bounds)
+        object.__setattr__(self, "regularization", tuple(r.regularizer for r in constraints.regularization))
+        object.__setattr__(self, "equalities", constraints.equalities)
+        object.__setattr__(self, "energy", tuple(e.energy for e in constraints.energies))
+        object.__setattr__(self, "_constraints", constraints)
         object.__setattr__(self, "equations", equations)
         object.__setattr__(self, "conditions", conditions)
         object.__setattr__(self, "parameters", parameters)
@@ -217,6 +254,11 @@ class Problem:
     def terms(self) -> tuple[TermSpec, ...]:
         """Every equation and condition, compiled, with its region and weight."""
         return self._terms  # type: ignore[attr-defined]
+
+    @property
+    def constraints(self) -> ConstraintSet:
+        """The compiled bounds, regularization, equalities and energies (a ``ConstraintSet``)."""
+        return self._constraints  # type: ignore[attr-defined]
 
     @property
     def exact_solution(self) -> ExactSolution | None:

@@ -12,6 +12,8 @@ import torch
 from torch import nn
 
 from .assemble import build_model, build_objective, resolve_device, resolve_dtype, sample_points
+from .constraints import constraint_hooks
+from .constraints.reparam import bake, exact_limits, reparameterize
 from .domain.sampling import Collocation
 from .errors import ConfigError
 from .losses import PointSet
@@ -93,6 +95,9 @@ def solve(
         progress: show a progress bar (default: only when writing to a terminal).
         distributed: data-parallel training under ``torchrun`` (default: when ``WORLD_SIZE`` > 1).
         points: collocation point sets to use instead of sampling them (by region name).
+
+    The problem's constraints add their own hooks first (continuation of barrier
+    coefficients, multiplier updates, projections, the barrier monitor).
     """
     if not isinstance(problem, Problem):
         raise ConfigError(f"solve() needs a po.Problem, got {type(problem).__name__}")
@@ -120,12 +125,15 @@ def solve(
     torch.manual_seed(seed)
     pinn, net_config = build_model(problem, model)
     pinn = pinn.to(device=dev, dtype=dt)
+    constraints = problem.constraints
+    reparameterize(pinn, exact_limits(constraints.inequalities, "reparam"))
     if points is None:
         generator = torch.Generator(device=dev)
         generator.manual_seed(seed)
         points = sample_points(problem, collocation, generator, dt, dev)
     else:
         points = _given_points(points, dt, dev)
+    hooks = [*constraint_hooks(constraints), *hooks]
     objective = build_objective(problem, engine).to(dt, dev)
     if stop is not None and not isinstance(stop, Criterion):
         raise ConfigError(
@@ -163,6 +171,7 @@ def solve(
             f" per rank, {ctx.world_size} ranks" if ctx else "",
         )
     outcome = trainer.run()
+    bake(pinn)  # exact parameter bounds: keep the bounded values as plain parameters
     config: dict[str, Any] = {
         "problem": problem.name,
         "model": net_config,
@@ -181,6 +190,9 @@ def solve(
         "resumed_from": None if resume is None else str(Path(resume)),
         "world_size": ctx.world_size if ctx else 1,
     }
+    if constraints:
+        config["constraints"] = {q.name: q.bound.method for q in constraints.inequalities}
+        config["constraints"].update({e.name: e.equality.method for e in constraints.compiled_equalities})
     return Result(problem, pinn, outcome, config)
 
 
