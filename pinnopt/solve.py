@@ -15,6 +15,8 @@ from .errors import ConfigError
 from .nn import MLP
 from .problem import Problem
 from .result import Result
+from .robust import Parametric, Robust
+from .robust.solving import groups_for, summarize
 from .symbolic import DerivativeEngine
 from .train import LBFGS, Adam, Phase, Trainer, TrainingHook
 from .train.trainer import StepCallback
@@ -28,7 +30,7 @@ DEFAULT_PHASES: tuple[Phase, ...] = (Adam(steps=2000, lr=1e-3), LBFGS(steps=5000
 def solve(
     problem: Problem,
     *,
-    model: MLP | nn.Module | None = None,
+    model: MLP | Parametric | nn.Module | None = None,
     phases: Sequence[Phase] | None = None,
     collocation: Collocation | None = None,
     dtype: str | torch.dtype = torch.float64,
@@ -38,6 +40,7 @@ def solve(
     log_every: int = 100,
     callbacks: Sequence[StepCallback] = (),
     hooks: Sequence[TrainingHook] = (),
+    robust: Robust | Sequence[Robust] | bool | None = None,
 ) -> Result:
     """Train a physics-informed model for ``problem`` and return the :class:`Result`.
 
@@ -45,7 +48,8 @@ def solve(
         problem: the declared problem.
         model: a network spec (default ``po.MLP()``: 4 x 32, tanh, Glorot normal, input
             scaling to [-1, 1]) or any ``torch.nn.Module`` mapping ``(N, dim)`` to
-            ``(N, n_unknowns)``.
+            ``(N, n_unknowns)``; ``po.Parametric(po.MLP())`` for a network that also takes
+            the uncertain coefficients as inputs.
         phases: optimizer phases (default: Adam 2000 steps at lr 1e-3, then L-BFGS).
         collocation: numbers of collocation points (default 2000 interior, 100 per condition).
         dtype: ``float64`` (default: L-BFGS and high-order derivatives need it) or ``float32``.
@@ -55,6 +59,10 @@ def solve(
         log_every: steps between host synchronizations and log lines.
         callbacks: ``cb(trainer, step)`` after every step.
         hooks: stateful training strategies updated after every step (adaptive sampling...).
+        robust: worst-case groups over the problem's uncertain coefficients: None/True (default:
+            one worst-case group of every term depending on them), False (nominal solve), or
+            ``po.Robust(...)`` groups. The result's ``robust`` reports the worst case found, the
+            nominal vs worst-case objective and a dense certificate (docs/robust.md).
     """
     if not isinstance(problem, Problem):
         raise ConfigError(f"solve() needs a po.Problem, got {type(problem).__name__}")
@@ -67,10 +75,11 @@ def solve(
     torch.manual_seed(seed)
     pinn, net_config = build_model(problem, model)
     pinn = pinn.to(device=dev, dtype=dt)
+    groups = groups_for(problem, robust, pinn)
     generator = torch.Generator(device=dev)
     generator.manual_seed(seed)
     points = sample_points(problem, collocation, generator, dt, dev)
-    objective = build_objective(problem, engine).to(dt, dev)
+    objective = build_objective(problem, engine, robust=groups, model=pinn).to(dt, dev)
     trainer = Trainer(pinn, objective, points, phases, log_every=log_every, callbacks=callbacks, hooks=hooks)
     log.info(
         "solving %s on %s (%s): %d terms, %d points",
@@ -92,4 +101,7 @@ def solve(
         "engine": objective.engine.name,
         "bounds": [list(b) for b in problem.domain.bounds],
     }
-    return Result(problem, pinn, outcome, config)
+    if groups:
+        config["robust"] = [g.config() for g in groups]
+    report = summarize(problem, pinn, objective, points, groups, engine)
+    return Result(problem, pinn, outcome, config, robust=report)
