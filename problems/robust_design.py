@@ -15,7 +15,6 @@ nominal control ``theta_N = 1 / g(1)`` misses the band at ``k = 1.5`` (deviation
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -99,5 +98,3 @@ def recommended() -> dict[str, Any]:
         "dtype": "float64",
     }
 
-
-_ = math  # the module's formulas use numpy

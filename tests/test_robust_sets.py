@@ -193,7 +193,9 @@ def test_problem_declares_uncertain_coefficients_as_named_scalars() -> None:
             uncertain={k: po.Box(0.9, 1.1)},
         )
     with pytest.raises(po.UnknownSymbolError):
-        po.Problem(domain=po.Interval(x, 0, 1), equations=[-q * u.diff(x, 2) - 1], uncertain={k: po.Box(0, 1)})
+        po.Problem(
+            domain=po.Interval(x, 0, 1), equations=[-q * u.diff(x, 2) - 1], uncertain={k: po.Box(0, 1)}
+        )
     with pytest.raises(po.ProblemError, match="uncertain must be"):
         po.Problem(domain=po.Interval(x, 0, 1), equations=[u], uncertain=3)
 

@@ -179,16 +179,20 @@ class Sampling(InnerMaximizer):
 class PGA(InnerMaximizer):
     """Projected gradient ascent from several starts, warm-started across outer steps.
 
-    Each step moves every start by ``lr`` times the set's half-width along the normalized
-    gradient (in coordinates scaled by the half-widths), then projects onto the set; the
-    step length decays linearly to ``lr / 10``. The best point seen by each start is kept.
+    Each start moves along its normalized gradient (in coordinates scaled by the set's
+    half-widths) by its own step length, then is projected onto the set. A step that
+    raises the loss is taken and the step length grows by 1.5; one that does not is
+    refused and the step length halves. Starts and step lengths carry over to the next
+    search (the worst case moves little between outer steps), so the ascent keeps refining
+    an interior maximum instead of starting over.
 
     Args:
-        steps: ascent steps per search.
+        steps: ascent steps per search (each one evaluation with the gradient in ``xi``).
         restarts: number of starts.
-        lr: first step length, as a fraction of the set's half-width.
+        lr: step length of fresh starts, as a fraction of the set's half-width (also the
+            largest step length).
         explore: starts drawn fresh at random each search (the others continue from the
-            previous search's best points).
+            previous search).
         vertices: also evaluate every extreme point (when there are at most 64), which
             makes the search exact for convex losses and still finds interior maxima.
     """
@@ -216,40 +220,46 @@ class PGA(InnerMaximizer):
             )
 
     def search(self, f: Values, ctx: SearchContext) -> tuple[torch.Tensor, torch.Tensor]:
-        warm = ctx.state.get("points")
+        warm, warm_h = ctx.state.get("points"), ctx.state.get("step")
         keep = self.restarts - self.explore
-        starts = [warm[:keep]] if warm is not None and keep > 0 else []
+        starts, lengths = [], []
+        if warm is not None and warm_h is not None and keep > 0:
+            starts.append(warm[:keep])
+            lengths.append(warm_h[:keep])
         fresh = self.restarts - sum(len(s) for s in starts)
         if fresh > 0:
             starts.append(ctx.sample(fresh))
-        xi = torch.cat(starts).detach()
+            lengths.append(torch.full((fresh,), self.lr, dtype=ctx.dtype, device=ctx.device))
+        x = torch.cat(starts).detach()
+        h = torch.cat(lengths)
         scale = ctx.constant("scale", ctx.space.scale)
-        best_x = xi.clone()
-        best_v = torch.full((len(xi),), -torch.inf, dtype=ctx.dtype, device=ctx.device)
+
+        def value_and_grad(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            p = p.detach().requires_grad_(True)
+            values = f(p, True)
+            (grad,) = torch.autograd.grad(values.sum(), p)
+            return values.detach(), grad
+
         with torch.enable_grad():
-            for j in range(self.steps):
-                xi.requires_grad_(True)
-                values = f(xi, True)
-                (grad,) = torch.autograd.grad(values.sum(), xi)
-                v = values.detach()
-                better = v > best_v
-                best_v = torch.where(better, v, best_v)
-                best_x = torch.where(better[:, None], xi.detach(), best_x)
-                d = scale * grad
+            v, g = value_and_grad(x)
+            for _ in range(self.steps):
+                d = scale * g
                 d = d / d.norm(dim=1, keepdim=True).clamp_min(1e-300)
-                lr = self.lr * (1 - 0.9 * j / max(1, self.steps - 1))
-                xi = ctx.space.project(xi.detach() + lr * scale * d)
-        v = f(xi, False).detach()
-        better = v > best_v
-        best_v = torch.where(better, v, best_v)
-        best_x = torch.where(better[:, None], xi, best_x)
-        ctx.state["points"] = best_x
+                trial = ctx.space.project(x + h[:, None] * scale * d)
+                tv, tg = value_and_grad(trial)
+                up = tv > v
+                x = torch.where(up[:, None], trial, x)
+                v = torch.where(up, tv, v)
+                g = torch.where(up[:, None], tg, g)
+                h = torch.where(up, (1.5 * h).clamp_max(self.lr), (0.5 * h).clamp_min(1e-12))
+        order = torch.argsort(v, descending=True)  # warm starts continue from the best
+        ctx.state["points"], ctx.state["step"] = x[order], h[order]
         if self.vertices:
             count = ctx.space.n_vertices()
             if count is not None and count <= 64:
                 verts = ctx.constant("vertices", ctx.space.vertices)
-                return torch.cat([best_x, verts]), torch.cat([best_v, f(verts, False).detach()])
-        return best_x, best_v
+                return torch.cat([x, verts]), torch.cat([v, f(verts, False).detach()])
+        return x, v
 
 
 def default_method(space: UncertaintySpace) -> InnerMaximizer:

@@ -162,12 +162,18 @@ class RobustTerm(Term):
     # -- training state -----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Warm starts, the current candidates, the random state and the inner terms' state."""
-        state: dict[str, Any] = {"count": self._count, "terms": {t.name: t.state_dict() for t in self.terms}}
+        state: dict[str, Any] = {
+            "count": self._count,
+            "stale": self._stale,
+            "terms": {t.name: t.state_dict() for t in self.terms},
+        }
         if self._ctx is not None:
             state["search"] = {k: v.detach().clone() for k, v in self._ctx.state.items()}
             state["generator"] = self._ctx.generator.get_state()
         if self._candidates is not None:
             state["candidates"] = self._candidates.detach().clone()
+        if self._worst is not None:
+            state["worst"] = self._worst.detach().clone()
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -187,7 +193,9 @@ class RobustTerm(Term):
             ctx.generator.set_state(state["generator"])
         if "candidates" in state:
             self._candidates = state["candidates"].to(dtype=ctx.dtype, device=ctx.device)
-            self._stale = False
+            self._stale = bool(state.get("stale", False))
+        if "worst" in state:
+            self._worst = state["worst"].to(dtype=ctx.dtype, device=ctx.device)
 
     def __repr__(self) -> str:
         return f"RobustTerm({self.name!r}, {[t.name for t in self.terms]}, {self.method}, {self.aggregate})"
