@@ -8,6 +8,8 @@ optimum by about ``multiplier / (2 rho)``, hence the tolerances.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -88,4 +90,4 @@ def test_budgeted_set_interpolates_between_nominal_and_full_box() -> None:
     assert values[0.0] == pytest.approx(-nominal.fun, rel=1e-4)  # Gamma = 0: the nominal LP
     assert values[3.0] == pytest.approx(box, rel=1e-6)  # Gamma = n: the full box
     ordered = [values[g] for g in sorted(values)]
-    assert all(x > y for x, y in zip(ordered, ordered[1:], strict=False)), ordered  # more budget, less value
+    assert all(x > y for x, y in itertools.pairwise(ordered)), ordered  # more budget, less value
