@@ -74,8 +74,8 @@ class Budget(UncertaintySet):
 
     def project(self, xi: torch.Tensor) -> torch.Tensor:
         opts = {"dtype": xi.dtype, "device": xi.device}
-        c = torch.as_tensor(self._c, **opts)
-        d = torch.as_tensor(self._d, **opts)
+        c = self._tensor("_c", xi.dtype, xi.device)
+        d = self._tensor("_d", xi.dtype, xi.device)
         v = xi - c
         a = v.abs()
         active = d > 0
@@ -101,7 +101,7 @@ class Budget(UncertaintySet):
         z = 2 * torch.rand(n, self.dim, generator=generator, dtype=torch.float64, device=dev) - 1
         l1 = z.abs().sum(1, keepdim=True)
         z = torch.where(l1 > self._g, z * (self._g / l1.clamp_min(1e-300)), z)
-        return torch.as_tensor(self._c, device=dev) + torch.as_tensor(self._d, device=dev) * z
+        return self._tensor("_c", torch.float64, dev) + self._tensor("_d", torch.float64, dev) * z
 
     def n_vertices(self) -> int:
         n = int(np.sum(self._d > 0))  # coefficients that can move

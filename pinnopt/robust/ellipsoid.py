@@ -60,6 +60,7 @@ class Ellipsoid(UncertaintySet):
         object.__setattr__(self, "_q", q)
         object.__setattr__(self, "_r", r)
         object.__setattr__(self, "_sinv", np.linalg.inv(s))
+        object.__setattr__(self, "_root", q * np.sqrt(lam))
 
     @property
     def dim(self) -> int:
@@ -80,9 +81,9 @@ class Ellipsoid(UncertaintySet):
 
     def project(self, xi: torch.Tensor) -> torch.Tensor:
         opts = {"dtype": xi.dtype, "device": xi.device}
-        c = torch.as_tensor(self._c, **opts)
-        q = torch.as_tensor(self._q, **opts)
-        lam = torch.as_tensor(self._lam, **opts)
+        c = self._tensor("_c", xi.dtype, xi.device)
+        q = self._tensor("_q", xi.dtype, xi.device)
+        lam = self._tensor("_lam", xi.dtype, xi.device)
         w = (xi - c) @ q  # coordinates along the principal axes
         inside = (w * w / lam).sum(1) <= self._r**2
         # Outside: x = lam w / (lam + mu), mu >= 0 with sum lam w^2 / (lam + mu)^2 = r^2.
@@ -102,8 +103,8 @@ class Ellipsoid(UncertaintySet):
         g = torch.randn(n, self.dim, generator=generator, dtype=torch.float64, device=dev)
         direction = g / g.norm(dim=1, keepdim=True).clamp_min(1e-300)
         rad = torch.rand(n, 1, generator=generator, dtype=torch.float64, device=dev) ** (1.0 / self.dim)
-        root = torch.as_tensor(self._q * np.sqrt(self._lam), device=dev)  # S = root root^T
-        return torch.as_tensor(self._c, device=dev) + self._r * (rad * direction) @ root.T
+        root = self._tensor("_root", torch.float64, dev)  # S = root root^T
+        return self._tensor("_c", torch.float64, dev) + self._r * (rad * direction) @ root.T
 
     def n_vertices(self) -> int | None:
         return 2 if self.dim == 1 else None

@@ -164,7 +164,7 @@ class Sampling(InnerMaximizer):
         if self.warm_start and "best" in ctx.state:
             pts = torch.cat([ctx.state["best"], pts])
         values = f(pts, False).detach()
-        ctx.state["best"] = pts[values.argmax()][None]
+        ctx.state["best"] = pts.index_select(0, values.argmax().reshape(1))  # no host sync
         return pts, values
 
     def points(self, ctx: SearchContext) -> torch.Tensor | None:

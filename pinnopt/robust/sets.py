@@ -122,6 +122,14 @@ class UncertaintySet(abc.ABC):
     def describe(self) -> str:
         """A short readable description."""
 
+    def _tensor(self, name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """The array attribute ``name`` as a tensor, cached per dtype and device (no copy per step)."""
+        cache = self.__dict__.setdefault("_tensors", {})
+        key = (name, dtype, device)
+        if key not in cache:
+            cache[key] = torch.as_tensor(getattr(self, name), dtype=dtype, device=device)
+        return cache[key]
+
     def __repr__(self) -> str:
         return self.describe()
 
@@ -175,15 +183,15 @@ class Box(UncertaintySet):
         return np.all((xi >= self._lo - slack) & (xi <= self._hi + slack), axis=1)
 
     def project(self, xi: torch.Tensor) -> torch.Tensor:
-        lo = torch.as_tensor(self._lo, dtype=xi.dtype, device=xi.device)
-        hi = torch.as_tensor(self._hi, dtype=xi.dtype, device=xi.device)
+        lo = self._tensor("_lo", xi.dtype, xi.device)
+        hi = self._tensor("_hi", xi.dtype, xi.device)
         return torch.maximum(torch.minimum(xi, hi), lo)
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         dev = generator.device
         u = torch.rand(n, self.dim, generator=generator, dtype=torch.float64, device=dev)
-        lo = torch.as_tensor(self._lo, device=dev)
-        return lo + u * torch.as_tensor(self._hi - self._lo, device=dev)
+        lo = self._tensor("_lo", torch.float64, dev)
+        return lo + u * (self._tensor("_hi", torch.float64, dev) - lo)
 
     def n_vertices(self) -> int:
         return 2 ** int(np.sum(self._hi > self._lo))
@@ -250,12 +258,12 @@ class Scenarios(UncertaintySet):
         return (dist.max(2) <= tol).any(1)
 
     def project(self, xi: torch.Tensor) -> torch.Tensor:
-        p = torch.as_tensor(self._p, dtype=xi.dtype, device=xi.device)
+        p = self._tensor("_p", xi.dtype, xi.device)
         return p[torch.cdist(xi, p).argmin(1)]
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         idx = torch.randint(len(self._p), (n,), generator=generator, device=generator.device)
-        return torch.as_tensor(self._p, device=generator.device)[idx]
+        return self._tensor("_p", torch.float64, generator.device)[idx]
 
     def n_vertices(self) -> int:
         return len(np.unique(self._p, axis=0))

@@ -126,7 +126,7 @@ class RobustTerm(Term):
             self._stale = False
         values = bound.values(self._candidates, "loss")
         if direct:
-            self._worst = self._candidates[values.detach().argmax()]
+            self._worst = _row(self._candidates, values.detach().argmax())
         return self.aggregate(values)
 
     def refresh(self, bound: BoundGroup, ctx: SearchContext) -> torch.Tensor:
@@ -138,7 +138,7 @@ class RobustTerm(Term):
         oscillate); the ``keep`` worst of the union are kept.
         """
         cand, values = self.search(bound, ctx)
-        self._worst = cand[values.argmax()]
+        self._worst = _row(cand, values.argmax())
         if not self.aggregate.hard:
             return cand
         if self._candidates is not None and self._candidates.shape[1] == cand.shape[1]:
@@ -261,3 +261,8 @@ def distinct_top(cand: torch.Tensor, values: torch.Tensor, keep: int, scale: tor
     repeat = (close & earlier).any(0)
     v = torch.where(repeat, torch.full_like(v, -torch.inf), v)
     return c[torch.topk(v, min(keep, len(v))).indices]
+
+
+def _row(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Row ``index`` (a 0-d tensor) of ``x`` without reading the index on the host."""
+    return x.index_select(0, index.reshape(1))[0]
