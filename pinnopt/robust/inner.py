@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..errors import ConfigError
@@ -179,10 +180,10 @@ class Sampling(InnerMaximizer):
 class PGA(InnerMaximizer):
     """Projected gradient ascent from several starts, warm-started across outer steps.
 
-    Each start moves along its normalized gradient (in coordinates scaled by the set's
-    half-widths) by its own step length, then is projected onto the set. A step that
-    raises the loss is taken and the step length grows by 1.5; one that does not is
-    refused and the step length halves. Starts and step lengths carry over to the next
+    Each start moves along its normalized gradient by its own step length (in units of the
+    set's RMS half-width), then is projected onto the set. A step that
+    raises the loss is taken and the step length doubles; one that does not is refused
+    and the step length halves. Starts and step lengths carry over to the next
     search (the worst case moves little between outer steps), so the ascent keeps refining
     an interior maximum instead of starting over.
 
@@ -231,8 +232,12 @@ class PGA(InnerMaximizer):
             starts.append(ctx.sample(fresh))
             lengths.append(torch.full((fresh,), self.lr, dtype=ctx.dtype, device=ctx.device))
         x = torch.cat(starts).detach()
-        h = torch.cat(lengths)
-        scale = ctx.constant("scale", ctx.space.scale)
+        # A warm start begins with 4x its last step length: the worst case has moved with the
+        # outer step, and a length shrunk while converging would take long to grow back.
+        h = (4 * torch.cat(lengths)).clamp(1e-8, self.lr)
+        # One length unit for every direction (the RMS half-width): the step follows the plain
+        # gradient, the direction for which a Euclidean projection step is an ascent step.
+        unit = ctx.constant("unit", lambda: float(np.sqrt(np.mean(ctx.space.scale() ** 2))))
 
         def value_and_grad(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             p = p.detach().requires_grad_(True)
@@ -243,15 +248,14 @@ class PGA(InnerMaximizer):
         with torch.enable_grad():
             v, g = value_and_grad(x)
             for _ in range(self.steps):
-                d = scale * g
-                d = d / d.norm(dim=1, keepdim=True).clamp_min(1e-300)
-                trial = ctx.space.project(x + h[:, None] * scale * d)
+                d = g / g.norm(dim=1, keepdim=True).clamp_min(1e-300)
+                trial = ctx.space.project(x + (h * unit)[:, None] * d)
                 tv, tg = value_and_grad(trial)
                 up = tv > v
                 x = torch.where(up[:, None], trial, x)
                 v = torch.where(up, tv, v)
                 g = torch.where(up[:, None], tg, g)
-                h = torch.where(up, (1.5 * h).clamp_max(self.lr), (0.5 * h).clamp_min(1e-12))
+                h = torch.where(up, (2 * h).clamp_max(self.lr), (0.5 * h).clamp_min(1e-12))
         order = torch.argsort(v, descending=True)  # warm starts continue from the best
         ctx.state["points"], ctx.state["step"] = x[order], h[order]
         if self.vertices:

@@ -191,12 +191,13 @@ def _group_report(term: RobustTerm, ev: Any) -> GroupReport:
     bound = term.evaluator.bind(ev)
     ctx = term.context(ev)
     space = term.space
-    cand, values = term.search(bound, ctx)
+    cand, ranks = term.search(ev, ctx)  # ranked by the search values
     kept = cand
     if term.aggregate.hard and cand.shape[0] > term.keep:
-        kept = cand[torch.topk(values, term.keep).indices]
+        kept = cand[torch.topk(ranks, term.keep).indices]
     value = float(term.aggregate(bound.values(kept, "search")))
-    i = int(values.argmax())
+    values = ranks if term.searcher is term.evaluator else bound.values(cand, "search")
+    i = int(ranks.argmax())
     worst = cand[i].double().cpu().numpy()
     nominal = ctx.tensor(space.nominal[None, :])
     nominal_value = float(bound.values(nominal, "search")[0])

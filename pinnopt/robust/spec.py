@@ -42,7 +42,7 @@ class Robust:
             cases) or :class:`~pinnopt.robust.Mean` (an average over the set).
         name: the loss term's name (default ``worst(a+b)``).
         keep: with the hard maximum, how many worst candidates enter the loss.
-        every: search again every ``every`` optimizer steps.
+        every: search at every ``every``-th loss evaluation (1: each; see RobustTerm).
         seed: seeds the search.
         certificate: points of the dense independent search that checks the worst case
             after training.

@@ -9,7 +9,7 @@ import torch
 
 from ..losses import Evaluation, Term
 from ..symbolic import DerivativeEngine, Field
-from .evaluate import BoundGroup, GroupEvaluator, ScalarView
+from .evaluate import GroupEvaluator, ScalarView
 from .inner import Aggregate, InnerMaximizer, Max, SearchContext, default_method
 from .space import UncertaintySpace
 
@@ -23,12 +23,13 @@ class RobustTerm(Term):
     """``aggregate over xi in U of sum_i w_i L_i(theta, xi)`` for a group of terms.
 
     With the default :class:`~pinnopt.robust.Max` this is the worst case
-    ``max_{xi in U} sum_i w_i L_i``. The inner search runs at the first evaluation after each
-    optimizer step (every ``every`` steps) and keeps its candidates for the further
-    evaluations of that step (an L-BFGS line search sees one deterministic function); the
-    loss is then the aggregate of the losses at the kept candidates, with the graph to the
-    trainable parameters (for the hard maximum, Danskin's theorem: the gradient at the
-    maximizer).
+    ``max_{xi in U} sum_i w_i L_i``. The inner search runs at every evaluation of the loss
+    (warm-started, so it mostly refines the previous worst case), so the loss is the worst
+    case at the parameters it is evaluated at: L-BFGS keeps the loss of its last accepted
+    point and compares line-search trials with it, which is only sound when each evaluation
+    is current. The loss is then the aggregate of the losses at the kept candidates, with
+    the graph to the trainable parameters (for the hard maximum, Danskin's theorem: the
+    gradient at the maximizer).
 
     Args:
         name: the term's name (default ``worst(a+b)``).
@@ -40,9 +41,14 @@ class RobustTerm(Term):
         aggregate: how the losses at the candidates become one (default :class:`Max`).
         parametric: the model takes ``xi`` as input (:class:`~pinnopt.robust.ParametricNet`).
         keep: with a hard aggregate, how many of the worst candidates enter the loss.
-        every: search again every ``every`` optimizer steps.
+        every: search at every ``every``-th evaluation and reuse the candidates in between
+            (cheaper; safe with Adam, or with L-BFGS when the worst case does not move).
         seed: seeds the search's random points.
         certificate: points of the dense search that checks the worst case after training.
+        search_terms: terms whose weighted sum the inner maximizer maximizes instead of the
+            wrapped terms' (default: the wrapped terms). For a penalty that is flat where a
+            constraint holds, e.g. ``max(0, g)^2``, gradient ascent sees no slope; searching
+            ``g`` itself finds the same worst case (the penalty is monotone in ``g``).
     """
 
     def __init__(
@@ -60,6 +66,7 @@ class RobustTerm(Term):
         every: int = 1,
         seed: int = 0,
         certificate: int = 2001,
+        search_terms: Sequence[Term] | None = None,
     ) -> None:
         self.terms = tuple(terms)
         self.space = space
@@ -71,6 +78,11 @@ class RobustTerm(Term):
         self.weight = 1.0
         self.point_set = None
         self.evaluator = GroupEvaluator(self.terms, space.names, unknowns, engine, parametric=parametric)
+        self.searcher = (
+            self.evaluator
+            if search_terms is None
+            else GroupEvaluator(tuple(search_terms), space.names, unknowns, engine, parametric=parametric)
+        )
         self.keep = int(keep)
         self.every = int(every)
         self.seed = int(seed)
@@ -79,8 +91,7 @@ class RobustTerm(Term):
         self._pending: dict[str, Any] | None = None
         self._candidates: torch.Tensor | None = None
         self._worst: torch.Tensor | None = None
-        self._stale = True
-        self._count = 0
+        self._count = 0  # loss evaluations
 
     @property
     def fields(self) -> frozenset[Field]:
@@ -105,8 +116,9 @@ class RobustTerm(Term):
                 self._pending = None
         return self._ctx
 
-    def search(self, bound: BoundGroup, ctx: SearchContext) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run the inner maximizer; return all its candidates and their losses (detached)."""
+    def search(self, ev: Evaluation, ctx: SearchContext) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the inner maximizer; return all its candidates and their search values (detached)."""
+        bound = self.searcher.bind(ev)
 
         def f(xi: torch.Tensor, grad: bool) -> torch.Tensor:
             return bound.values(xi, "search_grad" if grad else "search")
@@ -119,17 +131,17 @@ class RobustTerm(Term):
         bound = self.evaluator.bind(ev)
         ctx = self.context(ev)
         direct = False
-        if self._candidates is None or self._stale:
+        self._count += 1
+        if self._candidates is None or (self._count - 1) % max(1, self.every) == 0:
             fixed = self.method.points(ctx)
             direct = fixed is not None and (not self.aggregate.hard or fixed.shape[0] <= self.keep)
-            self._candidates = fixed if direct else self.refresh(bound, ctx)
-            self._stale = False
+            self._candidates = fixed if direct else self.refresh(ev, ctx)
         values = bound.values(self._candidates, "loss")
         if direct:
             self._worst = _row(self._candidates, values.detach().argmax())
         return self.aggregate(values)
 
-    def refresh(self, bound: BoundGroup, ctx: SearchContext) -> torch.Tensor:
+    def refresh(self, ev: Evaluation, ctx: SearchContext) -> torch.Tensor:
         """Search, and choose the candidates the loss uses until the next search.
 
         With a hard aggregate the previous step's kept candidates compete again (an active
@@ -137,14 +149,14 @@ class RobustTerm(Term):
         interval, and a search that sees only one of them would make the outer steps
         oscillate); the ``keep`` worst of the union are kept.
         """
-        cand, values = self.search(bound, ctx)
+        cand, values = self.search(ev, ctx)
         self._worst = _row(cand, values.argmax())
         if not self.aggregate.hard:
             return cand
         if self._candidates is not None and self._candidates.shape[1] == cand.shape[1]:
             old = self._candidates
             cand = torch.cat([cand, old])
-            values = torch.cat([values, bound.values(old, "search")])
+            values = torch.cat([values, self.searcher.bind(ev).values(old, "search")])
         return distinct_top(cand, values, self.keep, ctx.constant("scale", self.space.scale))
 
     @property
@@ -155,16 +167,12 @@ class RobustTerm(Term):
     def on_step(self, step: int) -> None:
         for t in self.terms:
             t.on_step(step)
-        self._count += 1
-        if self._count % max(1, self.every) == 0:
-            self._stale = True
 
     # -- training state -----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Warm starts, the current candidates, the random state and the inner terms' state."""
         state: dict[str, Any] = {
             "count": self._count,
-            "stale": self._stale,
             "terms": {t.name: t.state_dict() for t in self.terms},
         }
         if self._ctx is not None:
@@ -193,7 +201,6 @@ class RobustTerm(Term):
             ctx.generator.set_state(state["generator"])
         if "candidates" in state:
             self._candidates = state["candidates"].to(dtype=ctx.dtype, device=ctx.device)
-            self._stale = bool(state.get("stale", False))
         if "worst" in state:
             self._worst = state["worst"].to(dtype=ctx.dtype, device=ctx.device)
 
