@@ -97,6 +97,8 @@ class Budget(UncertaintySet):
         return c + torch.sign(v) * moved(lam)
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Points of the set, not uniformly distributed: uniform in the box of ``z``, shrunk
+        towards the centre onto the budget face when they exceed it."""
         dev = generator.device
         z = 2 * torch.rand(n, self.dim, generator=generator, dtype=torch.float64, device=dev) - 1
         l1 = z.abs().sum(1, keepdim=True)

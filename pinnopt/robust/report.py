@@ -191,7 +191,7 @@ def _group_report(term: RobustTerm, ev: Any) -> GroupReport:
     bound = term.evaluator.bind(ev)
     ctx = term.context(ev)
     space = term.space
-    cand, ranks = term.search(ev, ctx)  # ranked by the search values
+    cand, ranks = term.search(ev, ctx, bound)  # ranked by the search values
     kept = cand
     if term.aggregate.hard and cand.shape[0] > term.keep:
         kept = cand[torch.topk(ranks, term.keep).indices]

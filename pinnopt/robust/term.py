@@ -9,7 +9,7 @@ import torch
 
 from ..losses import Evaluation, Term
 from ..symbolic import DerivativeEngine, Field
-from .evaluate import GroupEvaluator, ScalarView
+from .evaluate import BoundGroup, GroupEvaluator, ScalarView
 from .inner import Aggregate, InnerMaximizer, Max, SearchContext, default_method
 from .space import UncertaintySpace
 
@@ -116,9 +116,15 @@ class RobustTerm(Term):
                 self._pending = None
         return self._ctx
 
-    def search(self, ev: Evaluation, ctx: SearchContext) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run the inner maximizer; return all its candidates and their search values (detached)."""
-        bound = self.searcher.bind(ev)
+    def search(
+        self, ev: Evaluation, ctx: SearchContext, bound: BoundGroup | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the inner maximizer; return all its candidates and their search values (detached).
+
+        ``bound``: the loss group already attached to ``ev`` (its model outputs are reused).
+        """
+        if bound is None or self.searcher is not self.evaluator:
+            bound = self.searcher.bind(ev)
 
         def f(xi: torch.Tensor, grad: bool) -> torch.Tensor:
             return bound.values(xi, "search_grad" if grad else "search")
@@ -135,13 +141,13 @@ class RobustTerm(Term):
         if self._candidates is None or (self._count - 1) % max(1, self.every) == 0:
             fixed = self.method.points(ctx)
             direct = fixed is not None and (not self.aggregate.hard or fixed.shape[0] <= self.keep)
-            self._candidates = fixed if direct else self.refresh(ev, ctx)
+            self._candidates = fixed if direct else self.refresh(ev, ctx, bound)
         values = bound.values(self._candidates, "loss")
         if direct:
             self._worst = _row(self._candidates, values.detach().argmax())
         return self.aggregate(values)
 
-    def refresh(self, ev: Evaluation, ctx: SearchContext) -> torch.Tensor:
+    def refresh(self, ev: Evaluation, ctx: SearchContext, bound: BoundGroup | None = None) -> torch.Tensor:
         """Search, and choose the candidates the loss uses until the next search.
 
         With a hard aggregate the previous step's kept candidates compete again (an active
@@ -149,14 +155,17 @@ class RobustTerm(Term):
         interval, and a search that sees only one of them would make the outer steps
         oscillate); the ``keep`` worst of the union are kept.
         """
-        cand, values = self.search(ev, ctx)
+        cand, values = self.search(ev, ctx, bound)
         self._worst = _row(cand, values.argmax())
         if not self.aggregate.hard:
             return cand
         if self._candidates is not None and self._candidates.shape[1] == cand.shape[1]:
             old = self._candidates
             cand = torch.cat([cand, old])
-            values = torch.cat([values, self.searcher.bind(ev).values(old, "search")])
+            searcher = (
+                bound if bound is not None and self.searcher is self.evaluator else self.searcher.bind(ev)
+            )
+            values = torch.cat([values, searcher.values(old, "search")])
         return distinct_top(cand, values, self.keep, ctx.constant("scale", self.space.scale))
 
     @property
