@@ -50,14 +50,15 @@ class ScalarView(Evaluation):
         self.scalars = merged
         self.base = base
         self.detach = detach
+        self._own: dict[str, Env] = {}
 
     def env(self, name: str) -> Env:
-        env = self._envs.get(name)
+        env = self._own.get(name)
         if env is None:
             b = self.base.env(name)
             fields = {k: v.detach() for k, v in b.fields.items()} if self.detach else b.fields
             env = Env(b.coords, fields, self.scalars, b.data)
-            self._envs[name] = env
+            self._own[name] = env
         return env
 
 
@@ -124,9 +125,10 @@ class _Batched(Evaluation):
         )
         self.xi = xi
         self.names = tuple(names)
+        self._own: dict[str, Env] = {}
 
     def env(self, name: str) -> Env:
-        env = self._envs.get(name)
+        env = self._own.get(name)
         if env is None:
             ps = self.points[name]
             k, n = self.xi.shape[0], len(ps)
@@ -138,7 +140,7 @@ class _Batched(Evaluation):
             scalars = {**self.scalars, **{s: rows[:, j] for j, s in enumerate(self.names)}}
             data = {key: v.repeat(k, *([1] * (v.dim() - 1))) for key, v in ps.data.items()}
             env = Env(x.unbind(1), fields, scalars, data)
-            self._envs[name] = env
+            self._own[name] = env
         return env
 
 
