@@ -14,6 +14,8 @@ from .errors import ConfigError
 from .losses import Objective, PointSet, ResidualTerm, Term
 from .nn import MLP, PINN
 from .problem import Problem
+from .robust import Group, Parametric
+from .robust.solving import build_terms
 from .symbolic import DerivativeEngine
 
 
@@ -40,17 +42,21 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
     return table[dtype]
 
 
-def build_model(problem: Problem, model: MLP | nn.Module | None) -> tuple[PINN, dict[str, Any] | None]:
+def build_model(
+    problem: Problem, model: MLP | Parametric | nn.Module | None
+) -> tuple[PINN, dict[str, Any] | None]:
     """Build the PINN for ``problem``; return it and the JSON config of the network spec."""
     spec = model if model is not None else MLP()
     n_out = len(problem.unknowns)
-    if isinstance(spec, MLP):
+    if isinstance(spec, Parametric):
+        net, config = spec.build(problem), None
+    elif isinstance(spec, MLP):
         net = spec.build(problem.domain.dim, n_out, problem.domain.bounds)
         config: dict[str, Any] | None = spec.config()
     elif isinstance(spec, nn.Module):
         net, config = spec, None
     else:
-        raise ConfigError(f"model must be a po.MLP spec or a torch.nn.Module, got {spec!r}")
+        raise ConfigError(f"model must be a po.MLP spec, po.Parametric or a torch.nn.Module, got {spec!r}")
     return PINN(net, problem.unknowns, problem.parameters), config
 
 
@@ -93,11 +99,23 @@ def sample_points(
     return sets
 
 
-def build_objective(problem: Problem, engine: DerivativeEngine | None = None) -> Objective:
+def build_objective(
+    problem: Problem,
+    engine: DerivativeEngine | None = None,
+    *,
+    robust: tuple[Group, ...] | list[Group] = (),
+    model: nn.Module | None = None,
+) -> Objective:
     """One residual term per equation and condition, named as in the problem, then the
-    terms of its bounds, regularization, equalities and energies."""
+    terms of its bounds, regularization, equalities and energies.
+
+    With uncertain coefficients, each robust group becomes one worst-case term and other
+    terms reading an uncertain coefficient are evaluated at its nominal value.
+    """
     terms: list[Term] = [
         ResidualTerm(spec.name, spec.region.name, spec.expr, spec.weight) for spec in problem.terms
     ]
     terms += constraint_terms(problem.constraints)
+    if problem.uncertain:
+        terms = build_terms(problem, terms, robust, model if model is not None else nn.Identity(), engine)
     return Objective(terms, problem.unknowns, engine)

@@ -31,6 +31,7 @@ from .validate.grids import evaluation_grid
 
 if TYPE_CHECKING:  # pragma: no cover
     from .constraints.spec import ConstraintSet
+    from .robust import Uncertain, UncertaintySpace
 
 interior = "interior"
 """Region marker for the interior of the domain: ``On(po.interior, expr)``."""
@@ -137,6 +138,10 @@ class Problem:
             ``po.Equality``); after construction a tuple of ``po.Equality`` whose ``.expr``
             is the expression that must vanish.
         energy: ``po.Energy(integrand)`` items: integrals over the domain added to the loss.
+        uncertain: uncertain coefficients: ``{symbol: po.Box(lo, hi)}``, ``{(a, b): set}`` or
+            :class:`~pinnopt.robust.Uncertain` items (with a nominal value). Expressions read
+            them like parameters; :func:`pinnopt.solve` takes the worst case over their sets
+            (see docs/robust.md); validation uses the nominal values.
     """
 
     domain: Domain
@@ -154,6 +159,7 @@ class Problem:
     regularization: Sequence[Any] = ()
     equalities: Sequence[Any] = ()
     energy: Any = ()
+    uncertain: Sequence[Uncertain] | Mapping[Any, Any] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.domain, Domain):
@@ -175,14 +181,19 @@ class Problem:
         for s in constants:
             if not isinstance(s, sp.Symbol):
                 raise ProblemError(f"constants keys must be sympy Symbols, got {s!r}")
+        from .robust.space import normalize_uncertain
+
+        uncertain = normalize_uncertain(self.uncertain)
+        uncertain_symbols = [s for u in uncertain for s in u.symbols]
         table = DEFAULT_FUNCTIONS.extended(dict(self.functions))
         coords = self.domain.coordinates
         clash = {p.symbol for p in parameters} & set(coords)
         clash |= set(constants) & (set(coords) | {p.symbol for p in parameters})
+        clash |= set(uncertain_symbols) & (set(coords) | {p.symbol for p in parameters} | set(constants))
         if clash:
             raise ProblemError(
-                f"symbols {sorted(map(str, clash))} are declared twice (coordinate, parameter or "
-                "constant); each symbol has one role"
+                f"symbols {sorted(map(str, clash))} are declared twice (coordinate, parameter, "
+                "constant or uncertain coefficient); each symbol has one role"
             )
         items = [e if isinstance(e, On) else On(interior, e, name=None) for e in equations]
         exprs = [
@@ -204,7 +215,7 @@ class Problem:
         ctx = SymbolContext(
             coordinates=coords,
             unknowns=unknowns,
-            scalars=tuple(p.symbol for p in parameters),
+            scalars=tuple(p.symbol for p in parameters) + tuple(uncertain_symbols),
             constants=constants,
             functions=table,
         )
@@ -229,6 +240,7 @@ class Problem:
         object.__setattr__(self, "conditions", conditions)
         object.__setattr__(self, "parameters", parameters)
         object.__setattr__(self, "constants", constants)
+        object.__setattr__(self, "uncertain", uncertain)
         object.__setattr__(self, "unknowns", unknowns)
         object.__setattr__(self, "_context", ctx)
         object.__setattr__(self, "_terms", terms)
@@ -236,6 +248,9 @@ class Problem:
         if self.exact is not None:
             subs = dict(constants)
             subs.update({p.symbol: p.exact for p in parameters if p.exact is not None})
+            subs.update(
+                {sym: float(v) for u in uncertain for sym, v in zip(u.symbols, u.nominal, strict=True)}
+            )
             exact = ExactSolution(self.exact, coords, unknowns, subs)
         object.__setattr__(self, "_exact", exact)
 
@@ -259,6 +274,15 @@ class Problem:
     def constraints(self) -> ConstraintSet:
         """The compiled bounds, regularization, equalities and energies (a ``ConstraintSet``)."""
         return self._constraints  # type: ignore[attr-defined]
+
+    @property
+    def uncertainty(self) -> UncertaintySpace | None:
+        """The joint space of the uncertain coefficients, or None when there are none."""
+        if not self.uncertain:
+            return None
+        from .robust.space import UncertaintySpace
+
+        return UncertaintySpace(self.uncertain)  # type: ignore[arg-type]
 
     @property
     def exact_solution(self) -> ExactSolution | None:

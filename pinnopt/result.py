@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -20,6 +20,9 @@ from .symbolic import AutogradEngine, DerivativePlan, Env, SymbolContext, compil
 from .train import History, StopReason, TrainOutcome
 from .validate import Validation
 from .validate.metrics import compute_metrics, parameter_errors
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .robust import RobustReport
 
 FORMAT = "pinnopt.result/1"
 
@@ -34,6 +37,8 @@ class Result:
         stop_reason: why training stopped (:class:`~pinnopt.train.StopReason`).
         outcome: the trainer's full report (phases, steps, function evaluations, time).
         config: the solver settings, JSON-ready.
+        robust: for problems with uncertain coefficients, the worst case found, the nominal
+            vs worst-case objective and the dense certificate (:class:`~pinnopt.robust.RobustReport`).
     """
 
     def __init__(
@@ -44,8 +49,10 @@ class Result:
         config: Mapping[str, Any],
         *,
         coordinates: Sequence[str] | None = None,
+        robust: RobustReport | None = None,
     ) -> None:
         self.problem = problem
+        self.robust = robust
         self.model = model
         self.outcome = outcome
         self.config = dict(config)

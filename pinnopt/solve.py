@@ -20,6 +20,8 @@ from .losses import PointSet
 from .nn import MLP
 from .problem import Problem
 from .result import Result
+from .robust import Parametric, Robust
+from .robust.solving import groups_for, summarize
 from .symbolic import DerivativeEngine
 from .train import (
     LBFGS,
@@ -46,7 +48,7 @@ DEFAULT_PHASES: tuple[Phase, ...] = (Adam(steps=2000, lr=1e-3), LBFGS(steps=5000
 def solve(
     problem: Problem,
     *,
-    model: MLP | nn.Module | None = None,
+    model: MLP | Parametric | nn.Module | None = None,
     phases: Sequence[Phase] | None = None,
     collocation: Collocation | None = None,
     dtype: str | torch.dtype = torch.float64,
@@ -64,6 +66,7 @@ def solve(
     progress: bool | None = None,
     distributed: bool | None = None,
     points: Mapping[str, PointSet] | None = None,
+    robust: Robust | Sequence[Robust] | bool | None = None,
 ) -> Result:
     """Train a physics-informed model for ``problem`` and return the :class:`Result`.
 
@@ -71,7 +74,8 @@ def solve(
         problem: the declared problem.
         model: a network spec (default ``po.MLP()``: 4 x 32, tanh, Glorot normal, input
             scaling to [-1, 1]) or any ``torch.nn.Module`` mapping ``(N, dim)`` to
-            ``(N, n_unknowns)``.
+            ``(N, n_unknowns)``; ``po.Parametric(po.MLP())`` for a network that also takes
+            the uncertain coefficients as inputs.
         phases: optimizer phases (default: Adam 2000 steps at lr 1e-3, then L-BFGS).
         collocation: numbers of collocation points (default 2000 interior, 100 per condition).
         dtype: ``float64`` (default: L-BFGS and high-order derivatives need it) or ``float32``.
@@ -95,6 +99,10 @@ def solve(
         progress: show a progress bar (default: only when writing to a terminal).
         distributed: data-parallel training under ``torchrun`` (default: when ``WORLD_SIZE`` > 1).
         points: collocation point sets to use instead of sampling them (by region name).
+        robust: worst-case groups over the problem's uncertain coefficients: None/True (default:
+            one worst-case group of every term depending on them), False (nominal solve), or
+            ``po.Robust(...)`` groups. The result's ``robust`` reports the worst case found, the
+            nominal vs worst-case objective and a dense certificate (docs/robust.md).
 
     The problem's constraints add their own hooks first (continuation of barrier
     coefficients, multiplier updates, projections, the barrier monitor).
@@ -134,7 +142,8 @@ def solve(
     else:
         points = _given_points(points, dt, dev)
     hooks = [*constraint_hooks(constraints), *hooks]
-    objective = build_objective(problem, engine).to(dt, dev)
+    groups = groups_for(problem, robust, pinn)
+    objective = build_objective(problem, engine, robust=groups, model=pinn).to(dt, dev)
     if stop is not None and not isinstance(stop, Criterion):
         raise ConfigError(
             f"stop={stop!r}: expected a criterion such as po.CostThreshold(1e-6) | po.MaxSteps(1000)"
@@ -193,7 +202,10 @@ def solve(
     if constraints:
         config["constraints"] = {q.name: q.bound.method for q in constraints.inequalities}
         config["constraints"].update({e.name: e.equality.method for e in constraints.compiled_equalities})
-    return Result(problem, pinn, outcome, config)
+    if groups:
+        config["robust"] = [g.config() for g in groups]
+    report = summarize(problem, pinn, objective, points, groups, engine)
+    return Result(problem, pinn, outcome, config, robust=report)
 
 
 def _distributed_context(distributed: bool | None) -> ddp.DistributedContext | None:

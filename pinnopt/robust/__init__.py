@@ -1,0 +1,77 @@
+"""Robust optimization: minimize the worst case of loss terms over uncertainty sets.
+
+Declare uncertain coefficients on the problem, choose which terms are robust, solve::
+
+    k = sp.Symbol("k")
+    problem = po.Problem(..., uncertain=[po.Uncertain(k, po.Box(0.9, 1.5), nominal=1.0)])
+    result = po.solve(problem, model=po.Parametric(po.MLP()),
+                      robust=[po.Robust(["pde", "u0"], method=po.Grid(9), aggregate=po.Mean()),
+                              po.Robust(["target"], method=po.PGA())])
+    print(result.robust)      # worst xi, nominal vs worst-case objective, dense certificate
+
+See docs/robust.md.
+"""
+
+from .budget import Budget
+from .ellipsoid import Ellipsoid
+from .evaluate import GroupEvaluator, ScalarView
+from .inner import (
+    PGA,
+    CVaR,
+    Grid,
+    InnerMaximizer,
+    LogSumExp,
+    Max,
+    Mean,
+    Sampling,
+    SearchContext,
+    Vertices,
+    default_method,
+)
+from .inner import Aggregate as Aggregate
+from .parametric import Parametric, ParametricNet, is_parametric
+from .report import CERTIFICATE_RTOL, GroupReport, RobustReport, price_of_robustness, robust_report
+from .sets import Box, Scenarios, UncertaintySet
+from .space import Uncertain, UncertaintySpace, normalize_uncertain
+from .spec import Group, Robust, check_equalities, resolve, robust_terms
+from .term import AtValues, RobustTerm
+
+__all__ = [
+    "CERTIFICATE_RTOL",
+    "PGA",
+    "Aggregate",
+    "AtValues",
+    "Box",
+    "Budget",
+    "CVaR",
+    "Ellipsoid",
+    "Grid",
+    "Group",
+    "GroupEvaluator",
+    "GroupReport",
+    "InnerMaximizer",
+    "LogSumExp",
+    "Max",
+    "Mean",
+    "Parametric",
+    "ParametricNet",
+    "Robust",
+    "RobustReport",
+    "RobustTerm",
+    "Sampling",
+    "ScalarView",
+    "Scenarios",
+    "SearchContext",
+    "Uncertain",
+    "UncertaintySet",
+    "UncertaintySpace",
+    "Vertices",
+    "check_equalities",
+    "default_method",
+    "is_parametric",
+    "normalize_uncertain",
+    "price_of_robustness",
+    "resolve",
+    "robust_report",
+    "robust_terms",
+]
