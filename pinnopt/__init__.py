@@ -34,7 +34,7 @@ from .errors import (
     UnsupportedFunctionError,
     ValidationError,
 )
-from .nn import MLP, PINN
+from .nn import MLP, PINN, FourierFeatures, ModelSpec, ModifiedMLP, ResidualMLP, init
 from .problem import On, Parameter, Problem, interior
 from .result import Result
 from .solve import solve
@@ -57,8 +57,11 @@ __all__ = [
     "DataError",
     "DerivativeError",
     "Domain",
+    "FourierFeatures",
     "FunctionTable",
     "Interval",
+    "ModelSpec",
+    "ModifiedMLP",
     "NoUnknownError",
     "On",
     "Parameter",
@@ -69,6 +72,7 @@ __all__ = [
     "ProblemError",
     "Product",
     "Region",
+    "ResidualMLP",
     "Result",
     "StopReason",
     "UnknownArgumentsError",
@@ -76,6 +80,7 @@ __all__ = [
     "UnsupportedFunctionError",
     "ValidationError",
     "__version__",
+    "init",
     "interior",
     "solve",
 ]

@@ -11,7 +11,7 @@ from .domain import Interior
 from .domain.sampling import Collocation
 from .errors import ConfigError
 from .losses import Objective, PointSet, ResidualTerm
-from .nn import MLP, PINN
+from .nn import MLP, PINN, ModelSpec
 from .problem import Problem
 from .symbolic import DerivativeEngine
 
@@ -39,17 +39,20 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
     return table[dtype]
 
 
-def build_model(problem: Problem, model: MLP | nn.Module | None) -> tuple[PINN, dict[str, Any] | None]:
+def build_model(problem: Problem, model: ModelSpec | nn.Module | None) -> tuple[PINN, dict[str, Any] | None]:
     """Build the PINN for ``problem``; return it and the JSON config of the network spec."""
     spec = model if model is not None else MLP()
     n_out = len(problem.unknowns)
-    if isinstance(spec, MLP):
+    if isinstance(spec, ModelSpec):
         net = spec.build(problem.domain.dim, n_out, problem.domain.bounds)
         config: dict[str, Any] | None = spec.config()
     elif isinstance(spec, nn.Module):
         net, config = spec, None
     else:
-        raise ConfigError(f"model must be a po.MLP spec or a torch.nn.Module, got {spec!r}")
+        raise ConfigError(
+            f"model must be a model spec (po.MLP, po.ResidualMLP, po.ModifiedMLP) or a torch.nn.Module, "
+            f"got {spec!r}"
+        )
     return PINN(net, problem.unknowns, problem.parameters), config
 
 

@@ -12,7 +12,7 @@ from torch import nn
 from .assemble import build_model, build_objective, resolve_device, resolve_dtype, sample_points
 from .domain.sampling import Collocation
 from .errors import ConfigError
-from .nn import MLP
+from .nn import ModelSpec
 from .problem import Problem
 from .result import Result
 from .symbolic import DerivativeEngine
@@ -28,7 +28,7 @@ DEFAULT_PHASES: tuple[Phase, ...] = (Adam(steps=2000, lr=1e-3), LBFGS(steps=5000
 def solve(
     problem: Problem,
     *,
-    model: MLP | nn.Module | None = None,
+    model: ModelSpec | nn.Module | None = None,
     phases: Sequence[Phase] | None = None,
     collocation: Collocation | None = None,
     dtype: str | torch.dtype = torch.float64,
@@ -44,8 +44,9 @@ def solve(
     Args:
         problem: the declared problem.
         model: a network spec (default ``po.MLP()``: 4 x 32, tanh, Glorot normal, input
-            scaling to [-1, 1]) or any ``torch.nn.Module`` mapping ``(N, dim)`` to
-            ``(N, n_unknowns)``.
+            scaling to [-1, 1]; also ``po.ResidualMLP``, ``po.ModifiedMLP``, with options for
+            initialization, normalization, embeddings...) or any ``torch.nn.Module`` mapping
+            ``(N, dim)`` to ``(N, n_unknowns)``.
         phases: optimizer phases (default: Adam 2000 steps at lr 1e-3, then L-BFGS).
         collocation: numbers of collocation points (default 2000 interior, 100 per condition).
         dtype: ``float64`` (default: L-BFGS and high-order derivatives need it) or ``float32``.
