@@ -153,7 +153,7 @@ def test_batch_norm_weight_gradients_flow_through_the_statistics() -> None:
         net(x.clone().requires_grad_(needs_grad)).pow(2).sum().backward()
         grads.append([p.grad.clone() for p in net.parameters()])
     for a, b in zip(*grads, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
 def test_batch_norm_running_statistics_are_used_at_inference() -> None:
@@ -190,7 +190,7 @@ def test_layer_and_group_norm_train_poisson_1d(norm: str) -> None:
     result = po.solve(
         problems.get("poisson1d"),
         model=po.MLP(width=20, depth=3, norm=norm),
-        phases=[po.Adam(steps=200, lr=1e-2), po.LBFGS(steps=300)],
+        phases=[po.Adam(steps=200, lr=1e-2), po.LBFGS(steps=100)],
         collocation=po.Collocation(interior=128, boundary=1),
     )
     assert result.validate().rel_l2["u"] <= 1e-2

@@ -23,7 +23,7 @@ import copy
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +84,6 @@ class InitReport:
     band: tuple[float, float] = BAND
     saturated_share: float = SATURATED_SHARE
     n_points: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -129,7 +128,6 @@ class InitReport:
             "band": list(self.band),
             "saturated_share": self.saturated_share,
             "n_points": self.n_points,
-            **self.extra,
         }
 
 
@@ -287,20 +285,14 @@ def plot_reports(
     fig = Figure(figsize=(11, 4.2))
     FigureCanvasAgg(fig)
     ax_rms, ax_sat = fig.subplots(1, 2)
-    for label, rep in reports.items():
+    for n, (label, rep) in enumerate(reports.items()):
         rows: Sequence[LayerStats] = [s for s in rep.layers if s.network == 0]
         idx = [s.index + 1 for s in rows]
-        style = "--" if rep.flags else "-"
-        ax_rms.semilogy(
-            idx,
-            [max(s.rms, 1e-300) for s in rows],
-            style,
-            marker="o",
-            ms=3,
-            label=f"{label}: {', '.join(rep.flags) or 'ok'}",
-        )
+        style = {"ls": "--" if rep.flags else "-", "marker": "o", "ms": 3, "color": f"C{n % 10}"}
+        rms = [max(s.rms, 1e-300) for s in rows]
+        ax_rms.semilogy(idx, rms, label=f"{label}: {', '.join(rep.flags) or 'ok'}", **style)
         if rows and rows[0].saturation is not None:
-            ax_sat.plot(idx, [s.saturation for s in rows], style, marker="o", ms=3, label=label)
+            ax_sat.plot(idx, [s.saturation for s in rows], label=label, **style)
     ax_rms.set_xlabel("hidden layer")
     ax_rms.set_ylabel("activation RMS")
     ax_rms.set_title("activation RMS at initialization")

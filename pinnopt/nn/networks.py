@@ -87,16 +87,12 @@ class FeedForwardNet(nn.Module):
     adds its input: ``h <- h + activation(norm(W h + b))``.
 
     Layer and group norm are invariant to the scale of the pre-activation vector, so they
-    are near-singular where that vector vanishes. Two rules keep them away from it:
-
-    - the norm acts on hidden layers 2..depth; the first hidden layer, fed by the few
-      coordinates, is not normalized (its pre-activations are nearly rank one across units:
-      exactly ``w_j x`` in 1-D with zero biases, whose normalization keeps only the sign of
-      ``x``);
-    - the first layer's biases are drawn from U(-1, 1) after the initialization scheme
-      (:meth:`init_biases_`). With zero biases and an odd activation every pre-activation
-      vanishes at the centre of the scaled domain, and 1-D Poisson started from a loss of
-      1e5..1e7 and did not train; with the spread it starts near 50 and trains.
+    are near-singular where that vector vanishes. With zero biases and an odd activation
+    every pre-activation vanishes at the centre of the scaled domain (in 1-D the first
+    layer's is exactly ``w x``, whose normalization keeps only the sign of ``x``), and 1-D
+    Poisson started from a loss of 1e5..1e7 and did not train. The first layer's biases are
+    therefore drawn from U(-1, 1) after the initialization scheme (:meth:`init_biases_`);
+    1-D Poisson then starts near a loss of 50 and trains.
 
     Batch norm (:class:`~pinnopt.nn.norm.BatchNorm`): in training mode, when the inputs
     require gradients, the batch statistics come from a first pass over the detached
@@ -126,7 +122,7 @@ class FeedForwardNet(nn.Module):
         first = embed_dim if embed_dim is not None else in_dim
         dims = [first] + [width] * depth + [out_dim]
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(dims))
-        norms = [make_norm(norm, width, groups) for _ in range(depth - 1)]
+        norms = [make_norm(norm, width, groups) for _ in range(depth)]
         self.norms = nn.ModuleList(norms) if norm is not None else None  # type: ignore[arg-type]
         self.activations = _activations(activation, adaptive, depth)
         self.activation_name = activation
@@ -154,10 +150,10 @@ class FeedForwardNet(nn.Module):
         h = self._embed(x)
         for i, (layer, act) in enumerate(zip(self.linears[:-1], self.activations, strict=True)):
             z = layer(h)
-            if self.norms is not None and i > 0:
-                nrm = self.norms[i - 1]
+            if self.norms is not None:
+                nrm = self.norms[i]
                 if isinstance(nrm, BatchNorm) and nrm.training:
-                    s = stats[i - 1] if stats is not None else nrm.batch_statistics(z)
+                    s = stats[i] if stats is not None else nrm.batch_statistics(z)
                     if collect is not None:
                         collect.append(s)
                     z = nrm(z, s)
