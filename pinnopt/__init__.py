@@ -49,7 +49,7 @@ from .errors import (
     ValidationError,
 )
 from .losses import PointSet
-from .nn import MLP, PINN
+from .nn import MLP, PINN, FourierFeatures, ModelSpec, ModifiedMLP, ResidualMLP, init
 from .problem import On, Parameter, Problem, interior
 from .result import Result
 from .robust import (
@@ -141,6 +141,7 @@ __all__ = [
     "Equality",
     "ExponentialDecay",
     "FeasibilityReport",
+    "FourierFeatures",
     "FullBatch",
     "FunctionTable",
     "GradCheckReport",
@@ -153,6 +154,8 @@ __all__ = [
     "Metric",
     "MetricThreshold",
     "MiniBatch",
+    "ModelSpec",
+    "ModifiedMLP",
     "Momentum",
     "NoUnknownError",
     "On",
@@ -171,6 +174,7 @@ __all__ = [
     "ReduceOnPlateau",
     "ReferenceSolution",
     "Region",
+    "ResidualMLP",
     "Result",
     "Robust",
     "Sampling",
@@ -192,6 +196,7 @@ __all__ = [
     "feasibility",
     "fit_parameters",
     "gradient_check",
+    "init",
     "interior",
     "solve",
 ]

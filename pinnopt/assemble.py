@@ -12,7 +12,7 @@ from .domain import Interior
 from .domain.sampling import Collocation
 from .errors import ConfigError
 from .losses import Objective, PointSet, ResidualTerm, Term
-from .nn import MLP, PINN
+from .nn import MLP, PINN, ModelSpec
 from .problem import Problem
 from .robust import Group, Parametric
 from .robust.solving import build_terms
@@ -43,20 +43,23 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
 
 
 def build_model(
-    problem: Problem, model: MLP | Parametric | nn.Module | None
+    problem: Problem, model: ModelSpec | Parametric | nn.Module | None
 ) -> tuple[PINN, dict[str, Any] | None]:
     """Build the PINN for ``problem``; return it and the JSON config of the network spec."""
     spec = model if model is not None else MLP()
     n_out = len(problem.unknowns)
     if isinstance(spec, Parametric):
         net, config = spec.build(problem), None
-    elif isinstance(spec, MLP):
+    elif isinstance(spec, ModelSpec):
         net = spec.build(problem.domain.dim, n_out, problem.domain.bounds)
         config: dict[str, Any] | None = spec.config()
     elif isinstance(spec, nn.Module):
         net, config = spec, None
     else:
-        raise ConfigError(f"model must be a po.MLP spec, po.Parametric or a torch.nn.Module, got {spec!r}")
+        raise ConfigError(
+            "model must be a model spec (po.MLP, po.ResidualMLP, po.ModifiedMLP), po.Parametric or a "
+            f"torch.nn.Module, got {spec!r}"
+        )
     return PINN(net, problem.unknowns, problem.parameters), config
 
 

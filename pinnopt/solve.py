@@ -17,7 +17,7 @@ from .constraints.reparam import bake, exact_limits, reparameterize
 from .domain.sampling import Collocation
 from .errors import ConfigError
 from .losses import PointSet
-from .nn import MLP
+from .nn import ModelSpec
 from .problem import Problem
 from .result import Result
 from .robust import Parametric, Robust
@@ -48,7 +48,7 @@ DEFAULT_PHASES: tuple[Phase, ...] = (Adam(steps=2000, lr=1e-3), LBFGS(steps=5000
 def solve(
     problem: Problem,
     *,
-    model: MLP | Parametric | nn.Module | None = None,
+    model: ModelSpec | Parametric | nn.Module | None = None,
     phases: Sequence[Phase] | None = None,
     collocation: Collocation | None = None,
     dtype: str | torch.dtype = torch.float64,
@@ -73,9 +73,10 @@ def solve(
     Args:
         problem: the declared problem.
         model: a network spec (default ``po.MLP()``: 4 x 32, tanh, Glorot normal, input
-            scaling to [-1, 1]) or any ``torch.nn.Module`` mapping ``(N, dim)`` to
-            ``(N, n_unknowns)``; ``po.Parametric(po.MLP())`` for a network that also takes
-            the uncertain coefficients as inputs.
+            scaling to [-1, 1]; also ``po.ResidualMLP``, ``po.ModifiedMLP``, with options for
+            initialization, normalization, embeddings...) or any ``torch.nn.Module`` mapping
+            ``(N, dim)`` to ``(N, n_unknowns)``; ``po.Parametric(po.MLP())`` for a network that
+            also takes the uncertain coefficients as inputs.
         phases: optimizer phases (default: Adam 2000 steps at lr 1e-3, then L-BFGS).
         collocation: numbers of collocation points (default 2000 interior, 100 per condition).
         dtype: ``float64`` (default: L-BFGS and high-order derivatives need it) or ``float32``.

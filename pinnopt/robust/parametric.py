@@ -22,7 +22,6 @@ from torch import nn
 from ..errors import ConfigError, ProblemError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..nn import MLP
     from ..problem import Problem
 
 
@@ -74,7 +73,7 @@ class Parametric:
 
     def build(self, problem: Problem) -> ParametricNet:
         """Build the parametric network for ``problem``."""
-        from ..nn import MLP
+        from ..nn import MLP, ModelSpec
 
         space = problem.uncertainty
         if space is None:
@@ -82,10 +81,10 @@ class Parametric:
                 "po.Parametric needs uncertain coefficients (Problem(uncertain=...)); "
                 "this problem declares none"
             )
-        base: MLP | nn.Module = self.base if self.base is not None else MLP()
+        base: ModelSpec | nn.Module = self.base if self.base is not None else MLP()
         dim = problem.domain.dim
         n_out = len(problem.unknowns)
-        if isinstance(base, MLP):
+        if isinstance(base, ModelSpec):
             lo, hi = problem.domain.bounds
             slo, shi = space.bounds()
             flat = shi <= slo
@@ -95,7 +94,9 @@ class Parametric:
         elif isinstance(base, nn.Module):
             net = base
         else:
-            raise ConfigError(f"Parametric(base={base!r}): expected a po.MLP spec or a torch.nn.Module")
+            raise ConfigError(
+                f"Parametric(base={base!r}): expected a model spec (po.MLP...) or a torch.nn.Module"
+            )
         return ParametricNet(net, dim, space.names, space.nominal)
 
 

@@ -1,0 +1,98 @@
+"""Normalization: input scaling on x in [0, 1000], and hidden-layer norms on 1-D Poisson.
+
+Input scaling: -L^2 u'' = pi^2 sin(pi x / L) on [0, L], L = 1000, u(0) = u(L) = 0, exact
+sin(pi x / L); MLP 2 x 16 tanh, 64 interior points, Adam (200 steps, lr 1e-2) then L-BFGS
+(500), float64, with input scaling to [-1, 1] ("box"), standardization and none.
+
+Hidden-layer norms: the library's Poisson 1-D, MLP 3 x 20 tanh, 128 points, Adam (300
+steps, lr 1e-2) then L-BFGS (500), float64, with no norm, layer norm and group norm (4
+groups). Batch norm is not run: Poisson's boundary point sets hold one point each, which
+batch norm refuses (see docs/initialization.md).
+
+    python -m benchmarks.normalization [--seeds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+import sympy as sp
+
+import pinnopt as po
+from pinnopt import problems
+from pinnopt.validate.report import benchmark_report, write_json
+
+from .common import RESULTS
+
+LENGTH = 1000
+
+
+def big_domain() -> po.Problem:
+    x = sp.Symbol("x")
+    u = sp.Function("u")(x)
+    return po.Problem(
+        domain=po.Interval(x, 0, LENGTH),
+        equations=[-(LENGTH**2) * u.diff(x, 2) - sp.pi**2 * sp.sin(sp.pi * x / LENGTH)],
+        conditions=[po.On(sp.Eq(x, 0), u), po.On(sp.Eq(x, LENGTH), u)],
+        exact=sp.sin(sp.pi * x / LENGTH),
+        name="poisson_0_1000",
+    )
+
+
+def _runs(problem: po.Problem, specs: dict[str, po.ModelSpec], seeds: int, **kw: Any) -> dict[str, Any]:
+    out = {}
+    for name, spec in specs.items():
+        errors, times = [], []
+        for seed in range(seeds):
+            t0 = time.perf_counter()
+            result = po.solve(problem, model=spec, seed=seed, log_every=500, **kw)
+            times.append(time.perf_counter() - t0)
+            errors.append(result.validate().rel_l2["u"])
+        out[name] = {"rel_l2": errors, "median_rel_l2": statistics.median(errors), "wall_s": times}
+        print(f"  {name:>12}: rel L2 (float64) " + " ".join(f"{e:.2e}" for e in errors))
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seeds", type=int, default=5)
+    args = ap.parse_args(argv)
+    print(f"input scaling, x in [0, {LENGTH}]:")
+    scaling = _runs(
+        big_domain(),
+        {
+            "box": po.MLP(width=16, depth=2, input_scaling=True),
+            "standardize": po.MLP(width=16, depth=2, input_scaling="standardize"),
+            "none": po.MLP(width=16, depth=2, input_scaling=False),
+        },
+        args.seeds,
+        phases=[po.Adam(steps=200, lr=1e-2), po.LBFGS(steps=500)],
+        collocation=po.Collocation(interior=64, boundary=1),
+    )
+    print("hidden-layer norms, Poisson 1-D:")
+    norms = _runs(
+        problems.get("poisson1d"),
+        {
+            "none": po.MLP(width=20, depth=3),
+            "layer": po.MLP(width=20, depth=3, norm="layer"),
+            "group": po.MLP(width=20, depth=3, norm="group", groups=4),
+        },
+        args.seeds,
+        phases=[po.Adam(steps=300, lr=1e-2), po.LBFGS(steps=500)],
+        collocation=po.Collocation(interior=128, boundary=1),
+    )
+    report = benchmark_report(
+        "normalization",
+        {"input_scaling_0_1000": scaling, "hidden_norms_poisson1d": norms},
+        config={"dtype": "float64", "seeds": args.seeds, "description": __doc__.split("\n\n")[1:3]},
+        command="python -m benchmarks.normalization",
+    )
+    write_json(report, RESULTS / "normalization.json")
+    return report
+
+
+if __name__ == "__main__":
+    main()
