@@ -90,6 +90,9 @@ def solve(
         "device": str(dev),
         "seed": seed,
         "engine": objective.engine.name,
+        "engine_by_point_set": {
+            name: objective.engine.resolve(pinn, plan).name for name, plan in objective.plans.items()
+        },
         "bounds": [list(b) for b in problem.domain.bounds],
     }
     return Result(problem, pinn, outcome, config)
