@@ -16,7 +16,7 @@ engine (reverse-mode autograd).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -99,12 +99,13 @@ def _activate(
     z0: torch.Tensor,
     first: Sequence[torch.Tensor | None],
     higher: Sequence[torch.Tensor | None],
+    keep: Collection[int] | None = None,
 ) -> list[torch.Tensor | None]:
     """Apply the activation to every channel by Faa di Bruno; returns all output channels.
 
     ``first`` holds the first-order channels (right after the first layer they are constant
     rows of shape ``(w,)``), ``higher`` the others in plan order, ``None`` where a channel is
-    identically zero.
+    identically zero. Output channels outside ``keep`` (default: all) are skipped (``None``).
     """
     d = rule.derivatives(z0, plan.max_order)
     nf = plan.n_first
@@ -125,13 +126,16 @@ def _activate(
 
     c1 = d.orders[0]
     out: list[torch.Tensor | None] = [d.value]
-    for z in first:
-        if c1 is None or z is None:
+    for i, z in enumerate(first, 1):
+        if c1 is None or z is None or (keep is not None and i not in keep):
             out.append(None)
             continue
         inner = _accumulate(None, c1.tensor, z, c1.scale)
         out.append(inner if d.factor is None else d.factor(inner.expand_as(d.value)))
     for r, own in zip(plan.rules, higher, strict=True):
+        if keep is not None and r.index not in keep:
+            out.append(None)
+            continue
         inner: torch.Tensor | None = None
         if own is not None and c1 is not None:
             inner = _accumulate(None, c1.tensor, own, c1.scale)
@@ -160,20 +164,21 @@ def _activate(
 def _linear_stacked(
     layer: nn.Linear, channels: Sequence[torch.Tensor | None]
 ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
-    """All channels through ``layer`` as one ``(K N, w) @ W^T`` product; bias on the value only."""
+    """All channels through ``layer`` as one ``(K N, w) @ W^T`` product; bias on the value only.
+
+    Zero channels (``None``) are left out of the product and stay ``None``.
+    """
     a0 = channels[0]
     assert a0 is not None
-    zero = None
-    parts = []
-    for c in channels:
-        if c is None:
-            zero = torch.zeros_like(a0) if zero is None else zero
-            c = zero
-        parts.append(c.expand_as(a0))
+    live = [i for i, c in enumerate(channels) if c is not None]
+    parts = [channels[i].expand_as(a0) for i in live]  # type: ignore[union-attr]
     k, n = len(parts), a0.shape[0]
     z = (torch.stack(parts).view(k * n, -1) @ layer.weight.t()).view(k, n, -1).unbind(0)
-    z0 = z[0] + layer.bias if layer.bias is not None else z[0]
-    return z0, list(z[1:])
+    out: list[torch.Tensor | None] = [None] * len(channels)
+    for i, zi in zip(live, z, strict=True):
+        out[i] = zi
+    z0 = out[0] + layer.bias if layer.bias is not None else out[0]
+    return z0, out[1:]  # type: ignore[return-value]
 
 
 def _linear_separate(
@@ -187,13 +192,21 @@ def _linear_separate(
     return z0, [None if c is None else c @ wt for c in channels[1:]]
 
 
-def taylor_forward(view: MLPView, x: torch.Tensor, plan: TaylorPlan, *, stack: bool) -> list[torch.Tensor]:
-    """The network's outputs and their partials: one ``(N, n_out)`` tensor per plan channel.
+def taylor_forward(
+    view: MLPView, x: torch.Tensor, plan: TaylorPlan, *, stack: bool, keep: Collection[int] | None = None
+) -> dict[int, torch.Tensor]:
+    """The network's outputs and their partials, ``{channel: (N, n_out) tensor}``.
 
-    ``stack=True`` runs every linear layer as one matrix product over all channels (fewer,
-    larger kernels: best on GPUs); ``False`` runs one product per channel (no copy: faster
-    on CPUs, where the copy into the stacked buffer costs more than the extra calls).
+    Args:
+        view: the recognized network.
+        x: the points, ``(N, dim)``.
+        plan: the channels to carry.
+        stack: run every linear layer as one matrix product over all channels (fewer,
+            larger kernels: best on GPUs) or one product per channel (no copy: faster on
+            CPUs, where the copy into the stacked buffer costs more than the extra calls).
+        keep: the channels to return (default all); the last activation skips the others.
     """
+    keep = range(len(plan.indices)) if keep is None else keep
     h = x if view.center is None else (x - view.center) * view.inv_half_width
     first_layer = view.linears[0]
     z0 = nn.functional.linear(h, first_layer.weight, first_layer.bias)
@@ -206,11 +219,13 @@ def taylor_forward(view: MLPView, x: torch.Tensor, plan: TaylorPlan, *, stack: b
     higher: list[torch.Tensor | None] = [None] * len(plan.rules)
     linear = _linear_stacked if stack else _linear_separate
     nf = plan.n_first
-    for layer in view.linears[1:]:
-        channels = _activate(view.rule, plan, z0, first, higher)
+    last = len(view.linears) - 1
+    for i, layer in enumerate(view.linears[1:], 1):
+        channels = _activate(view.rule, plan, z0, first, higher, keep if i == last else None)
         z0, rest = linear(layer, channels)
         first, higher = rest[:nf], rest[nf:]
-    return [z0, *(torch.zeros_like(z0) if c is None else c.expand_as(z0) for c in [*first, *higher])]
+    out = [z0, *first, *higher]
+    return {i: torch.zeros_like(z0) if out[i] is None else out[i].expand_as(z0) for i in keep}  # type: ignore[union-attr]
 
 
 class TaylorEngine(DerivativeEngine):
@@ -272,12 +287,14 @@ class TaylorEngine(DerivativeEngine):
         if view is None:
             return self.fallback.evaluate(model, points, plan, unknowns, create_graph=create_graph)
         tp = self.taylor_plan(plan, points.shape[1])
+        fields = plan.wanted | plan.values
+        position = tp.position
+        keep = {position[f.orders] for f in fields}
         with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
             stack = points.device.type != "cpu" if self.stack is None else self.stack
-            channels = taylor_forward(view, points, tp, stack=stack)
-        position = tp.position
+            channels = taylor_forward(view, points, tp, stack=stack, keep=keep)
         column = {name: i for i, name in enumerate(unknowns)}
-        return {f: channels[position[f.orders]][:, column[f.unknown]] for f in plan.wanted | plan.values}
+        return {f: channels[position[f.orders]][:, column[f.unknown]] for f in fields}
 
 
 class AutoEngine(DerivativeEngine):
