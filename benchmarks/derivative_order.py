@@ -8,9 +8,11 @@ the same weights and points, alternating round by round in one process:
 - ``autograd``: pinnopt's ``AutogradEngine`` (the same nested reverse mode, via the plan);
 - ``taylor``: pinnopt's ``TaylorEngine`` (derivatives propagated forward, one product per
   channel and layer: the CPU default);
-- ``taylor_stacked``: the same with all channels stacked into one product per layer.
+- ``taylor_stacked``: the same with all channels stacked into one product per layer;
+- ``taylor_compiled`` (with ``--compile``): the Taylor loss under ``torch.compile``; the
+  wall time of its first call (compilation plus one step) is reported separately.
 
-    python -m benchmarks.derivative_order [--steps 3] [--rounds 5] [--dtype float64 float32]
+    python -m benchmarks.derivative_order [--steps 3] [--rounds 5] [--dtype float64 float32] [--clock cpu]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import time
 from collections.abc import Callable
 
 import torch
@@ -62,23 +65,36 @@ def nested_runner(order: int, dtype: torch.dtype) -> Callable[[int], None]:
     return run
 
 
-def engine_runner(order: int, dtype: torch.dtype, engine: DerivativeEngine) -> Callable[[int], None]:
-    """The same step with fields from a pinnopt derivative engine."""
+def engine_runner(
+    order: int, dtype: torch.dtype, engine: DerivativeEngine, *, compile: bool = False
+) -> Callable[[int], None]:
+    """The same step with fields from a pinnopt derivative engine (optionally ``torch.compile``d)."""
     pinn, x = _setup(dtype)
     opt = torch.optim.Adam(pinn.parameters(), lr=1e-3)
     f = torch.sin(math.pi * x[:, 0])
     value, top = Field("u", (0,)), Field("u", (order,))
     plan = DerivativePlan.build({value, top})
 
+    def loss() -> torch.Tensor:
+        fields = engine.evaluate(pinn, x, plan, ("u",))
+        r = fields[top] + fields[value] - f
+        return (r * r).mean()
+
+    loss_fn = torch.compile(loss) if compile else loss
+
     def run(steps: int) -> None:
         for _ in range(steps):
             opt.zero_grad(set_to_none=True)
-            fields = engine.evaluate(pinn, x, plan, ("u",))
-            r = fields[top] + fields[value] - f
-            (r * r).mean().backward()
+            loss_fn().backward()
             opt.step()
 
     return run
+
+
+def _first_call_seconds(run: Callable[[int], None]) -> float:
+    t0 = time.perf_counter()
+    run(1)
+    return time.perf_counter() - t0
 
 
 def max_field_difference(order: int) -> float:
@@ -96,7 +112,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--orders", type=int, nargs="+", default=[1, 2, 3, 4])
     ap.add_argument("--dtype", nargs="+", default=["float64", "float32"])
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile of the Taylor step")
+    ap.add_argument(
+        "--clock", choices=["wall", "cpu"], default="wall", help="cpu: process CPU time (shared machines)"
+    )
     args = ap.parse_args(argv)
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     results: dict = {}
     print(f"torch threads: {torch.get_num_threads()}")
     for name in args.dtype:
@@ -109,10 +130,17 @@ def main(argv: list[str] | None = None) -> dict:
                 "taylor": engine_runner(order, dtype, TaylorEngine(stack=False)),
                 "taylor_stacked": engine_runner(order, dtype, TaylorEngine(stack=True)),
             }
-            rates = interleaved(runners, args.steps, args.rounds)
+            compile_s = None
+            if args.compile:
+                runners["taylor_compiled"] = engine_runner(order, dtype, TaylorEngine(), compile=True)
+                compile_s = _first_call_seconds(runners["taylor_compiled"])  # wall time, includes one step
+            rates = interleaved(runners, args.steps, args.rounds, clock=clock)
             ms = {k: 1e3 / median(v) for k, v in rates.items()}
             speedup = {k: ratio_summary(rates, k, "nested") for k in runners if k != "nested"}
             per_order[order] = {"ms_per_step": ms, "speedup_over_nested": speedup}
+            if compile_s is not None:
+                per_order[order]["first_compiled_call_s"] = compile_s
+                print(f"{name} order {order}: torch.compile first call {compile_s:.1f} s")
             print(
                 f"{name} order {order}: "
                 + ", ".join(f"{k} {v:.1f} ms" for k, v in ms.items())
@@ -144,10 +172,12 @@ def main(argv: list[str] | None = None) -> dict:
             "residual": "u^(n) + u - sin(pi x)",
             "steps_per_round": args.steps,
             "rounds": args.rounds,
+            "clock": args.clock,
         },
-        command="python -m benchmarks.derivative_order",
+        command=f"python -m benchmarks.derivative_order --clock {args.clock}",
     )
-    write_json(report, RESULTS / "derivative_order.json")
+    suffix = "" if args.clock == "wall" else "_cpu"
+    write_json(report, RESULTS / f"derivative_order{suffix}.json")
     return report
 
 

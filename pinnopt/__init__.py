@@ -38,7 +38,7 @@ from .nn import MLP, PINN
 from .problem import On, Parameter, Problem, interior
 from .result import Result
 from .solve import solve
-from .symbolic import DEFAULT_FUNCTIONS, FunctionTable
+from .symbolic import DEFAULT_FUNCTIONS, AutoEngine, AutogradEngine, FunctionTable, TaylorEngine
 from .train import LBFGS, SGD, Adam, StopReason
 
 __version__ = "0.1.0"
@@ -50,6 +50,8 @@ __all__ = [
     "PINN",
     "SGD",
     "Adam",
+    "AutoEngine",
+    "AutogradEngine",
     "CheckpointError",
     "Collocation",
     "CompileError",
@@ -71,6 +73,7 @@ __all__ = [
     "Region",
     "Result",
     "StopReason",
+    "TaylorEngine",
     "UnknownArgumentsError",
     "UnknownSymbolError",
     "UnsupportedFunctionError",

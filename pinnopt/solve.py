@@ -15,7 +15,7 @@ from .errors import ConfigError
 from .nn import MLP
 from .problem import Problem
 from .result import Result
-from .symbolic import DerivativeEngine
+from .symbolic import AutoEngine, DerivativeEngine
 from .train import LBFGS, Adam, Phase, Trainer, TrainingHook
 from .train.trainer import StepCallback
 
@@ -51,7 +51,10 @@ def solve(
         dtype: ``float64`` (default: L-BFGS and high-order derivatives need it) or ``float32``.
         device: ``"cpu"``, ``"cuda"``...; default CUDA when available.
         seed: seeds the network initialization and the point sampling.
-        engine: the derivative engine (default: reverse-mode autograd).
+        engine: the derivative engine. Default: :class:`~pinnopt.symbolic.AutoEngine`, which
+            propagates derivatives forward (Taylor mode) through recognized MLPs when a point
+            set needs derivatives of order >= 2, and uses reverse-mode autograd otherwise;
+            ``AutogradEngine()`` forces reverse mode everywhere.
         log_every: steps between host synchronizations and log lines.
         callbacks: ``cb(trainer, step)`` after every step.
         hooks: stateful training strategies updated after every step (adaptive sampling...).
@@ -70,6 +73,9 @@ def solve(
     generator = torch.Generator(device=dev)
     generator.manual_seed(seed)
     points = sample_points(problem, collocation, generator, dt, dev)
+    engine = AutoEngine() if engine is None else engine
+    if not isinstance(engine, DerivativeEngine):
+        raise ConfigError(f"engine must be a DerivativeEngine (e.g. po.AutoEngine()), got {engine!r}")
     objective = build_objective(problem, engine).to(dt, dev)
     trainer = Trainer(pinn, objective, points, phases, log_every=log_every, callbacks=callbacks, hooks=hooks)
     log.info(

@@ -292,3 +292,23 @@ def test_solve_with_the_auto_engine_records_its_choice_and_trains() -> None:
     la, lr = auto.history.loss, ref.history.loss
     assert len(la) == len(lr) == 3
     assert all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(la, lr, strict=True))
+
+
+def test_solve_uses_the_auto_engine_by_default_and_rejects_non_engines() -> None:
+    x = sp.Symbol("x")
+    u = sp.Function("u")(x)
+    problem = po.Problem(
+        domain=po.Interval(x, 0, 1),
+        equations=[u.diff(x, 2) + 1],
+        conditions=[po.On(sp.Eq(x, 0), u), po.On(sp.Eq(x, 1), u)],
+    )
+    kw = {
+        "model": po.MLP(width=8, depth=2),
+        "phases": [po.Adam(steps=1)],
+        "collocation": po.Collocation(32, 4),
+    }
+    result = po.solve(problem, **kw)
+    assert result.config["engine"] == "auto"
+    assert result.config["engine_by_point_set"]["interior"] == "taylor"
+    with pytest.raises(po.ConfigError, match="DerivativeEngine"):
+        po.solve(problem, engine="taylor", **kw)  # type: ignore[arg-type]

@@ -202,8 +202,8 @@ def taylor_forward(
         x: the points, ``(N, dim)``.
         plan: the channels to carry.
         stack: run every linear layer as one matrix product over all channels (fewer,
-            larger kernels: best on GPUs) or one product per channel (no copy: faster on
-            CPUs, where the copy into the stacked buffer costs more than the extra calls).
+            larger kernels, meant for GPUs) or one product per channel (no copy into a
+            stacked buffer: measured faster on CPUs, see ``benchmarks/derivative_order.py``).
         keep: the channels to return (default all); the last activation skips the others.
     """
     keep = range(len(plan.indices)) if keep is None else keep
@@ -235,8 +235,9 @@ class TaylorEngine(DerivativeEngine):
         fallback: the engine for models this one does not recognize (default: autograd).
         rules: activation class -> rule factory (default :func:`default_rules`).
         stack: run each linear layer as one product over all stacked derivative channels
-            (``True``) or one product per channel (``False``); default: stacked on GPUs,
-            per channel on CPUs (where the copy into the stacked buffer was measured slower).
+            (``True``) or one product per channel (``False``); default: stacked on GPUs
+            (fewer kernel launches; not yet measured on a GPU), per channel on CPUs (where the
+            copy into the stacked buffer was measured slower).
 
     With ``create_graph=False`` the fields are computed without an autograd graph.
     """
