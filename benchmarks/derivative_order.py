@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import sys
 import time
 from collections.abc import Callable
 
@@ -174,9 +175,9 @@ def main(argv: list[str] | None = None) -> dict:
             "rounds": args.rounds,
             "clock": args.clock,
         },
-        command=f"python -m benchmarks.derivative_order --clock {args.clock}",
+        command=" ".join(["python -m benchmarks.derivative_order", *(argv or sys.argv[1:])]),
     )
-    suffix = "" if args.clock == "wall" else "_cpu"
+    suffix = ("" if args.clock == "wall" else "_cpu") + ("_compile" if args.compile else "")
     write_json(report, RESULTS / f"derivative_order{suffix}.json")
     return report
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import sys
 import time
 from collections.abc import Callable
 
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> dict:
             "rounds": args.rounds,
             "clock": args.clock,
         },
-        command=f"python -m benchmarks.speed_engines --clock {args.clock}",
+        command=" ".join(["python -m benchmarks.speed_engines", *(argv or sys.argv[1:])]),
     )
     suffix = "" if args.clock == "wall" else "_cpu"
     write_json(report, RESULTS / f"speed_engines{suffix}.json")

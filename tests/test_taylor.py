@@ -15,6 +15,7 @@ from pinnopt.nn import ACTIVATIONS, PINN, MLPNet
 from pinnopt.symbolic import AutoEngine, AutogradEngine, DerivativePlan, Field, TaylorEngine
 from pinnopt.symbolic.taylor import TaylorPlan, default_rules, describe_mlp, lower_closure
 from pinnopt.symbolic.taylor.activations import hermite_polynomials, tanh_polynomials
+from pinnopt.symbolic.taylor.engine import MAX_ORDER
 
 RTOL = 1e-10
 
@@ -259,6 +260,9 @@ def test_auto_engine_uses_taylor_from_order_two_only() -> None:
     assert auto.resolve(model, second).name == "taylor"
     assert auto.resolve(model, values).name == "autograd"
     assert AutoEngine(min_order=1).resolve(model, first).name == "taylor"
+    too_high = DerivativePlan.build({Field("u0", (MAX_ORDER + 1, 0))})
+    assert auto.resolve(model, too_high).name == "autograd"
+    assert TaylorEngine().resolve(model, too_high).name == "autograd"
     with pytest.raises(po.ConfigError, match="min_order"):
         AutoEngine(min_order=0)
     with pytest.raises(po.ConfigError, match="fallback"):

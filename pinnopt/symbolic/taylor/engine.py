@@ -28,6 +28,10 @@ from ..fields import Field
 from .activations import ActivationRule, default_rules
 from .plan import TaylorPlan
 
+MAX_ORDER = 8
+"""Highest derivative order sent through Taylor mode (its plan enumerates set partitions:
+Bell(8) = 4140 per channel); higher orders go to the fallback engine."""
+
 RuleTable = Mapping[type[nn.Module], Callable[[nn.Module], ActivationRule | None]]
 
 
@@ -264,8 +268,12 @@ class TaylorEngine(DerivativeEngine):
         """Whether ``model`` is a network this engine propagates derivatives through."""
         return describe_mlp(model, self.rules) is not None
 
+    def applies(self, model: nn.Module, plan: DerivativePlan) -> bool:
+        """Whether this engine evaluates ``plan`` itself (derivatives wanted, model recognized)."""
+        return bool(plan.steps) and plan.max_order <= MAX_ORDER and self.supports(model)
+
     def resolve(self, model: nn.Module, plan: DerivativePlan) -> DerivativeEngine:
-        return self if (plan.steps and self.supports(model)) else self.fallback.resolve(model, plan)
+        return self if self.applies(model, plan) else self.fallback.resolve(model, plan)
 
     def taylor_plan(self, plan: DerivativePlan, dim: int) -> TaylorPlan:
         """The cached channel plan of the multi-indices wanted by ``plan``."""
@@ -284,7 +292,7 @@ class TaylorEngine(DerivativeEngine):
         *,
         create_graph: bool = True,
     ) -> dict[Field, torch.Tensor]:
-        view = describe_mlp(model, self.rules) if plan.steps else None
+        view = describe_mlp(model, self.rules) if (plan.steps and plan.max_order <= MAX_ORDER) else None
         if view is None:
             return self.fallback.evaluate(model, points, plan, unknowns, create_graph=create_graph)
         tp = self.taylor_plan(plan, points.shape[1])
@@ -318,7 +326,7 @@ class AutoEngine(DerivativeEngine):
         self.taylor = TaylorEngine(fallback=self.autograd)
 
     def resolve(self, model: nn.Module, plan: DerivativePlan) -> DerivativeEngine:
-        if plan.max_order >= self.min_order and self.taylor.supports(model):
+        if plan.max_order >= self.min_order and self.taylor.applies(model, plan):
             return self.taylor
         return self.autograd
 
