@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import pinnopt as po
-from pinnopt.nn import ACTIVATIONS, PINN, MLPNet
+from pinnopt.nn import ACTIVATIONS, PINN, InputScaling, MLPNet
 from pinnopt.symbolic import AutoEngine, AutogradEngine, DerivativePlan, Field, TaylorEngine
 from pinnopt.symbolic.taylor import TaylorPlan, default_rules, describe_mlp, lower_closure
 from pinnopt.symbolic.taylor.activations import hermite_polynomials, tanh_polynomials
@@ -217,6 +217,25 @@ class _Normed(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
+
+
+class _Shifted(InputScaling):
+    """Keeps the affine forward of InputScaling (like a standardization): recognized."""
+
+
+class _Warped(InputScaling):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(super().forward(x))
+
+
+def test_input_scaling_subclasses_are_recognized_only_with_the_affine_forward() -> None:
+    net = MLPNet(2, 1, 8, 2, "tanh").double()
+    net.scaling = _Shifted([-1.0, 0.0], [1.0, 3.0]).double()
+    model = PINN(net, ["u0"])
+    assert TaylorEngine().supports(model)
+    _compare(model, _points(2, 16), {Field("u0", (2, 0)), Field("u0", (1, 1))})
+    net.scaling = _Warped([-1.0, 0.0], [1.0, 3.0]).double()
+    assert not TaylorEngine().supports(model)
 
 
 def test_recognizes_the_default_model_built_by_solve() -> None:

@@ -278,11 +278,11 @@ def _softplus(module: nn.Module) -> ActivationRule | None:
 
 def default_rules() -> dict[type[nn.Module], RuleFactory]:
     """A fresh copy of the built-in table (exact module class -> rule factory)."""
-    from ...nn.mlp import Sin
+    from ...nn import ACTIVATIONS
 
     return {
         nn.Tanh: lambda m: TanhRule(),
-        Sin: lambda m: SinRule(),
+        ACTIVATIONS["sin"]: lambda m: SinRule(),  # type: ignore[dict-item]
         nn.Sigmoid: lambda m: SigmoidRule(),
         nn.Softplus: _softplus,
         nn.SiLU: lambda m: SiLURule(),

@@ -60,7 +60,9 @@ def describe_mlp(model: nn.Module, rules: RuleTable) -> MLPView | None:
 
     Recognized: :class:`pinnopt.nn.MLPNet` (exact class, no submodules beyond input scaling,
     linear layers and one activation of a class in ``rules``), alone or wrapped by exactly
-    :class:`pinnopt.nn.PINN`. Subclasses and anything with other layers are not recognized.
+    :class:`pinnopt.nn.PINN`. The input scaling may be any :class:`~pinnopt.nn.InputScaling`
+    whose class keeps its ``forward``. Subclasses of the networks and anything with other
+    layers (normalization, batch norm, adaptive activations) are not recognized.
     """
     from ...nn import PINN, InputScaling, MLPNet
 
@@ -70,7 +72,10 @@ def describe_mlp(model: nn.Module, rules: RuleTable) -> MLPView | None:
     if not set(net._modules) <= _MLP_CHILDREN:
         return None
     scaling = net.scaling
-    if scaling is not None and type(scaling) is not InputScaling:
+    # Any InputScaling (or subclass keeping its forward) is the affine map (x - center) * inv_half_width.
+    if scaling is not None and not (
+        isinstance(scaling, InputScaling) and type(scaling).forward is InputScaling.forward
+    ):
         return None
     linears = tuple(net.linears)
     if not linears or any(type(layer) is not nn.Linear for layer in linears):
