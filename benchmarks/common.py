@@ -17,12 +17,18 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def interleaved(
-    runners: dict[str, Callable[[int], None]], steps: int, rounds: int, warmup: int = 1
+    runners: dict[str, Callable[[int], None]],
+    steps: int,
+    rounds: int,
+    warmup: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
     """Time each runner for ``steps`` steps, alternating runners round by round.
 
     Alternating in one process exposes every runner to the same machine noise; returns the
-    steps/s of every round per runner.
+    steps/s of every round per runner. ``clock=time.process_time`` measures this process's
+    CPU time instead of wall time (less sensitive to other processes on a shared machine
+    when torch runs one thread).
     """
     for fn in runners.values():
         for _ in range(warmup):
@@ -31,9 +37,9 @@ def interleaved(
     for r in range(rounds):
         order = list(runners) if r % 2 == 0 else list(reversed(runners))
         for name in order:
-            t0 = time.perf_counter()
+            t0 = clock()
             runners[name](steps)
-            rates[name].append(steps / (time.perf_counter() - t0))
+            rates[name].append(steps / (clock() - t0))
     return rates
 
 

@@ -70,7 +70,7 @@ from .robust import (
     Vertices,
 )
 from .solve import solve
-from .symbolic import DEFAULT_FUNCTIONS, FunctionTable
+from .symbolic import DEFAULT_FUNCTIONS, AutoEngine, AutogradEngine, FunctionTable, TaylorEngine
 from .train import (
     LBFGS,
     SGD,
@@ -115,6 +115,8 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "AutoEngine",
+    "AutogradEngine",
     "Bagging",
     "Bound",
     "Box",
@@ -181,6 +183,7 @@ __all__ = [
     "Scenarios",
     "StepDecay",
     "StopReason",
+    "TaylorEngine",
     "TimeLimit",
     "Uncertain",
     "UnknownArgumentsError",

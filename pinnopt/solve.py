@@ -22,7 +22,7 @@ from .problem import Problem
 from .result import Result
 from .robust import Parametric, Robust
 from .robust.solving import groups_for, summarize
-from .symbolic import DerivativeEngine
+from .symbolic import AutoEngine, DerivativeEngine
 from .train import (
     LBFGS,
     Adam,
@@ -83,7 +83,10 @@ def solve(
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` (float32 only); default CUDA when
             available, else the CPU.
         seed: seeds the network initialization, the point sampling and the batching.
-        engine: the derivative engine (default: reverse-mode autograd).
+        engine: the derivative engine. Default: :class:`~pinnopt.symbolic.AutoEngine`, which
+            propagates derivatives forward (Taylor mode) through recognized MLPs when a point
+            set needs derivatives of order >= 2, and uses reverse-mode autograd otherwise;
+            ``AutogradEngine()`` forces reverse mode everywhere.
         log_every: steps between check points (history flush, divergence guard, stopping
             criteria, log line, progress bar); no host synchronization in between.
         callbacks: ``cb(trainer, step)`` after every step, or :class:`po.Callback` objects
@@ -143,6 +146,9 @@ def solve(
     else:
         points = _given_points(points, dt, dev)
     hooks = [*constraint_hooks(constraints), *hooks]
+    engine = AutoEngine() if engine is None else engine
+    if not isinstance(engine, DerivativeEngine):
+        raise ConfigError(f"engine must be a DerivativeEngine (e.g. po.AutoEngine()), got {engine!r}")
     groups = groups_for(problem, robust, pinn)
     objective = build_objective(problem, engine, robust=groups, model=pinn).to(dt, dev)
     if stop is not None and not isinstance(stop, Criterion):
@@ -191,6 +197,9 @@ def solve(
         "device": str(dev),
         "seed": seed,
         "engine": objective.engine.name,
+        "engine_by_point_set": {
+            name: objective.engine.resolve(pinn, plan).name for name, plan in objective.plans.items()
+        },
         "bounds": [list(b) for b in problem.domain.bounds],
         "batch": trainer.batch.describe(),
         "learning_rates": _lr_config(phases, trainer.batch),

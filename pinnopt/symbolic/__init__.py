@@ -4,9 +4,11 @@ from .compiler import CompiledExpression, Env, SymbolContext, as_expression, com
 from .derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
 from .fields import Field
 from .functions import DEFAULT_FUNCTIONS, FunctionTable
+from .taylor import AutoEngine, TaylorEngine
 
 __all__ = [
     "DEFAULT_FUNCTIONS",
+    "AutoEngine",
     "AutogradEngine",
     "CompiledExpression",
     "DerivativeEngine",
@@ -15,6 +17,7 @@ __all__ = [
     "Field",
     "FunctionTable",
     "SymbolContext",
+    "TaylorEngine",
     "as_expression",
     "compile_expression",
 ]

@@ -86,6 +86,10 @@ class DerivativeEngine(abc.ABC):
     ) -> dict[Field, torch.Tensor]:
         """Evaluate the fields of ``plan`` at ``points``."""
 
+    def resolve(self, model: nn.Module, plan: DerivativePlan) -> DerivativeEngine:
+        """The engine that actually evaluates ``plan`` for ``model`` (this one, unless it delegates)."""
+        return self
+
 
 class AutogradEngine(DerivativeEngine):
     """Reverse-mode autograd, one backward pass per parent field (works for any model)."""

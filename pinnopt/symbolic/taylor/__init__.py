@@ -1,0 +1,18 @@
+"""Taylor-mode (forward) derivatives through recognized networks, and automatic engine choice."""
+
+from .activations import ActivationRule, default_rules
+from .engine import AutoEngine, MLPView, TaylorEngine, describe_mlp, taylor_forward
+from .plan import ChannelRule, TaylorPlan, lower_closure
+
+__all__ = [
+    "ActivationRule",
+    "AutoEngine",
+    "ChannelRule",
+    "MLPView",
+    "TaylorEngine",
+    "TaylorPlan",
+    "default_rules",
+    "describe_mlp",
+    "lower_closure",
+    "taylor_forward",
+]
