@@ -17,8 +17,31 @@ Declare a problem with sympy, solve it, validate it against a known solution::
     print(result.validate())
 """
 
-from .domain import Domain, Interval, Points, Product, Region
-from .domain.sampling import Collocation
+from .adaptive import RAD, RAR, Resample
+from .conditions import AtPoints, Dirichlet, Initial, InitialRate, Neumann, Periodic, Robin
+from .data import Observations
+from .domain import (
+    Ball,
+    Box,
+    Collocation,
+    Difference,
+    Disk,
+    Domain,
+    Grid,
+    Halton,
+    Intersection,
+    Interval,
+    LatinHypercube,
+    Points,
+    Polygon,
+    Product,
+    Region,
+    Sampler,
+    Side,
+    Sobol,
+    Uniform,
+    Union,
+)
 from .errors import (
     CheckpointError,
     CompileError,
@@ -34,11 +57,13 @@ from .errors import (
     UnsupportedFunctionError,
     ValidationError,
 )
+from .inverse import ParameterTrace
 from .nn import MLP, PINN
+from .nn.constraints import HardConstraints
 from .problem import On, Parameter, Problem, interior
 from .result import Result
 from .solve import solve
-from .symbolic import DEFAULT_FUNCTIONS, FunctionTable
+from .symbolic import DEFAULT_FUNCTIONS, FunctionTable, Normal, normal_derivative
 from .train import LBFGS, SGD, Adam, StopReason
 
 __version__ = "0.1.0"
@@ -48,34 +73,63 @@ __all__ = [
     "LBFGS",
     "MLP",
     "PINN",
+    "RAD",
+    "RAR",
     "SGD",
     "Adam",
+    "AtPoints",
+    "Ball",
+    "Box",
     "CheckpointError",
     "Collocation",
     "CompileError",
     "ConfigError",
     "DataError",
     "DerivativeError",
+    "Difference",
+    "Dirichlet",
+    "Disk",
     "Domain",
     "FunctionTable",
+    "Grid",
+    "Halton",
+    "HardConstraints",
+    "Initial",
+    "InitialRate",
+    "Intersection",
     "Interval",
+    "LatinHypercube",
+    "Neumann",
     "NoUnknownError",
+    "Normal",
+    "Observations",
     "On",
     "Parameter",
+    "ParameterTrace",
+    "Periodic",
     "PinnoptError",
     "PinnoptWarning",
     "Points",
+    "Polygon",
     "Problem",
     "ProblemError",
     "Product",
     "Region",
+    "Resample",
     "Result",
+    "Robin",
+    "Sampler",
+    "Side",
+    "Sobol",
     "StopReason",
+    "Uniform",
+    "Union",
     "UnknownArgumentsError",
     "UnknownSymbolError",
     "UnsupportedFunctionError",
     "ValidationError",
     "__version__",
     "interior",
+    "normal_derivative",
     "solve",
 ]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import torch
 from torch import nn
 
 from .domain import Interior
-from .domain.sampling import Collocation
+from .domain.sampling import Collocation, PointSource
 from .errors import ConfigError
-from .losses import Objective, PointSet, ResidualTerm
+from .losses import DataTerm, Objective, PairedTerm, PointSet, ResidualTerm, Term
 from .nn import MLP, PINN
+from .nn.constraints import ConstraintPlan, HardConstrained
+from .nn.subsets import CoordinateSubsets
 from .problem import Problem
 from .symbolic import DerivativeEngine
 
@@ -39,18 +42,74 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
     return table[dtype]
 
 
-def build_model(problem: Problem, model: MLP | nn.Module | None) -> tuple[PINN, dict[str, Any] | None]:
-    """Build the PINN for ``problem``; return it and the JSON config of the network spec."""
+def build_network(
+    problem: Problem, model: MLP | nn.Module | None, plan: ConstraintPlan | None = None
+) -> tuple[nn.Module, dict[str, Any] | None]:
+    """The network for ``problem``'s unknowns and the JSON config of its spec.
+
+    Unknowns that take only some coordinates (``a(x)`` in a space-time problem) get their
+    own network on those coordinates (:class:`~pinnopt.nn.subsets.CoordinateSubsets`); with a
+    constraint ``plan`` the output is wrapped by :class:`~pinnopt.nn.constraints.HardConstrained`.
+    """
     spec = model if model is not None else MLP()
+    coords = problem.coordinates
     n_out = len(problem.unknowns)
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for k, (_, uses) in enumerate(problem.unknown_coordinates.items()):
+        groups.setdefault(uses, []).append(k)
+    partial = any(len(uses) < len(coords) for uses in groups)
     if isinstance(spec, MLP):
-        net = spec.build(problem.domain.dim, n_out, problem.domain.bounds)
+        if partial:
+            lower, upper = problem.domain.bounds
+            parts = []
+            for uses, outputs in groups.items():
+                cols = [coords.index(c) for c in uses]
+                bounds = ([lower[j] for j in cols], [upper[j] for j in cols])
+                parts.append((cols, outputs, spec.build(len(cols), len(outputs), bounds)))
+            net: nn.Module = CoordinateSubsets(parts, n_out)
+        else:
+            net = spec.build(problem.domain.dim, n_out, problem.domain.bounds)
         config: dict[str, Any] | None = spec.config()
     elif isinstance(spec, nn.Module):
+        if partial:
+            some = {problem.unknowns[k]: [str(c) for c in uses] for uses, ks in groups.items() for k in ks}
+            raise ConfigError(
+                f"unknowns depend on different coordinates ({some}); a custom torch module gets every "
+                "coordinate, so use a po.MLP spec (one network per coordinate group)"
+            )
         net, config = spec, None
     else:
         raise ConfigError(f"model must be a po.MLP spec or a torch.nn.Module, got {spec!r}")
+    if plan is not None and plan.enforced:
+        net = HardConstrained(net, plan, problem.context)
+    return net, config
+
+
+def build_model(
+    problem: Problem, model: MLP | nn.Module | None, plan: ConstraintPlan | None = None
+) -> tuple[PINN, dict[str, Any] | None]:
+    """Build the PINN for ``problem``; return it and the JSON config of the network spec."""
+    net, config = build_network(problem, model, plan)
     return PINN(net, problem.unknowns, problem.parameters), config
+
+
+def point_sources(
+    problem: Problem, collocation: Collocation, skip: Collection[str] = ()
+) -> dict[str, PointSource]:
+    """One point source per region used by the terms (except the terms named in ``skip``).
+
+    A region used by several terms gets the largest number of points any of them asks for.
+    """
+    counts: dict[str, int] = {}
+    regions = {}
+    for spec in problem.terms:
+        if spec.name in skip:
+            continue
+        name = spec.region.name
+        regions[name] = spec.region
+        default = collocation.interior if isinstance(spec.region, Interior) else collocation.boundary
+        counts[name] = max(counts.get(name, 0), spec.n or default)
+    return {name: PointSource(name, regions[name], counts[name], collocation.sampler) for name in regions}
 
 
 def sample_points(
@@ -59,27 +118,52 @@ def sample_points(
     generator: torch.Generator,
     dtype: torch.dtype,
     device: torch.device,
+    skip: Collection[str] = (),
 ) -> dict[str, PointSet]:
-    """Draw one point set per region used by the problem's terms."""
-    counts: dict[str, int] = {}
-    regions = {}
+    """Draw one point set per region used by the problem's terms (on ``device``)."""
+    sources = point_sources(problem, collocation, skip)
+    return {name: draw_point_set(src, generator, dtype, device) for name, src in sources.items()}
+
+
+def draw_point_set(
+    source: PointSource,
+    generator: torch.Generator,
+    dtype: torch.dtype,
+    device: torch.device,
+    n: int | None = None,
+) -> PointSet:
+    """Draw a fresh :class:`PointSet` from ``source``."""
+    x, data = source.draw(generator, dtype, device, n)
+    return PointSet(source.name, x, data)
+
+
+def build_objective(
+    problem: Problem, engine: DerivativeEngine | None = None, skip: Collection[str] = ()
+) -> Objective:
+    """One term per equation, condition and observed quantity, named as in the problem.
+
+    Terms named in ``skip`` (conditions enforced exactly by hard constraints) are left out.
+    """
+    terms: list[Term] = []
     for spec in problem.terms:
-        name = spec.region.name
-        regions[name] = spec.region
-        default = collocation.interior if isinstance(spec.region, Interior) else collocation.boundary
-        counts[name] = max(counts.get(name, 0), spec.n or default)
-    sets: dict[str, PointSet] = {}
-    for name, region in regions.items():
-        x = region.sample(counts[name], generator, dtype, device)
-        data = {}
-        normals = region.normals(x)
-        if normals is not None:
-            data["normal"] = normals
-        sets[name] = PointSet(name, x, data)
-    return sets
-
-
-def build_objective(problem: Problem, engine: DerivativeEngine | None = None) -> Objective:
-    """One residual term per equation and condition, named as in the problem."""
-    terms = [ResidualTerm(spec.name, spec.region.name, spec.expr, spec.weight) for spec in problem.terms]
+        if spec.name in skip:
+            continue
+        ps = spec.region.name
+        if spec.mode == "paired":
+            terms.append(PairedTerm(spec.name, ps, spec.exprs, spec.weight))
+        elif spec.kind == "data" and spec.target is not None:
+            terms.append(
+                DataTerm(spec.name, ps, spec.expr, spec.target, spec.weight, point_weights=spec.point_weights)
+            )
+        else:
+            terms.append(
+                ResidualTerm(
+                    spec.name,
+                    ps,
+                    spec.expr,
+                    spec.weight,
+                    target=spec.target,
+                    point_weights=spec.point_weights,
+                )
+            )
     return Objective(terms, problem.unknowns, engine)

@@ -1,22 +1,35 @@
 """Domains and regions: where equations and conditions hold, and how to sample there.
 
 A :class:`Domain` has named coordinates (sympy symbols), an interior to sample, named
-boundary pieces, a bounding box (for input scaling) and an evaluation grid. A
+boundary pieces, a bounding box (for input scaling), a volume and an evaluation grid. A
 :class:`Region` is anything a condition can hold on: the interior, a boundary piece
-(``x = -1``, the initial slice ``t = 0``, later a circle or a polygon side) or given
-points. Conditions name regions with :func:`Domain.region`, which accepts a region, a
-piece name such as ``"x=-1"`` or a sympy ``Eq(x, -1)``.
+(``x = -1``, the initial slice ``t = 0``, a circle, a polygon side), several pieces at once
+(the whole ``"boundary"``) or given points. Conditions name regions with
+:meth:`Domain.region`, which accepts a region, a piece name such as ``"x=-1"``, a sympy
+``Eq(x, -1)``, :class:`Side` markers and lists of these.
+
+Sampled regions are :class:`MappedRegion` objects: they map points of a unit cube (drawn by
+a :class:`~pinnopt.domain.samplers.Sampler`) into place, optionally with a mask of the
+points to keep (shapes drawn by rejection from their bounding box).
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 import torch
 
 from ..errors import ProblemError
+from .samplers import Sampler, resolve_sampler
+
+PointData = dict[str, torch.Tensor]
+
+_MAX_DRAWS = 200
 
 
 class Region(abc.ABC):
@@ -26,13 +39,40 @@ class Region(abc.ABC):
 
     @abc.abstractmethod
     def sample(
-        self, n: int, generator: torch.Generator, dtype: torch.dtype, device: torch.device
+        self,
+        n: int,
+        generator: torch.Generator,
+        dtype: torch.dtype,
+        device: torch.device,
+        sampler: Sampler | None = None,
     ) -> torch.Tensor:
-        """Draw ``n`` points, shape ``(n, dim)``, uniformly at random."""
+        """Draw ``n`` points, shape ``(n, dim)`` (uniformly at random unless ``sampler`` says)."""
 
     def normals(self, points: torch.Tensor) -> torch.Tensor | None:
         """Outward unit normals at ``points`` (``(n, dim)``), or None where undefined."""
         return None
+
+    @property
+    def has_normals(self) -> bool:
+        """Whether points of this region carry outward normals (boundary pieces do)."""
+        return False
+
+    def draw(
+        self,
+        n: int,
+        generator: torch.Generator,
+        dtype: torch.dtype,
+        device: torch.device,
+        sampler: Sampler | None = None,
+    ) -> tuple[torch.Tensor, PointData]:
+        """Points and their per-point data (``"normal"`` on boundary pieces)."""
+        x = self.sample(n, generator, dtype, device, sampler)
+        data: PointData = {}
+        if self.has_normals:
+            nrm = self.normals(x)
+            if nrm is not None:
+                data["normal"] = nrm.to(dtype)
+        return x, data
 
     @property
     def fixed_points(self) -> torch.Tensor | None:
@@ -43,8 +83,113 @@ class Region(abc.ABC):
         return f"{type(self).__name__}({self.name!r})"
 
 
+class MappedRegion(Region):
+    """A region whose points are images of unit-cube points (boundary pieces, interiors)."""
+
+    @property
+    @abc.abstractmethod
+    def unit_dim(self) -> int:
+        """Dimension of the unit cube that parametrizes the region (0 for a single point)."""
+
+    @abc.abstractmethod
+    def from_unit(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Map ``(m, unit_dim)`` float64 unit points to ``(m, dim)`` points and a keep-mask (or None)."""
+
+    @abc.abstractmethod
+    def measure(self) -> float:
+        """Length, area or volume of the region (1 for a point); used to share points out."""
+
+    @property
+    def acceptance(self) -> float:
+        """Expected fraction of mapped points the mask keeps (1 without a mask)."""
+        return 1.0
+
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator,
+        dtype: torch.dtype,
+        device: torch.device,
+        sampler: Sampler | None = None,
+    ) -> torch.Tensor:
+        return draw_mapped(self, n, generator, device, sampler).to(dtype)
+
+    def draw(
+        self,
+        n: int,
+        generator: torch.Generator,
+        dtype: torch.dtype,
+        device: torch.device,
+        sampler: Sampler | None = None,
+    ) -> tuple[torch.Tensor, PointData]:
+        x = draw_mapped(self, n, generator, device, sampler)  # float64: normals from exact points
+        data: PointData = {}
+        if self.has_normals:
+            nrm = self.normals(x)
+            if nrm is not None:
+                data["normal"] = nrm.to(dtype)
+        return x.to(dtype), data
+
+
+def draw_mapped(
+    region: MappedRegion,
+    n: int,
+    generator: torch.Generator,
+    device: torch.device,
+    sampler: Sampler | None = None,
+) -> torch.Tensor:
+    """Draw ``n`` float64 points of ``region`` (about ``n`` for grids), rejecting masked ones."""
+    if n < 1:
+        raise ProblemError(f"region {region.name!r}: asked for {n} points, expected at least 1")
+    sampler = resolve_sampler(sampler)
+    k = region.unit_dim
+    if k == 0:
+        pts, _ = region.from_unit(torch.zeros(1, 0, dtype=torch.float64, device=device))
+        return pts.expand(n, -1).clone()
+    acc = min(1.0, max(region.acceptance, 1e-6))
+    if not sampler.exact_count:
+        pts, mask = region.from_unit(sampler.unit(math.ceil(n / acc), k, generator, device))
+        pts = pts if mask is None else pts[mask]
+        if len(pts) == 0:
+            raise ProblemError(f"region {region.name!r}: no grid point of about {n} falls inside")
+        return pts
+    chunks: list[torch.Tensor] = []
+    have = 0
+    for _ in range(_MAX_DRAWS):
+        m = math.ceil((n - have) / acc * 1.25) + 16
+        pts, mask = region.from_unit(sampler.unit(m, k, generator, device))
+        if mask is not None:
+            pts = pts[mask]
+        chunks.append(pts)
+        have += len(pts)
+        if have >= n:
+            return torch.cat(chunks)[:n]
+    raise ProblemError(
+        f"region {region.name!r}: only {have} of {n} points fell inside after {_MAX_DRAWS} draws; "
+        "is the region empty?"
+    )
+
+
+@dataclass(frozen=True)
+class Side:
+    """The lower or upper end of a coordinate's range, e.g. the initial slice ``Side(t, "lower")``."""
+
+    coordinate: sp.Symbol
+    end: str = "lower"
+
+    def __post_init__(self) -> None:
+        if self.end not in ("lower", "upper"):
+            raise ProblemError(f"Side({self.coordinate}, {self.end!r}): end must be 'lower' or 'upper'")
+
+
 class Domain(abc.ABC):
-    """Base class of every domain."""
+    """Base class of every domain.
+
+    Subclasses give the bounding box, a unit-cube parametrization of the interior
+    (:meth:`from_unit`, optionally masked), the volume, membership and boundary pieces.
+    Domains combine with ``*`` (products, e.g. with a time interval), ``|`` (union),
+    ``&`` (intersection) and ``-`` (difference).
+    """
 
     coordinates: tuple[sp.Symbol, ...]
 
@@ -58,49 +203,122 @@ class Domain(abc.ABC):
     def bounds(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Bounding box ``(lower, upper)``, one value per coordinate."""
 
+    @property
     @abc.abstractmethod
-    def sample_interior(
-        self, n: int, generator: torch.Generator, dtype: torch.dtype, device: torch.device
-    ) -> torch.Tensor:
-        """Draw ``n`` interior points uniformly at random, shape ``(n, dim)``."""
+    def unit_dim(self) -> int:
+        """Dimension of the unit cube that parametrizes the interior."""
+
+    @abc.abstractmethod
+    def from_unit(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Map float64 unit points to interior points and a keep-mask (None: keep all)."""
+
+    @abc.abstractmethod
+    def volume(self) -> float:
+        """Length, area or volume of the domain."""
+
+    @property
+    def acceptance(self) -> float:
+        """Expected fraction of :meth:`from_unit` points its mask keeps."""
+        return 1.0
 
     @abc.abstractmethod
     def contains(self, points: torch.Tensor, tol: float = 1e-12) -> torch.Tensor:
-        """Boolean mask: which points lie in the closed domain (up to ``tol``)."""
+        """Boolean mask: which points lie in the closed domain, up to ``tol``.
+
+        A negative ``tol`` asks for points at least ``-tol`` inside.
+        """
 
     @abc.abstractmethod
-    def pieces(self) -> dict[str, Region]:
+    def pieces(self) -> dict[str, MappedRegion]:
         """Named boundary pieces, e.g. ``{"x=-1": ..., "x=1": ..., "t=0": ...}``."""
 
-    @abc.abstractmethod
     def grid(self, n: int | Sequence[int]) -> torch.Tensor:
-        """A regular evaluation grid with ``n`` points per coordinate (float64, CPU)."""
+        """A regular evaluation grid, ``n`` points per coordinate (float64, CPU).
 
-    def interior(self) -> Region:
+        The default is the bounding-box grid filtered by :meth:`contains`.
+        """
+        counts = per_axis(n, self.dim)
+        lower, upper = self.bounds
+        axes = [
+            torch.linspace(lo, hi, k, dtype=torch.float64)
+            for lo, hi, k in zip(lower, upper, counts, strict=True)
+        ]
+        mesh = torch.meshgrid(*axes, indexing="ij")
+        pts = torch.stack([m.reshape(-1) for m in mesh], dim=1)
+        inside = self.contains(pts)
+        if not bool(inside.any()):
+            raise ProblemError(f"no point of a {counts} grid lies in {self}; use a finer grid")
+        return pts[inside]
+
+    def sample_interior(
+        self,
+        n: int,
+        generator: torch.Generator,
+        dtype: torch.dtype,
+        device: torch.device,
+        sampler: Sampler | None = None,
+    ) -> torch.Tensor:
+        """Draw ``n`` interior points (uniformly at random unless ``sampler`` says)."""
+        return self.interior().sample(n, generator, dtype, device, sampler)
+
+    def interior(self) -> Interior:
         """The interior as a region."""
         return Interior(self)
 
+    def boundary(self) -> PieceUnion:
+        """The whole boundary: every piece, points shared in proportion to measure."""
+        return PieceUnion(list(self.pieces().values()), "boundary")
+
+    # -- region specs ---------------------------------------------------------------------------
     def region(self, where: object) -> Region:
-        """Resolve a region spec: a Region, a piece name, ``"interior"`` or ``sympy.Eq(x, v)``."""
+        """Resolve a region spec.
+
+        Accepted: a :class:`Region`; ``"interior"``; ``"boundary"``; a piece name; a sympy
+        ``Eq(coordinate, value)`` (a side); ``Side(t, "lower")``; ``Eq(x, 0) | Eq(x, 1)`` or a
+        list of pieces (their union, points shared in proportion to measure).
+        """
         if isinstance(where, Region):
             return where
         pieces = self.pieces()
         if isinstance(where, str):
             if where == "interior":
                 return self.interior()
+            if where == "boundary":
+                return self.boundary()
             if where in pieces:
                 return pieces[where]
             raise ProblemError(
-                f"region {where!r} is not a boundary piece of {self}; pieces are {sorted(pieces)}"
+                f"region {where!r} is not a boundary piece of {self}; pieces are {sorted(pieces)} "
+                "(or 'interior', 'boundary')"
             )
         if isinstance(where, sp.Equality):
             return self._face_from_eq(where, pieces)
+        if isinstance(where, Side):
+            lower, upper = self.bounds
+            if where.coordinate not in self.coordinates:
+                raise ProblemError(f"{where}: {where.coordinate} is not a coordinate of {self}")
+            j = self.coordinates.index(where.coordinate)
+            value = lower[j] if where.end == "lower" else upper[j]
+            return self._face_from_eq(sp.Eq(where.coordinate, value), pieces)
+        if isinstance(where, sp.Or) or (isinstance(where, (list, tuple)) and where):
+            items = where.args if isinstance(where, sp.Or) else where
+            parts: list[MappedRegion] = []
+            for item in items:
+                r = self.region(item)
+                subs = r.pieces if isinstance(r, PieceUnion) else [r]
+                for s in subs:
+                    if not isinstance(s, MappedRegion) or isinstance(s, Interior):
+                        raise ProblemError(f"region {where!r}: can only join boundary pieces, not {s!r}")
+                    if s.name not in {p.name for p in parts}:
+                        parts.append(s)
+            return parts[0] if len(parts) == 1 else PieceUnion(parts, "+".join(p.name for p in parts))
         raise ProblemError(
             f"cannot use {where!r} ({type(where).__name__}) as a region; expected a Region, a "
-            f"piece name {sorted(pieces)}, 'interior', or sympy.Eq(coordinate, value)"
+            f"piece name {sorted(pieces)}, 'interior', 'boundary', sympy.Eq(coordinate, value), "
+            "po.Side(coordinate, 'lower'|'upper') or a list of these"
         )
 
-    def _face_from_eq(self, eq: sp.Equality, pieces: dict[str, Region]) -> Region:
+    def _face_from_eq(self, eq: sp.Equality, pieces: Mapping[str, MappedRegion]) -> Region:
         lhs, rhs = eq.lhs, eq.rhs
         if not isinstance(lhs, sp.Symbol) and isinstance(rhs, sp.Symbol):
             lhs, rhs = rhs, lhs
@@ -111,38 +329,133 @@ class Domain(abc.ABC):
                 f"{sorted(pieces)}"
             )
         value = float(rhs)
-        for region in pieces.values():
-            if getattr(region, "coordinate", None) == lhs and abs(region.value - value) <= 1e-12 * (
-                1 + abs(value)
-            ):
-                return region
-        raise ProblemError(
-            f"region {eq}: {lhs} = {value:g} is not a side of {self}; pieces are {sorted(pieces)}"
-        )
+        found = [
+            r
+            for r in pieces.values()
+            if getattr(r, "coordinate", None) == lhs
+            and abs(getattr(r, "value", math.nan) - value) <= 1e-12 * (1 + abs(value))
+        ]
+        if not found:
+            raise ProblemError(
+                f"region {eq}: {lhs} = {value:g} is not a side of {self}; pieces are {sorted(pieces)}"
+            )
+        return found[0] if len(found) == 1 else PieceUnion(found, f"{lhs}={value:g}")
 
+    # -- combinations ---------------------------------------------------------------------------
     def __mul__(self, other: Domain) -> Domain:
         from .box import Product
 
         return Product.of(self, other)
 
+    def __or__(self, other: Domain) -> Domain:
+        from .csg import Union
 
-class Interior(Region):
+        return Union(self, other)
+
+    def __and__(self, other: Domain) -> Domain:
+        from .csg import Intersection
+
+        return Intersection(self, other)
+
+    def __sub__(self, other: Domain) -> Domain:
+        from .csg import Difference
+
+        return Difference(self, other)
+
+
+class Interior(MappedRegion):
     """The interior of a domain."""
 
     def __init__(self, domain: Domain) -> None:
         self.domain = domain
         self.name = "interior"
 
+    @property
+    def unit_dim(self) -> int:
+        return self.domain.unit_dim
+
+    def from_unit(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.domain.from_unit(u)
+
+    @property
+    def acceptance(self) -> float:
+        return self.domain.acceptance
+
+    def measure(self) -> float:
+        return self.domain.volume()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Interior) and other.domain is self.domain
+
+    def __hash__(self) -> int:
+        return hash(("interior", id(self.domain)))
+
+
+class PieceUnion(Region):
+    """Several boundary pieces as one region; ``n`` points shared in proportion to measure."""
+
+    def __init__(self, pieces: Sequence[MappedRegion], name: str) -> None:
+        if not pieces:
+            raise ProblemError(f"region {name!r} has no pieces")
+        self.pieces = list(pieces)
+        self.name = name
+
+    @property
+    def has_normals(self) -> bool:
+        return all(p.has_normals for p in self.pieces)
+
+    def measure(self) -> float:
+        """Total measure of the pieces."""
+        return sum(p.measure() for p in self.pieces)
+
+    def counts(self, n: int) -> list[int]:
+        """Points per piece: proportional to measure (largest remainders), at least one each."""
+        weights = [max(p.measure(), 0.0) for p in self.pieces]
+        total = sum(weights) or 1.0
+        raw = [n * w / total for w in weights]
+        counts = [max(1, int(r)) for r in raw]
+        order = sorted(range(len(raw)), key=lambda i: raw[i] - int(raw[i]), reverse=True)
+        for i in order[: max(0, n - sum(counts))]:
+            counts[i] += 1
+        return counts
+
+    def draw(
+        self,
+        n: int,
+        generator: torch.Generator,
+        dtype: torch.dtype,
+        device: torch.device,
+        sampler: Sampler | None = None,
+    ) -> tuple[torch.Tensor, PointData]:
+        xs, datas = [], []
+        for piece, k in zip(self.pieces, self.counts(n), strict=True):
+            x, data = piece.draw(k, generator, dtype, device, sampler)
+            xs.append(x)
+            datas.append(data)
+        keys = set.intersection(*(set(d) for d in datas))
+        return torch.cat(xs), {key: torch.cat([d[key] for d in datas]) for key in keys}
+
     def sample(
-        self, n: int, generator: torch.Generator, dtype: torch.dtype, device: torch.device
+        self,
+        n: int,
+        generator: torch.Generator,
+        dtype: torch.dtype,
+        device: torch.device,
+        sampler: Sampler | None = None,
     ) -> torch.Tensor:
-        return self.domain.sample_interior(n, generator, dtype, device)
+        return self.draw(n, generator, dtype, device, sampler)[0]
 
 
 class Points(Region):
-    """Given points (a condition at chosen points, or observation locations)."""
+    """Given points (a condition at chosen points, or observation locations).
 
-    def __init__(self, points: object, name: str = "points") -> None:
+    Args:
+        points: ``(n, dim)`` coordinates (``(n,)`` in one dimension).
+        name: the region's (and point set's) name.
+        data: optional per-point tensors carried into compiled expressions (``Env.data``).
+    """
+
+    def __init__(self, points: object, name: str = "points", data: Mapping[str, Any] | None = None) -> None:
         pts = torch.as_tensor(points, dtype=torch.float64)
         if pts.dim() == 1:
             pts = pts[:, None]
@@ -155,12 +468,44 @@ class Points(Region):
             raise ProblemError(f"points for region {name!r} contain NaN or Inf (row {bad})")
         self._points = pts
         self.name = name
+        self.data: dict[str, torch.Tensor] = {}
+        for key, value in (data or {}).items():
+            t = torch.as_tensor(value, dtype=torch.float64)
+            if t.shape[:1] != pts.shape[:1]:
+                raise ProblemError(
+                    f"points {name!r}: data {key!r} has shape {tuple(t.shape)}, expected {pts.shape[0]} rows"
+                )
+            self.data[key] = t
 
     @property
     def fixed_points(self) -> torch.Tensor:
         return self._points
 
     def sample(
-        self, n: int, generator: torch.Generator, dtype: torch.dtype, device: torch.device
+        self,
+        n: int,
+        generator: torch.Generator,
+        dtype: torch.dtype,
+        device: torch.device,
+        sampler: Sampler | None = None,
     ) -> torch.Tensor:
         return self._points.to(dtype=dtype, device=device)
+
+    def draw(
+        self,
+        n: int,
+        generator: torch.Generator,
+        dtype: torch.dtype,
+        device: torch.device,
+        sampler: Sampler | None = None,
+    ) -> tuple[torch.Tensor, PointData]:
+        data = {k: v.to(dtype=dtype, device=device) for k, v in self.data.items()}
+        return self.sample(n, generator, dtype, device), data
+
+
+def per_axis(n: int | Sequence[int], dim: int) -> list[int]:
+    """Grid counts per coordinate from one count or a sequence; at least 2 each."""
+    counts = [int(n)] * dim if isinstance(n, int) else [int(k) for k in n]
+    if len(counts) != dim or any(k < 2 for k in counts):
+        raise ProblemError(f"grid needs {dim} counts of at least 2 points, got {n!r}")
+    return counts

@@ -4,6 +4,7 @@ from .compiler import CompiledExpression, Env, SymbolContext, as_expression, com
 from .derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
 from .fields import Field
 from .functions import DEFAULT_FUNCTIONS, FunctionTable
+from .normals import Normal, normal_derivative
 
 __all__ = [
     "DEFAULT_FUNCTIONS",
@@ -14,7 +15,9 @@ __all__ = [
     "Env",
     "Field",
     "FunctionTable",
+    "Normal",
     "SymbolContext",
     "as_expression",
     "compile_expression",
+    "normal_derivative",
 ]
