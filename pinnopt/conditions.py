@@ -135,9 +135,12 @@ class Periodic(Condition):
         c = self.coordinate
         if c not in domain.coordinates:
             raise ProblemError(f"{what}: {c} is not a coordinate of {domain}")
-        side = domain.region(Side(c, "lower"))
+        try:
+            side = domain.region(Side(c, "lower"))
+        except ProblemError:
+            side = None
         face = face_of(side)
-        if face is None:
+        if side is None or face is None:
             raise ProblemError(
                 f"{what}: periodicity in {c} needs {c} to be an interval of the domain (a box or a "
                 f"product with Interval({c}, a, b)); {domain} is not"

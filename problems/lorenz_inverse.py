@@ -25,25 +25,28 @@ SCALE = 10.0
 
 
 @lru_cache(maxsize=4)
-def _solution(sigma: float, rho: float, beta: float) -> Any:
+def _solution(sigma: float, rho: float, beta: float, t_end: float = T_END) -> Any:
     from scipy.integrate import solve_ivp
 
     def rhs(_t: float, s: np.ndarray) -> list[float]:
         x, y, z = s
         return [sigma * (y - x), x * (rho - z) - y, x * y - beta * z]
 
-    return solve_ivp(rhs, (0.0, T_END), X0, method="DOP853", rtol=1e-12, atol=1e-12, dense_output=True)
+    return solve_ivp(rhs, (0.0, t_end), X0, method="DOP853", rtol=1e-12, atol=1e-12, dense_output=True)
 
 
 def reference(points: np.ndarray) -> np.ndarray:
     """The scaled states (X, Y, Z) = (x, y, z) / SCALE at times ``points[:, 0]``, shape ``(N, 3)``."""
-    sol = _solution(TRUE["s"], TRUE["r"], TRUE["b"])
-    return sol.sol(np.asarray(points, dtype=np.float64)[:, 0]).T / SCALE
+    times = np.asarray(points, dtype=np.float64)[:, 0]
+    sol = _solution(TRUE["s"], TRUE["r"], TRUE["b"], max(T_END, float(times.max(initial=0.0))))
+    return sol.sol(times).T / SCALE
 
 
-def observations(n: int = 100, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` equally spaced times in [0, 3] and X, Y, Z there (plus relative Gaussian noise)."""
-    times = np.linspace(0.0, T_END, n)
+def observations(
+    n: int = 100, noise: float = 0.0, seed: int = 0, t_end: float = T_END
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` equally spaced times in [0, t_end] and X, Y, Z there (plus relative Gaussian noise)."""
+    times = np.linspace(0.0, t_end, n)
     values = reference(times[:, None])
     if noise:
         rng = np.random.default_rng(seed)
@@ -52,20 +55,26 @@ def observations(n: int = 100, noise: float = 0.0, seed: int = 0) -> tuple[np.nd
 
 
 def make_problem(
-    n_obs: int = 100, noise: float = 0.0, seed: int = 0, init: float = 1.0, data_weight: float = 10.0
+    n_obs: int = 100,
+    noise: float = 0.0,
+    seed: int = 0,
+    init: float = 1.0,
+    data_weight: float = 10.0,
+    t_end: float = T_END,
 ) -> po.Problem:
     """The Lorenz system in X = x / SCALE (Y, Z alike) with unknown ``s, r, b``, observed at ``n_obs`` times.
 
     With ``x = L X``: ``X' = s (Y - X)``, ``Y' = X (r - L Z) - Y``, ``Z' = L X Y - b Z``. The
-    data terms weigh ``data_weight`` (10: fit the trajectory first, the parameters follow).
+    data terms weigh ``data_weight`` (10: fit the trajectory first, the parameters follow);
+    ``t_end`` shortens the time window (quick checks).
     """
     t = sp.Symbol("t")
     s, r, b = sp.symbols("s r b")
     x, y, z = (sp.Function(n)(t) for n in "XYZ")
     big = sp.Float(SCALE)
-    times, values = observations(n_obs, noise, seed)
+    times, values = observations(n_obs, noise, seed, t_end)
     return po.Problem(
-        domain=po.Interval(t, 0, T_END),
+        domain=po.Interval(t, 0, t_end),
         equations=[
             x.diff(t) - s * (y - x),
             y.diff(t) - x * (r - big * z) + y,

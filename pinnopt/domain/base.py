@@ -156,7 +156,8 @@ def draw_mapped(
     chunks: list[torch.Tensor] = []
     have = 0
     for _ in range(_MAX_DRAWS):
-        m = math.ceil((n - have) / acc * 1.25) + 16
+        # without rejection, draw exactly n: Latin hypercube strata and Sobol balance need it
+        m = n - have if acc >= 1.0 else math.ceil((n - have) / acc * 1.25) + 16
         pts, mask = region.from_unit(sampler.unit(m, k, generator, device))
         if mask is not None:
             pts = pts[mask]
