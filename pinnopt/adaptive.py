@@ -9,8 +9,13 @@
 The hooks draw through the problem's point sources (region, count, sampler), which
 :func:`pinnopt.solve` binds to them, with their own seeded generator (checkpointed in
 ``state_dict``). Residuals on candidates come from the objective's own terms, evaluated in
-chunks without keeping the autograd graph. New points change the objective: refine during
-first-order phases (``until=`` the last Adam step); L-BFGS expects a fixed objective.
+chunks without keeping the autograd graph.
+
+New points change the objective. First-order phases (Adam) take that in their stride; an
+L-BFGS phase expects a fixed objective, so either refine only during Adam (``until=`` its
+last step) or split L-BFGS into phases whose boundaries fall on the refinement steps
+(``start=`` the first L-BFGS step, ``every=`` the L-BFGS phase length): each phase then
+starts afresh on the new points.
 """
 
 from __future__ import annotations
@@ -31,19 +36,26 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class SamplingHook(TrainingHook):
-    """Base of hooks that redraw point sets every ``every`` steps up to step ``until``."""
+    """Base of hooks that act at steps ``start, start + every, ...`` up to ``until``.
+
+    ``start`` defaults to ``every``.
+    """
 
     name = "sampling"
 
-    def __init__(self, every: int, sets: Sequence[str] | None, until: int | None) -> None:
+    def __init__(
+        self, every: int, sets: Sequence[str] | None, until: int | None, start: int | None = None
+    ) -> None:
         if not isinstance(every, int) or every < 1:
             raise ConfigError(f"{type(self).__name__}(every={every!r}): expected an int >= 1")
-        if until is not None and (not isinstance(until, int) or until < 0):
-            raise ConfigError(f"{type(self).__name__}(until={until!r}): expected an int >= 0 or None")
+        for label, v in (("until", until), ("start", start)):
+            if v is not None and (not isinstance(v, int) or v < 0):
+                raise ConfigError(f"{type(self).__name__}({label}={v!r}): expected an int >= 0 or None")
         if isinstance(sets, str):
             sets = [sets]
         self.every = every
         self.until = until
+        self.start = every if start is None else start
         self.sets = None if sets is None else list(sets)
         self.updates = 0
         self.sources: dict[str, PointSource] = {}
@@ -78,7 +90,11 @@ class SamplingHook(TrainingHook):
 
     def due(self, step: int) -> bool:
         """Whether to act after ``step``."""
-        return step % self.every == 0 and (self.until is None or step <= self.until)
+        return (
+            step >= self.start
+            and (step - self.start) % self.every == 0
+            and (self.until is None or step <= self.until)
+        )
 
     def on_train_start(self, trainer: Trainer) -> None:
         if self.generator is None:
@@ -139,12 +155,19 @@ class Resample(SamplingHook):
         every: steps between redraws.
         sets: names of the point sets (``"interior"``, ``"x=-1"``...); default all sampled.
         until: last step at which to redraw (None: throughout).
+        start: first step at which to redraw (default ``every``).
     """
 
     name = "resample"
 
-    def __init__(self, every: int = 100, sets: Sequence[str] | None = None, until: int | None = None) -> None:
-        super().__init__(every, sets, until)
+    def __init__(
+        self,
+        every: int = 100,
+        sets: Sequence[str] | None = None,
+        until: int | None = None,
+        start: int | None = None,
+    ) -> None:
+        super().__init__(every, sets, until, start)
 
     def update(self, trainer: Trainer, name: str) -> PointSet:
         return self.draw(name)
@@ -152,9 +175,15 @@ class Resample(SamplingHook):
 
 class _ResidualHook(SamplingHook):
     def __init__(
-        self, every: int, sets: Sequence[str] | None, until: int | None, candidates: int | None, chunk: int
+        self,
+        every: int,
+        sets: Sequence[str] | None,
+        until: int | None,
+        start: int | None,
+        candidates: int | None,
+        chunk: int,
     ) -> None:
-        super().__init__(every, ["interior"] if sets is None else sets, until)
+        super().__init__(every, ["interior"] if sets is None else sets, until, start)
         for label, v in (("candidates", candidates), ("chunk", chunk)):
             if v is not None and (not isinstance(v, int) or v < 1):
                 raise ConfigError(f"{type(self).__name__}({label}={v!r}): expected an int >= 1")
@@ -171,6 +200,7 @@ class RAR(_ResidualHook):
         candidates: candidate points drawn per refinement.
         sets: point sets to refine (default ``["interior"]``).
         until: last step at which to refine (None: throughout).
+        start: first step at which to refine (default ``every``).
         chunk: candidate points per residual evaluation.
     """
 
@@ -183,9 +213,10 @@ class RAR(_ResidualHook):
         candidates: int = 10000,
         sets: Sequence[str] | None = None,
         until: int | None = None,
+        start: int | None = None,
         chunk: int = 8192,
     ) -> None:
-        super().__init__(every, sets, until, candidates, chunk)
+        super().__init__(every, sets, until, start, candidates, chunk)
         if not isinstance(add, int) or add < 1:
             raise ConfigError(f"RAR(add={add!r}): expected an int >= 1")
         if add > candidates:
@@ -214,6 +245,7 @@ class RAD(_ResidualHook):
         candidates: candidate points per redraw (default 10 times the set's size).
         sets: point sets to redraw (default ``["interior"]``); their sizes stay the same.
         until: last step at which to redraw (None: throughout).
+        start: first step at which to redraw (default ``every``).
         chunk: candidate points per residual evaluation.
     """
 
@@ -227,9 +259,10 @@ class RAD(_ResidualHook):
         candidates: int | None = None,
         sets: Sequence[str] | None = None,
         until: int | None = None,
+        start: int | None = None,
         chunk: int = 8192,
     ) -> None:
-        super().__init__(every, sets, until, candidates, chunk)
+        super().__init__(every, sets, until, start, candidates, chunk)
         if not (k > 0 and c >= 0):
             raise ConfigError(f"RAD(k={k!r}, c={c!r}): expected k > 0 and c >= 0")
         self.k = float(k)
