@@ -18,12 +18,14 @@ import argparse
 import time
 from typing import Any
 
-from pinnopt.problems import diffusion_inverse, lorenz_inverse
-
 import pinnopt as po
+from pinnopt import problems
 from pinnopt.validate.report import benchmark_report, write_json
 
 from .common import RESULTS
+
+DIFFUSION = problems.module("diffusion_inverse")
+LORENZ = problems.module("lorenz_inverse")
 
 GOALS = {"diffusion_inverse": 1e-2, "lorenz_inverse": 2e-2}
 
@@ -69,14 +71,12 @@ def main() -> None:
             "dtype": "float64",
         }
         for seed in args.seeds:
-            problem = diffusion_inverse.make_problem(n_obs=200, noise=0.01, seed=seed)
+            problem = DIFFUSION.make_problem(n_obs=200, noise=0.01, seed=seed)
             runs.append(run("diffusion_inverse", problem, config, seed=0))
             runs[-1]["noise_seed"] = seed
             _print(runs[-1])
     if "lorenz" in args.only:
-        runs.append(
-            run("lorenz_inverse", lorenz_inverse.make_problem(), lorenz_inverse.recommended(), seed=0)
-        )
+        runs.append(run("lorenz_inverse", LORENZ.make_problem(), LORENZ.recommended(), seed=0))
         _print(runs[-1])
     report = benchmark_report(
         "inverse",

@@ -24,7 +24,8 @@ def test_exact_solution_satisfies_every_term(name: str) -> None:
     problem = problems.get(name)
     model = ExactModel(problem)
     g = torch.Generator().manual_seed(0)
-    points = sample_points(problem, po.Collocation(interior=200, boundary=50), g, torch.float64, torch.device("cpu"))
+    colloc = po.Collocation(interior=200, boundary=50)
+    points = sample_points(problem, colloc, g, torch.float64, torch.device("cpu"))
     objective = build_objective(problem)
     _, losses = objective(model, points)
     for term, loss in zip(objective.names, losses.tolist(), strict=True):
@@ -42,7 +43,8 @@ def test_normal_derivative_is_outward() -> None:
         exact=3 * x,  # u_x = 3: outward derivative -3 at x = -1 -> residual -6 there, 0 at x = 1
     )
     g = torch.Generator().manual_seed(0)
-    pts = sample_points(problem, po.Collocation(interior=8, boundary=2), g, torch.float64, torch.device("cpu"))
+    colloc = po.Collocation(interior=8, boundary=2)
+    pts = sample_points(problem, colloc, g, torch.float64, torch.device("cpu"))
     objective = build_objective(problem)
     _, losses = objective(ExactModel(problem), pts)
     assert dict(zip(objective.names, losses.tolist(), strict=True)) == pytest.approx(
@@ -70,9 +72,7 @@ def test_helpers_are_plain_conditions() -> None:
     robin = po.Robin("x=1", u, 2, 3, 4).expr
     assert robin == 2 * u + 3 * (po.Normal(x) * u.diff(x) + po.Normal(t) * u.diff(t)) - 4
     with pytest.raises(po.ProblemError, match="interval"):
-        po.Problem(
-            domain=po.Disk((x, t)), equations=[u.diff(x, 2)], conditions=[po.Periodic(x, u)]
-        )
+        po.Problem(domain=po.Disk((x, t)), equations=[u.diff(x, 2)], conditions=[po.Periodic(x, u)])
     with pytest.raises(po.ProblemError, match="derivatives"):
         po.Periodic(x, u, derivatives=-1)
 

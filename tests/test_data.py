@@ -72,9 +72,9 @@ def test_csv_columns_are_coordinates_and_observed_names(tmp_path: Path) -> None:
     pts = grid_points(4)
     vals = values_at(pts)
     path = tmp_path / "measured.csv"
-    rows = ["t,x,u,slope,w"] + [
-        f"{float(p[1])!r},{float(p[0])!r},{float(a)!r},{float(b)!r},2.0" for p, a, b in zip(pts, vals["u"], vals["u_x"], strict=True)
-    ]
+    rows = ["t,x,u,slope,w"]
+    for p, a, b in zip(pts, vals["u"], vals["u_x"], strict=True):
+        rows.append(f"{float(p[1])!r},{float(p[0])!r},{float(a)!r},{float(b)!r},2.0")
     path.write_text("\n".join(rows) + "\n")
     obs = po.Observations.from_csv(path, observed={"slope": u.diff(x)}, weights="w")
     problem = system([obs])

@@ -8,15 +8,17 @@ import sympy as sp
 import torch
 
 import pinnopt as po
+from pinnopt import problems
 from pinnopt.nn.subsets import CoordinateSubsets
-from pinnopt.problems import diffusion_inverse, lorenz_inverse
 
+DIFFUSION = problems.module("diffusion_inverse")
+LORENZ = problems.module("lorenz_inverse")
 x, t = sp.symbols("x t")
 
 
 def test_diffusion_coefficient_from_noisy_data_quick() -> None:
     """1 % noise, a reduced budget: D within 2 % here (the benchmark asks 1 % at full budget)."""
-    problem = diffusion_inverse.make_problem(n_obs=200, noise=0.01, seed=0, init=0.5)
+    problem = DIFFUSION.make_problem(n_obs=200, noise=0.01, seed=0, init=0.5)
     result = po.solve(
         problem,
         model=po.MLP(width=16, depth=2),
@@ -36,7 +38,7 @@ def test_diffusion_coefficient_from_noisy_data_quick() -> None:
 @pytest.mark.slow
 def test_lorenz_parameters_quick() -> None:
     """A shorter window (t <= 1) and budget: all three within 10 % (benchmark: 2 % on [0, 3])."""
-    problem = lorenz_inverse.make_problem(n_obs=40, t_end=1.0)
+    problem = LORENZ.make_problem(n_obs=40, t_end=1.0)
     result = po.solve(
         problem,
         model=po.MLP(width=32, depth=3),
@@ -50,9 +52,9 @@ def test_lorenz_parameters_quick() -> None:
 
 
 def test_lorenz_reference_is_the_scipy_trajectory() -> None:
-    problem = lorenz_inverse.make_problem()
+    problem = LORENZ.make_problem()
     ref = problem.exact_solution(np.array([[0.0], [3.0]]))
-    np.testing.assert_allclose([ref["X"][0], ref["Y"][0], ref["Z"][0]], np.array(lorenz_inverse.X0) / 10)
+    np.testing.assert_allclose([ref["X"][0], ref["Y"][0], ref["Z"][0]], np.array(LORENZ.X0) / 10)
     assert problem.unknowns == ("X", "Y", "Z")
 
 

@@ -1,8 +1,9 @@
 """Domains, boundary pieces, regions and samplers."""
 
-from .base import Domain, Interior, MappedRegion, PieceUnion, Points, Region, Side
+from .base import Domain, MappedRegion, Region
 from .box import Box, Face, Interval, PeriodicPair, Product, ProductPiece, face_of
 from .csg import Difference, Intersection, Union
+from .regions import Interior, PieceUnion, Points, Side
 from .samplers import SAMPLERS, Grid, Halton, LatinHypercube, Sampler, Sobol, Uniform, resolve_sampler
 from .sampling import Collocation, PointSource
 from .shapes import Ball, Disk, Polygon, Segment, Sphere
