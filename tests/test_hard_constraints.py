@@ -55,6 +55,25 @@ def test_transform_holds_side_values_to_1e_12_with_an_untrained_network(generato
     assert np.abs(model(inner)[:, 0].detach().numpy() - exact(inner.numpy())["u"]).max() > 1e-3
 
 
+def test_initial_value_on_a_disk_times_time_is_exact(generator: torch.Generator) -> None:
+    """Products with a time interval: the initial slice of a cylinder is enforced, the circle not."""
+    u = sp.Function("u")(x, y, t)
+    u0 = sp.exp(x) * sp.cos(y)
+    problem = po.Problem(
+        domain=po.Disk((x, y)) * po.Interval(t, 0, 1),
+        equations=[u.diff(t) - u.diff(x, 2) - u.diff(y, 2)],
+        conditions=[po.Initial(t, u, u0), po.Neumann("circle", u, 0)],
+    )
+    plan = plan_hard_constraints(problem)
+    assert plan.enforced == ["t=0"] and plan.skipped == {"circle": "not on a side of an interval coordinate"}
+    torch.manual_seed(0)
+    model, _ = build_model(problem, po.MLP(width=8, depth=2), plan)
+    pts = problem.domain.region("t=0").sample(300, generator, F64, torch.device("cpu"))
+    got = model.double()(pts)[:, 0].detach()
+    want = torch.exp(pts[:, 0]) * torch.cos(pts[:, 1])
+    assert float((got - want).abs().max()) <= 1e-12
+
+
 def test_enforced_terms_leave_the_objective() -> None:
     problem = heat_like()
     plan = plan_hard_constraints(problem)

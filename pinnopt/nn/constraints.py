@@ -119,8 +119,10 @@ def plan_hard_constraints(problem: Problem, spec: HardConstraints | None = None)
 
 def _side_value(problem: Problem, term: TermSpec) -> SideValue | str:
     """The enforceable form of a condition, or the reason it is not enforceable."""
+    if term.mode != "residual":
+        return "a paired (periodic) condition"
     face = face_of(term.region)
-    if term.mode != "residual" or face is None:
+    if face is None:
         return "not on a side of an interval coordinate"
     expr = term.expr.expr
     if expr.atoms(sp.Derivative):
