@@ -33,6 +33,6 @@ def recommended() -> dict[str, Any]:
     return {
         "model": po.MLP(width=20, depth=2),
         "collocation": po.Collocation(interior=300, boundary=60, sampler="sobol"),
-        "phases": [po.Adam(steps=300, lr=3e-3), po.LBFGS(steps=500)],
+        "phases": [po.Adam(steps=150, lr=3e-3), po.LBFGS(steps=200)],
         "dtype": "float64",
     }

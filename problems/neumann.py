@@ -40,6 +40,6 @@ def recommended() -> dict[str, Any]:
     return {
         "model": po.MLP(width=20, depth=3),
         "collocation": po.Collocation(interior=200, boundary=24, sampler="sobol"),
-        "phases": [po.Adam(steps=200, lr=3e-3), po.LBFGS(steps=300)],
+        "phases": [po.Adam(steps=150, lr=3e-3), po.LBFGS(steps=250)],
         "dtype": "float64",
     }

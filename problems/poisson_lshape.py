@@ -36,6 +36,6 @@ def recommended() -> dict[str, Any]:
     return {
         "model": po.MLP(width=20, depth=3),
         "collocation": po.Collocation(interior=300, boundary=120, sampler="sobol"),
-        "phases": [po.Adam(steps=300, lr=3e-3), po.LBFGS(steps=500)],
+        "phases": [po.Adam(steps=200, lr=3e-3), po.LBFGS(steps=350)],
         "dtype": "float64",
     }

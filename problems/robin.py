@@ -37,6 +37,6 @@ def recommended() -> dict[str, Any]:
     return {
         "model": po.MLP(width=16, depth=2),
         "collocation": po.Collocation(interior=64, boundary=1, sampler="sobol"),
-        "phases": [po.Adam(steps=200, lr=5e-3), po.LBFGS(steps=200)],
+        "phases": [po.Adam(steps=100, lr=5e-3), po.LBFGS(steps=150)],
         "dtype": "float64",
     }

@@ -112,7 +112,7 @@ def test_conditions_at_points_fix_a_pure_neumann_problem() -> None:
     result = po.solve(
         problem,
         model=po.MLP(width=16, depth=2),
-        phases=[po.Adam(steps=200, lr=5e-3), po.LBFGS(steps=300)],
+        phases=[po.Adam(steps=150, lr=5e-3), po.LBFGS(steps=200)],
         collocation=po.Collocation(interior=64, boundary=1),
         log_every=100,
     )

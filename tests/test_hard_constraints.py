@@ -128,7 +128,7 @@ def test_hard_constraints_at_least_as_accurate_as_soft_and_save_load(tmp_path) -
     )
     kw = dict(
         model=po.MLP(width=16, depth=2),
-        phases=[po.Adam(steps=200, lr=5e-3), po.LBFGS(steps=300)],
+        phases=[po.Adam(steps=150, lr=5e-3), po.LBFGS(steps=200)],
         collocation=po.Collocation(interior=64, boundary=1),
         log_every=100,
     )
