@@ -51,6 +51,7 @@ class Observations(Condition):
         weights_column: for tables: the column holding per-point weights.
         table: for tables: every column by name (use :meth:`from_csv`).
         source: where the data came from, for messages.
+        lines: for tables: the file line of each row, for messages.
     """
 
     points: Any = None
@@ -62,6 +63,7 @@ class Observations(Condition):
     weights_column: str | None = None
     table: Mapping[str, np.ndarray] | None = None
     source: str = ""
+    lines: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or self.name in ("interior", "boundary"):
@@ -146,28 +148,31 @@ class Observations(Condition):
                 rows = list(csv.reader(fh))
         except OSError as exc:
             raise DataError(f"cannot read observations file {path}: {exc}") from exc
-        rows = [r for r in rows if r and any(c.strip() for c in r)]
-        if len(rows) < 2:
+        lines = [
+            (k + 1, r) for k, r in enumerate(rows) if r and any(c.strip() for c in r)
+        ]  # skip blank lines
+        if len(lines) < 2:
             raise DataError(f"{path}: expected a header line and at least one data line")
-        header = [h.strip() for h in rows[0]]
+        header = [h.strip() for h in lines[0][1]]
         if any(not h for h in header) or len(set(header)) != len(header):
             raise DataError(f"{path}: column names must be non-empty and distinct, got {header}")
-        data = np.empty((len(rows) - 1, len(header)))
-        for i, row in enumerate(rows[1:]):
+        data = np.empty((len(lines) - 1, len(header)))
+        for i, (line, row) in enumerate(lines[1:]):
             if len(row) != len(header):
-                raise DataError(f"{path}, line {i + 2}: {len(row)} fields, expected {len(header)} ({header})")
+                raise DataError(f"{path}, line {line}: {len(row)} fields, expected {len(header)} ({header})")
             for j, cell in enumerate(row):
                 try:
                     data[i, j] = float(cell)
                 except ValueError:
                     raise DataError(
-                        f"{path}, line {i + 2}, column {header[j]!r}: {cell.strip()!r} is not a number"
+                        f"{path}, line {line}, column {header[j]!r}: {cell.strip()!r} is not a number"
                     ) from None
         return cls(
             table={h: data[:, j] for j, h in enumerate(header)},
+            lines=tuple(line for line, _ in lines[1:]),
             observed=dict(observed or {}),
             weights_column=weights,
-            name=name or _identifier(path.stem),
+            name=name or path.stem or "data",
             weight=weight,
             source=str(path),
         )
@@ -305,7 +310,10 @@ class Observations(Condition):
             )
 
     def _row(self, i: int) -> str:
-        return f"line {i + 2} of {self.source}" if self.source else f"row {i}"
+        if self.source:
+            line = self.lines[i] if i < len(self.lines) else i + 2
+            return f"line {line} of {self.source}"
+        return f"row {i}"
 
     def _column(self, value: Any, what: str) -> np.ndarray:
         arr = _array(value)
@@ -363,10 +371,6 @@ def _label(expr: sp.Expr, ctx: SymbolContext) -> str:
                 orders[ctx.coordinates.index(var)] += int(count)
         return Field(expr.expr.func.__name__, tuple(orders)).label(ctx.coordinates)
     return str(expr).replace(" ", "")
-
-
-def _identifier(stem: str) -> str:
-    return stem or "data"
 
 
 def _scale(domain: Domain) -> float:

@@ -45,10 +45,15 @@ class On:
         On(sp.Eq(x, -1), u)                    # u(-1, t) = 0
         On(sp.Eq(t, 0), sp.Eq(u, -sp.sin(sp.pi * x)))
         On(sp.Eq(x, 1), u.diff(x) - 2)         # Neumann u_x(1, t) = 2
+        On("circle", po.normal_derivative(u))  # du/dn = 0 with the outward normal
+
+    The helpers :func:`~pinnopt.conditions.Dirichlet`, ``Neumann``, ``Robin``, ``Initial``,
+    ``InitialRate`` and ``AtPoints`` build these items.
 
     Args:
-        where: the region: ``sympy.Eq(coordinate, value)``, a piece name such as ``"x=-1"``,
-            ``po.interior``, or a :class:`~pinnopt.domain.Region` (e.g. ``po.Points``).
+        where: the region: ``sympy.Eq(coordinate, value)``, a piece name such as ``"x=-1"``
+            or ``"circle"``, ``"boundary"`` (every piece), ``po.Side(t, "lower")``, a list of
+            pieces, ``po.interior``, or a :class:`~pinnopt.domain.Region` (e.g. ``po.Points``).
         expr: the expression that vanishes there.
         n: number of collocation points on the region (default: the solver's default).
         name: the loss term's name (default: derived from the region).

@@ -95,7 +95,7 @@ def write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("x,t,u\n0.1,0.2,0.3\n0.2,0.3,nan\n", r"column 'u' has NaN at line 3 of .*obs.csv"),
+        ("x,t,u\n0.1,0.2,0.3\n\n0.2,0.3,nan\n", r"column 'u' has NaN at line 4 of .*obs.csv"),
         ("x,t,u\n0.1,0.2,inf\n", r"column 'u' has Inf at line 2"),
         ("x,t,u\n0.1,0.2\n", r"line 2: 2 fields, expected 3"),
         ("x,t,u\n0.1,abc,0.3\n", r"line 2, column 't': 'abc' is not a number"),

@@ -77,7 +77,7 @@ def coefficient_field_problem() -> po.Problem:
     )
 
 
-def test_coefficient_field_depends_on_its_own_coordinates_only() -> None:
+def test_coefficient_field_depends_on_its_own_coordinates_only(tmp_path) -> None:
     problem = coefficient_field_problem()
     assert problem.unknown_coordinates == {"a": (x,), "u": (x, t)}
     result = po.solve(
@@ -97,6 +97,10 @@ def test_coefficient_field_depends_on_its_own_coordinates_only() -> None:
     np.testing.assert_allclose(a_t[str(sp.Function("a")(x).diff(x))], 1.0, atol=0.2)
     v = result.validate()
     assert v.rel_l2["u"] < 1e-2 and v.rel_l2["a"] < 5e-2, v
+    loaded = po.Result.load(result.save(tmp_path / "field.pt"), problem=problem)
+    np.testing.assert_array_equal(
+        loaded.predict({"x": xs, "t": xs})["a"], result.predict({"x": xs, "t": xs})["a"]
+    )
 
 
 def test_unknowns_with_different_arguments_are_refused() -> None:
