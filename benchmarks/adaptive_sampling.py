@@ -7,7 +7,7 @@ solution), float64, the same network, phases and final number of interior points
 * ``rar``: ``N - m a`` uniform points, plus the ``a`` points of largest residual (out of
   10 000 uniform candidates) at each of ``m`` refinements (RAR);
 * ``rad``: ``N`` points redrawn at each of ``m`` refinements from 10 000 candidates with
-  probability ``r / mean(r) + 1`` (RAD, k = 1, c = 1).
+  probability ``r^k / mean(r^k) + c`` (RAD, default k = 1, c = 1).
 
 Training is Adam, then ``m`` L-BFGS phases of ``K`` steps each, for every strategy (equal
 step budgets); refinements happen at the end of Adam and between the L-BFGS phases, so each
@@ -15,6 +15,11 @@ L-BFGS phase starts afresh on a fixed point set. The report gives the relative L
 the problem's 256 x 100 grid per seed, and the median, min and max over seeds.
 
     python -m benchmarks.adaptive_sampling [--seeds 0 1 2] [--adam 1000] [--cycles 4] [--cycle 750]
+
+Variants kept in ``benchmarks/results/``: ``--cycles 8 --cycle 375 --add 50``
+(``adaptive_sampling_8cycles.json``) and ``--strategies rad --rad-k 2 --rad-c 0``
+(``adaptive_sampling_rad_k2_c0.json``). With 1000 points Burgers training succeeds or fails
+by seed; read the spread, not only the median.
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ def run_one(strategy: str, seed: int, args: argparse.Namespace) -> dict[str, Any
     if strategy == "rar":
         hooks.append(po.RAR(every=k, add=add, candidates=10000, start=args.adam, until=last))
     elif strategy == "rad":
-        hooks.append(po.RAD(every=k, k=1.0, c=1.0, candidates=10000, start=args.adam, until=last))
+        hooks.append(
+            po.RAD(every=k, k=args.rad_k, c=args.rad_c, candidates=10000, start=args.adam, until=last)
+        )
     t0 = time.perf_counter()
     result = po.solve(
         problems.get("burgers"),
@@ -92,6 +99,8 @@ def main() -> None:
     parser.add_argument("--adam", type=int, default=1000, help="Adam steps before the first refinement")
     parser.add_argument("--cycles", type=int, default=4, help="refinements = L-BFGS phases")
     parser.add_argument("--cycle", type=int, default=750, help="L-BFGS steps per phase")
+    parser.add_argument("--rad-k", type=float, default=1.0, help="RAD residual exponent")
+    parser.add_argument("--rad-c", type=float, default=1.0, help="RAD uniform floor")
     parser.add_argument("--width", type=int, default=20)
     parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--out", default=str(RESULTS / "adaptive_sampling.json"))
