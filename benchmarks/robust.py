@@ -166,8 +166,8 @@ def lp_table() -> list[dict]:
                 "x": x,
             }
         )
-    value, x = pinnopt_lp(po.Box(A0 - D, A0 + D), po.Vertices())
-    rows.append({"set": "Box", "pinnopt": value, "reference": budget_counterpart(3.0), "x": x})
+    value, x = pinnopt_lp(po.BoxSet(A0 - D, A0 + D), po.Vertices())
+    rows.append({"set": "BoxSet", "pinnopt": value, "reference": budget_counterpart(3.0), "x": x})
     for radius in (1.0, 3**0.5):
         value, x = pinnopt_lp(po.Ellipsoid(A0, D**2, radius), po.PGA(steps=10, restarts=4))
         rows.append(

@@ -17,6 +17,20 @@ Declare a problem with sympy, solve it, validate it against a known solution::
     print(result.validate())
 """
 
+from .adaptive import (
+    RAD,
+    RAR,
+    Resample,
+)
+from .conditions import (
+    AtPoints,
+    Dirichlet,
+    Initial,
+    InitialRate,
+    Neumann,
+    Periodic,
+    Robin,
+)
 from .constraints import (
     L1,
     L2,
@@ -31,8 +45,31 @@ from .constraints import (
     feasibility,
     fit_parameters,
 )
-from .domain import Domain, Interval, Points, Product, Region
-from .domain.sampling import Collocation
+from .data import (
+    Observations,
+)
+from .domain import (
+    Ball,
+    Box,
+    Collocation,
+    Difference,
+    Disk,
+    Domain,
+    Grid,
+    Halton,
+    Intersection,
+    Interval,
+    LatinHypercube,
+    Points,
+    Polygon,
+    Product,
+    Region,
+    Sampler,
+    Side,
+    Sobol,
+    Uniform,
+    Union,
+)
 from .errors import (
     CheckpointError,
     CompileError,
@@ -48,17 +85,40 @@ from .errors import (
     UnsupportedFunctionError,
     ValidationError,
 )
-from .losses import PointSet
-from .nn import MLP, PINN, FourierFeatures, ModelSpec, ModifiedMLP, ResidualMLP, init
-from .problem import On, Parameter, Problem, interior
-from .result import Result
+from .inverse import (
+    ParameterTrace,
+)
+from .losses import (
+    PointSet,
+)
+from .nn import (
+    MLP,
+    PINN,
+    FourierFeatures,
+    ModelSpec,
+    ModifiedMLP,
+    ResidualMLP,
+    init,
+)
+from .nn.constraints import (
+    HardConstraints,
+)
+from .problem import (
+    On,
+    Parameter,
+    Problem,
+    interior,
+)
+from .result import (
+    Result,
+)
 from .robust import (
     PGA,
-    Box,
+    BoxSet,
     Budget,
     CVaR,
     Ellipsoid,
-    Grid,
+    GridSearch,
     LogSumExp,
     Max,
     Mean,
@@ -69,8 +129,18 @@ from .robust import (
     Uncertain,
     Vertices,
 )
-from .solve import solve
-from .symbolic import DEFAULT_FUNCTIONS, AutoEngine, AutogradEngine, FunctionTable, TaylorEngine
+from .solve import (
+    solve,
+)
+from .symbolic import (
+    DEFAULT_FUNCTIONS,
+    AutoEngine,
+    AutogradEngine,
+    FunctionTable,
+    Normal,
+    TaylorEngine,
+    normal_derivative,
+)
 from .train import (
     LBFGS,
     SGD,
@@ -96,13 +166,44 @@ from .train import (
     TimeLimit,
     Warmup,
 )
-from .train.bagging import Bagging, bagging
-from .validate.check import CheckReport, check_problem
-from .validate.gradcheck import GradCheckReport, gradient_check
-from .validate.reference import ReferenceSolution
-from .validate.trajectory import ParameterRecorder
+from .train.bagging import (
+    Bagging,
+    bagging,
+)
+from .validate.check import (
+    CheckReport,
+    check_problem,
+)
+from .validate.gradcheck import (
+    GradCheckReport,
+    gradient_check,
+)
+from .validate.reference import (
+    ReferenceSolution,
+)
+from .validate.trajectory import (
+    ParameterRecorder,
+)
 
 __version__ = "0.1.0"
+"""pinnopt: physics-informed, constrained optimization of sympy-declared problems.
+
+Declare a problem with sympy, solve it, validate it against a known solution::
+
+    import sympy as sp
+    import pinnopt as po
+
+    x = sp.Symbol("x")
+    u = sp.Function("u")(x)
+    problem = po.Problem(
+        domain=po.Interval(x, -1, 1),
+        equations=[-u.diff(x, 2) - sp.pi**2 * sp.sin(sp.pi * x)],
+        conditions=[po.On(sp.Eq(x, -1), u), po.On(sp.Eq(x, 1), u)],
+        exact=sp.sin(sp.pi * x),
+    )
+    result = po.solve(problem)
+    print(result.validate())
+"""
 
 __all__ = [
     "DEFAULT_FUNCTIONS",
@@ -112,14 +213,19 @@ __all__ = [
     "MLP",
     "PGA",
     "PINN",
+    "RAD",
+    "RAR",
     "SGD",
     "Adam",
     "AdamW",
+    "AtPoints",
     "AutoEngine",
     "AutogradEngine",
     "Bagging",
+    "Ball",
     "Bound",
     "Box",
+    "BoxSet",
     "Budget",
     "CVaR",
     "Callback",
@@ -135,6 +241,9 @@ __all__ = [
     "CostThreshold",
     "DataError",
     "DerivativeError",
+    "Difference",
+    "Dirichlet",
+    "Disk",
     "DivergenceGuard",
     "Domain",
     "EarlyStopping",
@@ -148,7 +257,14 @@ __all__ = [
     "FunctionTable",
     "GradCheckReport",
     "Grid",
+    "GridSearch",
+    "Halton",
+    "HardConstraints",
+    "Initial",
+    "InitialRate",
+    "Intersection",
     "Interval",
+    "LatinHypercube",
     "LogSumExp",
     "Max",
     "MaxSteps",
@@ -159,16 +275,22 @@ __all__ = [
     "ModelSpec",
     "ModifiedMLP",
     "Momentum",
+    "Neumann",
     "NoUnknownError",
+    "Normal",
+    "Observations",
     "On",
     "Parameter",
     "ParameterFit",
     "ParameterRecorder",
+    "ParameterTrace",
     "Parametric",
+    "Periodic",
     "PinnoptError",
     "PinnoptWarning",
     "PointSet",
     "Points",
+    "Polygon",
     "Problem",
     "ProblemError",
     "Product",
@@ -176,16 +298,23 @@ __all__ = [
     "ReduceOnPlateau",
     "ReferenceSolution",
     "Region",
+    "Resample",
     "ResidualMLP",
     "Result",
+    "Robin",
     "Robust",
+    "Sampler",
     "Sampling",
     "Scenarios",
+    "Side",
+    "Sobol",
     "StepDecay",
     "StopReason",
     "TaylorEngine",
     "TimeLimit",
     "Uncertain",
+    "Uniform",
+    "Union",
     "UnknownArgumentsError",
     "UnknownSymbolError",
     "UnsupportedFunctionError",
@@ -201,5 +330,6 @@ __all__ = [
     "gradient_check",
     "init",
     "interior",
+    "normal_derivative",
     "solve",
 ]

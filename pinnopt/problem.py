@@ -7,8 +7,10 @@ minutes of training.
 
 from __future__ import annotations
 
+import abc
+import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .constraints.spec import ConstraintSet
     from .robust import Uncertain, UncertaintySpace
 
+log = logging.getLogger("pinnopt")
+
 interior = "interior"
 """Region marker for the interior of the domain: ``On(po.interior, expr)``."""
 
@@ -46,10 +50,15 @@ class On:
         On(sp.Eq(x, -1), u)                    # u(-1, t) = 0
         On(sp.Eq(t, 0), sp.Eq(u, -sp.sin(sp.pi * x)))
         On(sp.Eq(x, 1), u.diff(x) - 2)         # Neumann u_x(1, t) = 2
+        On("circle", po.normal_derivative(u))  # du/dn = 0 with the outward normal
+
+    The helpers :func:`~pinnopt.conditions.Dirichlet`, ``Neumann``, ``Robin``, ``Initial``,
+    ``InitialRate`` and ``AtPoints`` build these items.
 
     Args:
-        where: the region: ``sympy.Eq(coordinate, value)``, a piece name such as ``"x=-1"``,
-            ``po.interior``, or a :class:`~pinnopt.domain.Region` (e.g. ``po.Points``).
+        where: the region: ``sympy.Eq(coordinate, value)``, a piece name such as ``"x=-1"``
+            or ``"circle"``, ``"boundary"`` (every piece), ``po.Side(t, "lower")``, a list of
+            pieces, ``po.interior``, or a :class:`~pinnopt.domain.Region` (e.g. ``po.Points``).
         expr: the expression that vanishes there.
         n: number of collocation points on the region (default: the solver's default).
         name: the loss term's name (default: derived from the region).
@@ -99,14 +108,45 @@ class Parameter:
 
 @dataclass(frozen=True)
 class TermSpec:
-    """One compiled piece of a problem: an expression that must vanish on a region."""
+    """One compiled piece of a problem: an expression that must vanish on a region.
+
+    Attributes:
+        kind: ``"equation"``, ``"condition"`` or ``"data"``.
+        mode: ``"residual"`` (mean square of ``expr``, minus ``data[target]`` when given,
+            weighted by ``data[point_weights]`` when given) or ``"paired"`` (each of
+            ``exprs`` matched between the first and second half of the points: periodicity).
+        source: the declared item (an :class:`On`, a :class:`Condition`) it came from.
+    """
 
     name: str
     region: Region
     expr: CompiledExpression
     n: int | None
     weight: float
-    kind: str  # "equation" or "condition"
+    kind: str
+    mode: str = "residual"
+    exprs: tuple[CompiledExpression, ...] = ()
+    target: str | None = None
+    point_weights: str | None = None
+    source: Any = None
+
+
+class Condition(abc.ABC):
+    """A declared item other than a plain :class:`On` (periodicity, observations...).
+
+    It names the sympy expressions it uses (to find the unknowns) and compiles itself into
+    :class:`TermSpec` items once the problem's names are known.
+    """
+
+    name: str | None
+
+    @abc.abstractmethod
+    def expressions(self) -> list[sp.Expr]:
+        """The sympy expressions it constrains (their unknowns join the problem's)."""
+
+    @abc.abstractmethod
+    def term_specs(self, domain: Domain, ctx: SymbolContext, what: str) -> list[TermSpec]:
+        """Compile into term specs; ``what`` names the item in error messages."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +168,7 @@ class Problem:
         constants: symbols with fixed values ``{symbol: value}``.
         name: a short identifier (used in reports and file names).
         description: one line about the problem.
+        data: observations (:class:`~pinnopt.data.Observations`) that the solution must fit.
         eval_grid: the validation grid: points per coordinate (int or one per coordinate)
             or an ``(N, dim)`` array of points. Default: about 10^4-10^5 grid points.
         bounds: inequalities on parameters or unknowns (``k >= 0.1``, ``u <= 1``,
@@ -138,7 +179,7 @@ class Problem:
             ``po.Equality``); after construction a tuple of ``po.Equality`` whose ``.expr``
             is the expression that must vanish.
         energy: ``po.Energy(integrand)`` items: integrals over the domain added to the loss.
-        uncertain: uncertain coefficients: ``{symbol: po.Box(lo, hi)}``, ``{(a, b): set}`` or
+        uncertain: uncertain coefficients: ``{symbol: po.BoxSet(lo, hi)}``, ``{(a, b): set}`` or
             :class:`~pinnopt.robust.Uncertain` items (with a nominal value). Expressions read
             them like parameters; :func:`pinnopt.solve` takes the worst case over their sets
             (see docs/robust.md); validation uses the nominal values.
@@ -155,6 +196,7 @@ class Problem:
     name: str = "problem"
     description: str = ""
     eval_grid: Any = None
+    data: Sequence[Any] = ()
     bounds: Sequence[Any] = ()
     regularization: Sequence[Any] = ()
     equalities: Sequence[Any] = ()
@@ -170,12 +212,17 @@ class Problem:
         equations = _as_tuple(self.equations, "equations")
         conditions = _as_tuple(self.conditions, "conditions")
         for i, c in enumerate(conditions):
-            if not isinstance(c, On):
+            if not isinstance(c, (On, Condition)):
                 raise ProblemError(
-                    f"condition {i} must be po.On(region, expression), got {type(c).__name__}: {c!r}"
+                    f"condition {i} must be po.On(region, expression) or a condition such as "
+                    f"po.Periodic, got {type(c).__name__}: {c!r}"
                 )
-        if not equations and not conditions and not self.energy:
-            raise ProblemError("a problem needs at least one equation, condition or energy")
+        data = tuple(_as_tuple(self.data, "data"))
+        for i, d in enumerate(data):
+            if not isinstance(d, Condition):
+                raise ProblemError(f"data item {i} must be po.Observations, got {type(d).__name__}: {d!r}")
+        if not equations and not conditions and not data and not self.energy:
+            raise ProblemError("a problem needs at least one equation, condition, observation or energy")
         parameters = _normalize_parameters(self.parameters)
         constants = {s: float(v) for s, v in dict(self.constants).items()}
         for s in constants:
@@ -198,15 +245,16 @@ class Problem:
         items = [e if isinstance(e, On) else On(interior, e, name=None) for e in equations]
         exprs = [
             as_expression(it.expr, f"{'equation' if k < len(items) else 'condition'} {k}")
-            for k, it in enumerate([*items, *conditions])
+            for k, it in enumerate([*items, *(c for c in conditions if isinstance(c, On))])
         ]
+        exprs += [e for c in (*conditions, *data) if isinstance(c, Condition) for e in c.expressions()]
         from .constraints.spec import (  # here: pinnopt.constraints imports this module
             compile_constraints,
             declared_expressions,
         )
 
         exprs += declared_expressions(self.bounds, self.energy)
-        unknowns = self._find_unknowns(exprs, table)
+        unknowns, unknown_coords = self._find_unknowns(exprs, table, coords)
         if self.unknowns is not None:
             declared = tuple(unknown_name(u) for u in self.unknowns)
             if sorted(declared) != sorted(unknowns):
@@ -218,8 +266,9 @@ class Problem:
             scalars=tuple(p.symbol for p in parameters) + tuple(uncertain_symbols),
             constants=constants,
             functions=table,
+            unknown_coordinates=unknown_coords,
         )
-        terms = self._compile_terms(items, conditions, ctx)
+        terms = self._compile_terms(items, conditions, data, ctx)
         constraints = compile_constraints(
             self.domain,
             ctx,
@@ -238,6 +287,7 @@ class Problem:
         object.__setattr__(self, "_constraints", constraints)
         object.__setattr__(self, "equations", equations)
         object.__setattr__(self, "conditions", conditions)
+        object.__setattr__(self, "data", data)
         object.__setattr__(self, "parameters", parameters)
         object.__setattr__(self, "constants", constants)
         object.__setattr__(self, "uncertain", uncertain)
@@ -317,44 +367,102 @@ class Problem:
         return pts
 
     # -- construction helpers -----------------------------------------------------------------
+    @property
+    def unknown_coordinates(self) -> dict[str, tuple[sp.Symbol, ...]]:
+        """The coordinates each unknown depends on (all of them unless declared as ``a(x)``)."""
+        sub = self.context.unknown_coordinates
+        return {u: tuple(sub.get(u, self.coordinates)) for u in self.unknowns}
+
     @staticmethod
-    def _find_unknowns(exprs: list[sp.Expr], table: FunctionTable) -> tuple[str, ...]:
-        found: set[str] = set()
+    def _find_unknowns(
+        exprs: list[sp.Expr], table: FunctionTable, coords: tuple[sp.Symbol, ...]
+    ) -> tuple[tuple[str, ...], dict[str, tuple[sp.Symbol, ...]]]:
+        """Unknown names, and the coordinate subsets of unknowns that take fewer coordinates."""
+        args: dict[str, set[tuple[Any, ...]]] = {}
         for e in exprs:
             for f in e.atoms(AppliedUndef):
                 if f.func.__name__ not in table:
-                    found.add(f.func.__name__)
-        return tuple(sorted(found))
+                    args.setdefault(f.func.__name__, set()).add(tuple(f.args))
+        subsets: dict[str, tuple[sp.Symbol, ...]] = {}
+        for name, uses in args.items():
+            proper = [
+                a
+                for a in uses
+                if all(isinstance(s, sp.Symbol) and s in coords for s in a)
+                and len(set(a)) == len(a)
+                and 0 < len(a) < len(coords)
+            ]
+            if not proper:
+                continue
+            if len(uses) > 1:
+                written = ", ".join(sorted(f"{name}({', '.join(map(str, a))})" for a in uses))
+                raise ProblemError(
+                    f"unknown {name} is written with different arguments: {written}; an unknown "
+                    "takes the same coordinates everywhere"
+                )
+            subsets[name] = tuple(c for c in coords if c in set(proper[0]))
+            log.info("unknown %s depends on %s only", name, [str(c) for c in subsets[name]])
+        return tuple(sorted(args)), subsets
 
     def _compile_terms(
-        self, items: list[On], conditions: tuple[On, ...], ctx: SymbolContext
+        self,
+        items: list[On],
+        conditions: tuple[Any, ...],
+        data: tuple[Condition, ...],
+        ctx: SymbolContext,
     ) -> tuple[TermSpec, ...]:
         specs: list[TermSpec] = []
         used: dict[str, int] = {}
-        for kind, group in (("equation", items), ("condition", list(conditions))):
+        regions: dict[str, Region] = {}
+        groups = (("equation", items), ("condition", list(conditions)), ("data", list(data)))
+        for kind, group in groups:
             for i, item in enumerate(group):
                 what = f"{kind} {i}" + (f" ({item.name})" if item.name else "")
-                compiled = compile_expression(item.expr, ctx, what=what)
-                region = self.domain.region(item.where)
-                if item.name:
-                    name = item.name
-                elif kind == "equation":
-                    name = "pde" if len(items) == 1 else f"pde{i}"
+                if isinstance(item, Condition):
+                    new = item.term_specs(self.domain, ctx, what)
                 else:
-                    name = region.name
-                if name in used:
-                    used[name] += 1
-                    name = f"{name}#{used[name]}"
-                else:
-                    used[name] = 1
-                specs.append(TermSpec(name, region, compiled, item.n, float(item.weight), kind))
+                    compiled = compile_expression(item.expr, ctx, what=what)
+                    region = self.domain.region(item.where)
+                    if item.name:
+                        name = item.name
+                    elif kind == "equation":
+                        name = "pde" if len(items) == 1 else f"pde{i}"
+                    else:
+                        name = region.name
+                    new = [TermSpec(name, region, compiled, item.n, float(item.weight), kind, source=item)]
+                for spec in new:
+                    _check_normals(spec, what)
+                    other = regions.setdefault(spec.region.name, spec.region)
+                    if other is not spec.region and (
+                        spec.region.fixed_points is not None or other.fixed_points is not None
+                    ):
+                        raise ProblemError(
+                            f"{what}: two different regions are named {spec.region.name!r}; give "
+                            "given points (po.Points, po.Observations) distinct names"
+                        )
+                    name = spec.name
+                    if name in used:
+                        used[name] += 1
+                        spec = replace(spec, name=f"{name}#{used[name]}")
+                    else:
+                        used[name] = 1
+                    specs.append(spec)
         return tuple(specs)
+
+
+def _check_normals(spec: TermSpec, what: str) -> None:
+    uses = any("normal" in e.data for e in (spec.expr, *spec.exprs))
+    if uses and not spec.region.has_normals:
+        raise ProblemError(
+            f"{what}: {spec.expr.expr} uses the outward normal, but region {spec.region.name!r} has "
+            "no normals; normal derivatives hold on boundary pieces"
+        )
 
 
 def _as_tuple(items: Any, what: str) -> tuple[Any, ...]:
     if items is None:
         return ()
-    if isinstance(items, (sp.Basic, On)):
+    if isinstance(items, (sp.Basic, On, Condition)):
         return (items,)
     try:
         return tuple(items)

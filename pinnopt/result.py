@@ -39,6 +39,8 @@ class Result:
         config: the solver settings, JSON-ready.
         robust: for problems with uncertain coefficients, the worst case found, the nominal
             vs worst-case objective and the dense certificate (:class:`~pinnopt.robust.RobustReport`).
+        parameter_history: for inverse problems, ``{"step": (k,), name: (k,)}`` values of
+            the trainable scalars (step 0: the initial guesses), else None.
     """
 
     def __init__(
@@ -50,9 +52,11 @@ class Result:
         *,
         coordinates: Sequence[str] | None = None,
         robust: RobustReport | None = None,
+        parameter_history: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         self.problem = problem
         self.robust = robust
+        self.parameter_history = None if parameter_history is None else dict(parameter_history)
         self.model = model
         self.outcome = outcome
         self.config = dict(config)
@@ -225,6 +229,10 @@ class Result:
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "history": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in hist.items()},
             "stop_reason": self.stop_reason.name if self.stop_reason else None,
+            "parameter_history": {
+                k: torch.from_numpy(np.ascontiguousarray(v))
+                for k, v in (self.parameter_history or {}).items()
+            },
         }
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -264,11 +272,25 @@ class Result:
             )
         spec = model_from_config(json.loads(payload["model"]))
         lower, upper = payload["bounds"]
-        net = spec.build(len(meta["coordinates"]), len(meta["unknowns"]), (lower, upper))
+        config = json.loads(payload["config"])
+        if config.get("hard_constraints") or config.get("unknown_coordinates"):
+            if problem is None:
+                raise CheckpointError(
+                    f"{path}: saved with hard constraints or coefficient fields on some coordinates; "
+                    "pass problem= to rebuild its network"
+                )
+            from .assemble import build_network
+            from .nn.constraints import HardConstraints, plan_hard_constraints
+
+            names = config.get("hard_constraints") or []
+            plan = plan_hard_constraints(problem, HardConstraints(only=names)) if names else None
+            net, _ = build_network(problem, spec, plan)
+        else:
+            net = spec.build(len(meta["coordinates"]), len(meta["unknowns"]), (lower, upper))
         params = [Parameter(sp.Symbol(k), v) for k, v in meta["parameters"].items()]
         model = PINN(net, meta["unknowns"], params)
         dtype = {"float32": torch.float32, "float64": torch.float64}[payload["dtype"]]
         model.to(dtype)
         model.load_state_dict(payload["state_dict"])
-        config = json.loads(payload["config"])
-        return cls(problem, model, None, config, coordinates=meta["coordinates"])
+        history = {k: v.numpy() for k, v in payload.get("parameter_history", {}).items()} or None
+        return cls(problem, model, None, config, coordinates=meta["coordinates"], parameter_history=history)

@@ -11,13 +11,23 @@ from typing import Any
 import torch
 from torch import nn
 
-from .assemble import build_model, build_objective, resolve_device, resolve_dtype, sample_points
+from .adaptive import SamplingHook
+from .assemble import (
+    build_model,
+    build_objective,
+    point_sources,
+    resolve_device,
+    resolve_dtype,
+    sample_points,
+)
 from .constraints import constraint_hooks
 from .constraints.reparam import bake, exact_limits, reparameterize
 from .domain.sampling import Collocation
 from .errors import ConfigError
+from .inverse import ParameterTrace
 from .losses import PointSet
 from .nn import ModelSpec
+from .nn.constraints import HardConstraints, describe, plan_hard_constraints
 from .problem import Problem
 from .result import Result
 from .robust import Parametric, Robust
@@ -67,6 +77,7 @@ def solve(
     distributed: bool | None = None,
     points: Mapping[str, PointSet] | None = None,
     robust: Robust | Sequence[Robust] | bool | None = None,
+    hard_constraints: bool | HardConstraints = False,
 ) -> Result:
     """Train a physics-informed model for ``problem`` and return the :class:`Result`.
 
@@ -91,7 +102,8 @@ def solve(
             criteria, log line, progress bar); no host synchronization in between.
         callbacks: ``cb(trainer, step)`` after every step, or :class:`po.Callback` objects
             (step, epoch, phase and run ends).
-        hooks: stateful training strategies updated after every step (adaptive sampling...).
+        hooks: stateful training strategies updated after every step (adaptive sampling:
+            ``po.RAR``, ``po.RAD``, ``po.Resample`` are bound to the problem's point sources here).
         batch: default batching of gradient phases (``po.FullBatch()``; ``po.MiniBatch(32)``).
         stop: a stopping criterion for the whole run, e.g.
             ``po.CostThreshold(1e-6) | po.TimeLimit(600)``.
@@ -107,6 +119,10 @@ def solve(
             one worst-case group of every term depending on them), False (nominal solve), or
             ``po.Robust(...)`` groups. The result's ``robust`` reports the worst case found, the
             nominal vs worst-case objective and a dense certificate (docs/robust.md).
+        hard_constraints: ``True`` or ``po.HardConstraints(...)``: enforce Dirichlet and
+            initial values on interval sides exactly through the output transform
+            ``u = g + d N``; their loss terms leave the objective (``result.config
+            ["hard_constraints"]`` lists what was enforced and why the rest was not).
 
     The problem's constraints add their own hooks first (continuation of barrier
     coefficients, multiplier updates, projections, the barrier monitor).
@@ -134,23 +150,37 @@ def solve(
             )
         checkpoint = Checkpoint(checkpoint)
     collocation = collocation or Collocation()
+    if not isinstance(hard_constraints, (bool, HardConstraints)):
+        raise ConfigError(f"hard_constraints={hard_constraints!r}: expected a bool or po.HardConstraints")
+    plan = None
+    if hard_constraints is not False:
+        spec = hard_constraints if isinstance(hard_constraints, HardConstraints) else None
+        plan = plan_hard_constraints(problem, spec)
+    enforced = plan.enforced if plan is not None else []
     torch.manual_seed(seed)
-    pinn, net_config = build_model(problem, model)
+    pinn, net_config = build_model(problem, model, plan)
     pinn = pinn.to(device=dev, dtype=dt)
     constraints = problem.constraints
     reparameterize(pinn, exact_limits(constraints.inequalities, "reparam"))
+    sources = point_sources(problem, collocation, skip=enforced)
     if points is None:
         generator = torch.Generator(device=dev)
         generator.manual_seed(seed)
-        points = sample_points(problem, collocation, generator, dt, dev)
+        points = sample_points(problem, collocation, generator, dt, dev, skip=enforced)
     else:
         points = _given_points(points, dt, dev)
     hooks = [*constraint_hooks(constraints), *hooks]
+    for i, hook in enumerate(hooks):
+        if isinstance(hook, SamplingHook):
+            hook.bind(sources, seed=seed + 7919 * (i + 1), dtype=dt, device=dev)
+    trace = ParameterTrace() if problem.parameters else None
+    if trace is not None:
+        hooks.append(trace)
     engine = AutoEngine() if engine is None else engine
     if not isinstance(engine, DerivativeEngine):
         raise ConfigError(f"engine must be a DerivativeEngine (e.g. po.AutoEngine()), got {engine!r}")
     groups = groups_for(problem, robust, pinn)
-    objective = build_objective(problem, engine, robust=groups, model=pinn).to(dt, dev)
+    objective = build_objective(problem, engine, skip=enforced, robust=groups, model=pinn).to(dt, dev)
     if stop is not None and not isinstance(stop, Criterion):
         raise ConfigError(
             f"stop={stop!r}: expected a criterion such as po.CostThreshold(1e-6) | po.MaxSteps(1000)"
@@ -192,7 +222,8 @@ def solve(
         "problem": problem.name,
         "model": net_config,
         "phases": [repr(p) for p in phases],
-        "collocation": {name: len(p) for name, p in points.items()},
+        "collocation": {name: len(p) for name, p in trainer.points.items()},
+        "sampler": collocation.sampler.name,
         "dtype": str(dt).replace("torch.", ""),
         "device": str(dev),
         "seed": seed,
@@ -214,8 +245,15 @@ def solve(
         config["constraints"].update({e.name: e.equality.method for e in constraints.compiled_equalities})
     if groups:
         config["robust"] = [g.config() for g in groups]
+    if plan is not None:
+        config["hard_constraints"] = enforced
+        config["hard_constraints_detail"] = describe(plan)
+    partial = {u: [str(c) for c in cs] for u, cs in problem.unknown_coordinates.items()}
+    if any(len(cs) < problem.domain.dim for cs in partial.values()):
+        config["unknown_coordinates"] = partial
+    history = trace.history() if trace is not None else None
     report = summarize(problem, pinn, objective, points, groups, engine)
-    return Result(problem, pinn, outcome, config, robust=report)
+    return Result(problem, pinn, outcome, config, robust=report, parameter_history=history)
 
 
 def _distributed_context(distributed: bool | None) -> ddp.DistributedContext | None:

@@ -76,7 +76,7 @@ def make_problem() -> po.Problem:
             po.On(sp.Eq(t, 1), u - SETPOINT, name="target", weight=TARGET_WEIGHT),
         ],
         parameters=[po.Parameter(theta, init=1.0, exact=robust_theta())],
-        uncertain=[po.Uncertain(k, po.Box(K_LOW, K_HIGH), nominal=K_NOMINAL)],
+        uncertain=[po.Uncertain(k, po.BoxSet(K_LOW, K_HIGH), nominal=K_NOMINAL)],
         exact=theta * (1 - sp.exp(-k * t)) / k,
         name=NAME,
         description=DESCRIPTION,
@@ -86,7 +86,7 @@ def make_problem() -> po.Problem:
 def robust_groups() -> list[po.Robust]:
     """The physics holds for every k (mean over a grid of 9); the target is a worst case."""
     return [
-        po.Robust(["pde", "u0"], method=po.Grid(9), aggregate=po.Mean(), name="physics"),
+        po.Robust(["pde", "u0"], method=po.GridSearch(9), aggregate=po.Mean(), name="physics"),
         po.Robust(["target"], method=po.PGA(steps=3, restarts=2, vertices=True), name="worst_target"),
     ]
 

@@ -153,5 +153,5 @@ def test_malformed_constraints_in_a_problem_are_rejected(kw: dict, match: str) -
 def test_energy_only_problem_is_allowed() -> None:
     p = po.Problem(domain=po.Interval(x, 0, 1), equations=[], energy=po.Energy(u.diff(x) ** 2 / 2 - u))
     assert p.unknowns == ("u",) and [e.name for e in p.constraints.energies] == ["energy"]
-    with pytest.raises(po.ProblemError, match="at least one equation, condition or energy"):
+    with pytest.raises(po.ProblemError, match="at least one equation, condition, observation or energy"):
         po.Problem(domain=po.Interval(x, 0, 1), equations=[])

@@ -27,6 +27,7 @@ def test_every_example_is_covered() -> None:
         "distributed.py",  # here
         "bounded_fit.py",  # tests/test_constraints_solve.py
         "robust_design.py",  # tests/test_robust_solve.py
+        "inverse_from_csv.py",  # here
     }
     assert {p.name for p in EXAMPLES.glob("*.py")} == covered, "add a test for each new example"
 
@@ -40,6 +41,12 @@ def test_forward_pde_writes_a_report(tmp_path: Path) -> None:
     result = _load("forward_pde.py")["main"](steps=20, out=str(tmp_path))
     assert (tmp_path / "report.json").exists() and list(tmp_path.glob("*.png"))
     assert result.validate().rel_l2["u"] < 1.0
+
+
+def test_inverse_from_csv_fits_the_coefficient() -> None:
+    result = _load("inverse_from_csv.py")["main"](steps=200)
+    assert result.history.loss[-1] < result.history.loss[0]
+    assert "D" in result.parameters
 
 
 def test_custom_problem_file_solves_from_the_command_line(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ def test_box_uncertain_lp_matches_its_robust_counterpart() -> None:
     b = np.array([4.0, 6.0])
     d = 0.1 * a0
     c = np.array([3.0, 2.0])
-    rows = [(sp.symbols(f"a{i}_1 a{i}_2"), po.Box(a0[i] - d[i], a0[i] + d[i]), b[i]) for i in range(2)]
+    rows = [(sp.symbols(f"a{i}_1 a{i}_2"), po.BoxSet(a0[i] - d[i], a0[i] + d[i]), b[i]) for i in range(2)]
     x = _solve_lp(c, rows, 2)
     # Robust counterpart for x >= 0: the worst coefficients are the upper ends, (a0 + d) x <= b.
     ref = linprog(-c, A_ub=a0 + d, b_ub=b, bounds=[(0, None)] * 2)
@@ -85,7 +85,7 @@ def test_budgeted_set_interpolates_between_nominal_and_full_box() -> None:
         x = _solve_lp(c, [(syms, po.Budget(a0, d, gamma), b)], 3, upper=1.0)
         values[gamma] = c @ x
         assert values[gamma] == pytest.approx(_budget_counterpart(c, a0, d, b, gamma, 1.0), rel=1e-3), gamma
-    box = c @ _solve_lp(c, [(syms, po.Box(a0 - d, a0 + d), b)], 3, upper=1.0)
+    box = c @ _solve_lp(c, [(syms, po.BoxSet(a0 - d, a0 + d), b)], 3, upper=1.0)
     nominal = linprog(-c, A_ub=a0[None], b_ub=[b], bounds=[(0, 1.0)] * 3)
     assert values[0.0] == pytest.approx(-nominal.fun, rel=1e-4)  # Gamma = 0: the nominal LP
     assert values[3.0] == pytest.approx(box, rel=1e-6)  # Gamma = n: the full box

@@ -17,7 +17,7 @@ theta, xi, eta = sp.symbols("theta xi eta")
 
 
 def _space(a: float = 1.0, b: float = 3.0) -> UncertaintySpace:
-    return UncertaintySpace([Uncertain(xi, po.Box(a, b))])
+    return UncertaintySpace([Uncertain(xi, po.BoxSet(a, b))])
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,7 @@ def _space(a: float = 1.0, b: float = 3.0) -> UncertaintySpace:
     [
         (po.Vertices(), 1e-6),
         (po.PGA(steps=4, restarts=2), 1e-6),
-        (po.Grid(21), 1e-6),
+        (po.GridSearch(21), 1e-6),
         (po.Sampling(n=32), 3e-2),
     ],
 )
@@ -99,7 +99,7 @@ def test_soft_worst_cases_lie_between_mean_and_max() -> None:
         "cvar_all": po.CVaR(1.0),
         "cvar_tail": po.CVaR(0.1),
     }.items():
-        t = RobustTerm(None, [res], space, unknowns=("u",), method=po.Grid(11), aggregate=agg)
+        t = RobustTerm(None, [res], space, unknowns=("u",), method=po.GridSearch(11), aggregate=agg)
         values[name] = float(t.loss(ev).detach())
     grid = np.linspace(1, 3, 11)
     assert values["max"] == pytest.approx((0.5 - 1) ** 2 if False else (3 - 0.5) ** 2)
@@ -177,7 +177,7 @@ def test_methods_refuse_sets_they_cannot_search() -> None:
     ell = UncertaintySpace([Uncertain((a, b), po.Ellipsoid([0, 0], 1.0))])
     with pytest.raises(po.ConfigError, match="infinitely many extreme points"):
         po.Vertices().check(ell)
-    big = UncertaintySpace([Uncertain(tuple(sp.symbols("c0:14")), po.Box([0] * 14, [1] * 14))])
+    big = UncertaintySpace([Uncertain(tuple(sp.symbols("c0:14")), po.BoxSet([0] * 14, [1] * 14))])
     with pytest.raises(po.ConfigError, match="16384 extreme points"):
         po.Vertices().check(big)
     scen = UncertaintySpace([Uncertain(a, po.Scenarios([1.0, 2.0]))])

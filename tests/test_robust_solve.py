@@ -28,7 +28,7 @@ def _poisson(**kw) -> po.Problem:
         domain=po.Interval(x, 0, 1),
         equations=[-k * u.diff(x, 2) - 1],
         conditions=[po.On(sp.Eq(x, 0), u), po.On(sp.Eq(x, 1), u - c, name="right")],
-        uncertain={k: po.Box(0.8, 1.2)},
+        uncertain={k: po.BoxSet(0.8, 1.2)},
         parameters={c: 0.0},
         **kw,
     )
@@ -88,7 +88,7 @@ def test_nominal_terms_see_the_nominal_value_and_robust_terms_the_worst() -> Non
     nominal = build_objective(problem, robust=resolve(problem, False), model=pinn)
     assert float(nominal(pinn, pts)[1][0].detach()) == pytest.approx(at_one)
     robust = build_objective(
-        problem, robust=resolve(problem, [po.Robust("pde", method=po.Grid(41))]), model=pinn
+        problem, robust=resolve(problem, [po.Robust("pde", method=po.GridSearch(41))]), model=pinn
     )
     worst = float(robust(pinn, pts)[1][0].detach())
 
@@ -135,7 +135,7 @@ def test_hard_equality_over_an_uncertain_coefficient_is_refused_in_a_robust_solv
     object.__setattr__(problem, "equalities", (_Equality(c + k - 2),))
     with pytest.raises(po.ProblemError, match="cannot hold for every value") as err:
         po.solve(problem, phases=[po.Adam(steps=1)])
-    assert "['k']" in str(err.value) and "Box(0.8, 1.2)" in str(err.value)
+    assert "['k']" in str(err.value) and "BoxSet(0.8, 1.2)" in str(err.value)
     assert resolve(problem, False) == []  # the nominal solve imposes it at k = 1: allowed
     object.__setattr__(problem, "equalities", (_Equality(c - 1),))  # no uncertain symbol: fine
     assert len(resolve(problem, None)) == 1
@@ -163,7 +163,7 @@ def test_parametric_batches_agree_with_one_xi_at_a_time() -> None:
     for cls in (ResidualTerm, Plain):
         terms = [cls(s.name, s.region.name, s.expr, s.weight) for s in problem.terms]
         term = RobustTerm(
-            None, terms, problem.uncertainty, unknowns=("u",), method=po.Grid(3), parametric=True
+            None, terms, problem.uncertainty, unknowns=("u",), method=po.GridSearch(3), parametric=True
         )
         ev = po.losses.Objective(terms, ("u",)).evaluation(pinn, pts)
         values.append(term.evaluator.bind(ev).values(xis, "loss"))

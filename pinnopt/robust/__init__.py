@@ -3,9 +3,9 @@
 Declare uncertain coefficients on the problem, choose which terms are robust, solve::
 
     k = sp.Symbol("k")
-    problem = po.Problem(..., uncertain=[po.Uncertain(k, po.Box(0.9, 1.5), nominal=1.0)])
+    problem = po.Problem(..., uncertain=[po.Uncertain(k, po.BoxSet(0.9, 1.5), nominal=1.0)])
     result = po.solve(problem, model=po.Parametric(po.MLP()),
-                      robust=[po.Robust(["pde", "u0"], method=po.Grid(9), aggregate=po.Mean()),
+                      robust=[po.Robust(["pde", "u0"], method=po.GridSearch(9), aggregate=po.Mean()),
                               po.Robust(["target"], method=po.PGA())])
     print(result.robust)      # worst xi, nominal vs worst-case objective, dense certificate
 
@@ -18,7 +18,7 @@ from .evaluate import GroupEvaluator, ScalarView
 from .inner import (
     PGA,
     CVaR,
-    Grid,
+    GridSearch,
     InnerMaximizer,
     LogSumExp,
     Max,
@@ -31,7 +31,7 @@ from .inner import (
 from .inner import Aggregate as Aggregate
 from .parametric import Parametric, ParametricNet, is_parametric
 from .report import CERTIFICATE_RTOL, GroupReport, RobustReport, price_of_robustness, robust_report
-from .sets import Box, Scenarios, UncertaintySet
+from .sets import BoxSet, Scenarios, UncertaintySet
 from .space import Uncertain, UncertaintySpace, normalize_uncertain
 from .spec import Group, Robust, check_equalities, resolve, robust_terms
 from .term import AtValues, RobustTerm
@@ -41,11 +41,11 @@ __all__ = [
     "PGA",
     "Aggregate",
     "AtValues",
-    "Box",
+    "BoxSet",
     "Budget",
     "CVaR",
     "Ellipsoid",
-    "Grid",
+    "GridSearch",
     "Group",
     "GroupEvaluator",
     "GroupReport",

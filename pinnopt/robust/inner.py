@@ -10,7 +10,7 @@ gradient of a maximum is the gradient at the maximizer).
 - :class:`Vertices`: every extreme point. Exact for losses convex in ``xi`` on polytopes
   (boxes, budgeted sets) and for finite scenario sets; **wrong** when the worst case lies
   inside the set (a loss not convex in ``xi``): the certificate then reports a gap.
-- :class:`Grid`: a fixed dense cloud of points (grids for small boxes); exhaustive in low
+- :class:`GridSearch`: a fixed dense cloud of points (grids for small boxes); exhaustive in low
   dimension, and with :class:`Mean` a fixed quadrature over the set.
 - :class:`Sampling`: fresh random points each search, plus the best one so far.
 - :class:`PGA`: projected (normalized) gradient ascent from several starts, warm-started
@@ -108,7 +108,7 @@ class Vertices(InnerMaximizer):
         if count is None:
             raise ConfigError(
                 f"Vertices(): {space.describe()} has infinitely many extreme points (an ellipsoid's are its "
-                "whole boundary); use po.robust.PGA(), Sampling() or Grid()"
+                "whole boundary); use po.robust.PGA(), Sampling() or GridSearch()"
             )
         if count > self.limit:
             raise ConfigError(
@@ -125,13 +125,13 @@ class Vertices(InnerMaximizer):
 
 
 @dataclass(frozen=True)
-class Grid(InnerMaximizer):
+class GridSearch(InnerMaximizer):
     """Evaluate a fixed dense set of about ``n`` points (a grid for boxes of up to 3 coefficients)."""
 
     n: int = 64
 
     def __post_init__(self) -> None:
-        _positive_int("Grid", "n", self.n)
+        _positive_int("GridSearch", "n", self.n)
 
     def search(self, f: Values, ctx: SearchContext) -> tuple[torch.Tensor, torch.Tensor]:
         pts = self.points(ctx)
@@ -340,7 +340,7 @@ class CVaR(Aggregate):
 @dataclass(frozen=True)
 class Mean(Aggregate):
     """The mean over the candidates: "for every xi" on average (e.g. the physics of a
-    parametric network over a :class:`Grid` of the set), not a worst case."""
+    parametric network over a :class:`GridSearch` of the set), not a worst case."""
 
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
         return values.mean()

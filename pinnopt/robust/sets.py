@@ -5,7 +5,7 @@ seeded sampling, its extreme points where there are finitely many (vertex enumer
 and a dense point cloud (a grid where one is affordable) for certificates. Sets are
 checked when built: the message names the bad input and what was expected.
 
-- :class:`Box`: independent intervals, the classical (and most conservative) case.
+- :class:`BoxSet`: independent intervals, the classical (and most conservative) case.
 - :class:`~pinnopt.robust.ellipsoid.Ellipsoid`: ``{xi : (xi - c)^T S^-1 (xi - c) <= r^2}``,
   correlated coefficients.
 - :class:`~pinnopt.robust.budget.Budget`: Bertsimas-Sim, ``xi = c + d * z`` with
@@ -142,7 +142,7 @@ def _grid_axes(lo: np.ndarray, hi: np.ndarray, n: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Box(UncertaintySet):
+class BoxSet(UncertaintySet):
     """Independent intervals ``lower_i <= xi_i <= upper_i``.
 
     Args:
@@ -154,15 +154,15 @@ class Box(UncertaintySet):
     upper: ArrayLike
 
     def __post_init__(self) -> None:
-        lo = _vector(self.lower, "Box lower")
-        hi = _vector(self.upper, "Box upper")
+        lo = _vector(self.lower, "BoxSet lower")
+        hi = _vector(self.upper, "BoxSet upper")
         if lo.shape != hi.shape:
-            raise ProblemError(f"Box: lower has {lo.size} entries but upper has {hi.size}; expected equal")
+            raise ProblemError(f"BoxSet: lower has {lo.size} entries but upper has {hi.size}; expected equal")
         bad = np.nonzero(lo > hi)[0]
         if bad.size:
             i = int(bad[0])
             raise ProblemError(
-                f"Box: lower[{i}] = {lo[i]:g} > upper[{i}] = {hi[i]:g}; expected lower <= upper"
+                f"BoxSet: lower[{i}] = {lo[i]:g} > upper[{i}] = {hi[i]:g}; expected lower <= upper"
             )
         object.__setattr__(self, "_lo", lo)
         object.__setattr__(self, "_hi", hi)
@@ -207,8 +207,8 @@ class Box(UncertaintySet):
 
     def describe(self) -> str:
         if self.dim == 1:
-            return f"Box({self._lo[0]:g}, {self._hi[0]:g})"
-        return f"Box({self._lo.tolist()}, {self._hi.tolist()})"
+            return f"BoxSet({self._lo[0]:g}, {self._hi[0]:g})"
+        return f"BoxSet({self._lo.tolist()}, {self._hi.tolist()})"
 
 
 @dataclass(frozen=True, eq=False, repr=False)

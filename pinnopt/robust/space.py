@@ -1,6 +1,6 @@
 """Declaring uncertain coefficients, and the joint space of all of them.
 
-``po.Uncertain(k, po.Box(0.9, 1.1))`` declares the sympy symbol ``k`` uncertain;
+``po.Uncertain(k, po.BoxSet(0.9, 1.1))`` declares the sympy symbol ``k`` uncertain;
 ``po.Uncertain((a, b), po.Ellipsoid(...))`` declares two correlated ones. A problem's
 uncertain coefficients form an :class:`UncertaintySpace`: the product of the declared
 sets, one flat vector ``xi`` in declaration order, which inner maximizers search.
@@ -45,7 +45,7 @@ class Uncertain:
             raise ProblemError(f"Uncertain: symbols {[str(s) for s in syms]} repeat a symbol")
         if not isinstance(self.set, UncertaintySet):
             raise ProblemError(
-                f"Uncertain {[str(s) for s in syms]}: set must be a po.Box, po.Ellipsoid, po.Budget or "
+                f"Uncertain {[str(s) for s in syms]}: set must be a po.BoxSet, po.Ellipsoid, po.Budget or "
                 f"po.Scenarios, got {type(self.set).__name__}"
             )
         if self.set.dim != len(syms):
@@ -179,7 +179,7 @@ class UncertaintySpace:
         return {n: float(v) for n, v in zip(self.names, arr, strict=True)}
 
     def describe(self) -> str:
-        """e.g. ``k in Box(0.9, 1.5)``."""
+        """e.g. ``k in BoxSet(0.9, 1.5)``."""
         return "; ".join(f"{', '.join(b.names)} in {b.set}" for b in self.blocks)
 
     def __repr__(self) -> str:

@@ -68,7 +68,8 @@ class Robust:
         object.__setattr__(self, "terms", terms)
         if self.method is not None and not isinstance(self.method, InnerMaximizer):
             raise ConfigError(
-                f"Robust(method={self.method!r}): expected po.robust.Vertices(), Grid(), Sampling() or PGA()"
+                f"Robust(method={self.method!r}): expected po.Vertices(), po.GridSearch(), po.Sampling() "
+                "or po.PGA()"
             )
         if not isinstance(self.aggregate, Aggregate):
             raise ConfigError(
@@ -147,7 +148,7 @@ def resolve(problem: Problem, robust: Any, *, parametric: bool = False) -> list[
             return []
         raise ConfigError(
             "robust= was given but the problem declares no uncertain coefficients; declare them with "
-            "Problem(uncertain={symbol: po.Box(lo, hi)})"
+            "Problem(uncertain={symbol: po.BoxSet(lo, hi)})"
         )
     if robust is None or robust is True:
         specs: list[Robust] = [Robust()]

@@ -4,6 +4,7 @@ from .compiler import CompiledExpression, Env, SymbolContext, as_expression, com
 from .derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
 from .fields import Field
 from .functions import DEFAULT_FUNCTIONS, FunctionTable
+from .normals import Normal, normal_derivative
 from .taylor import AutoEngine, TaylorEngine
 
 __all__ = [
@@ -16,8 +17,10 @@ __all__ = [
     "Env",
     "Field",
     "FunctionTable",
+    "Normal",
     "SymbolContext",
     "TaylorEngine",
     "as_expression",
     "compile_expression",
+    "normal_derivative",
 ]

@@ -26,6 +26,7 @@ from ..errors import (
 )
 from .fields import Field
 from .functions import DEFAULT_FUNCTIONS, FunctionTable
+from .normals import Normal
 
 Value = torch.Tensor | float
 Node = Callable[["Env"], Value]
@@ -68,6 +69,9 @@ class SymbolContext:
         constants: symbols with fixed numeric values, substituted at compile time.
         functions: the sympy -> torch function table; user-known functions such as
             ``sp.Function("f")(x)`` are looked up here by name.
+        unknown_coordinates: for unknowns that depend on only some coordinates (a
+            coefficient field ``a(x)`` in a space-time problem), the coordinates they take;
+            the others take every coordinate.
     """
 
     coordinates: tuple[sp.Symbol, ...]
@@ -75,6 +79,7 @@ class SymbolContext:
     scalars: tuple[sp.Symbol, ...] = ()
     constants: Mapping[sp.Symbol, float] = field(default_factory=dict)
     functions: FunctionTable = field(default_factory=lambda: DEFAULT_FUNCTIONS)
+    unknown_coordinates: Mapping[str, tuple[sp.Symbol, ...]] = field(default_factory=dict)
 
     @property
     def dim(self) -> int:
@@ -104,12 +109,14 @@ class CompiledExpression:
         expr: the sympy expression (``lhs - rhs`` for an ``Eq``).
         fields: every unknown derivative it reads.
         scalars: names of the scalars it reads.
+        data: keys of per-point data it reads (``"normal"`` for :class:`Normal`).
     """
 
     expr: sp.Expr
     fields: frozenset[Field]
     scalars: frozenset[str]
     _fn: Node = field(repr=False)
+    data: frozenset[str] = frozenset()
 
     def __call__(self, env: Env) -> torch.Tensor:
         out = self._fn(env)
@@ -167,7 +174,9 @@ def compile_expression(
             "an equation must constrain at least one unknown function"
         )
     fn: Node = node if callable(node) else _const(node)
-    return CompiledExpression(expr, frozenset(builder.fields), frozenset(builder.scalars), fn)
+    return CompiledExpression(
+        expr, frozenset(builder.fields), frozenset(builder.scalars), fn, frozenset(builder.data)
+    )
 
 
 def _const(value: float) -> Node:
@@ -183,6 +192,7 @@ class _Builder:
         self.whole = whole
         self.fields: set[Field] = set()
         self.scalars: set[str] = set()
+        self.data: set[str] = set()
         self.coord_index = {s: i for i, s in enumerate(ctx.coordinates)}
         self.scalar_names = {s: str(s) for s in ctx.scalars}
         self.unknowns = set(ctx.unknowns)
@@ -194,6 +204,8 @@ class _Builder:
     def build(self, e: sp.Basic) -> Node | float:
         if e is sp.true or e is sp.false:
             return bool(e)
+        if isinstance(e, Normal):
+            return self._normal(e)
         if self._is_constant(e):
             return self._fold(e)
         if isinstance(e, sp.Symbol):
@@ -256,10 +268,29 @@ class _Builder:
             "Declare it as a coordinate of the domain, a parameter, or give it a value"
         )
 
+    def _normal(self, e: Normal) -> Node:
+        c = e.args[0]
+        if c not in self.coord_index:
+            raise UnknownSymbolError(
+                f"{self.where()}: {e} is the normal along {c}, which is not a coordinate; "
+                f"coordinates are {_names(self.ctx.coordinates)}"
+            )
+        j = self.coord_index[c]
+        self.data.add("normal")
+        what = self.where()
+
+        def call(env: Env) -> Value:
+            normal = env.data.get("normal")
+            if normal is None:
+                raise CompileError(f"{what}: {e} reads the outward normal, but these points have none")
+            return normal[:, j]
+
+        return call
+
     def _check_unknown_args(self, f: AppliedUndef) -> None:
         name = f.func.__name__
         args = f.args
-        coords = self.ctx.coordinates
+        coords = tuple(self.ctx.unknown_coordinates.get(name, self.ctx.coordinates))
         if (
             not all(isinstance(a, sp.Symbol) for a in args)
             or set(args) != set(coords)

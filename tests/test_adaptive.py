@@ -1,0 +1,134 @@
+"""Adaptive collocation hooks: Resample, RAR, RAD (behaviour, reproducibility, checkpoints)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import sympy as sp
+import torch
+
+import pinnopt as po
+from pinnopt.adaptive import residual_norms
+from pinnopt.assemble import build_model, build_objective, draw_point_set, point_sources
+
+x, t = sp.symbols("x t")
+CPU = torch.device("cpu")
+
+
+def sharp_problem() -> po.Problem:
+    """-u'' = f with a sharp source near x = 0.7: an untrained network has a localized residual."""
+    u = sp.Function("u")(x)
+    exact = sp.tanh(20 * (x - sp.Rational(7, 10)))
+    return po.Problem(
+        domain=po.Interval(x, 0, 1),
+        equations=[-u.diff(x, 2) + exact.diff(x, 2)],
+        conditions=[po.Dirichlet("x=0", u, exact.subs(x, 0)), po.Dirichlet("x=1", u, exact.subs(x, 1))],
+        exact=exact,
+    )
+
+
+def setup(hook: po.RAR | po.RAD | po.Resample, seed: int = 0) -> SimpleNamespace:
+    """What a hook sees of a trainer: model, objective, points (no optimizer needed)."""
+    problem = sharp_problem()
+    torch.manual_seed(0)
+    model, _ = build_model(problem, po.MLP(width=8, depth=1))
+    model = model.double()
+    sources = point_sources(problem, po.Collocation(interior=100, boundary=1))
+    g = torch.Generator().manual_seed(1)
+    points = {name: draw_point_set(src, g, torch.float64, CPU) for name, src in sources.items()}
+    trainer = SimpleNamespace(model=model, objective=build_objective(problem), points=points)
+    hook.bind(sources, seed=seed, dtype=torch.float64, device=CPU)
+    hook.on_train_start(trainer)  # type: ignore[arg-type]
+    return trainer
+
+
+def fresh_residuals(trainer: SimpleNamespace, n: int = 2000) -> torch.Tensor:
+    src = point_sources(sharp_problem(), po.Collocation(interior=n))["interior"]
+    uniform = draw_point_set(src, torch.Generator().manual_seed(5), torch.float64, CPU)
+    return residual_norms(trainer, "interior", uniform)  # type: ignore[arg-type]
+
+
+def test_rar_adds_the_points_with_the_largest_residual() -> None:
+    hook = po.RAR(every=10, add=20, candidates=1000)
+    trainer = setup(hook)
+    before = trainer.points["interior"]
+    hook.on_step(trainer, 5)  # type: ignore[arg-type]
+    assert len(trainer.points["interior"]) == 100
+    hook.on_step(trainer, 10)  # type: ignore[arg-type]
+    after = trainer.points["interior"]
+    assert len(after) == 120 and torch.equal(after.x[:100], before.x)
+    added = residual_norms(trainer, "interior", after.take(torch.arange(100, 120)))  # type: ignore[arg-type]
+    assert float(added.min()) >= float(torch.quantile(fresh_residuals(trainer), 0.95))
+    assert hook.updates == 1
+
+
+def test_rad_concentrates_points_where_the_residual_is_large() -> None:
+    hook = po.RAD(every=1, k=2.0, c=0.0, candidates=2000)
+    trainer = setup(hook)
+    hook.on_step(trainer, 1)  # type: ignore[arg-type]
+    pts = trainer.points["interior"]
+    assert len(pts) == 100 and len(torch.unique(pts.x)) == 100  # same size, no repeats
+    r_rad = residual_norms(trainer, "interior", pts)  # type: ignore[arg-type]
+    assert float(r_rad.mean()) > 3 * float(fresh_residuals(trainer).mean())
+
+
+def test_hooks_are_reproducible_and_checkpointed() -> None:
+    a, b = po.RAD(every=1), po.RAD(every=1)
+    ta, tb = setup(a, seed=3), setup(b, seed=3)
+    a.on_step(ta, 1)  # type: ignore[arg-type]
+    b.on_step(tb, 1)  # type: ignore[arg-type]
+    assert torch.equal(ta.points["interior"].x, tb.points["interior"].x)
+    state = a.state_dict()
+    a.on_step(ta, 2)  # type: ignore[arg-type]
+    c = po.RAD(every=1)
+    tc = setup(c, seed=99)
+    c.load_state_dict(state)
+    c.on_step(tc, 2)  # restores the saved points, then redraws with the saved generator state
+    assert torch.equal(tc.points["interior"].x, ta.points["interior"].x)
+
+
+def test_resample_redraws_every_n_steps_until_the_limit() -> None:
+    hook = po.Resample(every=2, until=4)
+    trainer = setup(hook)
+    first = trainer.points["interior"].x.clone()
+    hook.on_step(trainer, 1)  # type: ignore[arg-type]
+    assert torch.equal(trainer.points["interior"].x, first)
+    hook.on_step(trainer, 2)  # type: ignore[arg-type]
+    second = trainer.points["interior"].x.clone()
+    assert not torch.equal(second, first) and len(second) == 100
+    hook.on_step(trainer, 6)  # type: ignore[arg-type]
+    assert torch.equal(trainer.points["interior"].x, second)
+
+
+def test_residual_norms_do_not_depend_on_chunking() -> None:
+    trainer = setup(po.Resample())
+    pts = trainer.points["interior"]
+    whole = residual_norms(trainer, "interior", pts, chunk=1000)  # type: ignore[arg-type]
+    parts = residual_norms(trainer, "interior", pts, chunk=7)  # type: ignore[arg-type]
+    torch.testing.assert_close(whole, parts, rtol=1e-12, atol=1e-12)
+    assert not whole.requires_grad
+
+
+def test_hook_errors_name_the_problem() -> None:
+    with pytest.raises(po.ConfigError, match="not bound"):
+        po.RAR().on_train_start(SimpleNamespace())  # type: ignore[arg-type]
+    with pytest.raises(po.ConfigError, match="not sampled point sets"):
+        setup(po.RAR(sets=["nowhere"]))
+    with pytest.raises(po.ConfigError, match="add"):
+        po.RAR(add=0)
+    with pytest.raises(po.ConfigError, match="every"):
+        po.Resample(every=0)
+
+
+def test_solve_binds_sampling_hooks() -> None:
+    result = po.solve(
+        sharp_problem(),
+        model=po.MLP(width=8, depth=1),
+        phases=[po.Adam(steps=20, lr=1e-2)],
+        collocation=po.Collocation(interior=50, boundary=1, sampler="sobol"),
+        hooks=[po.RAR(every=10, add=5, candidates=200), po.Resample(every=5, sets=["x=0"])],
+        log_every=10,
+    )
+    assert result.config["collocation"]["interior"] == 60
+    assert result.config["sampler"] == "sobol"
