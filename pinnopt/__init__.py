@@ -49,7 +49,7 @@ from .errors import (
     ValidationError,
 )
 from .losses import PointSet
-from .nn import MLP, PINN, FourierFeatures, ModelSpec, ModifiedMLP, ResidualMLP, init
+from .nn import MLP, PINN, FourierFeatures, ModelSpec, ModifiedMLP, PeriodicEmbedding, ResidualMLP, init
 from .problem import On, Parameter, Problem, interior
 from .result import Result
 from .robust import (
@@ -70,6 +70,19 @@ from .robust import (
     Vertices,
 )
 from .solve import solve
+from .strategies import (
+    Causal,
+    Curriculum,
+    FixedWeights,
+    GradNorm,
+    LRAnnealing,
+    Marching,
+    MarchResult,
+    NTKWeights,
+    ReLoBRaLo,
+    SelfAdaptive,
+    march,
+)
 from .symbolic import DEFAULT_FUNCTIONS, AutoEngine, AutogradEngine, FunctionTable, TaylorEngine
 from .train import (
     LBFGS,
@@ -123,6 +136,7 @@ __all__ = [
     "Budget",
     "CVaR",
     "Callback",
+    "Causal",
     "CheckReport",
     "Checkpoint",
     "CheckpointError",
@@ -133,6 +147,7 @@ __all__ = [
     "ConvergenceThreshold",
     "CosineDecay",
     "CostThreshold",
+    "Curriculum",
     "DataError",
     "DerivativeError",
     "DivergenceGuard",
@@ -143,13 +158,18 @@ __all__ = [
     "Equality",
     "ExponentialDecay",
     "FeasibilityReport",
+    "FixedWeights",
     "FourierFeatures",
     "FullBatch",
     "FunctionTable",
     "GradCheckReport",
+    "GradNorm",
     "Grid",
     "Interval",
+    "LRAnnealing",
     "LogSumExp",
+    "MarchResult",
+    "Marching",
     "Max",
     "MaxSteps",
     "Mean",
@@ -159,12 +179,14 @@ __all__ = [
     "ModelSpec",
     "ModifiedMLP",
     "Momentum",
+    "NTKWeights",
     "NoUnknownError",
     "On",
     "Parameter",
     "ParameterFit",
     "ParameterRecorder",
     "Parametric",
+    "PeriodicEmbedding",
     "PinnoptError",
     "PinnoptWarning",
     "PointSet",
@@ -173,6 +195,7 @@ __all__ = [
     "ProblemError",
     "Product",
     "Range",
+    "ReLoBRaLo",
     "ReduceOnPlateau",
     "ReferenceSolution",
     "Region",
@@ -181,6 +204,7 @@ __all__ = [
     "Robust",
     "Sampling",
     "Scenarios",
+    "SelfAdaptive",
     "StepDecay",
     "StopReason",
     "TaylorEngine",
@@ -201,5 +225,6 @@ __all__ = [
     "gradient_check",
     "init",
     "interior",
+    "march",
     "solve",
 ]

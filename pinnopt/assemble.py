@@ -51,6 +51,7 @@ def build_model(
     if isinstance(spec, Parametric):
         net, config = spec.build(problem), None
     elif isinstance(spec, ModelSpec):
+        spec = spec.bind([str(c) for c in problem.coordinates])  # e.g. named periodic coordinates
         net = spec.build(problem.domain.dim, n_out, problem.domain.bounds)
         config: dict[str, Any] | None = spec.config()
     elif isinstance(spec, nn.Module):
