@@ -91,7 +91,7 @@ def test_bad_settings_name_the_problem() -> None:
         po.PeriodicEmbedding(period=-1.0)
     with pytest.raises(po.ConfigError, match="no coordinate named 'y'"):
         po.PeriodicEmbedding(("y",)).bind(["x", "t"])
-    with pytest.raises(po.ConfigError, match="build it through po.solve"):
+    with pytest.raises(po.ConfigError, match=r"build it through po\.solve"):
         po.MLP(embedding=po.PeriodicEmbedding(("x",))).build(2, 1, BOX)
 
 

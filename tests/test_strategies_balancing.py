@@ -19,8 +19,20 @@ IMBALANCED = {
 }
 
 
-def _imbalanced(balance: object = None) -> po.Result:
-    return po.solve(imbalanced_problem(), balance=balance, **IMBALANCED)
+def _imbalanced(balance: object = None, steps: int = 300) -> po.Result:
+    return po.solve(
+        imbalanced_problem(), balance=balance, **{**IMBALANCED, "phases": [po.Adam(steps, lr=1e-2)]}
+    )
+
+
+@pytest.fixture(scope="module")
+def equal() -> po.Result:
+    return _imbalanced()
+
+
+@pytest.fixture(scope="module")
+def annealed() -> po.Result:
+    return _imbalanced(po.LRAnnealing())
 
 
 def test_the_equation_gradient_is_about_1000x_the_condition_gradient() -> None:
@@ -40,10 +52,12 @@ def test_the_equation_gradient_is_about_1000x_the_condition_gradient() -> None:
     assert float(norms[0] / norms[1]) > 1000
 
 
-def test_lr_annealing_beats_equal_weights_tenfold_at_the_same_budget() -> None:
-    equal = _imbalanced().validate().rel_l2["u"]
-    annealed = _imbalanced(po.LRAnnealing()).validate().rel_l2["u"]
-    assert annealed * 10 <= equal, (annealed, equal)  # measured: 7.6e-3 vs 2.1e-1 (27x)
+def test_lr_annealing_beats_equal_weights_tenfold_at_the_same_budget(
+    equal: po.Result, annealed: po.Result
+) -> None:
+    e, a = equal.validate().rel_l2["u"], annealed.validate().rel_l2["u"]
+    assert equal.steps == annealed.steps == 300
+    assert a * 10 <= e, (a, e)  # measured: 7.6e-3 vs 2.1e-1 (27x)
 
 
 @pytest.mark.parametrize(
@@ -57,10 +71,10 @@ def test_lr_annealing_beats_equal_weights_tenfold_at_the_same_budget() -> None:
     ids=lambda b: type(b).__name__,
 )
 def test_weights_are_recorded_at_updates_and_move(balance: po.strategies.Balancer) -> None:
-    result = _imbalanced(balance)
+    result = _imbalanced(balance, steps=100)
     steps, weights = result.history.series("weights")
-    assert list(steps) == list(range(0, 301, 20))  # the start, then every 20 steps
-    assert weights.shape == (16, 2) and np.isfinite(weights).all()
+    assert list(steps) == list(range(0, 101, 20))  # the start, then every 20 steps
+    assert weights.shape == (6, 2) and np.isfinite(weights).all()
     np.testing.assert_array_equal(weights[0], [1.0, 1.0])
     assert not np.allclose(weights[-1], weights[0])
     arrays = result.history.as_arrays()
@@ -71,17 +85,17 @@ def test_weights_are_recorded_at_updates_and_move(balance: po.strategies.Balance
         np.testing.assert_allclose(weights.sum(axis=1)[1:], 2.0, rtol=1e-12)  # normalized to the count
 
 
-def test_lr_annealing_keeps_the_reference_weight_and_raises_the_condition() -> None:
-    steps, w = _imbalanced(po.LRAnnealing()).history.series("weights")
+def test_lr_annealing_keeps_the_reference_weight_and_raises_the_condition(annealed: po.Result) -> None:
+    _, w = annealed.history.series("weights")
     assert (w[:, 0] == 1.0).all() and w[-1, 1] > 100
 
 
-def test_fixed_weights_replace_the_declared_ones() -> None:
+def test_fixed_weights_replace_the_declared_ones(equal: po.Result) -> None:
     result = _imbalanced(po.FixedWeights({"x=0": 1e3}))
     steps, w = result.history.series("weights")
+    assert list(steps) == [0]  # set once: fixed weights never update
     np.testing.assert_array_equal(w[0], [1.0, 1e3])
-    np.testing.assert_array_equal(w[-1], [1.0, 1e3])
-    assert result.validate().rel_l2["u"] < _imbalanced().validate().rel_l2["u"]
+    assert result.validate().rel_l2["u"] < equal.validate().rel_l2["u"]
 
 
 def test_weights_hold_during_lbfgs_unless_asked() -> None:

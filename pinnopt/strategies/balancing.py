@@ -38,6 +38,8 @@ class Balancer(Strategy):
     """Base of loss-balancing specs: which terms, how often, and the multiplier update."""
 
     option: ClassVar[str] = "balance"
+    static: ClassVar[bool] = False
+    """True when the weights never change after the start (no updates, no records)."""
     terms: tuple[str, ...] | None
     every: int
     lbfgs: bool
@@ -106,7 +108,7 @@ class BalanceHook(TrainingHook):
         self._record(trainer, trainer.step)
 
     def on_step(self, trainer: Trainer, step: int) -> None:
-        if step % self.spec.every != 0 or (in_lbfgs(trainer) and not self.spec.lbfgs):
+        if self.spec.static or step % self.spec.every != 0 or (in_lbfgs(trainer) and not self.spec.lbfgs):
             return
         lam = self.spec.update(self, trainer).detach()
         broadcast(trainer, lam)
@@ -180,6 +182,7 @@ class FixedWeights(Balancer):
     """Fixed weights ``{term name: weight}`` replacing the declared ones (others keep theirs)."""
 
     kind: ClassVar[str] = "FixedWeights"
+    static: ClassVar[bool] = True
     weights: Mapping[str, float] | tuple[tuple[str, float], ...] = ()
     terms: tuple[str, ...] | None = None
     every: int = 1

@@ -23,12 +23,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import sympy as sp
 import torch
 
 from ..errors import ConfigError
 from ..losses import Objective, PointSet, Term
-from ..problem import On, Problem
+from ..problem import Problem
 from ..train.hooks import TrainingHook
 from ..train.phases import LBFGS
 
@@ -57,15 +56,6 @@ class Assembly:
             if t.name == name:
                 return i
         raise ConfigError(f"no loss term named {name!r}; the terms are {[t.name for t in self.terms]}")
-
-    def raw_expressions(self) -> dict[str, sp.Expr]:
-        """The declared (uncompiled) expression of each of the problem's terms, by term name."""
-        items = [e.expr if isinstance(e, On) else e for e in self.problem.equations]
-        items += [c.expr for c in self.problem.conditions]
-        out = {}
-        for spec, raw in zip(self.problem.terms, items, strict=True):
-            out[spec.name] = sp.sympify(raw.lhs - raw.rhs) if isinstance(raw, sp.Equality) else raw
-        return out
 
 
 class Strategy(abc.ABC):

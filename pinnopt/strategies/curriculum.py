@@ -13,6 +13,7 @@ phase resets its memory (``trainer.objective_changed()``). The history records t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, final
@@ -20,9 +21,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, final
 import sympy as sp
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PinnoptError
 from ..losses import ResidualTerm
-from ..symbolic import SymbolContext, compile_expression
+from ..problem import Parameter, Problem
 from ..train.hooks import TrainingHook
 from .base import Assembly, Strategy, check_int, steps_before_last_phase
 
@@ -111,29 +112,22 @@ class Curriculum(Strategy):
         sym = by_name[self.symbol]
         end = self.target(ctx.constants[sym])
         self.check_values(end)
-        new_ctx = SymbolContext(
-            coordinates=ctx.coordinates,
-            unknowns=ctx.unknowns,
-            scalars=(*ctx.scalars, sym),
-            constants={s: v for s, v in ctx.constants.items() if s != sym},
-            functions=ctx.functions,
-        )
-        raw = assembly.raw_expressions()
+        twin = _with_coefficient(problem, sym, end)
+        compiled = {spec.name: spec.expr for spec in twin.terms}
         changed = []
         for i, term in enumerate(assembly.terms):
-            expr = raw.get(term.name)
-            if expr is None or sym not in expr.free_symbols:
+            expr = compiled.get(term.name)
+            if expr is None or self.symbol not in expr.scalars:
                 continue
             if type(term) is not ResidualTerm:
                 raise ConfigError(
-                    f"Curriculum: term {term.name!r} was already wrapped by another strategy; the "
-                    "curriculum must come first"
+                    f"Curriculum: term {term.name!r} is a {type(term).__name__}; only plain residual terms "
+                    "can take the coefficient (pass the curriculum before other strategies)"
                 )
-            compiled = compile_expression(expr, new_ctx, what=f"term {term.name}")
             assembly.terms[i] = ResidualTerm(
                 term.name,
                 term.point_set,
-                compiled,
+                expr,
                 term.weight,
                 target=term.target,
                 point_weights=term.point_weights,
@@ -149,6 +143,22 @@ class Curriculum(Strategy):
         out = super().config()
         out["symbol"] = self.symbol
         return out
+
+
+def _with_coefficient(problem: Problem, sym: sp.Symbol, value: float) -> Problem:
+    """The problem declared again with ``sym`` as a (never trained) coefficient instead of a constant.
+
+    Its terms have the same names and read ``sym`` by name; only their compiled expressions
+    are used (the coefficient's value comes from the objective's scalars).
+    """
+    constants = {s: v for s, v in problem.constants.items() if s != sym}
+    parameters = (*problem.parameters, Parameter(sym, init=value, exact=value))
+    try:
+        return dataclasses.replace(problem, constants=constants, parameters=parameters)
+    except PinnoptError as exc:
+        raise ConfigError(
+            f"Curriculum: cannot declare the problem with {sym} as a coefficient ({exc})"
+        ) from exc
 
 
 class CurriculumHook(TrainingHook):

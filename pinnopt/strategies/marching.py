@@ -39,7 +39,7 @@ from ..errors import ConfigError, DataError, ValidationError
 from ..problem import On, Problem
 from ..result import Result
 from ..symbolic import AutogradEngine, DerivativePlan, Field
-from ..train import Checkpoint, TrainingHook
+from ..train import Checkpoint, History, TrainingHook, TrainOutcome
 from ..train.checkpoint import checkpoints_in
 from ..validate import Validation
 from ..validate.metrics import compute_metrics
@@ -300,6 +300,67 @@ class MarchResult:
     def histories(self) -> list[Any]:
         """Each window's training history (None for windows reloaded from disk)."""
         return [w.history for w in self.windows]
+
+    @property
+    def history(self) -> History | None:
+        """The windows' histories joined: steps, times and evaluations continue across windows;
+        a term column is NaN in windows without that term (``t=0`` only in the first,
+        ``continuity_u`` in the others). None when no window trained in this session."""
+        parts = [h for h in self.histories if h is not None and len(h)]
+        if not parts:
+            return None
+        names = list(dict.fromkeys(n for h in parts for n in h.term_names))
+        rows, step, phase, lr, wall, evals, epoch = [], [], [], [], [], [], []
+        s0 = e0 = p0 = ep0 = 0
+        t0 = 0.0
+        for h in parts:
+            a = h.as_arrays()
+            block = np.full((len(h), 1 + len(names)), np.nan)
+            block[:, 0] = a["loss"]
+            for j, n in enumerate(names):
+                if n in h.term_names:
+                    block[:, 1 + j] = a[f"term/{n}"]
+            rows.append(block)
+            step += list(a["step"] + s0)
+            phase += list(a["phase"] + p0)
+            lr += list(a["lr"])
+            wall += list(a["time"] + t0)
+            evals += list(a["evals"] + e0)
+            epoch += list(a["epoch"] + ep0)
+            s0, p0, t0, e0, ep0 = step[-1], phase[-1] + 1, wall[-1], evals[-1], epoch[-1]
+        out = History(names)
+        out.load_state_dict(
+            {
+                "term_names": names,
+                "losses": torch.from_numpy(np.concatenate(rows)),
+                "step": torch.tensor(step, dtype=torch.int64),
+                "phase": torch.tensor(phase, dtype=torch.int64),
+                "lr": torch.tensor(lr, dtype=torch.float64),
+                "time": torch.tensor(wall, dtype=torch.float64),
+                "evals": torch.tensor(evals, dtype=torch.int64),
+                "epoch": torch.tensor(epoch, dtype=torch.int64),
+            }
+        )
+        return out
+
+    @property
+    def outcome(self) -> TrainOutcome | None:
+        """The windows' outcomes joined (phases in order, summed steps and times)."""
+        done = [w.outcome for w in self.windows if w.outcome is not None]
+        history = self.history
+        if not done or history is None:
+            return None
+        return TrainOutcome(
+            history,
+            done[-1].reason,
+            [p for o in done for p in o.phases],
+            sum(o.steps for o in done),
+            sum(o.evaluations for o in done),
+            sum(o.wall_time_s for o in done),
+            done[-1].stop_detail,
+            sum(o.epochs for o in done),
+            sum(o.retries for o in done),
+        )
 
     @property
     def parameters(self) -> dict[str, float]:
