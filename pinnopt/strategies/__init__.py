@@ -14,12 +14,14 @@ See docs/strategies.md.
 """
 
 from .adaptive import SelfAdaptive, SelfAdaptiveTerm
-from .balancing import BalanceHook, Balancer, FixedWeights, GradNorm, LRAnnealing, NTKWeights, ReLoBRaLo
+from .balancers import GradNorm, LRAnnealing, NTKWeights, ReLoBRaLo
+from .balancing import BalanceHook, Balancer, FixedWeights
 from .base import Assembly, Strategy, apply_strategies
 from .causal import Causal, CausalTerm
 from .curriculum import Curriculum
-from .marching import Marching, MarchResult, march, window_problem
+from .marching import Marching, march, window_problem
 from .options import collect_strategies, strategies_config
+from .stitched import MarchResult
 
 __all__ = [
     "Assembly",
