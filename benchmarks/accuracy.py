@@ -36,6 +36,7 @@ def run(name: str, seed: int = 0) -> dict:
         target_rel_l2=module.TARGET,
         description=module.DESCRIPTION,
         command=f"python -m benchmarks.accuracy {name} --seeds {seed}",
+        strategies=sorted(result.config.get("strategies", {})),  # e.g. ["embedding", "marching"]
     )
     suffix = "" if seed == 0 else f"-seed{seed}"
     write_json(report, OUT / f"{name}{suffix}.json")
@@ -57,7 +58,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             ok = "met" if worst <= rep["target_rel_l2"] else "MISSED"
             print(
                 f"{name:<14} seed {seed}  rel L2 {worst:.2e} (target {rep['target_rel_l2']:.0e}, {ok})  "
-                f"{rep['steps']} steps  {rep['wall_time_s']:.0f} s  {rep['dtype']}  {rep['stop_reason']}",
+                f"{rep['steps']} steps  {rep['wall_time_s']:.0f} s  {rep['dtype']}  {rep['stop_reason']}"
+                + (f"  strategies: {'+'.join(rep['strategies'])}" if rep["strategies"] else ""),
                 flush=True,
             )
             reports.append(rep)

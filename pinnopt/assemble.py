@@ -70,9 +70,11 @@ def build_network(
             for uses, outputs in groups.items():
                 cols = [coords.index(c) for c in uses]
                 bounds = ([lower[j] for j in cols], [upper[j] for j in cols])
-                parts.append((cols, outputs, spec.build(len(cols), len(outputs), bounds)))
+                sub = spec.bind([str(coords[j]) for j in cols])  # e.g. named periodic coordinates
+                parts.append((cols, outputs, sub.build(len(cols), len(outputs), bounds)))
             net: nn.Module = CoordinateSubsets(parts, n_out)
         else:
+            spec = spec.bind([str(c) for c in coords])  # e.g. named periodic coordinates
             net = spec.build(problem.domain.dim, n_out, problem.domain.bounds)
         config: dict[str, Any] | None = spec.config()
     elif isinstance(spec, nn.Module):

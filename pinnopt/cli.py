@@ -162,7 +162,7 @@ class _Progress:
     def __call__(self, trainer: Any, step: int) -> None:
         self.bar.update(step - self.bar.n)
         n = len(trainer.history)
-        if n != self._seen:
+        if n and n != self._seen:  # (a time-marching run feeds it several trainers in turn)
             self._seen = n
             self.bar.set_postfix(loss=f"{trainer.history.loss[-1]:.3e}", refresh=False)
 

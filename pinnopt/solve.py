@@ -32,6 +32,7 @@ from .problem import Problem
 from .result import Result
 from .robust import Parametric, Robust
 from .robust.solving import groups_for, summarize
+from .strategies import apply_strategies, collect_strategies, march, strategies_config
 from .symbolic import AutoEngine, DerivativeEngine
 from .train import (
     LBFGS,
@@ -78,6 +79,10 @@ def solve(
     points: Mapping[str, PointSet] | None = None,
     robust: Robust | Sequence[Robust] | bool | None = None,
     hard_constraints: bool | HardConstraints = False,
+    balance: Any = None,
+    causal: Any = None,
+    curriculum: Any = None,
+    marching: Any = None,
 ) -> Result:
     """Train a physics-informed model for ``problem`` and return the :class:`Result`.
 
@@ -123,12 +128,49 @@ def solve(
             initial values on interval sides exactly through the output transform
             ``u = g + d N``; their loss terms leave the objective (``result.config
             ["hard_constraints"]`` lists what was enforced and why the rest was not).
+        balance: loss balancing (docs/strategies.md): ``po.FixedWeights({...})``,
+            ``po.LRAnnealing()``, ``po.GradNorm()``, ``po.NTKWeights()``, ``po.ReLoBRaLo()`` or
+            per-point ``po.SelfAdaptive()``; the weights are recorded in the history.
+        causal: causal training of time-dependent problems, ``po.Causal(slabs=32)``.
+        curriculum: raise a constant of the problem during training,
+            ``po.Curriculum(beta, 1, 30)``; the last phase trains at its declared value.
+        marching: ``po.Marching(windows)``: train time windows in sequence (each a solve with
+            these options) and return a :class:`~pinnopt.strategies.MarchResult` stitching them.
 
     The problem's constraints add their own hooks first (continuation of barrier
     coefficients, multiplier updates, projections, the barrier monitor).
     """
     if not isinstance(problem, Problem):
         raise ConfigError(f"solve() needs a po.Problem, got {type(problem).__name__}")
+    strategies = collect_strategies(balance=balance, causal=causal, curriculum=curriculum)
+    if marching is not None:
+        return march(  # type: ignore[return-value]
+            problem,
+            marching,
+            model=model,
+            phases=phases,
+            collocation=collocation,
+            dtype=dtype,
+            device=device,
+            seed=seed,
+            engine=engine,
+            log_every=log_every,
+            callbacks=callbacks,
+            hooks=hooks,
+            batch=batch,
+            stop=stop,
+            guard=guard,
+            checkpoint=checkpoint,
+            resume=resume,
+            progress=progress,
+            distributed=distributed,
+            points=points,
+            robust=robust,
+            balance=balance,
+            causal=causal,
+            curriculum=curriculum,
+            hard_constraints=hard_constraints,
+        )
     dt = resolve_dtype(dtype)
     ctx = _distributed_context(distributed)
     dev = resolve_device(device)
@@ -169,7 +211,8 @@ def solve(
         points = sample_points(problem, collocation, generator, dt, dev, skip=enforced)
     else:
         points = _given_points(points, dt, dev)
-    hooks = [*constraint_hooks(constraints), *hooks]
+    before = constraint_hooks(constraints)
+    hooks = [*before, *hooks]
     for i, hook in enumerate(hooks):
         if isinstance(hook, SamplingHook):
             hook.bind(sources, seed=seed + 7919 * (i + 1), dtype=dt, device=dev)
@@ -181,6 +224,8 @@ def solve(
         raise ConfigError(f"engine must be a DerivativeEngine (e.g. po.AutoEngine()), got {engine!r}")
     groups = groups_for(problem, robust, pinn)
     objective = build_objective(problem, engine, skip=enforced, robust=groups, model=pinn).to(dt, dev)
+    objective, points, strategy_hooks = apply_strategies(strategies, problem, objective, points, dt, dev)
+    hooks = [*before, *strategy_hooks, *hooks[len(before) :]]
     if stop is not None and not isinstance(stop, Criterion):
         raise ConfigError(
             f"stop={stop!r}: expected a criterion such as po.CostThreshold(1e-6) | po.MaxSteps(1000)"
@@ -252,6 +297,8 @@ def solve(
     if any(len(cs) < problem.domain.dim for cs in partial.values()):
         config["unknown_coordinates"] = partial
     history = trace.history() if trace is not None else None
+    if strategies or (net_config or {}).get("embedding") is not None:
+        config["strategies"] = strategies_config(strategies, net_config)
     report = summarize(problem, pinn, objective, points, groups, engine)
     return Result(problem, pinn, outcome, config, robust=report, parameter_history=history)
 

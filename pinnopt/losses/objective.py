@@ -24,6 +24,9 @@ class Objective:
         engine: the derivative engine (default: reverse-mode autograd).
 
     ``weights`` is a tensor that loss-balancing strategies may rewrite between steps.
+    ``scalars`` holds named values that every evaluation reads in addition to the model's
+    trainable scalars (a curriculum coefficient set by a training hook); strategies update
+    these tensors in place.
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class Objective:
                 need.setdefault(t.point_set, set()).update(t.fields)
         self.plans = {name: DerivativePlan.build(f) for name, f in need.items()}
         self.weights = torch.tensor([t.weight for t in self.terms], dtype=torch.float64)
+        self.scalars: dict[str, torch.Tensor] = {}
 
     @property
     def point_set_names(self) -> tuple[str, ...]:
@@ -77,7 +81,7 @@ class Objective:
             self.plans,
             self.engine,
             self.unknowns,
-            scalars=scalars,
+            scalars={**self.scalars, **(scalars or {})} if self.scalars else scalars,
             create_graph=create_graph,
         )
 
@@ -99,13 +103,20 @@ class Objective:
 
     def state_dict(self) -> dict[str, Any]:
         """Weights and the state of stateful terms."""
-        return {
+        state: dict[str, Any] = {
             "weights": self.weights.detach().clone(),
             "terms": {t.name: t.state_dict() for t in self.terms},
         }
+        if self.scalars:
+            state["scalars"] = {k: v.detach().clone() for k, v in self.scalars.items()}
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` saved."""
         self.weights = state["weights"].to(self.weights)
+        with torch.no_grad():
+            for k, v in state.get("scalars", {}).items():
+                if k in self.scalars:
+                    self.scalars[k].copy_(v)
         for t in self.terms:
             t.load_state_dict(state["terms"].get(t.name, {}))

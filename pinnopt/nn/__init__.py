@@ -3,7 +3,7 @@
 from . import init
 from .activations import ACTIVATIONS, GAINS, AdaptiveActivation, gain
 from .diagnostics import InitReport, diagnose, diagnose_network, plot_reports
-from .embedding import Embedding, FourierFeatures, embedding_from_config
+from .embedding import Embedding, FourierFeatures, PeriodicEmbedding, embedding_from_config
 from .models import MLP, MODELS, ModelSpec, ModifiedMLP, ResidualMLP, model_from_config
 from .networks import FeedForwardNet, MLPNet, ModifiedMLPNet, SeparateNets
 from .norm import BatchNorm, InputScaling, InputStandardization, OutputScaling, fit_input_statistics
@@ -29,6 +29,7 @@ __all__ = [
     "ModifiedMLP",
     "ModifiedMLPNet",
     "OutputScaling",
+    "PeriodicEmbedding",
     "ResidualMLP",
     "SeparateNets",
     "diagnose",

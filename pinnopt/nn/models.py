@@ -26,8 +26,9 @@ A plain :class:`MLP` (no norm, embedding, adaptive activation or output scale) b
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any, ClassVar, final
@@ -56,6 +57,14 @@ class ModelSpec(abc.ABC):
     @abc.abstractmethod
     def config(self) -> dict[str, Any]:
         """A JSON-ready description, rebuilt by :func:`model_from_config`."""
+
+    def bind(self, coordinates: Sequence[str]) -> ModelSpec:
+        """This spec with names of the problem's coordinates resolved (default: unchanged).
+
+        :func:`pinnopt.assemble.build_model` calls it, so that e.g. a periodic embedding may
+        name its coordinates (``po.PeriodicEmbedding(("x",))``).
+        """
+        return self
 
     def n_parameters(self, in_dim: int, out_dim: int) -> int:
         """Number of weights, biases and other parameters of the built network."""
@@ -202,10 +211,18 @@ class _NetworkSpec(ModelSpec):
         """Create and initialize the network for ``in_dim`` coordinates and ``out_dim`` unknowns."""
         return self._make(in_dim, out_dim, bounds, initialize=True)
 
-    def _embedding(self, in_dim: int, bounds: Bounds | None) -> tuple[nn.Module | None, int | None]:
+    def _embedding(
+        self, in_dim: int, bounds: Bounds | None, input_map: nn.Module | None = None
+    ) -> tuple[nn.Module | None, int | None]:
         if self.embedding is None:
             return None, None
-        return self.embedding.build(in_dim, bounds), self.embedding.out_dim(in_dim)
+        return self.embedding.build_for(in_dim, bounds, input_map), self.embedding.out_dim(in_dim)
+
+    def bind(self, coordinates: Sequence[str]) -> ModelSpec:
+        """This spec with the embedding's coordinate names resolved (see :meth:`ModelSpec.bind`)."""
+        if self.embedding is None:
+            return self
+        return dataclasses.replace(self, embedding=self.embedding.bind(coordinates))
 
     def config(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
@@ -240,7 +257,7 @@ class MLP(_NetworkSpec):
             return MLPNet(
                 in_dim, out_dim, self.width, self.depth, self.activation, scaling=input_map, initialize=False
             )
-        emb, emb_dim = self._embedding(in_dim, bounds)
+        emb, emb_dim = self._embedding(in_dim, bounds, input_map)
         return FeedForwardNet(
             in_dim,
             out_dim,
@@ -267,14 +284,15 @@ class ResidualMLP(_NetworkSpec):
     def _one(
         self, in_dim: int, out_dim: int, bounds: Bounds | None, scale: tuple[float, ...] | None
     ) -> nn.Module:
-        emb, emb_dim = self._embedding(in_dim, bounds)
+        input_map = self._input_map(in_dim, bounds)
+        emb, emb_dim = self._embedding(in_dim, bounds, input_map)
         return FeedForwardNet(
             in_dim,
             out_dim,
             self.width,
             self.depth,
             self.activation,
-            input_map=self._input_map(in_dim, bounds),
+            input_map=input_map,
             embedding=emb,
             embed_dim=emb_dim,
             norm=self.norm,
@@ -306,14 +324,15 @@ class ModifiedMLP(_NetworkSpec):
     def _one(
         self, in_dim: int, out_dim: int, bounds: Bounds | None, scale: tuple[float, ...] | None
     ) -> nn.Module:
-        emb, emb_dim = self._embedding(in_dim, bounds)
+        input_map = self._input_map(in_dim, bounds)
+        emb, emb_dim = self._embedding(in_dim, bounds, input_map)
         return ModifiedMLPNet(
             in_dim,
             out_dim,
             self.width,
             self.depth,
             self.activation,
-            input_map=self._input_map(in_dim, bounds),
+            input_map=input_map,
             embedding=emb,
             embed_dim=emb_dim,
             adaptive=self.adaptive,

@@ -14,6 +14,10 @@ class History:
 
     Losses are buffered on the training device and copied to the host only in
     :meth:`flush` (at logging intervals), so a step never waits for the device.
+
+    Training strategies add *series*: named vectors recorded at the steps where they change
+    (loss weights per term, causal slab weights...), with :meth:`record_series`; read them
+    with :meth:`series` or as ``"<name>/step"`` and ``"<name>/<label>"`` in :meth:`as_arrays`.
     """
 
     def __init__(self, term_names: Sequence[str]) -> None:
@@ -27,6 +31,7 @@ class History:
         self.time: list[float] = []
         self.evals: list[int] = []
         self._losses: list[np.ndarray] = []
+        self._series: dict[str, _Series] = {}
 
     def record(
         self,
@@ -43,8 +48,39 @@ class History:
         self._pending.append(torch.cat([total.detach().reshape(1), terms.detach().reshape(-1)]))
         self._pending_meta.append((step, phase, lr, wall, evals, epoch))
 
+    def record_series(self, name: str, step: int, values: torch.Tensor, labels: Sequence[str]) -> None:
+        """Buffer the vector ``values`` of series ``name`` at ``step`` (no host synchronization).
+
+        ``labels`` name the entries; they must stay the same for every record of a series.
+        """
+        ser = self._series.get(name)
+        if ser is None:
+            ser = self._series[name] = _Series(tuple(labels))
+        elif ser.labels != tuple(labels):
+            raise ValueError(f"series {name!r} was recorded with labels {ser.labels}, now {tuple(labels)}")
+        ser.pending.append((int(step), values.detach().reshape(-1).clone()))
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(steps, values)`` of series ``name``: shapes ``(k,)`` and ``(k, len(labels))``."""
+        if name not in self._series:
+            raise KeyError(f"no series {name!r} was recorded; recorded: {sorted(self._series)}")
+        ser = self._series[name]
+        ser.flush()
+        return np.asarray(ser.steps, dtype=np.int64), ser.array()
+
+    def series_labels(self, name: str) -> tuple[str, ...]:
+        """The entry names of series ``name``."""
+        return self._series[name].labels
+
+    @property
+    def series_names(self) -> tuple[str, ...]:
+        """Names of the recorded series."""
+        return tuple(self._series)
+
     def flush(self) -> np.ndarray | None:
         """Copy buffered rows to the host; return them (``(k, 1 + n_terms)``) or None."""
+        for ser in self._series.values():
+            ser.flush()
         if not self._pending:
             return None
         rows = torch.stack(self._pending).to("cpu", torch.float64).numpy()
@@ -64,13 +100,19 @@ class History:
         """Drop rows not yet flushed (after restoring an earlier state)."""
         self._pending.clear()
         self._pending_meta.clear()
+        for ser in self._series.values():
+            ser.pending.clear()
 
     def truncate(self, n: int) -> None:
         """Keep only the first ``n`` flushed rows."""
         rows = self._all()[:n]
         self._losses = [rows]
+        last = self.step[n - 1] if n > 0 and n <= len(self.step) else 0
         for lst in (self.step, self.phase, self.lr, self.time, self.evals, self.epoch):
             del lst[n:]
+        for ser in self._series.values():
+            ser.flush()
+            ser.keep_until(last)
 
     @property
     def rows(self) -> int:
@@ -115,6 +157,11 @@ class History:
         }
         for name, values in self.terms.items():
             out[f"term/{name}"] = values.copy()
+        for name in self._series:
+            steps, values = self.series(name)
+            out[f"{name}/step"] = steps
+            for j, label in enumerate(self._series[name].labels):
+                out[f"{name}/{label}"] = values[:, j].copy()
         return out
 
     def state_dict(self) -> dict[str, Any]:
@@ -128,6 +175,7 @@ class History:
             "time": torch.tensor(self.time, dtype=torch.float64),
             "evals": torch.tensor(self.evals, dtype=torch.int64),
             "epoch": torch.tensor(self.epoch, dtype=torch.int64),
+            "series": {name: ser.state_dict() for name, ser in self._series.items()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -145,6 +193,7 @@ class History:
         self.time = [float(v) for v in state["time"].tolist()]
         self.evals = [int(v) for v in state["evals"].tolist()]
         self.epoch = [int(v) for v in state["epoch"].tolist()]
+        self._series = {name: _Series.from_state(st) for name, st in state.get("series", {}).items()}
 
     def summary(self) -> dict[str, Any]:
         """A short JSON-ready summary: first/last/min loss and the last per-term losses."""
@@ -159,3 +208,46 @@ class History:
             "final_terms": {k: float(v[-1]) for k, v in self.terms.items()},
             "function_evaluations": int(self.evals[-1]) if self.evals else 0,
         }
+
+
+class _Series:
+    """One named series: labels, flushed steps and rows, and rows still on the device."""
+
+    def __init__(self, labels: tuple[str, ...]) -> None:
+        self.labels = labels
+        self.steps: list[int] = []
+        self.rows: list[np.ndarray] = []
+        self.pending: list[tuple[int, torch.Tensor]] = []
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        values = torch.stack([v for _, v in self.pending]).to("cpu", torch.float64).numpy()
+        self.steps.extend(s for s, _ in self.pending)
+        self.rows.extend(values)
+        self.pending.clear()
+
+    def array(self) -> np.ndarray:
+        if not self.rows:
+            return np.zeros((0, len(self.labels)))
+        return np.stack(self.rows)
+
+    def keep_until(self, step: int) -> None:
+        keep = [i for i, s in enumerate(self.steps) if s <= step]
+        self.steps = [self.steps[i] for i in keep]
+        self.rows = [self.rows[i] for i in keep]
+
+    def state_dict(self) -> dict[str, Any]:
+        self.flush()
+        return {
+            "labels": list(self.labels),
+            "step": torch.tensor(self.steps, dtype=torch.int64),
+            "values": torch.from_numpy(np.ascontiguousarray(self.array())),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> _Series:
+        ser = cls(tuple(state["labels"]))
+        ser.steps = [int(v) for v in state["step"].tolist()]
+        ser.rows = list(state["values"].to(torch.float64).numpy().copy())
+        return ser

@@ -9,6 +9,11 @@ rather than writing into their tensors: the divergence guard's snapshots keep re
 to the point sets of the last good step. A hook that draws random numbers should use the
 global torch/NumPy/Python generators or keep its generator state in ``state_dict``, so
 that a resumed run draws the same numbers.
+
+A hook that changes the objective (loss weights, a curriculum coefficient, causal
+weights) calls ``trainer.objective_changed()`` afterwards: during an L-BFGS phase this
+makes L-BFGS re-evaluate the loss and drop its curvature memory, which describe the old
+objective (in gradient phases it does nothing).
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ class TrainingHook(abc.ABC):
 
     def on_train_start(self, trainer: Trainer) -> None:  # noqa: B027 - optional hook
         """Called once before the first phase (not again when a run resumes from a checkpoint)."""
+
+    def on_phase_start(self, trainer: Trainer, index: int) -> None:  # noqa: B027 - optional hook
+        """Called when phase ``index`` starts afresh, before its first step (not on a resume
+        inside the phase)."""
 
     def state_dict(self) -> dict[str, Any]:
         """Training state to checkpoint (tensors, numbers, strings, lists, dicts)."""

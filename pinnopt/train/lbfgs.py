@@ -168,6 +168,14 @@ class LBFGSOptimizer:
             return LBFGSStatus.STEP_TOLERANCE
         return LBFGSStatus.CONTINUE
 
+    def reset(self) -> None:
+        """Forget the accepted point's loss and gradient and the curvature memory (the objective
+        changed); the next :meth:`step` re-evaluates first. Counters are kept."""
+        self.f = None
+        self.g = None
+        self.extra = None
+        self._reset_memory()
+
     def _reset_memory(self) -> None:
         self.s.clear()
         self.y.clear()

@@ -156,6 +156,13 @@ class Trainer(StateMixin, CheckMixin):
         """The tensors being optimized."""
         return list(self._params)
 
+    def objective_changed(self) -> None:
+        """Tell the trainer that the objective changed (weights, coefficients): an L-BFGS phase
+        re-evaluates the loss and drops its curvature memory before its next iteration;
+        gradient phases need nothing."""
+        if isinstance(self._opt, LBFGSOptimizer):
+            self._opt.reset()
+
     def elapsed(self) -> float:
         """Wall time of the run so far in seconds (continued across resumes)."""
         return time.perf_counter() - self._t0
@@ -240,6 +247,8 @@ class Trainer(StateMixin, CheckMixin):
         self._check_epochs = max(1, math.ceil(self.log_every / spe))
         if not fresh:
             return
+        for hook in self.hooks:
+            hook.on_phase_start(self, self.phase_index)
         self._phase_total = phase.epochs * spe if getattr(phase, "epochs", None) is not None else phase.steps
         self._phase_epochs = 0
         self._phase_status = None

@@ -1,0 +1,58 @@
+"""Convection (advection) with a large speed: the classic failure case of plain PINN training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+import pinnopt as po
+
+NAME = "convection"
+DESCRIPTION = (
+    "Convection u_t + 30 u_x = 0 on [0, 2 pi] x [0, 1], periodic in x (exactly, by the periodic "
+    "embedding), u0 = sin x; exact sin(x - 30 t)"
+)
+TARGET = 2e-2
+BETA = 30.0
+
+
+def make_problem(beta: float = BETA, dirichlet: bool = False) -> po.Problem:
+    """Declare convection with speed ``beta`` (a constant named ``beta``, for curricula).
+
+    The periodicity in x is not a loss term: the recommended model's
+    :class:`~pinnopt.PeriodicEmbedding` makes every candidate solution 2 pi-periodic. For a
+    model without it, ``dirichlet=True`` adds the exact values on both sides (inflow data).
+    """
+    x, t, b = sp.symbols("x t beta")
+    u = sp.Function("u")(x, t)
+    conditions = [po.On(sp.Eq(t, 0), u - sp.sin(x), n=256)]
+    if dirichlet:
+        conditions += [
+            po.On(sp.Eq(x, 0), u - sp.sin(-b * t), n=128),
+            po.On(sp.Eq(x, 2 * sp.pi), u - sp.sin(2 * sp.pi - b * t), n=128),
+        ]
+    return po.Problem(
+        domain=po.Interval(x, 0, 2 * sp.pi) * po.Interval(t, 0, 1),
+        equations=[u.diff(t) + b * u.diff(x)],
+        conditions=conditions,
+        constants={b: float(beta)},
+        exact=sp.sin(x - b * t),
+        name=NAME,
+        description=DESCRIPTION,
+        eval_grid=(256, 101),
+    )
+
+
+def recommended() -> dict[str, Any]:
+    """Periodic embedding + time-marching in 10 windows, each Adam then L-BFGS (float64).
+
+    Relative L2 about 7e-3 in one run (benchmarks/strategies.py has the seeds and times).
+    """
+    return {
+        "model": po.MLP(width=48, depth=3, embedding=po.PeriodicEmbedding(("x",))),
+        "collocation": po.Collocation(interior=2048, boundary=256),
+        "phases": [po.Adam(steps=300, lr=2e-3), po.LBFGS(steps=1000)],
+        "marching": po.Marching(windows=10),
+        "dtype": "float64",
+    }
