@@ -79,6 +79,7 @@ class Objective:
             self.unknowns,
             scalars=scalars,
             create_graph=create_graph,
+            grouped=True,
         )
 
     def losses(self, ev: Evaluation) -> torch.Tensor:

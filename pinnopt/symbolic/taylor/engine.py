@@ -27,6 +27,7 @@ from ..derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
 from ..fields import Field
 from .activations import ActivationRule, default_rules
 from .plan import TaylorPlan
+from .sets import PlanChannels, Request, fused_sets
 
 MAX_ORDER = 8
 """Highest derivative order sent through Taylor mode (its plan enumerates set partitions:
@@ -259,15 +260,20 @@ class TaylorEngine(DerivativeEngine):
         rules: RuleTable | None = None,
         *,
         stack: bool | None = None,
+        fused: bool = True,
     ) -> None:
         if fallback is not None and not isinstance(fallback, DerivativeEngine):
             raise ConfigError(f"TaylorEngine(fallback={fallback!r}): expected a DerivativeEngine")
         if stack is not None and not isinstance(stack, bool):
             raise ConfigError(f"TaylorEngine(stack={stack!r}): expected True, False or None")
+        if not isinstance(fused, bool):
+            raise ConfigError(f"TaylorEngine(fused={fused!r}): expected True or False")
         self.stack = stack
+        self.fused = fused
         self.fallback = fallback or AutogradEngine()
         self.rules: RuleTable = dict(default_rules() if rules is None else rules)
         self._plans: dict[tuple[frozenset[tuple[int, ...]], int], TaylorPlan] = {}
+        self._channels: dict[tuple[DerivativePlan, int], PlanChannels] = {}
 
     def supports(self, model: nn.Module) -> bool:
         """Whether ``model`` is a network this engine propagates derivatives through."""
@@ -300,6 +306,9 @@ class TaylorEngine(DerivativeEngine):
         view = describe_mlp(model, self.rules) if (plan.steps and plan.max_order <= MAX_ORDER) else None
         if view is None:
             return self.fallback.evaluate(model, points, plan, unknowns, create_graph=create_graph)
+        if self._fusable(view) and plan.max_order <= 2 and not points.requires_grad:
+            out, _ = self._fused(view, model, {"": (points, plan)}, unknowns, create_graph)
+            return out[""]
         tp = self.taylor_plan(plan, points.shape[1])
         fields = plan.wanted | plan.values
         position = tp.position
@@ -309,6 +318,54 @@ class TaylorEngine(DerivativeEngine):
             channels = taylor_forward(view, points, tp, stack=stack, keep=keep)
         column = {name: i for i, name in enumerate(unknowns)}
         return {f: channels[position[f.orders]][:, column[f.unknown]] for f in fields}
+
+    def evaluate_sets(
+        self,
+        model: nn.Module,
+        requests: Mapping[str, Request],
+        unknowns: Sequence[str],
+        *,
+        create_graph: bool = True,
+    ) -> dict[str, dict[Field, torch.Tensor]]:
+        """Fused Taylor mode on merged point sets where it applies (see :mod:`.sets`)."""
+        return self.evaluate_sets_of(describe_mlp(model, self.rules), model, requests, unknowns, create_graph)
+
+    def evaluate_sets_of(
+        self,
+        view: MLPView | None,
+        model: nn.Module,
+        requests: Mapping[str, Request],
+        unknowns: Sequence[str],
+        create_graph: bool = True,
+    ) -> dict[str, dict[Field, torch.Tensor]]:
+        """:meth:`evaluate_sets` with the model's view already known (None: not recognized)."""
+        if view is None or not self._fusable(view):
+            return super().evaluate_sets(model, requests, unknowns, create_graph=create_graph)
+        out, rest = self._fused(view, model, requests, unknowns, create_graph)
+        for name, (x, plan) in rest.items():
+            out[name] = self.evaluate(model, x, plan, unknowns, create_graph=create_graph)
+        return out
+
+    def _fusable(self, view: MLPView) -> bool:
+        return self.fused and len(view.linears) >= 2
+
+    def _fused(
+        self,
+        view: MLPView,
+        model: nn.Module,
+        requests: Mapping[str, Request],
+        unknowns: Sequence[str],
+        create_graph: bool,
+    ) -> tuple[dict[str, dict[Field, torch.Tensor]], dict[str, Request]]:
+        return fused_sets(view, model, requests, unknowns, self.plan_channels, create_graph=create_graph)
+
+    def plan_channels(self, plan: DerivativePlan, dim: int) -> PlanChannels:
+        """The cached channel plan, order-2 layout and field channels of ``plan``."""
+        key = (plan, dim)
+        pc = self._channels.get(key)
+        if pc is None:
+            pc = self._channels[key] = PlanChannels.build(plan, self.taylor_plan(plan, dim))
+        return pc
 
 
 class AutoEngine(DerivativeEngine):
@@ -346,3 +403,23 @@ class AutoEngine(DerivativeEngine):
     ) -> dict[Field, torch.Tensor]:
         engine = self.resolve(model, plan)
         return engine.evaluate(model, points, plan, unknowns, create_graph=create_graph)
+
+    def evaluate_sets(
+        self,
+        model: nn.Module,
+        requests: Mapping[str, Request],
+        unknowns: Sequence[str],
+        *,
+        create_graph: bool = True,
+    ) -> dict[str, dict[Field, torch.Tensor]]:
+        """Sets for Taylor mode, and value-only sets with them, go to the Taylor engine together
+        (it merges them into fewer calls); the others to autograd, one call per set."""
+        view = describe_mlp(model, self.taylor.rules)
+        if view is None:
+            return super().evaluate_sets(model, requests, unknowns, create_graph=create_graph)
+        mine = {n: r for n, r in requests.items() if not r[1].steps or r[1].max_order >= self.min_order}
+        out = self.taylor.evaluate_sets_of(view, model, mine, unknowns, create_graph) if mine else {}
+        for name, (x, plan) in requests.items():
+            if name not in mine:
+                out[name] = self.autograd.evaluate(model, x, plan, unknowns, create_graph=create_graph)
+        return out
