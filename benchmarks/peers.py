@@ -120,14 +120,20 @@ def pinnopt_setup(
 
 
 def pinnopt_runner(
-    case: Case, dtype: torch.dtype, engine: DerivativeEngine | None = None, **trainer: Any
+    case: Case,
+    dtype: torch.dtype,
+    engine: DerivativeEngine | None = None,
+    *,
+    fused_adam: bool | None = None,
+    **trainer: Any,
 ) -> Runner:
-    """pinnopt's Trainer (default engine: ``AutoEngine``, as in ``po.solve``)."""
+    """pinnopt's Trainer (default engine: ``AutoEngine``, as in ``po.solve``); ``trainer``
+    options go to :class:`pinnopt.train.Trainer` (e.g. ``compile=True``)."""
     problem, pinn, points = pinnopt_setup(case, dtype)
     objective = build_objective(problem, engine or po.AutoEngine()).to(dtype, torch.device("cpu"))
 
     def run(steps: int) -> None:
-        phases = [po.Adam(steps=steps, lr=1e-3)]
+        phases = [po.Adam(steps=steps, lr=1e-3, fused=fused_adam)]
         po.train.Trainer(pinn, objective, points, phases, log_every=max(steps, 1), **trainer).run()
 
     return run

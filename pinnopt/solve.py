@@ -37,6 +37,7 @@ from .train import (
     TrainingHook,
 )
 from .train import distributed as ddp
+from .train.compiled import compile_options
 from .train.callbacks import StepCallback
 
 log = logging.getLogger("pinnopt")
@@ -67,6 +68,7 @@ def solve(
     distributed: bool | None = None,
     points: Mapping[str, PointSet] | None = None,
     robust: Robust | Sequence[Robust] | bool | None = None,
+    compile: bool | Mapping[str, Any] = False,
 ) -> Result:
     """Train a physics-informed model for ``problem`` and return the :class:`Result`.
 
@@ -107,6 +109,9 @@ def solve(
             one worst-case group of every term depending on them), False (nominal solve), or
             ``po.Robust(...)`` groups. The result's ``robust`` reports the worst case found, the
             nominal vs worst-case objective and a dense certificate (docs/robust.md).
+        compile: ``torch.compile`` the objective (forward and backward): True, or a dict of
+            ``torch.compile`` options. Compiling takes tens of seconds at the first step and
+            then makes steps faster (see ``benchmarks/speed_peers.py``): worth it for long runs.
 
     The problem's constraints add their own hooks first (continuation of barrier
     coefficients, multiplier updates, projections, the barrier monitor).
@@ -173,6 +178,7 @@ def solve(
         progress=progress,
         seed=seed,
         distributed=ctx,
+        compile=compile,
     )
     if resume is not None:
         trainer.load_checkpoint(resume)
@@ -208,6 +214,7 @@ def solve(
         "checkpoint": None if checkpoint is None else {"dir": str(checkpoint.dir), "every": checkpoint.every},
         "resumed_from": None if resume is None else str(Path(resume)),
         "world_size": ctx.world_size if ctx else 1,
+        "compile": _compile_config(compile),
     }
     if constraints:
         config["constraints"] = {q.name: q.bound.method for q in constraints.inequalities}
@@ -216,6 +223,16 @@ def solve(
         config["robust"] = [g.config() for g in groups]
     report = summarize(problem, pinn, objective, points, groups, engine)
     return Result(problem, pinn, outcome, config, robust=report)
+
+
+def _compile_config(compile: Any) -> dict[str, Any] | None:
+    """The ``torch.compile`` options for the result's JSON config (None: eager)."""
+    options = compile_options(compile)
+    if options is None:
+        return None
+    return {
+        k: v if isinstance(v, (str, int, float, bool, type(None))) else repr(v) for k, v in options.items()
+    }
 
 
 def _distributed_context(distributed: bool | None) -> ddp.DistributedContext | None:

@@ -35,7 +35,7 @@ class DerivativePlan:
 
     @property
     def max_order(self) -> int:
-        return max((f.order for f in self.wanted), default=0)
+        return max([0, *(f.order for f in self.wanted)])  # (no ``default=``: torch.compile traces this)
 
     @staticmethod
     def build(wanted: Iterable[Field]) -> DerivativePlan:

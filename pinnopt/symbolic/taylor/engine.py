@@ -238,6 +238,12 @@ def taylor_forward(
     return {i: torch.zeros_like(z0) if out[i] is None else out[i].expand_as(z0) for i in keep}  # type: ignore[union-attr]
 
 
+def _is_compiling() -> bool:
+    """Whether torch.compile is tracing the caller (torch >= 2.3 has the public function)."""
+    check = getattr(torch.compiler, "is_compiling", None) or torch._dynamo.is_compiling
+    return bool(check())
+
+
 class TaylorEngine(DerivativeEngine):
     """Forward (Taylor-mode) derivatives for recognized MLPs, ``fallback`` for other models.
 
@@ -347,7 +353,9 @@ class TaylorEngine(DerivativeEngine):
         return out
 
     def _fusable(self, view: MLPView) -> bool:
-        return self.fused and len(view.linears) >= 2
+        # Under torch.compile the plain Taylor operations are traced instead: the compiler fuses
+        # them itself, and the hand-written node is opaque to it.
+        return self.fused and len(view.linears) >= 2 and not _is_compiling()
 
     def _fused(
         self,

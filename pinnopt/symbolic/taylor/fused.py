@@ -16,7 +16,8 @@ is then one matrix product over all rows (the bias added to the value rows), and
 two: the weight gradient and the input gradient. Gradients with respect to the parameters are
 exact (the same function as the unfused engine, to round-off); gradients with respect to the
 points are not provided (the engine only fuses when the points do not require them), and the
-node is differentiable once (``once_differentiable``: a second differentiation raises).
+node is differentiable once: a backward pass with ``create_graph=True`` through it raises
+(``TaylorEngine(fused=False)`` gives second derivatives with respect to the parameters).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.autograd.function import once_differentiable
 
 from .activations import ActivationRule, TanhRule
 from .plan import TaylorPlan
@@ -231,8 +231,13 @@ class _FusedTaylor2(torch.autograd.Function):
         return z
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> Any:
+        if torch.is_grad_enabled():  # create_graph=True: a second derivative would miss this node
+            raise RuntimeError(
+                "pinnopt's fused Taylor node is differentiable once (its backward is written by "
+                "hand); differentiating through it twice (create_graph=True) needs "
+                "TaylorEngine(fused=False) or AutogradEngine()"
+            )
         spec: _Spec = ctx.spec
         nd: int = ctx.nd
         saved: list[_Layer] = ctx.layers
