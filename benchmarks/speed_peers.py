@@ -169,7 +169,9 @@ def deepxde_recipe(seed: int = 0, adam_steps: int = 15000) -> dict[str, Any]:
         ),
     }
     return {
-        "recipe": "TimePDE 2540+80+160, FNN [2]+[20]*3+[1] tanh Glorot normal, Adam 15000 lr 1e-3, then L-BFGS",
+        "recipe": (
+            "TimePDE 2540+80+160, FNN [2]+[20]*3+[1] tanh Glorot normal, Adam 15000 lr 1e-3, then L-BFGS"
+        ),
         "dtype": "float32",
         "adam_steps": adam_steps,
         "rel_l2_after_adam": err_adam,

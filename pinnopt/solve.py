@@ -37,8 +37,8 @@ from .train import (
     TrainingHook,
 )
 from .train import distributed as ddp
-from .train.compiled import compile_options
 from .train.callbacks import StepCallback
+from .train.compiled import compile_options
 
 log = logging.getLogger("pinnopt")
 

@@ -178,7 +178,7 @@ def _setup(engine: po.symbolic.DerivativeEngine) -> tuple[PINN, Objective, dict[
 def test_the_objective_evaluates_all_sets_in_one_engine_call_with_the_same_losses() -> None:
     engine = _Counting()
     pinn, objective, points = _setup(engine)
-    total, losses = objective(pinn, points)
+    _, losses = objective(pinn, points)
     assert engine.calls == [tuple(objective.plans)]  # one call for the four point sets
     ev = objective.evaluation(pinn, points)
     ev.env("t=0")
