@@ -184,32 +184,81 @@ def deepxde_recipe(seed: int = 0, adam_steps: int = 15000) -> dict[str, Any]:
     }
 
 
-def pinnopt_to_error(target: float, dtype: str, compile: bool, seed: int = 0) -> dict[str, Any]:
-    """Wall time of ``po.solve`` (setup included) until the rel. L2 error reaches ``target``."""
+VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults_float64": {"dtype": "float64", "phases": None, "compile": False},
+    "defaults_float32": {"dtype": "float32", "phases": None, "compile": False},
+    "deepxde_schedule_float32": {
+        "dtype": "float32",
+        "phases": [po.Adam(steps=15000, lr=1e-3), po.LBFGS(steps=5000)],
+        "compile": False,
+    },
+    "deepxde_schedule_float32_compiled": {
+        "dtype": "float32",
+        "phases": [po.Adam(steps=15000, lr=1e-3), po.LBFGS(steps=5000)],
+        "compile": True,
+    },
+    "defaults_float64_own_points": {"dtype": "float64", "phases": None, "compile": False, "own_points": True},
+}
+"""pinnopt runs to DeepXDE's error, on DeepXDE's training points: solve's default phases (Adam
+2000 lr 1e-3, then L-BFGS) in float64 (solve's default dtype) and float32, and DeepXDE's
+schedule (eager and compiled); last, the defaults on pinnopt's own (uniform random) points."""
+
+
+def deepxde_points(seed: int = 0) -> dict[str, np.ndarray]:
+    """The training points of DeepXDE's Burgers recipe (Hammersley), by pinnopt region name."""
+    case = dataclasses.replace(peers.CASES["burgers_small"], t_end=0.99)
+    data = peers.deepxde_model(case, seed).data
+    x = np.asarray(data.train_x_all, dtype=np.float64)  # initial, then boundary, then domain points
+    initial, boundary = x[: case.initial], x[case.initial : case.initial + case.boundary]
+    return {
+        "interior": x[case.initial + case.boundary :],
+        "x=-1": boundary[boundary[:, 0] < 0],
+        "x=1": boundary[boundary[:, 0] > 0],
+        "t=0": initial,
+    }
+
+
+def pinnopt_to_error(
+    target: float,
+    dtype: str,
+    phases: list[po.train.Phase] | None,
+    compile: bool,
+    points: dict[str, np.ndarray] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Wall time of ``po.solve`` (setup included) until the rel. L2 error reaches ``target``.
+
+    ``points``: training points by region (default: pinnopt samples its own, uniform random).
+    """
     grid, ref = burgers_grid()
     t0, c0 = time.perf_counter(), time.process_time()
     case = dataclasses.replace(peers.CASES["burgers_small"], t_end=0.99)
     problem = peers.burgers_problem(case)
+    given = None
+    if points is not None:
+        given = {k: po.losses.PointSet(k, torch.as_tensor(v)) for k, v in points.items()}
     metric = po.Metric("rel_l2", reference=(grid, ref), every=100)
-    stop = po.MetricThreshold(target, metric)
     result = po.solve(
         problem,
         model=po.MLP(width=case.width, depth=case.depth),
-        phases=[po.Adam(steps=15000, lr=1e-3), po.LBFGS(steps=5000)],
+        phases=phases,
         collocation=po.Collocation(interior=case.interior),
         dtype=dtype,
         device="cpu",
         seed=seed,
-        stop=stop,
+        stop=po.MetricThreshold(target, metric),
         compile=compile,
         progress=False,
+        points=given,
     )
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    with torch.no_grad():
-        pred = result.predict(grid)
+    pred = result.predict(grid)
     pred = np.asarray(pred["u"] if isinstance(pred, dict) else pred).reshape(-1)
     return {
         "dtype": dtype,
+        "phases": " + ".join(result.config["phases"]),
+        "default_phases": phases is None,
+        "points": "DeepXDE's (Hammersley)" if points is not None else "pinnopt's (uniform random)",
         "compile": compile,
         "reached": result.stop_reason is po.StopReason.METRIC_THRESHOLD,
         "stop_reason": result.stop_reason.name,
@@ -220,7 +269,7 @@ def pinnopt_to_error(target: float, dtype: str, compile: bool, seed: int = 0) ->
     }
 
 
-def error_part(variants: list[tuple[str, bool]], seed: int = 0) -> dict[str, Any]:
+def error_part(variants: list[str], seed: int = 0) -> dict[str, Any]:
     load0 = os.getloadavg()
     dde = deepxde_recipe(seed)
     print(
@@ -229,9 +278,11 @@ def error_part(variants: list[tuple[str, bool]], seed: int = 0) -> dict[str, Any
         f"{dde['lbfgs']['n_iter']} iterations, {dde['lbfgs']['func_evals']} evaluations"
     )
     runs = {}
-    for dtype, comp in variants:
-        key = f"pinnopt_{dtype}" + ("_compiled" if comp else "")
-        r = pinnopt_to_error(dde["rel_l2"], dtype, comp, seed)
+    shared = deepxde_points(seed)
+    for key in variants:
+        own = VARIANTS[key].get("own_points", False)
+        options = {k: v for k, v in VARIANTS[key].items() if k != "own_points"}
+        r = pinnopt_to_error(dde["rel_l2"], seed=seed, points=None if own else shared, **options)
         r["time_over_deepxde"] = r["wall_s"] / dde["wall_s"] if r["reached"] else None
         runs[key] = r
         verdict = f"x{r['time_over_deepxde']:.2f} of DeepXDE's time" if r["reached"] else "not reached"
@@ -271,7 +322,7 @@ def main(argv: list[str] | None = None) -> dict:
     if "error" in args.part:
         if version is None:
             raise SystemExit("the error part needs DeepXDE: pip install deepxde==1.15.0")
-        variants = [("float32", False), ("float64", False)] + ([] if args.no_compile else [("float32", True)])
+        variants = [k for k in VARIANTS if not (args.no_compile and VARIANTS[k]["compile"])]
         results["error"] = {
             **error_part(variants),
             "torch_threads": torch.get_num_threads(),

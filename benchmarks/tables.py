@@ -83,9 +83,125 @@ def speed_table(results: Path = RESULTS) -> list[str]:
     return lines
 
 
+_PEER_COLUMNS = [
+    ("pinnopt", "pinnopt"),
+    ("pinnopt_compiled", "pinnopt, compiled"),
+    ("hand", "hand-written loop"),
+    ("deepxde", "DeepXDE"),
+]
+
+
+def _ratio(r: dict | None) -> str:
+    return "-" if r is None else f"x{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})"
+
+
+def peers_table(results: Path = RESULTS) -> list[str]:
+    """Steps/s side by side with DeepXDE and a hand loop, and the time to DeepXDE's Burgers error."""
+    path = results / "speed_peers.json"
+    if not path.exists():
+        return []
+    r = _load(path)
+    return _peer_steps_lines(r) + _peer_error_lines(r)
+
+
+def _peer_steps_lines(r: dict) -> list[str]:
+    res = r["results"]
+    lines: list[str] = []
+    steps, cfg = res.get("steps"), res.get("steps_config", {})
+    if steps:
+        lines += [
+            "### Speed against DeepXDE (steps/s, side by side in one process)",
+            "",
+            f"Float32, full-batch Adam, each library's standard formulation; DeepXDE {r.get('deepxde')} "
+            "(PyTorch backend) also evaluates the PDE on its boundary and initial points. "
+            "Median steps/s over rounds; ratios are medians of per-round ratios (range in brackets).",
+            "",
+            "| case | network | points | "
+            + " | ".join(label + " steps/s" for _, label in _PEER_COLUMNS)
+            + " | pinnopt / DeepXDE | compiled / DeepXDE | target | compile time |",
+            "|---|---|---|" + "---|" * (len(_PEER_COLUMNS) + 4),
+        ]
+        for name, e in steps.items():
+            sps = e["steps_per_s"]
+            cells = [f"{sps[k]:.2f}" if k in sps else "-" for k, _ in _PEER_COLUMNS]
+            target = e.get("target")
+            goal = "-"
+            if target:
+                met = [
+                    m
+                    for m, v in (("eager", target["eager"]), ("compiled", target["compiled"]))
+                    if v is not None and v >= target["required"]
+                ]
+                goal = f">= x{target['required']:g}: " + (" and ".join(met) + " met" if met else "**missed**")
+            compile_s = f"{e['compile_s']:.0f} s" if e.get("compile_s") is not None else "-"
+            lines.append(
+                f"| {name} | {e['network']} | {e['points']} | "
+                + " | ".join(cells)
+                + f" | {_ratio(e['ratios'].get('pinnopt/deepxde'))} | "
+                f"{_ratio(e['ratios'].get('pinnopt_compiled/deepxde'))} | {goal} | {compile_s} |"
+            )
+        lines += [
+            "",
+            "Framework overhead (pinnopt with reverse-mode autograd and the per-parameter Adam loop, "
+            "i.e. the hand-written loop's math and kernels, over the hand-written loop): "
+            + ", ".join(f"{n} {_ratio(e['ratios'].get('pinnopt_autograd/hand'))}" for n, e in steps.items())
+            + ". Default pinnopt over the hand-written loop: "
+            + ", ".join(f"{n} {_ratio(e['ratios'].get('pinnopt/hand'))}" for n, e in steps.items())
+            + ".",
+            "",
+            f"Measured {cfg.get('date', r['created'][:10])}, {cfg.get('clock', 'wall')} clock, "
+            f"torch threads {cfg.get('torch_threads', r['machine']['torch_threads'])}, "
+            f"{r['machine']['cpu_count']} CPU cores "
+            f"shared with other jobs (load average "
+            + ", ".join(f"{e['load_average'][0]:.1f}" for e in steps.values())
+            + f"). Rerun: `{cfg.get('command', r['command'])}`.",
+            "",
+        ]
+    return lines
+
+
+def _peer_error_lines(r: dict) -> list[str]:
+    lines: list[str] = []
+    err = r["results"].get("error")
+    if err:
+        d = err["deepxde"]
+        lines += [
+            "### Time to DeepXDE's final error on its Burgers recipe",
+            "",
+            f"DeepXDE ({d['recipe']}, {d['dtype']}) ends at relative L2 **{d['rel_l2']:.3e}** against the "
+            f"Cole-Hopf solution (256 x 100 grid) after {d['wall_s']:.0f} s wall ({d['cpu_s']:.0f} s CPU); "
+            f"its L-BFGS phase ran {d['lbfgs']['n_iter']} iterations "
+            f"({d['lbfgs']['func_evals']} evaluations) "
+            "and stopped. pinnopt, same network and points, stops at that error (`po.MetricThreshold`, "
+            "metric every 100 steps); times include problem setup and compilation.",
+            "",
+            "| run | dtype | phases | reached | steps | rel. L2 | wall time | CPU time | time / DeepXDE's |",
+            "|---|---|---|---|---|---|---|---|---|",
+            f"| DeepXDE | {d['dtype']} | Adam {d['adam_steps']} + L-BFGS | - | - | {d['rel_l2']:.3e} | "
+            f"{d['wall_s']:.0f} s | {d['cpu_s']:.0f} s | 1 |",
+        ]
+        for name, p in err["pinnopt"].items():
+            ratio = f"x{p['time_over_deepxde']:.2f}" if p["time_over_deepxde"] is not None else "-"
+            lines.append(
+                f"| {name} | {p['dtype']} | {p['phases']} | {'yes' if p['reached'] else '**no**'} | "
+                f"{p['steps']} | {p['rel_l2']:.3e} | {p['wall_s']:.0f} s | {p['cpu_s']:.0f} s | {ratio} |"
+            )
+        best = err["target"]["best"]
+        verdict = "met" if best is not None and best <= err["target"]["required"] else "**missed**"
+        lines += [
+            "",
+            f"Target <= x{err['target']['required']:g} of DeepXDE's time: {verdict}"
+            + (f" (best x{best:.2f})" if best is not None else "")
+            + f". Measured {err.get('date', r['created'][:10])}, torch threads {err.get('torch_threads')}, "
+            f"load average {err['load_average'][0]:.1f}. Rerun: `{err.get('command', r['command'])}`.",
+            "",
+        ]
+    return lines
+
+
 def render(results: Path = RESULTS) -> str:
     """The Markdown between the README markers."""
-    parts = accuracy_table(results) + speed_table(results)
+    parts = accuracy_table(results) + speed_table(results) + peers_table(results)
     return "\n".join(parts).strip() + "\n" if parts else "(no benchmark results stored yet)\n"
 
 

@@ -116,6 +116,9 @@ def fused_sets(
 
 
 def _columns(t: torch.Tensor, sizes: Sequence[int]) -> list[tuple[torch.Tensor, ...]]:
-    """Rows split into blocks of ``sizes``, each block as its columns."""
+    """Rows split into blocks of ``sizes``, each block as its columns (views: a single column
+    is a reshape, whose backward is a reshape too)."""
     blocks = t.split(list(sizes)) if len(sizes) > 1 else (t,)
+    if t.shape[1] == 1:
+        return [(b.view(-1),) for b in blocks]
     return [b.unbind(1) for b in blocks]
