@@ -49,7 +49,7 @@ from . import peers
 from .common import RESULTS, interleaved, median, ratio_summary
 
 OUT = RESULTS / "speed_peers.json"
-STEPS = {"burgers_small": 100, "burgers_large": 2, "poisson2d": 10}
+STEPS = {"burgers_small": 200, "burgers_large": 2, "poisson2d": 10}
 if os.environ.get("SPEED_PEERS_QUICK"):  # plumbing checks only
     STEPS = {k: max(1, v // 10) for k, v in STEPS.items()}
 """Steps per runner and round."""

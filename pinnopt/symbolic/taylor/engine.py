@@ -9,6 +9,11 @@ form derivatives. The cost grows with the number of channels, not with nested ba
 passes, so high orders are much cheaper than nested reverse mode; the result is the same
 function, differentiable with respect to the parameters by ordinary autograd.
 
+Plans of order <= 2 (most PDEs) take a fused path by default (:mod:`.fused`): the whole
+network call is one autograd node with a hand-written backward, and the point sets of one
+objective evaluation are merged into as few calls as their channels allow (:mod:`.sets`).
+Higher orders use the general operations below.
+
 Only models whose structure is known exactly are recognized (see :func:`describe_mlp`);
 anything else, and in particular any model with batch-coupled layers, goes to the fallback
 engine (reverse-mode autograd).
@@ -253,7 +258,11 @@ class TaylorEngine(DerivativeEngine):
         stack: run each linear layer as one product over all stacked derivative channels
             (``True``) or one product per channel (``False``); default: stacked on GPUs
             (fewer kernel launches; not yet measured on a GPU), per channel on CPUs (where the
-            copy into the stacked buffer was measured slower).
+            copy into the stacked buffer was measured slower). Applies to the unfused path.
+        fused: evaluate plans of order <= 2 through the fused node (:mod:`.fused`, default),
+            merging point sets in :meth:`evaluate_sets`. Its parameter gradients are exact, but
+            it is differentiable once: ``fused=False`` for second derivatives with respect to
+            the parameters (Hessian-vector products through the fields).
 
     With ``create_graph=False`` the fields are computed without an autograd graph.
     """
@@ -374,60 +383,3 @@ class TaylorEngine(DerivativeEngine):
         if pc is None:
             pc = self._channels[key] = PlanChannels.build(plan, self.taylor_plan(plan, dim))
         return pc
-
-
-class AutoEngine(DerivativeEngine):
-    """Taylor mode where it applies and the plan has derivatives of order ``>= min_order``.
-
-    Everything else (order-1 plans, unrecognized models, batch-coupled layers) goes to
-    reverse-mode autograd. :meth:`resolve` says which engine a model and plan get.
-
-    Args:
-        min_order: the lowest highest-derivative order for which Taylor mode is used.
-    """
-
-    name = "auto"
-
-    def __init__(self, min_order: int = 2) -> None:
-        if not isinstance(min_order, int) or min_order < 1:
-            raise ConfigError(f"AutoEngine(min_order={min_order!r}): expected an int >= 1")
-        self.min_order = min_order
-        self.autograd = AutogradEngine()
-        self.taylor = TaylorEngine(fallback=self.autograd)
-
-    def resolve(self, model: nn.Module, plan: DerivativePlan) -> DerivativeEngine:
-        if plan.max_order >= self.min_order and self.taylor.applies(model, plan):
-            return self.taylor
-        return self.autograd
-
-    def evaluate(
-        self,
-        model: nn.Module,
-        points: torch.Tensor,
-        plan: DerivativePlan,
-        unknowns: Sequence[str],
-        *,
-        create_graph: bool = True,
-    ) -> dict[Field, torch.Tensor]:
-        engine = self.resolve(model, plan)
-        return engine.evaluate(model, points, plan, unknowns, create_graph=create_graph)
-
-    def evaluate_sets(
-        self,
-        model: nn.Module,
-        requests: Mapping[str, Request],
-        unknowns: Sequence[str],
-        *,
-        create_graph: bool = True,
-    ) -> dict[str, dict[Field, torch.Tensor]]:
-        """Sets for Taylor mode, and value-only sets with them, go to the Taylor engine together
-        (it merges them into fewer calls); the others to autograd, one call per set."""
-        view = describe_mlp(model, self.taylor.rules)
-        if view is None:
-            return super().evaluate_sets(model, requests, unknowns, create_graph=create_graph)
-        mine = {n: r for n, r in requests.items() if not r[1].steps or r[1].max_order >= self.min_order}
-        out = self.taylor.evaluate_sets_of(view, model, mine, unknowns, create_graph) if mine else {}
-        for name, (x, plan) in requests.items():
-            if name not in mine:
-                out[name] = self.autograd.evaluate(model, x, plan, unknowns, create_graph=create_graph)
-        return out
