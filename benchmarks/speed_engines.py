@@ -6,11 +6,12 @@ Two configurations (tanh MLPs, input scaling, Adam lr 1e-3, every point set each
 - ``large``: 5 x 100, 8192 interior + 2048 boundary + 2048 initial points.
 
 Runners, from the same weights and points, alternating round by round in one process:
-``autograd`` (``AutogradEngine``), ``taylor`` (``TaylorEngine``, one product per channel: the
-CPU default), ``taylor_stacked`` (one product per layer over stacked channels) and, for the
-small size, ``hand``: the hand-written nested-autograd loop of ``benchmarks.speed_step`` on
-the same points. ``AutoEngine`` picks ``taylor`` here (the residual has order 2), so it is
-not timed separately. Exactness: the loss histories of a few steps with each engine.
+``autograd`` (``AutogradEngine``), ``taylor`` (``TaylorEngine`` on its general, unfused path,
+one product per channel), ``taylor_stacked`` (unfused, one product per layer over stacked
+channels), ``taylor_fused`` (``TaylorEngine()``: the fused node with the point sets merged,
+what ``AutoEngine`` uses here since the residual has order 2) and, for the small size,
+``hand``: the hand-written nested-autograd loop of ``benchmarks.speed_step`` on the same
+points. Exactness: the loss histories of a few steps with each engine.
 
     python -m benchmarks.speed_engines [--steps 20 3] [--rounds 5] [--sizes small large] [--clock cpu]
 """
@@ -109,7 +110,13 @@ def hand_runner(size: str, dtype: torch.dtype) -> Callable[[int], None]:
 def loss_history_difference(size: str, steps: int = 5) -> dict[str, float]:
     """Max relative difference of the float64 loss histories (Taylor vs autograd, Adam)."""
     histories = {}
-    for name, engine in (("autograd", AutogradEngine()), ("taylor", TaylorEngine()), ("auto", AutoEngine())):
+    engines = (
+        ("autograd", AutogradEngine()),
+        ("taylor", TaylorEngine(fused=False)),
+        ("taylor_fused", TaylorEngine()),
+        ("auto", AutoEngine()),
+    )
+    for name, engine in engines:
         problem, pinn, points = _setup(size, torch.float64)
         objective = build_objective(problem, engine).to(torch.float64, torch.device("cpu"))
         trainer = po.train.Trainer(pinn, objective, points, [po.Adam(steps=steps, lr=1e-3)], log_every=1)
@@ -139,8 +146,9 @@ def main(argv: list[str] | None = None) -> dict:
             dtype = getattr(torch, name)
             runners = {
                 "autograd": trainer_runner(size, dtype, AutogradEngine()),
-                "taylor": trainer_runner(size, dtype, TaylorEngine(stack=False)),
-                "taylor_stacked": trainer_runner(size, dtype, TaylorEngine(stack=True)),
+                "taylor": trainer_runner(size, dtype, TaylorEngine(stack=False, fused=False)),
+                "taylor_stacked": trainer_runner(size, dtype, TaylorEngine(stack=True, fused=False)),
+                "taylor_fused": trainer_runner(size, dtype, TaylorEngine()),
             }
             if size == "small":
                 runners["hand"] = hand_runner(size, dtype)

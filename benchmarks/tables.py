@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -83,9 +84,146 @@ def speed_table(results: Path = RESULTS) -> list[str]:
     return lines
 
 
+_PEER_COLUMNS = [
+    ("pinnopt", "pinnopt"),
+    ("pinnopt_compiled", "pinnopt, compiled"),
+    ("hand", "hand-written loop"),
+    ("deepxde", "DeepXDE"),
+]
+
+
+def _ratio(r: dict | None) -> str:
+    return "-" if r is None else f"x{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})"
+
+
+def peers_table(results: Path = RESULTS) -> list[str]:
+    """Steps/s side by side with DeepXDE and a hand loop, and the time to DeepXDE's Burgers error."""
+    path = results / "speed_peers.json"
+    if not path.exists():
+        return []
+    r = _load(path)
+    return _peer_steps_lines(r) + _peer_error_lines(r)
+
+
+def _peer_steps_lines(r: dict) -> list[str]:
+    res = r["results"]
+    lines: list[str] = []
+    steps, cfg = res.get("steps"), res.get("steps_config", {})
+    if steps:
+        lines += [
+            "### Speed against DeepXDE (steps/s, side by side in one process)",
+            "",
+            f"Float32, full-batch Adam, each library's standard formulation; DeepXDE {r.get('deepxde')} "
+            "(PyTorch backend) also evaluates the PDE on its boundary and initial points. "
+            "Median steps/s over rounds; ratios are medians of per-round ratios (range in brackets).",
+            "",
+            "| case | network | points | "
+            + " | ".join(label + " steps/s" for _, label in _PEER_COLUMNS)
+            + " | pinnopt / DeepXDE | compiled / DeepXDE | target | compile time |",
+            "|---|---|---|" + "---|" * (len(_PEER_COLUMNS) + 4),
+        ]
+        for name, e in steps.items():
+            sps = e["steps_per_s"]
+            cells = [f"{sps[k]:.2f}" if k in sps else "-" for k, _ in _PEER_COLUMNS]
+            target = e.get("target")
+            goal = "-"
+            if target:
+                parts = [
+                    f"{m} {'met' if v >= target['required'] else '**missed**'}"
+                    for m, v in (("eager", target["eager"]), ("compiled", target["compiled"]))
+                    if v is not None
+                ]
+                goal = f">= x{target['required']:g}: " + ", ".join(parts)
+            compile_s = f"{e['compile_s']:.0f} s" if e.get("compile_s") is not None else "-"
+            lines.append(
+                f"| {name} | {e['network']} | {e['points']} | "
+                + " | ".join(cells)
+                + f" | {_ratio(e['ratios'].get('pinnopt/deepxde'))} | "
+                f"{_ratio(e['ratios'].get('pinnopt_compiled/deepxde'))} | {goal} | {compile_s} |"
+            )
+        lines += [
+            "",
+            "Framework overhead (pinnopt with reverse-mode autograd and the per-parameter Adam loop, "
+            "i.e. the hand-written loop's math and kernels, over the hand-written loop): "
+            + ", ".join(f"{n} {_ratio(e['ratios'].get('pinnopt_autograd/hand'))}" for n, e in steps.items())
+            + ". Default pinnopt over the hand-written loop: "
+            + ", ".join(f"{n} {_ratio(e['ratios'].get('pinnopt/hand'))}" for n, e in steps.items())
+            + ".",
+            "",
+            f"Measured {cfg.get('date', r['created'][:10])}, {cfg.get('clock', 'wall')} clock, "
+            f"torch threads {cfg.get('torch_threads', r['machine']['torch_threads'])}, "
+            f"{r['machine']['cpu_count']} CPU cores "
+            f"shared with other jobs (load average "
+            + ", ".join(f"{e['load_average'][0]:.1f}" for e in steps.values())
+            + f"). Rerun: `{cfg.get('command', r['command'])}`.",
+            "",
+        ]
+    return lines
+
+
+def _phases(text: str) -> str:
+    """``Adam(steps=2000, ...) + LBFGS(steps=5000, ...)`` -> ``Adam 2000 + L-BFGS <= 5000``."""
+    parts = []
+    for name, steps in re.findall(r"(\w+)\(steps=(\d+)", text):
+        parts.append(f"L-BFGS <= {steps}" if name == "LBFGS" else f"{name} {steps}")
+    return " + ".join(parts) or text
+
+
+def _peer_error_lines(r: dict) -> list[str]:
+    lines: list[str] = []
+    err = r["results"].get("error")
+    if err:
+        d = err["deepxde"]
+        lines += [
+            "### Time to DeepXDE's final error on its Burgers recipe",
+            "",
+            f"DeepXDE ({d['recipe']}, {d['dtype']}) ends at relative L2 **{d['rel_l2']:.3e}** against the "
+            f"Cole-Hopf solution (256 x 100 grid) after {d['wall_s']:.0f} s wall ({d['cpu_s']:.0f} s CPU); "
+            f"its L-BFGS phase ran {d['lbfgs']['n_iter']} iterations "
+            f"({d['lbfgs']['func_evals']} evaluations) "
+            "and stopped. pinnopt, same network and points, stops at that error (`po.MetricThreshold`, "
+            "metric every 100 steps); times include problem setup and compilation.",
+            "",
+            "| run | dtype | phases | points | reached | steps | rel. L2 | wall time | CPU time "
+            "| wall / DeepXDE's | CPU / DeepXDE's |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+            f"| DeepXDE | {d['dtype']} | Adam {d['adam_steps']} + L-BFGS | Hammersley | - | - | "
+            f"{d['rel_l2']:.3e} | {d['wall_s']:.0f} s | {d['cpu_s']:.0f} s | 1 | 1 |",
+        ]
+        best: dict[str, float] = {}
+        for name, p in err["pinnopt"].items():
+            ratios = {"wall": p["wall_s"] / d["wall_s"], "cpu": p["cpu_s"] / d["cpu_s"]}
+            if p["reached"]:
+                for k, v in ratios.items():
+                    best[k] = min(best.get(k, v), v)
+            cells = [f"x{v:.2f}" if p["reached"] else "-" for v in ratios.values()]
+            lines.append(
+                f"| {name} | {p['dtype']} | {_phases(p['phases'])} | {p.get('points', '-')} | "
+                f"{'yes' if p['reached'] else '**no**'} | {p['steps']} | {p['rel_l2']:.3e} | "
+                f"{p['wall_s']:.0f} s | {p['cpu_s']:.0f} s | {cells[0]} | {cells[1]} |"
+            )
+        req = err["target"]["required"]
+        verdicts = [
+            f"{k} clock {'met' if k in best and best[k] <= req else '**missed**'}"
+            + (f" (best x{best[k]:.2f})" if k in best else "")
+            for k in ("wall", "cpu")
+        ]
+        lines += [
+            "",
+            f"Target <= x{req:g} of DeepXDE's time: "
+            + ", ".join(verdicts)
+            + f". Measured {err.get('date', r['created'][:10])}, torch threads {err.get('torch_threads')}, "
+            f"load average {err['load_average'][0]:.1f} at the start and {err['load_average'][1]:.1f} at the "
+            f"end (a shared machine: CPU time is the steadier measure). Rerun: "
+            f"`{err.get('command', r['command'])}`.",
+            "",
+        ]
+    return lines
+
+
 def render(results: Path = RESULTS) -> str:
     """The Markdown between the README markers."""
-    parts = accuracy_table(results) + speed_table(results)
+    parts = accuracy_table(results) + speed_table(results) + peers_table(results)
     return "\n".join(parts).strip() + "\n" if parts else "(no benchmark results stored yet)\n"
 
 

@@ -49,6 +49,7 @@ from .train import (
 )
 from .train import distributed as ddp
 from .train.callbacks import StepCallback
+from .train.compiled import compile_options
 
 log = logging.getLogger("pinnopt")
 
@@ -83,6 +84,7 @@ def solve(
     causal: Any = None,
     curriculum: Any = None,
     marching: Any = None,
+    compile: bool | Mapping[str, Any] = False,
 ) -> Result:
     """Train a physics-informed model for ``problem`` and return the :class:`Result`.
 
@@ -136,6 +138,9 @@ def solve(
             ``po.Curriculum(beta, 1, 30)``; the last phase trains at its declared value.
         marching: ``po.Marching(windows)``: train time windows in sequence (each a solve with
             these options) and return a :class:`~pinnopt.strategies.MarchResult` stitching them.
+        compile: ``torch.compile`` the objective (forward and backward): True, or a dict of
+            ``torch.compile`` options. Compiling takes tens of seconds at the first step and
+            then makes steps faster (see ``benchmarks/speed_peers.py``): worth it for long runs.
 
     The problem's constraints add their own hooks first (continuation of barrier
     coefficients, multiplier updates, projections, the barrier monitor).
@@ -170,6 +175,7 @@ def solve(
             causal=causal,
             curriculum=curriculum,
             hard_constraints=hard_constraints,
+            compile=compile,
         )
     dt = resolve_dtype(dtype)
     ctx = _distributed_context(distributed)
@@ -248,6 +254,7 @@ def solve(
         progress=progress,
         seed=seed,
         distributed=ctx,
+        compile=compile,
     )
     if resume is not None:
         trainer.load_checkpoint(resume)
@@ -284,6 +291,7 @@ def solve(
         "checkpoint": None if checkpoint is None else {"dir": str(checkpoint.dir), "every": checkpoint.every},
         "resumed_from": None if resume is None else str(Path(resume)),
         "world_size": ctx.world_size if ctx else 1,
+        "compile": _compile_config(compile),
     }
     if constraints:
         config["constraints"] = {q.name: q.bound.method for q in constraints.inequalities}
@@ -301,6 +309,16 @@ def solve(
         config["strategies"] = strategies_config(strategies, net_config)
     report = summarize(problem, pinn, objective, points, groups, engine)
     return Result(problem, pinn, outcome, config, robust=report, parameter_history=history)
+
+
+def _compile_config(compile: Any) -> dict[str, Any] | None:
+    """The ``torch.compile`` options for the result's JSON config (None: eager)."""
+    options = compile_options(compile)
+    if options is None:
+        return None
+    return {
+        k: v if isinstance(v, (str, int, float, bool, type(None))) else repr(v) for k, v in options.items()
+    }
 
 
 def _distributed_context(distributed: bool | None) -> ddp.DistributedContext | None:

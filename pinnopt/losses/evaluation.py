@@ -16,6 +16,9 @@ class Evaluation:
 
     Terms ask for :meth:`env` of their point set; the first request runs the derivative
     engine with the plan of all fields any term needs on that set, later requests reuse it.
+    With ``grouped=True`` the first request evaluates every point set of ``plans`` in one
+    :meth:`~pinnopt.symbolic.DerivativeEngine.evaluate_sets` call, so that the engine may
+    merge them into fewer model calls (the objective does this: it reads every set anyway).
     ``scalars`` override the model's trainable scalars by name (robust wrappers set
     uncertain coefficients this way).
     """
@@ -30,6 +33,7 @@ class Evaluation:
         *,
         scalars: Mapping[str, torch.Tensor | float] | None = None,
         create_graph: bool = True,
+        grouped: bool = False,
     ) -> None:
         self.model = model
         self.points = points
@@ -39,11 +43,15 @@ class Evaluation:
         base = model.scalars() if hasattr(model, "scalars") else {}
         self.scalars: dict[str, torch.Tensor | float] = {**base, **(scalars or {})}
         self.create_graph = create_graph
+        self.grouped = grouped
         self._envs: dict[str, Env] = {}
 
     def env(self, name: str) -> Env:
         """The :class:`Env` of point set ``name`` (evaluated on first use)."""
         env = self._envs.get(name)
+        if env is None and self.grouped and name in self.plans:
+            self._evaluate_all()
+            return self._envs[name]
         if env is None:
             ps = self.points[name]
             fields = self.engine.evaluate(
@@ -52,3 +60,10 @@ class Evaluation:
             env = Env(ps.x.unbind(1), fields, self.scalars, ps.data)
             self._envs[name] = env
         return env
+
+    def _evaluate_all(self) -> None:
+        todo = {n: (self.points[n].x, plan) for n, plan in self.plans.items() if n not in self._envs}
+        results = self.engine.evaluate_sets(self.model, todo, self.unknowns, create_graph=self.create_graph)
+        for n in todo:
+            ps = self.points[n]
+            self._envs[n] = Env(ps.x.unbind(1), results[n], self.scalars, ps.data)

@@ -83,6 +83,7 @@ class Objective:
             self.unknowns,
             scalars={**self.scalars, **(scalars or {})} if self.scalars else scalars,
             create_graph=create_graph,
+            grouped=True,
         )
 
     def losses(self, ev: Evaluation) -> torch.Tensor:

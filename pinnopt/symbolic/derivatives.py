@@ -10,7 +10,7 @@ autograd: one backward pass per parent field yields its derivatives in every coo
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -35,7 +35,7 @@ class DerivativePlan:
 
     @property
     def max_order(self) -> int:
-        return max((f.order for f in self.wanted), default=0)
+        return max([0, *(f.order for f in self.wanted)])  # (no ``default=``: torch.compile traces this)
 
     @staticmethod
     def build(wanted: Iterable[Field]) -> DerivativePlan:
@@ -89,6 +89,24 @@ class DerivativeEngine(abc.ABC):
     def resolve(self, model: nn.Module, plan: DerivativePlan) -> DerivativeEngine:
         """The engine that actually evaluates ``plan`` for ``model`` (this one, unless it delegates)."""
         return self
+
+    def evaluate_sets(
+        self,
+        model: nn.Module,
+        requests: Mapping[str, tuple[torch.Tensor, DerivativePlan]],
+        unknowns: Sequence[str],
+        *,
+        create_graph: bool = True,
+    ) -> dict[str, dict[Field, torch.Tensor]]:
+        """Evaluate several point sets ``{name: (points, plan)}`` at once.
+
+        Engines may merge sets into fewer model calls where that gives the same fields (a
+        pointwise network); the default evaluates each set on its own.
+        """
+        return {
+            name: self.evaluate(model, x, plan, unknowns, create_graph=create_graph)
+            for name, (x, plan) in requests.items()
+        }
 
 
 class AutogradEngine(DerivativeEngine):

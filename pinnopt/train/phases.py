@@ -104,40 +104,84 @@ class GradientPhase(Phase):
             raise ConfigError(f"{self.name}({name}={value!r}): expected a finite number >= 0")
 
 
+def _check_fused(owner: str, fused: Any) -> None:
+    if fused is not None and not isinstance(fused, bool):
+        raise ConfigError(f"{owner}(fused={fused!r}): expected True, False or None (automatic)")
+
+
+def _fused_option(params: list[torch.Tensor], fused: bool | None) -> dict[str, bool]:
+    """``fused=True`` for torch's single-kernel Adam where it exists (CUDA; the CPU since torch
+    2.4), unless the phase says otherwise: one kernel for all parameters instead of several
+    per parameter, the same update to round-off."""
+    if fused is None:
+        major, minor = (int(v) for v in torch.__version__.split(".")[:2])
+        devices = {p.device.type for p in params}
+        fused = (
+            bool(params)
+            and all(p.is_floating_point() for p in params)
+            and (devices == {"cuda"} or (devices == {"cpu"} and (major, minor) >= (2, 4)))
+        )
+    return {"fused": True} if fused else {}
+
+
 @dataclass(frozen=True, repr=False)
 class Adam(GradientPhase):
-    """Adam (Kingma & Ba)."""
+    """Adam (Kingma & Ba).
+
+    ``fused``: torch's single-kernel implementation (default ``None``: where torch has it,
+    on CUDA and, since torch 2.4, on the CPU); ``False`` uses the per-parameter loop.
+    """
 
     steps: int = 2000
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0
+    _: KW_ONLY
+    fused: bool | None = None
 
     def __post_init__(self) -> None:
         self._check()
         self._check_betas(self.betas)
         self._check_nonnegative("weight_decay", self.weight_decay)
+        _check_fused(self.name, self.fused)
 
     def make(self, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
-        return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), weight_decay=self.weight_decay)
+        params = list(params)
+        return torch.optim.Adam(
+            params,
+            lr=self.lr,
+            betas=tuple(self.betas),
+            weight_decay=self.weight_decay,
+            **_fused_option(params, self.fused),
+        )
 
 
 @dataclass(frozen=True, repr=False)
 class AdamW(GradientPhase):
-    """Adam with decoupled weight decay (Loshchilov & Hutter)."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter); ``fused`` as for :class:`Adam`."""
 
     steps: int = 2000
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 1e-2
+    _: KW_ONLY
+    fused: bool | None = None
 
     def __post_init__(self) -> None:
         self._check()
         self._check_betas(self.betas)
         self._check_nonnegative("weight_decay", self.weight_decay)
+        _check_fused(self.name, self.fused)
 
     def make(self, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(params, lr=self.lr, betas=tuple(self.betas), weight_decay=self.weight_decay)
+        params = list(params)
+        return torch.optim.AdamW(
+            params,
+            lr=self.lr,
+            betas=tuple(self.betas),
+            weight_decay=self.weight_decay,
+            **_fused_option(params, self.fused),
+        )
 
 
 @dataclass(frozen=True, repr=False)

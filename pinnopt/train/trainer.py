@@ -27,6 +27,7 @@ from .batching import Batching, BatchStream, FullBatch, steps_per_epoch
 from .callbacks import Callback, StepCallback, as_callbacks
 from .checkpoint import Checkpoint
 from .checks import CheckMixin, sigint_flag
+from .compiled import compiled_objective
 from .distributed import DistributedContext
 from .guard import DivergenceGuard
 from .history import History
@@ -70,6 +71,8 @@ class Trainer(StateMixin, CheckMixin):
         progress: show a progress bar (``None``: only on a terminal).
         seed: seeds the generator that draws mini-batches and subsets.
         distributed: this rank's place in a data-parallel run (the process group must exist).
+        compile: ``torch.compile`` the objective (default False; see :mod:`pinnopt.train.compiled`):
+            True, or a dict of ``torch.compile`` options.
     """
 
     def __init__(
@@ -89,12 +92,14 @@ class Trainer(StateMixin, CheckMixin):
         progress: bool | None = False,
         seed: int = 0,
         distributed: DistributedContext | None = None,
+        compile: bool | Mapping[str, Any] = False,
     ) -> None:
         if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1:
             raise ConfigError(f"log_every={log_every!r}: expected an int >= 1")
         _check_types(phases, batch, stop, guard, checkpoint, hooks)
         self.model = model
         self.objective = objective
+        self._compiled = compiled_objective(objective, compile)
         self.phases = list(phases)
         self.log_every = log_every
         self.callbacks = as_callbacks(callbacks)
@@ -283,7 +288,7 @@ class Trainer(StateMixin, CheckMixin):
             self._in_step = True
             batch = stream.next(self.points)
             opt.zero_grad(set_to_none=True)
-            total, losses = self.objective(self.model, batch)
+            total, losses = (self._compiled or self.objective)(self.model, batch)
             total.backward()
             if world > 1:
                 total, losses = ddp.average(params, total, losses, world)
@@ -301,7 +306,7 @@ class Trainer(StateMixin, CheckMixin):
         world = self.dist.world_size if self.dist else 1
 
         def closure() -> tuple[torch.Tensor, torch.Tensor]:
-            total, losses = self.objective(self.model, self.points)
+            total, losses = (self._compiled or self.objective)(self.model, self.points)
             total.backward()
             if world > 1:
                 total, losses = ddp.average(self._params, total, losses, world)

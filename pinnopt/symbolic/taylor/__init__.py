@@ -1,7 +1,8 @@
 """Taylor-mode (forward) derivatives through recognized networks, and automatic engine choice."""
 
 from .activations import ActivationRule, default_rules
-from .engine import AutoEngine, MLPView, TaylorEngine, describe_mlp, taylor_forward
+from .auto import AutoEngine
+from .engine import MLPView, TaylorEngine, describe_mlp, taylor_forward
 from .plan import ChannelRule, TaylorPlan, lower_closure
 
 __all__ = [

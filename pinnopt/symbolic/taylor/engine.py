@@ -9,6 +9,11 @@ form derivatives. The cost grows with the number of channels, not with nested ba
 passes, so high orders are much cheaper than nested reverse mode; the result is the same
 function, differentiable with respect to the parameters by ordinary autograd.
 
+Plans of order <= 2 (most PDEs) take a fused path by default (:mod:`.fused`): the whole
+network call is one autograd node with a hand-written backward, and the point sets of one
+objective evaluation are merged into as few calls as their channels allow (:mod:`.sets`).
+Higher orders use the general operations below.
+
 Only models whose structure is known exactly are recognized (see :func:`describe_mlp`);
 anything else, and in particular any model with batch-coupled layers, goes to the fallback
 engine (reverse-mode autograd).
@@ -27,6 +32,7 @@ from ..derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
 from ..fields import Field
 from .activations import ActivationRule, default_rules
 from .plan import TaylorPlan
+from .sets import PlanChannels, Request, fused_sets
 
 MAX_ORDER = 8
 """Highest derivative order sent through Taylor mode (its plan enumerates set partitions:
@@ -237,6 +243,12 @@ def taylor_forward(
     return {i: torch.zeros_like(z0) if out[i] is None else out[i].expand_as(z0) for i in keep}  # type: ignore[union-attr]
 
 
+def _is_compiling() -> bool:
+    """Whether torch.compile is tracing the caller (torch >= 2.3 has the public function)."""
+    check = getattr(torch.compiler, "is_compiling", None) or torch._dynamo.is_compiling
+    return bool(check())
+
+
 class TaylorEngine(DerivativeEngine):
     """Forward (Taylor-mode) derivatives for recognized MLPs, ``fallback`` for other models.
 
@@ -246,7 +258,11 @@ class TaylorEngine(DerivativeEngine):
         stack: run each linear layer as one product over all stacked derivative channels
             (``True``) or one product per channel (``False``); default: stacked on GPUs
             (fewer kernel launches; not yet measured on a GPU), per channel on CPUs (where the
-            copy into the stacked buffer was measured slower).
+            copy into the stacked buffer was measured slower). Applies to the unfused path.
+        fused: evaluate plans of order <= 2 through the fused node (:mod:`.fused`, default),
+            merging point sets in :meth:`evaluate_sets`. Its parameter gradients are exact, but
+            it is differentiable once: ``fused=False`` for second derivatives with respect to
+            the parameters (Hessian-vector products through the fields).
 
     With ``create_graph=False`` the fields are computed without an autograd graph.
     """
@@ -259,15 +275,20 @@ class TaylorEngine(DerivativeEngine):
         rules: RuleTable | None = None,
         *,
         stack: bool | None = None,
+        fused: bool = True,
     ) -> None:
         if fallback is not None and not isinstance(fallback, DerivativeEngine):
             raise ConfigError(f"TaylorEngine(fallback={fallback!r}): expected a DerivativeEngine")
         if stack is not None and not isinstance(stack, bool):
             raise ConfigError(f"TaylorEngine(stack={stack!r}): expected True, False or None")
+        if not isinstance(fused, bool):
+            raise ConfigError(f"TaylorEngine(fused={fused!r}): expected True or False")
         self.stack = stack
+        self.fused = fused
         self.fallback = fallback or AutogradEngine()
         self.rules: RuleTable = dict(default_rules() if rules is None else rules)
         self._plans: dict[tuple[frozenset[tuple[int, ...]], int], TaylorPlan] = {}
+        self._channels: dict[tuple[DerivativePlan, int], PlanChannels] = {}
 
     def supports(self, model: nn.Module) -> bool:
         """Whether ``model`` is a network this engine propagates derivatives through."""
@@ -300,6 +321,9 @@ class TaylorEngine(DerivativeEngine):
         view = describe_mlp(model, self.rules) if (plan.steps and plan.max_order <= MAX_ORDER) else None
         if view is None:
             return self.fallback.evaluate(model, points, plan, unknowns, create_graph=create_graph)
+        if self._fusable(view) and plan.max_order <= 2 and not points.requires_grad:
+            out, _ = self._fused(view, model, {"": (points, plan)}, unknowns, create_graph)
+            return out[""]
         tp = self.taylor_plan(plan, points.shape[1])
         fields = plan.wanted | plan.values
         position = tp.position
@@ -310,39 +334,52 @@ class TaylorEngine(DerivativeEngine):
         column = {name: i for i, name in enumerate(unknowns)}
         return {f: channels[position[f.orders]][:, column[f.unknown]] for f in fields}
 
-
-class AutoEngine(DerivativeEngine):
-    """Taylor mode where it applies and the plan has derivatives of order ``>= min_order``.
-
-    Everything else (order-1 plans, unrecognized models, batch-coupled layers) goes to
-    reverse-mode autograd. :meth:`resolve` says which engine a model and plan get.
-
-    Args:
-        min_order: the lowest highest-derivative order for which Taylor mode is used.
-    """
-
-    name = "auto"
-
-    def __init__(self, min_order: int = 2) -> None:
-        if not isinstance(min_order, int) or min_order < 1:
-            raise ConfigError(f"AutoEngine(min_order={min_order!r}): expected an int >= 1")
-        self.min_order = min_order
-        self.autograd = AutogradEngine()
-        self.taylor = TaylorEngine(fallback=self.autograd)
-
-    def resolve(self, model: nn.Module, plan: DerivativePlan) -> DerivativeEngine:
-        if plan.max_order >= self.min_order and self.taylor.applies(model, plan):
-            return self.taylor
-        return self.autograd
-
-    def evaluate(
+    def evaluate_sets(
         self,
         model: nn.Module,
-        points: torch.Tensor,
-        plan: DerivativePlan,
+        requests: Mapping[str, Request],
         unknowns: Sequence[str],
         *,
         create_graph: bool = True,
-    ) -> dict[Field, torch.Tensor]:
-        engine = self.resolve(model, plan)
-        return engine.evaluate(model, points, plan, unknowns, create_graph=create_graph)
+    ) -> dict[str, dict[Field, torch.Tensor]]:
+        """Fused Taylor mode on merged point sets where it applies (see :mod:`.sets`)."""
+        return self.evaluate_sets_of(describe_mlp(model, self.rules), model, requests, unknowns, create_graph)
+
+    def evaluate_sets_of(
+        self,
+        view: MLPView | None,
+        model: nn.Module,
+        requests: Mapping[str, Request],
+        unknowns: Sequence[str],
+        create_graph: bool = True,
+    ) -> dict[str, dict[Field, torch.Tensor]]:
+        """:meth:`evaluate_sets` with the model's view already known (None: not recognized)."""
+        if view is None or not self._fusable(view):
+            return super().evaluate_sets(model, requests, unknowns, create_graph=create_graph)
+        out, rest = self._fused(view, model, requests, unknowns, create_graph)
+        for name, (x, plan) in rest.items():
+            out[name] = self.evaluate(model, x, plan, unknowns, create_graph=create_graph)
+        return out
+
+    def _fusable(self, view: MLPView) -> bool:
+        # Under torch.compile the plain Taylor operations are traced instead: the compiler fuses
+        # them itself, and the hand-written node is opaque to it.
+        return self.fused and len(view.linears) >= 2 and not _is_compiling()
+
+    def _fused(
+        self,
+        view: MLPView,
+        model: nn.Module,
+        requests: Mapping[str, Request],
+        unknowns: Sequence[str],
+        create_graph: bool,
+    ) -> tuple[dict[str, dict[Field, torch.Tensor]], dict[str, Request]]:
+        return fused_sets(view, model, requests, unknowns, self.plan_channels, create_graph=create_graph)
+
+    def plan_channels(self, plan: DerivativePlan, dim: int) -> PlanChannels:
+        """The cached channel plan, order-2 layout and field channels of ``plan``."""
+        key = (plan, dim)
+        pc = self._channels.get(key)
+        if pc is None:
+            pc = self._channels[key] = PlanChannels.build(plan, self.taylor_plan(plan, dim))
+        return pc

@@ -1,0 +1,224 @@
+"""The fused Taylor node (orders <= 2), merged point sets, fused Adam and the compiled objective.
+
+Every fused result is compared with the unfused Taylor engine and with nested reverse-mode
+autograd, values and parameter gradients, to round-off in float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import sympy as sp
+import torch
+from torch import nn
+
+import pinnopt as po
+from pinnopt.errors import ConfigError
+from pinnopt.losses import Objective, PointSet
+from pinnopt.nn import PINN, MLPNet
+from pinnopt.symbolic import AutoEngine, AutogradEngine, DerivativePlan, Field, TaylorEngine
+from pinnopt.symbolic.taylor.fused import Order2Layout
+
+RTOL = 1e-12
+
+
+def _model(dim: int, activation: str = "tanh", n_out: int = 2, depth: int = 3) -> PINN:
+    net = MLPNet(dim, n_out, 9, depth, activation, [-1.0] * dim, [2.0] * dim).double()
+    for layer in net.linears:  # nonzero biases: no derivative vanishes by symmetry
+        nn.init.normal_(layer.bias, std=0.3)
+    return PINN(net, [f"u{i}" for i in range(n_out)])
+
+
+def _plan(unknowns: list[str], orders: list[tuple[int, ...]]) -> DerivativePlan:
+    return DerivativePlan.build({Field(u, o) for u in unknowns for o in orders})
+
+
+def _requests(dim: int, unknowns: list[str], wanted: list[tuple[int, ...]]) -> dict:
+    """Two sets with the same channels, one with fewer, two value-only sets."""
+    g = torch.Generator().manual_seed(3)
+
+    def pts(n: int) -> torch.Tensor:
+        return torch.rand(n, dim, generator=g, dtype=torch.float64) * 3 - 1
+
+    zero = (0,) * dim
+    return {
+        "a": (pts(11), _plan(unknowns, wanted)),
+        "b": (pts(4), _plan(unknowns, [zero])),
+        "c": (pts(7), _plan(unknowns, wanted)),
+        "d": (pts(3), _plan(unknowns[:1], [zero])),
+        "e": (pts(5), _plan(unknowns[:1], wanted[:1])),
+    }
+
+
+def _loss(fields: dict, weights: dict) -> torch.Tensor:
+    return sum((fields[k][f] * w).sum() for (k, f), w in weights.items())  # type: ignore[return-value]
+
+
+CASES = [
+    ("tanh", 2, [(0, 1), (1, 0), (2, 0)]),  # Burgers' channels
+    ("tanh", 2, [(2, 0), (0, 2)]),  # Poisson's
+    ("tanh", 3, [(2, 0, 0), (1, 1, 0), (0, 1, 1), (0, 0, 1)]),  # mixed partials
+    ("tanh", 1, [(1,)]),
+    ("sin", 2, [(1, 1), (2, 0)]),
+    ("silu", 2, [(0, 2), (1, 0)]),
+    ("gelu", 1, [(2,)]),
+    ("softplus", 2, [(1, 1)]),
+]
+
+
+@pytest.mark.parametrize(("activation", "dim", "wanted"), CASES)
+def test_fused_sets_match_unfused_taylor_and_autograd(activation: str, dim: int, wanted: list) -> None:
+    model = _model(dim, activation)
+    unknowns = list(model.unknowns)
+    req = _requests(dim, unknowns, wanted)
+    fused = TaylorEngine().evaluate_sets(model, req, unknowns)
+    refs = {
+        "taylor": {k: TaylorEngine(fused=False).evaluate(model, x, p, unknowns) for k, (x, p) in req.items()},
+        "autograd": {k: AutogradEngine().evaluate(model, x, p, unknowns) for k, (x, p) in req.items()},
+    }
+    g = torch.Generator().manual_seed(5)
+    weights = {
+        (k, f): torch.randn(len(x), generator=g, dtype=torch.float64)
+        for k, (x, p) in req.items()
+        for f in p.wanted
+    }
+    params = list(model.parameters())
+    grads = torch.autograd.grad(_loss(fused, weights), params)
+    for ref in refs.values():
+        for (k, f), _ in weights.items():
+            scale = ref[k][f].abs().max().item()
+            assert scale > 1e-8, (k, f)
+            assert (fused[k][f] - ref[k][f]).abs().max().item() <= RTOL * scale
+        ref_grads = torch.autograd.grad(_loss(ref, weights), params)
+        for a, b in zip(grads, ref_grads, strict=True):
+            assert (a - b).abs().max().item() <= 1e-11 * b.abs().max().item()
+
+
+def test_layout_of_a_plan_and_its_limits() -> None:
+    engine = TaylorEngine()
+    burgers = engine.taylor_plan(_plan(["u"], [(0, 1), (1, 0), (2, 0)]), 2)
+    assert Order2Layout.from_plan(burgers) == Order2Layout(first_axes=(0, 1), pairs=((0, 0),))
+    mixed = engine.taylor_plan(_plan(["u"], [(1, 1)]), 2)
+    assert Order2Layout.from_plan(mixed) == Order2Layout(first_axes=(0, 1), pairs=((0, 1),))
+    assert Order2Layout.from_plan(engine.taylor_plan(_plan(["u"], [(3, 0)]), 2)) is None
+
+
+def test_higher_orders_and_points_with_gradients_take_the_unfused_path() -> None:
+    model = _model(2)
+    unknowns = list(model.unknowns)
+    x = torch.rand(6, 2, dtype=torch.float64)
+    xg = x.clone().requires_grad_(True)
+    req = {"third": (x, _plan(unknowns, [(3, 0)])), "grad": (xg, _plan(unknowns, [(2, 0)]))}
+    got = TaylorEngine().evaluate_sets(model, req, unknowns)
+    for k, (pts, plan) in req.items():
+        ref = AutogradEngine().evaluate(model, pts, plan, unknowns)
+        for f in plan.wanted:
+            assert torch.allclose(got[k][f], ref[f], rtol=1e-10, atol=1e-12)
+    # The points' gradient is available because those points were not fused.
+    (gx,) = torch.autograd.grad(got["grad"][Field("u0", (2, 0))].sum(), xg)
+    assert gx.abs().max() > 0
+
+
+def test_the_fused_node_is_differentiable_once() -> None:
+    model = _model(2)
+    x = torch.rand(5, 2, dtype=torch.float64)
+    fields = TaylorEngine().evaluate(model, x, _plan(["u0"], [(2, 0)]), model.unknowns)
+    w = model.net.linears[0].weight
+    (g,) = torch.autograd.grad(fields[Field("u0", (2, 0))].sum(), w)  # once: fine
+    assert g.abs().max() > 0
+    with pytest.raises(RuntimeError, match="differentiable once"):  # a graph for a second: refused
+        torch.autograd.grad(fields[Field("u0", (2, 0))].sum(), w, create_graph=True)
+    # Without fusion the same second derivative exists (the documented way out).
+    fields = TaylorEngine(fused=False).evaluate(model, x, _plan(["u0"], [(2, 0)]), model.unknowns)
+    (g,) = torch.autograd.grad(fields[Field("u0", (2, 0))].sum(), w, create_graph=True)
+    assert torch.autograd.grad(g.sum(), w)[0].abs().max() > 0
+
+
+class _Counting(TaylorEngine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, ...]] = []
+
+    def evaluate_sets(self, model, requests, unknowns, *, create_graph=True):  # type: ignore[no-untyped-def]
+        self.calls.append(tuple(requests))
+        return super().evaluate_sets(model, requests, unknowns, create_graph=create_graph)
+
+    def evaluate(self, model, points, plan, unknowns, *, create_graph=True):  # type: ignore[no-untyped-def]
+        self.calls.append(("one",))
+        return super().evaluate(model, points, plan, unknowns, create_graph=create_graph)
+
+
+def _burgers() -> po.Problem:
+    x, t = sp.symbols("x t")
+    u = sp.Function("u")(x, t)
+    return po.Problem(
+        domain=po.Interval(x, -1, 1) * po.Interval(t, 0, 1),
+        equations=[u.diff(t) + u * u.diff(x) - sp.Rational(1, 100) / sp.pi * u.diff(x, 2)],
+        conditions=[
+            po.On(sp.Eq(x, -1), u, n=8),
+            po.On(sp.Eq(x, 1), u, n=8),
+            po.On(sp.Eq(t, 0), u + sp.sin(sp.pi * x), n=16),
+        ],
+    )
+
+
+def _setup(engine: po.symbolic.DerivativeEngine) -> tuple[PINN, Objective, dict[str, PointSet]]:
+    from pinnopt.assemble import build_model, build_objective, sample_points
+
+    problem = _burgers()
+    torch.manual_seed(0)
+    pinn, _ = build_model(problem, po.MLP(width=10, depth=2))
+    pinn = pinn.double()
+    gen = torch.Generator().manual_seed(0)
+    points = sample_points(problem, po.Collocation(interior=64), gen, torch.float64, torch.device("cpu"))
+    return pinn, build_objective(problem, engine), points
+
+
+def test_the_objective_evaluates_all_sets_in_one_engine_call_with_the_same_losses() -> None:
+    engine = _Counting()
+    pinn, objective, points = _setup(engine)
+    _, losses = objective(pinn, points)
+    assert engine.calls == [tuple(objective.plans)]  # one call for the four point sets
+    ev = objective.evaluation(pinn, points)
+    ev.env("t=0")
+    ev.env("interior")
+    assert len(engine.calls) == 2  # and each set once per evaluation
+    _, ref_losses = Objective(objective.terms, objective.unknowns, AutogradEngine())(pinn, points)
+    assert torch.allclose(losses, ref_losses, rtol=1e-12, atol=0)
+    # An evaluation built without grouping evaluates set by set, lazily (robust views rely on it).
+    lazy = po.losses.Evaluation(pinn, points, objective.plans, engine, objective.unknowns)
+    lazy.env("t=0")
+    assert engine.calls[2:] == [("one",)]
+
+
+def test_adam_phases_use_the_fused_kernel_by_default_with_the_same_steps() -> None:
+    assert po.Adam(steps=1).fused is None
+    with pytest.raises(ConfigError, match="fused"):
+        po.Adam(fused="yes")  # type: ignore[arg-type]
+    params = [nn.Parameter(torch.randn(3, 2, dtype=torch.float64))]
+    opt = po.Adam(steps=1).make(params)
+    major, minor = (int(v) for v in torch.__version__.split(".")[:2])
+    assert opt.defaults["fused"] is ((major, minor) >= (2, 4) or None)
+    histories = []
+    for fused in (None, False):
+        pinn, objective, points = _setup(AutoEngine())
+        trainer = po.train.Trainer(pinn, objective, points, [po.Adam(steps=4, fused=fused)], log_every=1)
+        trainer.run()
+        histories.append(torch.tensor(trainer.history.loss))
+    assert torch.allclose(histories[0], histories[1], rtol=1e-12, atol=0)
+
+
+def test_compile_option_is_checked_and_the_traced_objective_trains_identically() -> None:
+    with pytest.raises(ConfigError, match="compile"):
+        po.train.Trainer(*_setup(AutoEngine()), [po.Adam(steps=1)], compile="fast")  # type: ignore[arg-type]
+    histories = []
+    for compile in (False, {"backend": "eager"}):  # traced by dynamo, no code generation: quick
+        torch._dynamo.reset()
+        pinn, objective, points = _setup(AutoEngine())
+        trainer = po.train.Trainer(pinn, objective, points, [po.Adam(steps=3)], log_every=1, compile=compile)
+        trainer.run()
+        histories.append(torch.tensor(trainer.history.loss))
+    # Under compilation the plain Taylor operations are traced: the same losses to round-off.
+    assert torch.allclose(histories[0], histories[1], rtol=1e-10, atol=0)
+    assert math.isfinite(float(histories[1][-1]))
