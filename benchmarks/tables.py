@@ -221,9 +221,65 @@ def _peer_error_lines(r: dict) -> list[str]:
     return lines
 
 
+_ORDER_COLUMNS = [
+    ("nested", "nested autograd (hand loop)"),
+    ("autograd", "pinnopt autograd"),
+    ("taylor", "pinnopt Taylor"),
+    ("taylor_fused", "pinnopt Taylor, fused"),
+]
+
+
+def derivative_table(results: Path = RESULTS, name: str = "derivative_order_cpu.json") -> list[str]:
+    """Milliseconds per training step against the derivative order (nested autograd vs Taylor)."""
+    path = results / name
+    if not path.exists():
+        return []
+    r = _load(path)
+    cfg = r.get("config", {})
+    lines = [
+        "### Cost of one training step against the derivative order",
+        "",
+        f"{cfg.get('model', '')}, {cfg.get('points', '')} points, residual `{cfg.get('residual', '')}`, "
+        f"one step = {cfg.get('step', '')}; ms per step (median of rounds). The default path is the "
+        "fused Taylor node up to order 2 and the general Taylor path above.",
+        "",
+        "| dtype | order | "
+        + " | ".join(f"{label} ms" for _, label in _ORDER_COLUMNS)
+        + " | default / nested | target |",
+        "|---|---|" + "---|" * len(_ORDER_COLUMNS) + "---|---|",
+    ]
+    for dtype, res in r["results"].items():
+        if not isinstance(res, dict) or "orders" not in res:
+            continue
+        for order, row in res["orders"].items():
+            ms = row["ms_per_step"]
+            cells = [f"{ms[k]:.1f}" if k in ms else "-" for k, _ in _ORDER_COLUMNS]
+            speed = row["speedup_over_nested"]
+            best = speed.get("taylor_fused", speed["taylor"])
+            target = res.get("targets", {}).get(order)
+            shown = (
+                "-"
+                if target is None
+                else f">= x{target['required']:g}: " + ("met" if target["met"] else "**missed**")
+            )
+            lines.append(f"| {dtype} | {order} | " + " | ".join(cells) + f" | {_ratio(best)} | {shown} |")
+    diff = r["results"].get("max_relative_field_difference_float64")
+    if diff:
+        worst = max(diff.values())
+        lines += ["", f"Taylor and nested autograd derivatives agree to {worst:.1e} (relative, float64)."]
+    lines += [
+        "",
+        f"Measured {r['created'][:10]}, {cfg.get('clock', 'wall')} clock, torch threads "
+        f"{r['machine']['torch_threads']}. Rerun: `{r['command']}`.",
+        "",
+    ]
+    return lines
+
+
 def render(results: Path = RESULTS) -> str:
     """The Markdown between the README markers."""
     parts = accuracy_table(results) + speed_table(results) + peers_table(results)
+    parts += derivative_table(results)
     return "\n".join(parts).strip() + "\n" if parts else "(no benchmark results stored yet)\n"
 
 
