@@ -200,24 +200,6 @@ from .validate.trajectory import (
 )
 
 __version__ = "0.1.0"
-"""pinnopt: physics-informed, constrained optimization of sympy-declared problems.
-
-Declare a problem with sympy, solve it, validate it against a known solution::
-
-    import sympy as sp
-    import pinnopt as po
-
-    x = sp.Symbol("x")
-    u = sp.Function("u")(x)
-    problem = po.Problem(
-        domain=po.Interval(x, -1, 1),
-        equations=[-u.diff(x, 2) - sp.pi**2 * sp.sin(sp.pi * x)],
-        conditions=[po.On(sp.Eq(x, -1), u), po.On(sp.Eq(x, 1), u)],
-        exact=sp.sin(sp.pi * x),
-    )
-    result = po.solve(problem)
-    print(result.validate())
-"""
 
 __all__ = [
     "DEFAULT_FUNCTIONS",
