@@ -112,7 +112,7 @@ def run_one(problem_name: str, config: str, seed: int) -> dict[str, Any]:
         "config": config,
         "seed": seed,
         "rel_l2": float(validation.rel_l2["u"]),
-        "max_abs": float(validation.metrics["u"].max_abs),
+        "max_abs": float(validation.metrics["u"]["max_abs"]),
         "dtype": validation.dtype,
         "wall_time_s": total,
         "train_time_s": _wall(result),
