@@ -276,9 +276,45 @@ def derivative_table(results: Path = RESULTS, name: str = "derivative_order_cpu.
     return lines
 
 
+def strategies_table(results: Path = RESULTS) -> list[str]:
+    """Plain training against the recommended strategy combinations, per hard problem."""
+    files = sorted(results.glob("strategies_*.json"))
+    rows = []
+    commands = []
+    for f in files:
+        r = _load(f)
+        res = r["results"]
+        if not isinstance(res, dict) or "summary" not in res:
+            continue
+        commands.append(f"`python -m benchmarks.strategies {res['problem']}`")
+        for config, s in res["summary"].items():
+            used = ", ".join(sorted(s.get("strategies") or {})) or "none"
+            rows.append(
+                f"| {res['problem']} | {config} | {used} | {s['rel_l2_mean']:.2e} "
+                f"({s['rel_l2_min']:.1e}-{s['rel_l2_max']:.1e}) | {len(s['seeds'])} | "
+                f"{s['wall_time_s_max']:.0f} s | {s['dtype']} |"
+            )
+    if not rows:
+        return []
+    return [
+        "### Training strategies on the hard problems",
+        "",
+        "`plain`: a standard PINN (side values as Dirichlet data, no strategy); `recommended`: the "
+        "problem's recommended configuration. Relative L2 mean over seeds (min-max).",
+        "",
+        "| problem | configuration | strategies | rel. L2 | seeds | max wall time | dtype |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "Rerun: " + ", ".join(commands) + ".",
+        "",
+    ]
+
+
 def render(results: Path = RESULTS) -> str:
     """The Markdown between the README markers."""
-    parts = accuracy_table(results) + speed_table(results) + peers_table(results)
+    parts = accuracy_table(results) + strategies_table(results) + speed_table(results)
+    parts += peers_table(results)
     parts += derivative_table(results)
     return "\n".join(parts).strip() + "\n" if parts else "(no benchmark results stored yet)\n"
 
