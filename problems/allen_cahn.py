@@ -57,11 +57,12 @@ class _SideValues:
         return torch.as_tensor(values, dtype=t.dtype, device=t.device)
 
 
-def make_problem(dirichlet: bool = False) -> po.Problem:
+def make_problem(dirichlet: bool = False, periodic: bool = False) -> po.Problem:
     """Declare Allen-Cahn; periodicity in x comes from the recommended model's embedding.
 
     ``dirichlet=True`` adds the reference values on both sides (``u(-1, t) = u(1, t)``, from
-    the reference) for models without the periodic embedding.
+    the reference) for models without the periodic embedding; ``periodic=True`` the standard
+    soft periodic conditions (``u`` and ``u_x`` equal at ``x = -1`` and ``x = 1``).
     """
     x, t = sp.symbols("x t")
     u = sp.Function("u")(x, t)
@@ -71,6 +72,8 @@ def make_problem(dirichlet: bool = False) -> po.Problem:
         side = sp.Function("ac_side")(t)
         functions["ac_side"] = _SideValues()
         conditions += [po.On(sp.Eq(x, -1), u - side, n=128), po.On(sp.Eq(x, 1), u - side, n=128)]
+    if periodic:
+        conditions.append(po.Periodic(x, u, derivatives=1, n=128))
     return po.Problem(
         domain=po.Interval(x, -1, 1) * po.Interval(t, 0, 1),
         equations=[u.diff(t) - NU * u.diff(x, 2) - GAMMA * (u - u**3)],

@@ -17,12 +17,14 @@ TARGET = 2e-2
 BETA = 30.0
 
 
-def make_problem(beta: float = BETA, dirichlet: bool = False) -> po.Problem:
+def make_problem(beta: float = BETA, dirichlet: bool = False, periodic: bool = False) -> po.Problem:
     """Declare convection with speed ``beta`` (a constant named ``beta``, for curricula).
 
     The periodicity in x is not a loss term: the recommended model's
     :class:`~pinnopt.PeriodicEmbedding` makes every candidate solution 2 pi-periodic. For a
-    model without it, ``dirichlet=True`` adds the exact values on both sides (inflow data).
+    model without it, ``periodic=True`` adds the standard soft condition ``u(0, t) = u(2 pi, t)``
+    (the setup in which plain PINNs fail), and ``dirichlet=True`` the exact values on both sides
+    (inflow data taken from the exact solution: an easier, better-posed problem).
     """
     x, t, b = sp.symbols("x t beta")
     u = sp.Function("u")(x, t)
@@ -32,6 +34,8 @@ def make_problem(beta: float = BETA, dirichlet: bool = False) -> po.Problem:
             po.On(sp.Eq(x, 0), u - sp.sin(-b * t), n=128),
             po.On(sp.Eq(x, 2 * sp.pi), u - sp.sin(2 * sp.pi - b * t), n=128),
         ]
+    if periodic:
+        conditions.append(po.Periodic(x, u, derivatives=0, n=128))
     return po.Problem(
         domain=po.Interval(x, 0, 2 * sp.pi) * po.Interval(t, 0, 1),
         equations=[u.diff(t) + b * u.diff(x)],

@@ -165,3 +165,25 @@ def test_gradient_check_catches_wrong_derivatives() -> None:
     assert bad_backward.worst_gradient.rel > 1e-3
     assert "MISMATCH" in str(bad_backward)
     assert np.isfinite(bad_backward.loss)
+
+
+@pytest.mark.parametrize("symbolic", [True, False])
+def test_periodic_conditions_are_checked_between_paired_points(symbolic: bool) -> None:
+    u = sp.Function("u")(x, t)
+
+    def declared(exact: object) -> po.Problem:
+        return po.Problem(
+            domain=po.Interval(x, 0, 2 * sp.pi) * po.Interval(t, 0, 1),
+            equations=[u.diff(t) + 3 * u.diff(x)],
+            conditions=[po.Periodic(x, u, derivatives=1), po.Initial(t, u, sp.sin(x))],
+            exact=exact,
+        )
+
+    good = po.check_problem(declared(sp.sin(x - 3 * t)), symbolic=symbolic)
+    assert good.passed, good
+    # a travelling wave of the wrong period satisfies the PDE but not the periodicity
+    bad = po.check_problem(declared(sp.sin((x - 3 * t) / 2)), symbolic=symbolic)
+    failed = {row.name for row in bad.failures}
+    assert "periodic(x)" in failed and "pde" not in failed, bad
+    assert problems.get("periodic_advection") is not None
+    assert po.check_problem(problems.get("periodic_advection")).passed

@@ -187,6 +187,8 @@ class _Checker:
             return TermCheck(
                 **base, method="skipped", passed=None, detail=f"parameters {unset} have no exact value"
             )
+        if spec.mode == "paired":
+            return self._check_paired(spec, base)
         detail = ""
         if self.symbolic:
             residual = self._symbolic_residual(spec)
@@ -216,7 +218,66 @@ class _Checker:
             **base, method=method, passed=passed, max_abs=max_abs, rel=rel, n_points=len(pts), detail=detail
         )
 
+    def _check_paired(self, spec: TermSpec, base: dict[str, Any]) -> TermCheck:
+        """A periodic (paired) condition: each expression equal at a point and its image."""
+        region = spec.region
+        coordinate = self.problem.coordinates[region.axis]  # type: ignore[attr-defined]
+        lower, upper = region.side.value, region.upper  # type: ignore[attr-defined]
+        if self.symbolic and self.exact.symbolic is not None:
+            residuals = []
+            for e in spec.exprs:
+                r = self._substituted(e.expr)
+                residuals.append(sp.simplify(r.subs(coordinate, lower) - r.subs(coordinate, upper)))
+            if all(r == 0 for r in residuals):
+                return TermCheck(**base, method="symbolic", passed=True, detail="simplifies to 0")
+        pts = self._points(spec)
+        half = len(pts) // 2
+        wanted: set[Field] = set()
+        for e in spec.exprs:
+            wanted |= e.fields
+        if self.model is not None:
+            plan = DerivativePlan.build(wanted)
+            x = torch.as_tensor(pts, dtype=torch.float64)
+            fields = AutogradEngine().evaluate(self.model, x, plan, self.problem.unknowns, create_graph=False)
+            envs = [self._env(spec, pts, {k: v.detach() for k, v in fields.items()})]
+            method, tol = "autograd", self.rtol or NUMERIC_RTOL
+        else:
+            bounds = self.problem.domain.bounds
+            envs = []
+            for factor in (1.0, 2.0):
+                values = finite_diff.derivative(self.exact, pts, wanted, bounds, factor=factor)
+                envs.append(self._env(spec, pts, {k: torch.as_tensor(v) for k, v in values.items()}))
+            method, tol = "finite differences", self.rtol or FD_RTOL
+        rs, scales = [], [self.unknown_scale, 1e-300]
+        for env in envs:
+            vs = [e(env).detach().numpy() for e in spec.exprs]
+            rs.append(np.concatenate([v[:half] - v[half:] for v in vs]))
+            scales += [float(np.max(np.abs(v))) for v in vs]
+        r, scale = rs[0], max(scales)
+        allowance = np.abs(rs[0] - rs[1]) if len(rs) > 1 else np.zeros_like(r)
+        max_abs = float(np.max(np.abs(r)))
+        passed = bool(np.all(np.abs(r) <= tol * scale + allowance))
+        detail = "" if passed else f"largest mismatch between paired points {max_abs:.3e}"
+        return TermCheck(
+            **base,
+            method=method,
+            passed=passed,
+            max_abs=max_abs,
+            rel=max_abs / scale,
+            n_points=half,
+            detail=detail,
+        )
+
     # -- symbolic -------------------------------------------------------------------------------
+    def _substituted(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` with the exact solution and the exact parameter values substituted."""
+        symbolic = self.exact.symbolic or {}
+        subs: dict[sp.Basic, sp.Basic] = {
+            f: symbolic[f.func.__name__] for f in expr.atoms(AppliedUndef) if f.func.__name__ in symbolic
+        }
+        subs.update({p.symbol: sp.sympify(p.exact) for p in self.problem.parameters if p.exact is not None})
+        return expr.subs(subs).doit()
+
     def _symbolic_residual(self, spec: TermSpec) -> sp.Expr:
         expr = spec.expr.expr
         symbolic = self.exact.symbolic or {}
