@@ -84,6 +84,14 @@ CONFIGS: dict[str, dict[str, Config]] = {
         "curriculum": _ablation(
             "convection", cv.make_problem, marching=None, curriculum=po.Curriculum(sp.Symbol("beta"), 1.0)
         ),
+        "plain_float32": lambda: (_plain_convection()[0], {**_plain_convection()[1], "dtype": "float32"}),
+        "embedding_long": _ablation(
+            "convection",
+            cv.make_problem,
+            marching=None,
+            collocation=po.Collocation(interior=4096, boundary=256),
+            phases=[po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=5000)],
+        ),
     },
     "allen_cahn": {
         "plain": _plain_allen_cahn,
