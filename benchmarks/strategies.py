@@ -98,6 +98,14 @@ CONFIGS: dict[str, dict[str, Config]] = {
         "plain_inflow": lambda: _plain_allen_cahn(inflow=True),
         "recommended": lambda: (ac.make_problem(), problems.recommended("allen_cahn")),
         "embedding": _ablation("allen_cahn", ac.make_problem),
+        "marching": _ablation(
+            "allen_cahn",
+            ac.make_problem,
+            marching=po.Marching(windows=10),
+            collocation=po.Collocation(interior=4096, boundary=256),
+            phases=[po.Adam(steps=300, lr=2e-3), po.LBFGS(steps=1000)],
+            dtype="float64",
+        ),
     },
 }
 
