@@ -106,6 +106,13 @@ CONFIGS: dict[str, dict[str, Config]] = {
             phases=[po.Adam(steps=300, lr=2e-3), po.LBFGS(steps=1000)],
             dtype="float64",
         ),
+        "causal": _ablation(
+            "allen_cahn",
+            ac.make_problem,
+            causal=po.Causal(slabs=32, eps=(1.0, 10.0, 100.0)),
+            phases=[po.Adam(steps=8000, lr=1e-3, schedule=po.ExponentialDecay(0.9, every=1000))],
+            dtype="float32",
+        ),
     },
 }
 

@@ -87,11 +87,16 @@ def make_problem(dirichlet: bool = False, periodic: bool = False) -> po.Problem:
 
 
 def recommended() -> dict[str, Any]:
-    """Periodic embedding + causal training (see benchmarks/strategies.py for the numbers)."""
+    """Periodic embedding + time-marching in 10 windows, each Adam then L-BFGS (float64).
+
+    Measured relative L2 7.8e-2 in 1091 s (seed 0; plain training 0.61, causal training with
+    8000 Adam steps 0.98): ``python -m benchmarks.strategies allen_cahn --configs marching``.
+    The 1e-2 target is not reached within 10 minutes on 2 CPU cores.
+    """
     return {
         "model": po.MLP(width=64, depth=4, embedding=po.PeriodicEmbedding(("x",), harmonics=1)),
         "collocation": po.Collocation(interior=4096, boundary=256),
-        "phases": [po.Adam(steps=8000, lr=1e-3, schedule=po.ExponentialDecay(0.9, every=1000))],
-        "causal": po.Causal(slabs=32, eps=(1.0, 10.0, 100.0)),
-        "dtype": "float32",
+        "phases": [po.Adam(steps=300, lr=2e-3), po.LBFGS(steps=1000)],
+        "marching": po.Marching(windows=10),
+        "dtype": "float64",
     }
