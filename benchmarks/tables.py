@@ -286,7 +286,10 @@ def strategies_table(results: Path = RESULTS) -> list[str]:
         res = r["results"]
         if not isinstance(res, dict) or "summary" not in res:
             continue
-        commands.append(f"`python -m benchmarks.strategies {res['problem']}`")
+        for run in res["runs"]:
+            command = f"`{run.get('command') or 'python -m benchmarks.strategies ' + res['problem']}`"
+            if command not in commands:
+                commands.append(command)
         for config, s in res["summary"].items():
             used = ", ".join(sorted(s.get("strategies") or {})) or "none"
             rows.append(
@@ -299,8 +302,11 @@ def strategies_table(results: Path = RESULTS) -> list[str]:
     return [
         "### Training strategies on the hard problems",
         "",
-        "`plain`: a standard PINN (side values as Dirichlet data, no strategy); `recommended`: the "
-        "problem's recommended configuration. Relative L2 mean over seeds (min-max).",
+        "`plain`: a standard PINN (periodicity as a soft loss term, no strategy); `plain_inflow`: the "
+        "same given the exact side values as data; `recommended`: the problem's recommended "
+        "configuration; other rows are ablations (benchmarks/strategies.py). `imbalance`: a two-term "
+        "problem whose equation gradient is 1000x its condition's, 300 Adam steps per balancer. "
+        "Relative L2 mean over seeds (min-max).",
         "",
         "| problem | configuration | strategies | rel. L2 | seeds | max wall time | dtype |",
         "|---|---|---|---|---|---|---|",
