@@ -13,7 +13,7 @@ from ._cole_hopf import burgers_exact
 
 NAME = "burgers"
 DESCRIPTION = "Burgers u_t + u u_x = (0.01/pi) u_xx on [-1,1] x [0,1], u0 = -sin(pi x); Cole-Hopf exact"
-TARGET = 1e-2
+TARGET = 1e-3
 NU = 0.01 / np.pi
 
 
@@ -46,10 +46,18 @@ def make_problem() -> po.Problem:
 
 
 def recommended() -> dict[str, Any]:
-    """A configuration that reaches about 1e-3 relative L2 within a few minutes on 2 cores."""
+    """20 x 8 tanh, 8000 points, 2000 Adam + up to 8000 float64 L-BFGS, stopped at 560 s of wall time.
+
+    Without the time limit the full budget reached 6.6e-4 in 690 s (over the 600 s budget).
+    Exact boundary and initial values (``hard_constraints=True``) do worse here (0.14 vs 2.7e-3
+    in the hard-constraints benchmark).
+    Measured (``python -m benchmarks.accuracy burgers``, float64, 1 thread): 5.5e-4 in 560 s
+    (8733 steps, stopped by the time limit).
+    """
     return {
         "model": po.MLP(width=20, depth=8),
         "collocation": po.Collocation(interior=8000),
         "phases": [po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=8000)],
+        "stop": po.TimeLimit(560),
         "dtype": "float64",
     }

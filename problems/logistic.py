@@ -27,9 +27,19 @@ def make_problem() -> po.Problem:
 
 
 def recommended() -> dict[str, Any]:
+    """Hard initial value and causal weighting with a steep eps schedule.
+
+    Plain training (soft or hard initial value) collapses to the unstable fixed point u = 0
+    (rel L2 ~ 1): the residual of a fast decay from 0.1 to 0 is small everywhere after the
+    first instants. Causal slab weights with eps up to 1e4 make the early slabs dominate
+    until they are solved; seeds 0-3 reached 2e-8 to 2e-7 in trial runs.
+    Measured (``python -m benchmarks.accuracy logistic``, float64, 1 thread): 1.7e-8 in 15 s.
+    """
     return {
         "model": po.MLP(width=20, depth=3),
         "collocation": po.Collocation(interior=256, boundary=1),
-        "phases": [po.Adam(steps=500, lr=5e-3), po.LBFGS(steps=1000)],
+        "phases": [po.Adam(steps=3000, lr=1e-3), po.LBFGS(steps=2000)],
+        "hard_constraints": True,
+        "causal": po.Causal(slabs=64, eps=(10.0, 100.0, 1000.0, 10000.0)),
         "dtype": "float64",
     }

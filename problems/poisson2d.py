@@ -29,9 +29,16 @@ def make_problem() -> po.Problem:
 
 
 def recommended() -> dict[str, Any]:
+    """Exact Dirichlet values through the output transform, float64 L-BFGS.
+
+    Measured (``python -m benchmarks.accuracy poisson2d``, float64, 1 thread): 2.9e-6 in 161 s
+    (soft boundary values, 1000 Adam + 2000 L-BFGS: 2.6e-3 in 219 s).
+    """
     return {
         "model": po.MLP(width=32, depth=3),
         "collocation": po.Collocation(interior=2000, boundary=100),
-        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=2000)],
+        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=4000)],
+        "hard_constraints": True,
+        "stop": po.TimeLimit(560),
         "dtype": "float64",
     }

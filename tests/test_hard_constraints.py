@@ -146,3 +146,18 @@ def test_hard_constraints_at_least_as_accurate_as_soft_and_save_load(tmp_path) -
     np.testing.assert_array_equal(loaded.predict(pts)["u"], hard.predict(pts)["u"])
     with pytest.raises(po.CheckpointError, match="pass problem="):
         po.Result.load(path)
+
+
+def test_a_bare_symbol_as_a_side_value_compiles(generator: torch.Generator) -> None:
+    """u(x, 0) = x: a sympy Symbol is also a Boolean; it must not be rejected as one."""
+    u = sp.Function("u")(x, t)
+    problem = po.Problem(
+        domain=po.Interval(x, 0, 1) * po.Interval(t, 0, 1),
+        equations=[u.diff(t) - u.diff(x, 2)],
+        conditions=[po.On(sp.Eq(t, 0), u - x)],
+    )
+    torch.manual_seed(0)
+    model, _ = build_model(problem, po.MLP(width=8, depth=1), plan_hard_constraints(problem))
+    pts = problem.domain.region("t=0").sample(20, generator, F64, torch.device("cpu"))
+    got = model.to(F64)(pts)[:, 0].detach()
+    assert torch.allclose(got, pts[:, 0], atol=1e-12)

@@ -63,6 +63,9 @@ def test_a_few_training_steps_lower_the_loss(name: str) -> None:
     kwargs = problems.recommended(name)
     kwargs["phases"] = [po.Adam(steps=30, lr=1e-3)]
     kwargs["collocation"] = po.Collocation(interior=128, boundary=16)
+    # Causal slab weights move as the early slabs improve (later slabs gain weight), so the
+    # weighted loss of two steps is not comparable: check the plain objective here.
+    kwargs.pop("causal", None)
     result = po.solve(problem, log_every=10, **kwargs)
     loss = result.history.loss
     assert loss[-1] < loss[0], f"{name}: {loss[0]:.3e} -> {loss[-1]:.3e}"

@@ -143,7 +143,7 @@ def as_expression(item: sp.Basic | sp.Eq, what: str = "equation") -> sp.Expr:
             f"{what} {item} is an inequality; equations and conditions are expressions that "
             "equal zero (or sympy.Eq); declare inequalities as bounds"
         )
-    if isinstance(item, sp.logic.boolalg.Boolean):
+    if isinstance(item, sp.logic.boolalg.Boolean) and not isinstance(item, sp.Expr):  # a Symbol is both
         raise CompileError(f"{what} {item} is a boolean, expected an expression or sympy.Eq")
     return item
 
