@@ -1,5 +1,6 @@
 # pinnopt: the two commands of the README, and a few helpers.
-#   make run    set up .venv (CPU torch), solve the default problem (Burgers), print its validation
+#   make run    set up .venv (CPU torch), solve the default problem (Burgers, 4000 of its
+#               recommended 10000 steps: a few minutes on 2 CPU cores), print its validation
 #   make test   set up .venv with the test tools, run ruff and the test suite
 # GPU users: install their CUDA build of torch into .venv first (see README), or set
 #   TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
@@ -9,7 +10,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench wheel-check clean
+.PHONY: run test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,14 +24,15 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/pinnopt solve burgers
+	$(BIN)/pinnopt solve burgers --steps 4000
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check pinnopt problems tests examples benchmarks
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.accuracy
+	$(BIN)/python -m benchmarks.tables --write
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
