@@ -35,9 +35,14 @@ def make_problem() -> po.Problem:
 
 
 def recommended() -> dict[str, Any]:
+    """MLP 32 x 3, 1000 points, Adam then 3000 L-BFGS steps (float64).
+
+    Relative L2 2.2e-5 (seed 0) and 8.6e-6 (seed 1); with 400 points and 1000 L-BFGS steps
+    it was 1.4e-3 (seed 0), above the 1e-3 target.
+    """
     return {
         "model": po.MLP(width=32, depth=3),
-        "collocation": po.Collocation(interior=400, boundary=1),
-        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=1000)],
+        "collocation": po.Collocation(interior=1000, boundary=1),
+        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=3000)],
         "dtype": "float64",
     }
