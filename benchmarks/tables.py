@@ -50,7 +50,10 @@ def accuracy_table(results: Path = RESULTS) -> list[str]:
         fitted = ", ".join(f"{k} {v['rel_error']:.1e}" for k, v in params.items()) or "-"
         judged = max(v["rel_error"] for v in params.values()) if params else worst
         met = "yes" if judged <= r["target_rel_l2"] else "**no**"
-        used = ", ".join(r.get("strategies") or []) or "-"
+        used_list = list(r.get("strategies") or [])
+        if (r.get("config") or {}).get("hard_constraints"):
+            used_list.append("hard constraints")
+        used = ", ".join(used_list) or "-"
         lines.append(
             f"| {r['problem']}{'' if r.get('seed', 0) == 0 else ' (seed ' + str(r['seed']) + ')'} "
             f"| {shown} | {fitted} | {r['target_rel_l2']:.0e} | {met} | {r['steps']} "

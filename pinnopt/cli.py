@@ -33,11 +33,15 @@ def _is_file_spec(spec: str) -> bool:
     return spec.endswith(".py") or "/" in spec or "\\" in spec or Path(spec).is_file()
 
 
-def load_problem(spec: str) -> tuple[Any, dict[str, Any], dict[str, str]]:
-    """``(problem, recommended solve() kwargs, source)`` for a library name or a ``.py`` file.
+def load_problem(spec: str, config: str = "recommended") -> tuple[Any, dict[str, Any], dict[str, str]]:
+    """``(problem, solve() kwargs, source)`` for a library name or a ``.py`` file.
+
+    ``config`` names the module function giving the kwargs: ``"recommended"`` (optional) or
+    ``"quick"`` (a configuration that trains in a few minutes on a CPU; required when asked).
 
     Raises:
-        ProblemError: unknown name, missing file, a file that fails to run or defines no problem.
+        ProblemError: unknown name, missing file, a file that fails to run or defines no problem,
+            or no ``quick()`` configuration when ``config="quick"``.
     """
     from .problem import Problem
 
@@ -61,21 +65,23 @@ def load_problem(spec: str) -> tuple[Any, dict[str, Any], dict[str, str]]:
                 f"problem file {spec} defines neither `problem` nor `make_problem()`; "
                 "define one of them returning a pinnopt.Problem"
             )
-        recommend = getattr(module, "recommended", None)
+        recommend = getattr(module, config, None)
     else:
         from . import problems
 
         module = problems.module(spec)
         problem = module.make_problem()
-        recommend = getattr(module, "recommended", None)
+        recommend = getattr(module, config, None)
         source = {"kind": "library", "name": spec}
     if not isinstance(problem, Problem):
         raise ProblemError(f"{spec}: the problem is a {type(problem).__name__}, expected a pinnopt.Problem")
+    if recommend is None and config != "recommended":
+        raise ProblemError(f"{spec} defines no {config}() configuration; run it without --{config}")
     kwargs: dict[str, Any] = {}
     if recommend is not None:
         kwargs = recommend() if callable(recommend) else recommend
         if not isinstance(kwargs, dict):
-            raise ProblemError(f"{spec}: recommended() must return a dict of solve() options")
+            raise ProblemError(f"{spec}: {config}() must return a dict of solve() options")
     return problem, dict(kwargs), source
 
 
@@ -179,7 +185,7 @@ def _solve(args: argparse.Namespace) -> int:
     from .validate.rundir import writable_folder, write_run
     from .validate.trajectory import ParameterRecorder
 
-    problem, kwargs, source = load_problem(args.problem)
+    problem, kwargs, source = load_problem(args.problem, "quick" if args.quick else "recommended")
     validate = not args.no_validate
     if validate and problem.exact_solution is None:
         raise ValidationError(
@@ -301,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="cap the total steps: the recommended phases are shortened proportionally",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="use the problem's quick() configuration (minutes on a CPU) instead of recommended()",
     )
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--dtype", default=None, choices=["float32", "float64"])

@@ -61,3 +61,20 @@ def recommended() -> dict[str, Any]:
         "stop": po.TimeLimit(560),
         "dtype": "float64",
     }
+
+
+def quick() -> dict[str, Any]:
+    """A few minutes on a CPU (``make run``, ``pinnopt solve burgers --quick``).
+
+    20 x 8 tanh, 5000 interior points, 1000 Adam + up to 5000 float64 L-BFGS, stopped at 280 s.
+    Measured rel L2 1.5e-3 (seed 0) and 9.6e-4 (seed 1) in 260-270 s; with 2540 points the
+    same budget gave 1.1e-3 on seed 0 but 0.67 on seed 1, so fewer points are not offered.
+    ``python -m benchmarks.burgers minutes5`` has the seeds.
+    """
+    return {
+        "model": po.MLP(width=20, depth=8),
+        "collocation": po.Collocation(interior=5000, boundary=80),
+        "phases": [po.Adam(steps=1000, lr=1e-3), po.LBFGS(steps=5000)],
+        "stop": po.TimeLimit(280),
+        "dtype": "float64",
+    }

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import pinnopt as po
-from pinnopt.cli import cap_steps, main
+from pinnopt.cli import cap_steps, load_problem, main
 
 GOOD = """
 import sympy as sp
@@ -124,6 +124,13 @@ def test_solve_writes_a_report_that_reads_back_and_rerenders(
     assert "solution.png" in (out / "report.md").read_text()
 
 
+def test_quick_configuration_of_the_default_problem() -> None:
+    _, quick, _ = load_problem("burgers", "quick")
+    _, full, _ = load_problem("burgers")
+    assert isinstance(quick["stop"], po.TimeLimit) and quick["stop"].seconds < 300
+    assert sum(p.steps for p in quick["phases"]) < sum(p.steps for p in full["phases"])
+
+
 def test_steps_cap_shortens_phases_proportionally() -> None:
     phases = [po.Adam(steps=2000), po.LBFGS(steps=8000)]
     capped = cap_steps(phases, 100)
@@ -147,6 +154,7 @@ def test_steps_cap_shortens_phases_proportionally() -> None:
         (["report", "{dir}"], "no report there"),
         (["solve", "{good}", "--out", "{dir}/o", "--resume", "{dir}/nothing"], "--resume"),
         (["solve", "{good}", "--out", "{dir}/o", "--steps", "0"], "--steps 0"),
+        (["solve", "decay", "--quick", "--out", "{dir}/o"], "defines no quick() configuration"),
     ],
     ids=[
         "missing-file",
@@ -159,6 +167,7 @@ def test_steps_cap_shortens_phases_proportionally() -> None:
         "not-a-run",
         "resume",
         "bad-steps",
+        "no-quick",
     ],
 )
 def test_errors_exit_nonzero_with_one_line_and_no_traceback(
