@@ -67,9 +67,9 @@ def quick() -> dict[str, Any]:
     """A few minutes on a CPU (``make run``, ``pinnopt solve burgers --quick``).
 
     20 x 8 tanh, 5000 interior points, 1000 Adam + up to 5000 float64 L-BFGS, stopped at 280 s.
-    Measured rel L2 1.5e-3 (seed 0) and 9.6e-4 (seed 1) in 260-270 s; with 2540 points the
-    same budget gave 1.1e-3 on seed 0 but 0.67 on seed 1, so fewer points are not offered.
-    ``python -m benchmarks.burgers minutes5`` has the seeds.
+    Measured rel L2 1.4e-3, 1.8e-3 and 6.2e-4 (seeds 0, 1, 2; 4000-6000 steps in 280 s:
+    ``python -m benchmarks.burgers minutes5``). With 2540 points the same budget gave 1.1e-3
+    on seed 0 but 0.67 on seed 1, so fewer points are not offered.
     """
     return {
         "model": po.MLP(width=20, depth=8),
