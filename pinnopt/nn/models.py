@@ -58,6 +58,33 @@ class ModelSpec(abc.ABC):
     def config(self) -> dict[str, Any]:
         """A JSON-ready description, rebuilt by :func:`model_from_config`."""
 
+    def _feed_forward(
+        self,
+        in_dim: int,
+        out_dim: int,
+        bounds: Bounds | None,
+        scale: tuple[float, ...] | None,
+        residual: bool,
+    ) -> nn.Module:
+        """The general feed-forward network (embedding, norm, adaptive activations, skips)."""
+        input_map = self._input_map(in_dim, bounds)
+        emb, emb_dim = self._embedding(in_dim, bounds, input_map)
+        return FeedForwardNet(
+            in_dim,
+            out_dim,
+            self.width,
+            self.depth,
+            self.activation,
+            input_map=input_map,
+            embedding=emb,
+            embed_dim=emb_dim,
+            norm=self.norm,
+            groups=self.groups,
+            adaptive=self.adaptive,
+            residual=residual,
+            output_scale=scale,
+        )
+
     def bind(self, coordinates: Sequence[str]) -> ModelSpec:
         """This spec with names of the problem's coordinates resolved (default: unchanged).
 
@@ -252,26 +279,12 @@ class MLP(_NetworkSpec):
     def _one(
         self, in_dim: int, out_dim: int, bounds: Bounds | None, scale: tuple[float, ...] | None
     ) -> nn.Module:
-        input_map = self._input_map(in_dim, bounds)
         if self.norm is None and self.embedding is None and self.adaptive is None and scale is None:
+            input_map = self._input_map(in_dim, bounds)
             return MLPNet(
                 in_dim, out_dim, self.width, self.depth, self.activation, scaling=input_map, initialize=False
             )
-        emb, emb_dim = self._embedding(in_dim, bounds, input_map)
-        return FeedForwardNet(
-            in_dim,
-            out_dim,
-            self.width,
-            self.depth,
-            self.activation,
-            input_map=input_map,
-            embedding=emb,
-            embed_dim=emb_dim,
-            norm=self.norm,
-            groups=self.groups,
-            adaptive=self.adaptive,
-            output_scale=scale,
-        )
+        return self._feed_forward(in_dim, out_dim, bounds, scale, residual=False)
 
 
 @final
@@ -284,23 +297,7 @@ class ResidualMLP(_NetworkSpec):
     def _one(
         self, in_dim: int, out_dim: int, bounds: Bounds | None, scale: tuple[float, ...] | None
     ) -> nn.Module:
-        input_map = self._input_map(in_dim, bounds)
-        emb, emb_dim = self._embedding(in_dim, bounds, input_map)
-        return FeedForwardNet(
-            in_dim,
-            out_dim,
-            self.width,
-            self.depth,
-            self.activation,
-            input_map=input_map,
-            embedding=emb,
-            embed_dim=emb_dim,
-            norm=self.norm,
-            groups=self.groups,
-            adaptive=self.adaptive,
-            residual=True,
-            output_scale=scale,
-        )
+        return self._feed_forward(in_dim, out_dim, bounds, scale, residual=True)
 
 
 @final
