@@ -21,7 +21,7 @@ import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import KW_ONLY, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -125,13 +125,10 @@ def _fused_option(params: list[torch.Tensor], fused: bool | None) -> dict[str, b
 
 
 @dataclass(frozen=True, repr=False)
-class Adam(GradientPhase):
-    """Adam (Kingma & Ba).
+class _AdamFamily(GradientPhase):
+    """Fields, checks and construction shared by :class:`Adam` and :class:`AdamW`."""
 
-    ``fused``: torch's single-kernel implementation (default ``None``: where torch has it,
-    on CUDA and, since torch 2.4, on the CPU); ``False`` uses the per-parameter loop.
-    """
-
+    optimizer: ClassVar[type[torch.optim.Optimizer]]
     steps: int = 2000
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
@@ -147,7 +144,7 @@ class Adam(GradientPhase):
 
     def make(self, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
         params = list(params)
-        return torch.optim.Adam(
+        return self.optimizer(
             params,
             lr=self.lr,
             betas=tuple(self.betas),
@@ -157,31 +154,22 @@ class Adam(GradientPhase):
 
 
 @dataclass(frozen=True, repr=False)
-class AdamW(GradientPhase):
+class Adam(_AdamFamily):
+    """Adam (Kingma & Ba).
+
+    ``fused``: torch's single-kernel implementation (default ``None``: where torch has it,
+    on CUDA and, since torch 2.4, on the CPU); ``False`` uses the per-parameter loop.
+    """
+
+    optimizer: ClassVar[type[torch.optim.Optimizer]] = torch.optim.Adam
+
+
+@dataclass(frozen=True, repr=False)
+class AdamW(_AdamFamily):
     """Adam with decoupled weight decay (Loshchilov & Hutter); ``fused`` as for :class:`Adam`."""
 
-    steps: int = 2000
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.999)
+    optimizer: ClassVar[type[torch.optim.Optimizer]] = torch.optim.AdamW
     weight_decay: float = 1e-2
-    _: KW_ONLY
-    fused: bool | None = None
-
-    def __post_init__(self) -> None:
-        self._check()
-        self._check_betas(self.betas)
-        self._check_nonnegative("weight_decay", self.weight_decay)
-        _check_fused(self.name, self.fused)
-
-    def make(self, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
-        params = list(params)
-        return torch.optim.AdamW(
-            params,
-            lr=self.lr,
-            betas=tuple(self.betas),
-            weight_decay=self.weight_decay,
-            **_fused_option(params, self.fused),
-        )
 
 
 @dataclass(frozen=True, repr=False)
