@@ -223,11 +223,7 @@ class _Checker:
             residuals = []
             for e in spec.exprs:
                 r = self._substituted(e.expr)
-                diff = r.subs(coordinate, lower) - r.subs(coordinate, upper)
-                try:
-                    residuals.append(sp.simplify(diff))
-                except Exception:  # sympy can fail on exotic expressions; numeric check decides
-                    residuals.append(diff)
+                residuals.append(_simplified(r.subs(coordinate, lower) - r.subs(coordinate, upper)))
             if all(r == 0 for r in residuals):
                 return TermCheck(**base, method="symbolic", passed=True, detail="simplifies to 0")
         pts = self._points(spec)
@@ -272,12 +268,7 @@ class _Checker:
         coordinate = getattr(spec.region, "coordinate", None)
         if coordinate is not None and hasattr(spec.region, "value"):
             r = r.subs(coordinate, sp.sympify(spec.region.value))
-        if r == 0:
-            return sp.S.Zero
-        try:
-            return sp.simplify(r)
-        except Exception:  # sympy can fail on exotic expressions; numeric check decides
-            return r
+        return _simplified(r)
 
     # -- numeric --------------------------------------------------------------------------------
     def _points(self, spec: TermSpec) -> np.ndarray:
@@ -336,3 +327,13 @@ class _Checker:
         rs = [spec.expr(env).detach().numpy() for env in envs]
         allowance = np.abs(rs[0] - rs[1]) if len(rs) > 1 else np.zeros_like(rs[0])
         return rs[0], self._scale(parts, envs[0]), allowance
+
+
+def _simplified(r: sp.Expr) -> sp.Expr:
+    """``r`` simplified (zero stays zero; sympy can fail on exotic expressions: the numeric check decides)."""
+    if r == 0:
+        return sp.S.Zero
+    try:
+        return sp.simplify(r)
+    except Exception:
+        return r
