@@ -39,26 +39,18 @@ from .common import RESULTS
 Config = Callable[[], tuple[po.Problem, dict[str, Any]]]
 
 
-def _emb() -> po.PeriodicEmbedding:
-    return po.PeriodicEmbedding(("x",))
+def _plain(module: Any, inflow: bool = False, dtype: str = "float64") -> Config:
+    """A standard PINN for ``module``'s problem: soft periodicity, or exact side values (inflow)."""
 
+    def make() -> tuple[po.Problem, dict[str, Any]]:
+        return module.make_problem(dirichlet=inflow, periodic=not inflow), {
+            "model": po.MLP(width=48, depth=3),
+            "collocation": po.Collocation(interior=4096, boundary=256),
+            "phases": [po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=5000)],
+            "dtype": dtype,
+        }
 
-def _plain_convection(inflow: bool = False) -> tuple[po.Problem, dict[str, Any]]:
-    return cv.make_problem(dirichlet=inflow, periodic=not inflow), {
-        "model": po.MLP(width=48, depth=3),
-        "collocation": po.Collocation(interior=4096, boundary=256),
-        "phases": [po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=5000)],
-        "dtype": "float64",
-    }
-
-
-def _plain_allen_cahn(inflow: bool = False) -> tuple[po.Problem, dict[str, Any]]:
-    return ac.make_problem(dirichlet=inflow, periodic=not inflow), {
-        "model": po.MLP(width=48, depth=3),
-        "collocation": po.Collocation(interior=4096, boundary=256),
-        "phases": [po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=5000)],
-        "dtype": "float64",
-    }
+    return make
 
 
 def _ablation(name: str, problem: Callable[[], po.Problem], **changes: Any) -> Config:
@@ -74,8 +66,8 @@ def _ablation(name: str, problem: Callable[[], po.Problem], **changes: Any) -> C
 
 CONFIGS: dict[str, dict[str, Config]] = {
     "convection": {
-        "plain": _plain_convection,
-        "plain_inflow": lambda: _plain_convection(inflow=True),
+        "plain": _plain(cv),
+        "plain_inflow": _plain(cv, inflow=True),
         "recommended": lambda: (cv.make_problem(), problems.recommended("convection")),
         "embedding": _ablation("convection", cv.make_problem),
         "causal": _ablation(
@@ -84,7 +76,7 @@ CONFIGS: dict[str, dict[str, Config]] = {
         "curriculum": _ablation(
             "convection", cv.make_problem, marching=None, curriculum=po.Curriculum(sp.Symbol("beta"), 1.0)
         ),
-        "plain_float32": lambda: (_plain_convection()[0], {**_plain_convection()[1], "dtype": "float32"}),
+        "plain_float32": _plain(cv, dtype="float32"),
         "embedding_long": _ablation(
             "convection",
             cv.make_problem,
@@ -94,8 +86,8 @@ CONFIGS: dict[str, dict[str, Config]] = {
         ),
     },
     "allen_cahn": {
-        "plain": _plain_allen_cahn,
-        "plain_inflow": lambda: _plain_allen_cahn(inflow=True),
+        "plain": _plain(ac),
+        "plain_inflow": _plain(ac, inflow=True),
         "recommended": lambda: (ac.make_problem(), problems.recommended("allen_cahn")),
         "embedding": _ablation("allen_cahn", ac.make_problem),
         "marching": _ablation(
