@@ -73,6 +73,9 @@ def test_distributed_example_runs_under_torchrun(tmp_path: Path) -> None:
         str(tmp_path),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
+    # torchrun's own traceback fills the tail of stderr; show the workers' first errors too.
+    keys = ("terminate", "what()", "Error", "error", "Exception", "Abort")
+    first = [line for line in done.stderr.splitlines() if any(k in line for k in keys)][:15]
+    assert done.returncode == 0, "\n".join(first) + "\n...\n" + done.stderr[-1500:]
     assert "world size 2" in done.stdout
     assert list(tmp_path.glob("step-*.pt"))

@@ -37,3 +37,24 @@ def test_two_rank_gloo_run_matches_the_single_process_full_batch(tmp_path) -> No
     for a, b in zip(r0["adam"], r0["resumed"], strict=True):  # resuming under DDP is exact too
         assert torch.equal(a, b)
     assert r0["lbfgs_steps"] == r1["lbfgs_steps"] > 5 and r0["lbfgs_loss"] < 1e-2
+
+
+def test_pinnopt_leaves_the_process_group_it_joined_at_exit(monkeypatch, tmp_path) -> None:
+    # gloo can abort (SIGABRT) in interpreter shutdown when the group is still alive
+    import torch.distributed as dist
+
+    from pinnopt.train import distributed as ddp
+
+    registered = []
+    monkeypatch.setattr(ddp.atexit, "register", registered.append)
+    monkeypatch.setattr(
+        dist, "init_process_group",
+        lambda backend, rank, world_size, _f=dist.init_process_group: _f(
+            backend, init_method=f"file://{tmp_path / 'store'}", rank=rank, world_size=world_size
+        ),
+    )  # fmt: skip
+    ddp.init_process_group(ddp.DistributedContext(0, 1), torch.device("cpu"))
+    assert dist.is_initialized() and registered == [ddp.leave_process_group]
+    ddp.leave_process_group()
+    assert not dist.is_initialized()
+    ddp.leave_process_group()  # a second call (the user already left) is a no-op

@@ -12,6 +12,7 @@ backward pass is simpler and exact. Only rank 0 logs, shows progress and writes 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -81,7 +82,17 @@ def init_process_group(ctx: DistributedContext, device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     dist.init_process_group(backend=backend, rank=ctx.rank, world_size=ctx.world_size)
+    # A process that exits with the group alive can abort (SIGABRT) in interpreter shutdown:
+    # gloo's worker threads still hold tensors whose release needs the GIL. Leave the group
+    # while the interpreter is whole; a user who destroyed it already makes this a no-op.
+    atexit.register(leave_process_group)
     log.info("joined the %s process group as rank %d of %d", backend, ctx.rank, ctx.world_size)
+
+
+def leave_process_group() -> None:
+    """Destroy the default process group if it is still alive (registered at exit by pinnopt)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def shard(points: Mapping[str, PointSet], ctx: DistributedContext) -> dict[str, PointSet]:
