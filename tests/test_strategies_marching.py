@@ -94,3 +94,20 @@ def test_an_interrupted_march_resumes_bit_for_bit(marched: po.MarchResult, tmp_p
     for a, b in zip(marched.windows, resumed.windows, strict=True):
         for p, q in zip(a.model.state_dict().values(), b.model.state_dict().values(), strict=True):
             assert torch.equal(p, q)
+
+
+def test_hard_constraints_make_each_window_start_exactly_at_the_previous_end() -> None:
+    # The continuity condition u(x, t_k) = previous(x, t_k) is a value condition on a side of
+    # the window, so hard_constraints=True enforces it exactly and drops its loss term.
+    result = po.march(
+        advection_problem(dirichlet=False),
+        po.Marching(2),
+        **{**SMALL, "phases": [po.Adam(3)]},
+        hard_constraints=True,
+    )
+    first, second = result.windows
+    assert second.config["hard_constraints"] == ["continuity_u"]
+    assert second.history.term_names == ("pde",)
+    xs = np.linspace(0, 2 * np.pi, 9)
+    at = {"x": xs, "t": np.full_like(xs, 0.5)}
+    np.testing.assert_allclose(second.predict(at)["u"], first.predict(at)["u"], rtol=0, atol=1e-14)

@@ -10,7 +10,10 @@ constrain (``u``, and ``u_t`` for a wave equation) equals that of the trained wi
 start; the network sees the window's own time through its input scaling), otherwise from a
 fresh initialization. Every window is an ordinary :func:`pinnopt.solve` with the same
 options (phases, strategies, embedding...), so window ``k`` may use causal training inside
-its window.
+its window. With ``hard_constraints=True`` the value continuity condition ``u = u_prev`` is
+enforced exactly (``u = u_prev(x) + (t - t_k) N / h``, see :mod:`pinnopt.nn.constraints`):
+no misfit at the window edges accumulates from window to window, which matters on unstable
+dynamics (Allen-Cahn's ``u = 0`` amplifies early errors about ``e^{5t}``-fold).
 
 :class:`MarchResult` stitches the windows into one ``predict()``/``validate()`` over the
 whole domain. With ``checkpoint=dir`` each window checkpoints into ``dir/window-k`` and
