@@ -302,7 +302,10 @@ def strategies_table(results: Path = RESULTS) -> list[str]:
             if command not in commands:
                 commands.append(command)
         for config, s in res["summary"].items():
-            used = ", ".join(sorted(s.get("strategies") or {})) or "none"
+            used_list = sorted(s.get("strategies") or {}) + (
+                ["hard constraints"] if s.get("hard_constraints") else []
+            )
+            used = ", ".join(used_list) or "none"
             rows.append(
                 f"| {res['problem']} | {config} | {used} | {s['rel_l2_mean']:.2e} "
                 f"({s['rel_l2_min']:.1e}-{s['rel_l2_max']:.1e}) | {len(s['seeds'])} | "
