@@ -317,8 +317,10 @@ def strategies_table(results: Path = RESULTS) -> list[str]:
         "### Training strategies on the hard problems",
         "",
         "`plain`: a standard PINN (periodicity as a soft loss term, no strategy); `plain_inflow`: the "
-        "same given the exact side values as data; `recommended`: the problem's recommended "
-        "configuration; other rows are ablations (benchmarks/strategies.py). `imbalance`: a two-term "
+        "same given the exact side values as data; `plain_small`: a plain PINN of the size common in "
+        "the failure-mode literature (4 x 50, 1000 points, L-BFGS only); `recommended`: the "
+        "problem's recommended configuration; other rows are ablations (benchmarks/strategies.py; "
+        "Allen-Cahn `marching` has soft initial and continuity conditions). `imbalance`: a two-term "
         "problem whose equation gradient is 1000x its condition's, 300 Adam steps per balancer. "
         "Relative L2 mean over seeds (min-max).",
         "",
