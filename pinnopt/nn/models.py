@@ -58,33 +58,6 @@ class ModelSpec(abc.ABC):
     def config(self) -> dict[str, Any]:
         """A JSON-ready description, rebuilt by :func:`model_from_config`."""
 
-    def _feed_forward(
-        self,
-        in_dim: int,
-        out_dim: int,
-        bounds: Bounds | None,
-        scale: tuple[float, ...] | None,
-        residual: bool,
-    ) -> nn.Module:
-        """The general feed-forward network (embedding, norm, adaptive activations, skips)."""
-        input_map = self._input_map(in_dim, bounds)
-        emb, emb_dim = self._embedding(in_dim, bounds, input_map)
-        return FeedForwardNet(
-            in_dim,
-            out_dim,
-            self.width,
-            self.depth,
-            self.activation,
-            input_map=input_map,
-            embedding=emb,
-            embed_dim=emb_dim,
-            norm=self.norm,
-            groups=self.groups,
-            adaptive=self.adaptive,
-            residual=residual,
-            output_scale=scale,
-        )
-
     def bind(self, coordinates: Sequence[str]) -> ModelSpec:
         """This spec with names of the problem's coordinates resolved (default: unchanged).
 
@@ -238,6 +211,42 @@ class _NetworkSpec(ModelSpec):
         """Create and initialize the network for ``in_dim`` coordinates and ``out_dim`` unknowns."""
         return self._make(in_dim, out_dim, bounds, initialize=True)
 
+    def _net_options(
+        self, in_dim: int, bounds: Bounds | None, scale: tuple[float, ...] | None
+    ) -> dict[str, Any]:
+        """The keywords every general network takes: input map, embedding, adaptive
+        activations and output scale."""
+        input_map = self._input_map(in_dim, bounds)
+        emb, emb_dim = self._embedding(in_dim, bounds, input_map)
+        return {
+            "input_map": input_map,
+            "embedding": emb,
+            "embed_dim": emb_dim,
+            "adaptive": self.adaptive,
+            "output_scale": scale,
+        }
+
+    def _feed_forward(
+        self,
+        in_dim: int,
+        out_dim: int,
+        bounds: Bounds | None,
+        scale: tuple[float, ...] | None,
+        residual: bool,
+    ) -> nn.Module:
+        """The general feed-forward network (embedding, norm, adaptive activations, skips)."""
+        return FeedForwardNet(
+            in_dim,
+            out_dim,
+            self.width,
+            self.depth,
+            self.activation,
+            norm=self.norm,
+            groups=self.groups,
+            residual=residual,
+            **self._net_options(in_dim, bounds, scale),
+        )
+
     def _embedding(
         self, in_dim: int, bounds: Bounds | None, input_map: nn.Module | None = None
     ) -> tuple[nn.Module | None, int | None]:
@@ -321,19 +330,13 @@ class ModifiedMLP(_NetworkSpec):
     def _one(
         self, in_dim: int, out_dim: int, bounds: Bounds | None, scale: tuple[float, ...] | None
     ) -> nn.Module:
-        input_map = self._input_map(in_dim, bounds)
-        emb, emb_dim = self._embedding(in_dim, bounds, input_map)
         return ModifiedMLPNet(
             in_dim,
             out_dim,
             self.width,
             self.depth,
             self.activation,
-            input_map=input_map,
-            embedding=emb,
-            embed_dim=emb_dim,
-            adaptive=self.adaptive,
-            output_scale=scale,
+            **self._net_options(in_dim, bounds, scale),
         )
 
 
