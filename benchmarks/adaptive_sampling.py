@@ -33,7 +33,7 @@ import torch
 
 import pinnopt as po
 from pinnopt import problems
-from pinnopt.train import TrainingHook
+from pinnopt.losses.hooks import TrainingHook
 from pinnopt.validate.report import benchmark_report, write_json
 
 from .common import RESULTS

@@ -30,7 +30,8 @@ from typing import Any
 import torch
 
 from pinnopt.nn import PINN, MLPNet
-from pinnopt.symbolic import AutogradEngine, DerivativeEngine, DerivativePlan, Field, TaylorEngine
+from pinnopt.nn.taylor import TaylorEngine
+from pinnopt.symbolic import AutogradEngine, DerivativeEngine, DerivativePlan, Field
 from pinnopt.validate.report import benchmark_report, write_json
 
 from .common import RESULTS, interleaved, median, ratio_summary

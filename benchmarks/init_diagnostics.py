@@ -16,7 +16,7 @@ from typing import Any
 
 import pinnopt as po
 from pinnopt import problems
-from pinnopt.nn.diagnostics import diagnose, plot_reports
+from pinnopt.validate.diagnostics import diagnose, plot_reports
 from pinnopt.validate.report import benchmark_report, write_json
 
 from .common import RESULTS

@@ -32,7 +32,7 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.assemble import build_model, build_objective, sample_points
+from pinnopt.compile.assemble import build_model, build_objective, sample_points
 from pinnopt.losses import PointSet
 from pinnopt.symbolic import DerivativeEngine
 

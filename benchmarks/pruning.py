@@ -16,8 +16,8 @@ from typing import Any
 
 import pinnopt as po
 from pinnopt import problems
-from pinnopt.nn.prune import format_table, prune_and_finetune
 from pinnopt.validate.report import benchmark_report, write_json
+from pinnopt.workflows.prune import format_table, prune_and_finetune
 
 from .common import RESULTS
 

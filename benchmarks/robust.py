@@ -24,9 +24,10 @@ from pinnopt.problems import robust_design as rd
 from scipy.optimize import linprog, minimize
 
 import pinnopt as po
+from pinnopt.declare.uncertainty.space import Uncertain, UncertaintySpace
 from pinnopt.losses import Evaluation, Objective, PointSet, ResidualTerm, Term
 from pinnopt.nn import PINN
-from pinnopt.robust import RobustTerm, Uncertain, UncertaintySpace
+from pinnopt.robust import RobustTerm
 from pinnopt.symbolic import SymbolContext, compile_expression
 from pinnopt.train import Trainer
 from pinnopt.validate.report import benchmark_report, write_json

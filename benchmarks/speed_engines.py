@@ -30,9 +30,10 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.assemble import build_model, build_objective, sample_points
+from pinnopt.compile.assemble import build_model, build_objective, sample_points
 from pinnopt.losses import PointSet
-from pinnopt.symbolic import AutoEngine, AutogradEngine, DerivativeEngine, TaylorEngine
+from pinnopt.nn.taylor import AutoEngine, TaylorEngine
+from pinnopt.symbolic import AutogradEngine, DerivativeEngine
 from pinnopt.validate.report import benchmark_report, write_json
 
 from .common import RESULTS, interleaved, median, ratio_summary

@@ -16,7 +16,7 @@ import math
 import torch
 
 import pinnopt as po
-from pinnopt.assemble import build_model, build_objective, sample_points
+from pinnopt.compile.assemble import build_model, build_objective, sample_points
 from pinnopt.validate.report import benchmark_report, write_json
 
 from .common import RESULTS, burgers_speed_problem, interleaved, ratio_summary

@@ -17,37 +17,20 @@ Declare a problem with sympy, solve it, validate it against a known solution::
     print(result.validate())
 """
 
-from .adaptive import (
-    RAD,
-    RAR,
-    Resample,
-)
-from .conditions import (
-    AtPoints,
-    Dirichlet,
-    Initial,
-    InitialRate,
-    Neumann,
-    Periodic,
-    Robin,
-)
-from .constraints import (
-    L1,
-    L2,
-    Bound,
-    Continuation,
-    Energy,
-    Equality,
-    FeasibilityReport,
-    ParameterFit,
-    Range,
-    between,
-    feasibility,
-    fit_parameters,
-)
-from .data import (
-    Observations,
-)
+from ._version import __version__
+from .compile.hard import HardConstraints
+from .declare.bounds import Bound, Continuation, between
+from .declare.conditions import AtPoints, Dirichlet, Initial, InitialRate, Neumann, Periodic, Robin
+from .declare.energy import Energy
+from .declare.equality import Equality
+from .declare.observations import Observations
+from .declare.problem import On, Parameter, Problem, interior
+from .declare.reference import ReferenceSolution
+from .declare.regularization import L1, L2, Range
+from .declare.uncertainty.budget import Budget
+from .declare.uncertainty.ellipsoid import Ellipsoid
+from .declare.uncertainty.sets import BoxSet, Scenarios
+from .declare.uncertainty.space import Uncertain
 from .domain import (
     Ball,
     Box,
@@ -85,9 +68,6 @@ from .errors import (
     UnsupportedFunctionError,
     ValidationError,
 )
-from .inverse import (
-    ParameterTrace,
-)
 from .losses import (
     PointSet,
 )
@@ -101,35 +81,11 @@ from .nn import (
     ResidualMLP,
     init,
 )
-from .nn.constraints import (
-    HardConstraints,
-)
-from .problem import (
-    On,
-    Parameter,
-    Problem,
-    interior,
-)
+from .nn.taylor import AutoEngine, TaylorEngine
 from .result import (
     Result,
 )
-from .robust import (
-    PGA,
-    BoxSet,
-    Budget,
-    CVaR,
-    Ellipsoid,
-    GridSearch,
-    LogSumExp,
-    Max,
-    Mean,
-    Parametric,
-    Robust,
-    Sampling,
-    Scenarios,
-    Uncertain,
-    Vertices,
-)
+from .robust import PGA, CVaR, GridSearch, LogSumExp, Max, Mean, Parametric, Robust, Sampling, Vertices
 from .solve import (
     solve,
 )
@@ -139,22 +95,12 @@ from .strategies import (
     FixedWeights,
     GradNorm,
     LRAnnealing,
-    Marching,
-    MarchResult,
     NTKWeights,
     ReLoBRaLo,
     SelfAdaptive,
-    march,
 )
-from .symbolic import (
-    DEFAULT_FUNCTIONS,
-    AutoEngine,
-    AutogradEngine,
-    FunctionTable,
-    Normal,
-    TaylorEngine,
-    normal_derivative,
-)
+from .strategies.sampling import RAD, RAR, Resample
+from .symbolic import DEFAULT_FUNCTIONS, AutogradEngine, FunctionTable, Normal, normal_derivative
 from .train import (
     LBFGS,
     SGD,
@@ -180,26 +126,23 @@ from .train import (
     TimeLimit,
     Warmup,
 )
-from .train.bagging import (
-    Bagging,
-    bagging,
-)
+from .train.trace import ParameterTrace
 from .validate.check import (
     CheckReport,
     check_problem,
 )
+from .validate.feasibility import FeasibilityReport, feasibility
 from .validate.gradcheck import (
     GradCheckReport,
     gradient_check,
 )
-from .validate.reference import (
-    ReferenceSolution,
-)
 from .validate.trajectory import (
     ParameterRecorder,
 )
-
-__version__ = "0.1.0"
+from .workflows.bagging import Bagging, bagging
+from .workflows.fit import ParameterFit, fit_parameters
+from .workflows.marching import Marching, march
+from .workflows.stitched import MarchResult
 
 __all__ = [
     "DEFAULT_FUNCTIONS",

@@ -43,7 +43,7 @@ def load_problem(spec: str, config: str = "recommended") -> tuple[Any, dict[str,
         ProblemError: unknown name, missing file, a file that fails to run or defines no problem,
             or no ``quick()`` configuration when ``config="quick"``.
     """
-    from .problem import Problem
+    from .declare.problem import Problem
 
     if _is_file_spec(spec):
         path = Path(spec).expanduser().resolve()
@@ -146,7 +146,7 @@ def _check(args: argparse.Namespace) -> int:
     print(report)
     ok = report.passed
     if args.gradients:
-        from .assemble import build_model
+        from .compile.assemble import build_model
         from .validate.gradcheck import gradient_check
 
         model, _ = build_model(problem, kwargs.get("model"))
@@ -206,7 +206,7 @@ def _solve(args: argparse.Namespace) -> int:
         phases = cap_steps(phases, args.steps)
     kwargs["phases"] = phases
     if args.device:
-        from .assemble import resolve_device
+        from .compile.assemble import resolve_device
 
         resolve_device(args.device)  # fail before training starts
         kwargs["device"] = args.device

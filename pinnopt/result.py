@@ -13,13 +13,12 @@ import numpy as np
 import sympy as sp
 import torch
 
+from .declare.problem import Parameter, Problem
 from .errors import CheckpointError, ConfigError, DataError, ValidationError
+from .metrics import Validation, compute_metrics, parameter_errors
 from .nn import PINN, model_from_config
-from .problem import Parameter, Problem
 from .symbolic import AutogradEngine, DerivativePlan, Env, SymbolContext, compile_expression
 from .train import History, StopReason, TrainOutcome
-from .validate import Validation
-from .validate.metrics import compute_metrics, parameter_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     from .robust import RobustReport
@@ -279,8 +278,8 @@ class Result:
                     f"{path}: saved with hard constraints or coefficient fields on some coordinates; "
                     "pass problem= to rebuild its network"
                 )
-            from .assemble import build_network
-            from .nn.constraints import HardConstraints, plan_hard_constraints
+            from .compile.assemble import build_network
+            from .compile.hard import HardConstraints, plan_hard_constraints
 
             names = config.get("hard_constraints") or []
             plan = plan_hard_constraints(problem, HardConstraints(only=names)) if names else None

@@ -11,8 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .adaptive import SamplingHook
-from .assemble import (
+from .compile.assemble import (
     build_model,
     build_objective,
     point_sources,
@@ -20,20 +19,22 @@ from .assemble import (
     resolve_dtype,
     sample_points,
 )
-from .constraints import constraint_hooks
-from .constraints.reparam import bake, exact_limits, reparameterize
+from .compile.constraints import constraint_hooks
+from .compile.hard import HardConstraints, describe, plan_hard_constraints
+from .compile.reparam import bake, exact_limits, reparameterize
+from .compile.robust import groups_for, summarize
+from .declare.problem import Problem
 from .domain.sampling import Collocation
 from .errors import ConfigError
-from .inverse import ParameterTrace
 from .losses import PointSet
+from .losses.hooks import TrainingHook
 from .nn import ModelSpec
-from .nn.constraints import HardConstraints, describe, plan_hard_constraints
-from .problem import Problem
+from .nn.taylor import AutoEngine
 from .result import Result
 from .robust import Parametric, Robust
-from .robust.solving import groups_for, summarize
-from .strategies import apply_strategies, collect_strategies, march, strategies_config
-from .symbolic import AutoEngine, DerivativeEngine
+from .strategies import apply_strategies, collect_strategies, strategies_config
+from .strategies.sampling import SamplingHook
+from .symbolic import DerivativeEngine
 from .train import (
     LBFGS,
     Adam,
@@ -45,11 +46,12 @@ from .train import (
     GradientPhase,
     Phase,
     Trainer,
-    TrainingHook,
 )
 from .train import distributed as ddp
 from .train.callbacks import StepCallback
 from .train.compiled import compile_options
+from .train.trace import ParameterTrace
+from .workflows.marching import march
 
 log = logging.getLogger("pinnopt")
 

@@ -9,8 +9,8 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.adaptive import residual_norms
-from pinnopt.assemble import build_model, build_objective, draw_point_set, point_sources
+from pinnopt.compile.assemble import build_model, build_objective, draw_point_set, point_sources
+from pinnopt.strategies.sampling import residual_norms
 
 x, t = sp.symbols("x t")
 CPU = torch.device("cpu")

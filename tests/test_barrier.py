@@ -10,10 +10,9 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.constraints import BarrierTerm, capped_exp, log_barrier
-from pinnopt.constraints.assemble import constraint_terms
-from pinnopt.constraints.barrier import DEFAULT_CAP
+from pinnopt.compile.constraints import constraint_terms
 from pinnopt.losses import Objective, PointSet
+from pinnopt.losses.barrier import DEFAULT_CAP, BarrierTerm, capped_exp, log_barrier
 
 DTYPES = [torch.float32, torch.float64]
 

@@ -7,7 +7,7 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.assemble import build_objective
+from pinnopt.compile.assemble import build_objective
 from pinnopt.losses import PointSet
 from pinnopt.symbolic import (
     AutogradEngine,

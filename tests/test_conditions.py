@@ -11,7 +11,7 @@ import torch
 
 import pinnopt as po
 from pinnopt import problems
-from pinnopt.assemble import build_objective, sample_points
+from pinnopt.compile.assemble import build_objective, sample_points
 from pinnopt.validate.exact_model import ExactModel
 
 x, y, t = sp.symbols("x y t")

@@ -10,7 +10,7 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.assemble import build_objective, sample_points
+from pinnopt.compile.assemble import build_objective, sample_points
 from pinnopt.losses import DataTerm
 from pinnopt.validate.exact_model import ExactModel
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import pinnopt as po
-from pinnopt.nn.diagnostics import diagnose, diagnose_network, plot_reports
+from pinnopt.validate.diagnostics import diagnose, diagnose_network, plot_reports
 
 from .exact_problems import poisson1d
 

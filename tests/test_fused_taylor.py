@@ -17,8 +17,9 @@ import pinnopt as po
 from pinnopt.errors import ConfigError
 from pinnopt.losses import Objective, PointSet
 from pinnopt.nn import PINN, MLPNet
-from pinnopt.symbolic import AutoEngine, AutogradEngine, DerivativePlan, Field, TaylorEngine
-from pinnopt.symbolic.taylor.fused import Order2Layout
+from pinnopt.nn.taylor import AutoEngine, TaylorEngine
+from pinnopt.nn.taylor.fused import Order2Layout
+from pinnopt.symbolic import AutogradEngine, DerivativePlan, Field
 
 RTOL = 1e-12
 
@@ -164,7 +165,7 @@ def _burgers() -> po.Problem:
 
 
 def _setup(engine: po.symbolic.DerivativeEngine) -> tuple[PINN, Objective, dict[str, PointSet]]:
-    from pinnopt.assemble import build_model, build_objective, sample_points
+    from pinnopt.compile.assemble import build_model, build_objective, sample_points
 
     problem = _burgers()
     torch.manual_seed(0)

@@ -8,8 +8,8 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.assemble import build_model, build_objective
-from pinnopt.nn.constraints import HardConstrained, interpolant, plan_hard_constraints
+from pinnopt.compile.assemble import build_model, build_objective
+from pinnopt.compile.hard import HardConstrained, interpolant, plan_hard_constraints
 
 x, y, t = sp.symbols("x y t")
 F64 = torch.float64

@@ -9,10 +9,10 @@ import torch
 
 import pinnopt as po
 from pinnopt import problems
-from pinnopt.assemble import build_objective, sample_points
-from pinnopt.constraints.feasibility import check as check_feasibility
+from pinnopt.compile.assemble import build_objective, sample_points
 from pinnopt.losses import Objective
 from pinnopt.validate.exact_model import ExactModel
+from pinnopt.validate.feasibility import check as check_feasibility
 
 NAMES = problems.names()
 

@@ -12,10 +12,10 @@ from pinnopt.problems import obstacle
 
 import pinnopt as po
 from pinnopt import problems
-from pinnopt.constraints import constraint_points, constraint_terms
-from pinnopt.constraints.energy import domain_measure, gauss_points
-from pinnopt.constraints.feasibility import check
+from pinnopt.compile.constraints import constraint_points, constraint_terms
+from pinnopt.declare.energy import domain_measure, gauss_points
 from pinnopt.losses import Objective
+from pinnopt.validate.feasibility import check
 
 
 def test_obstacle_exact_solution_is_consistent() -> None:

@@ -12,8 +12,8 @@ import torch
 from matplotlib.image import imread
 
 import pinnopt as po
+from pinnopt.declare.grids import plane_grid
 from pinnopt.validate import convexity_probe, plot_feasibility
-from pinnopt.validate.grids import plane_grid
 from pinnopt.validate.landscape import flat_parameters, random_pairs, result_convexity, result_landscape
 
 from .exact_problems import burgers_manufactured, heat_with_parameter, mixed_partials, poisson1d

@@ -6,7 +6,13 @@ import pytest
 import torch
 
 import pinnopt as po
-from pinnopt.nn.prune import apply_masks, format_table, magnitude_masks, prune_and_finetune, sparsity_of
+from pinnopt.workflows.prune import (
+    apply_masks,
+    format_table,
+    magnitude_masks,
+    prune_and_finetune,
+    sparsity_of,
+)
 
 from .exact_problems import poisson1d
 
@@ -39,7 +45,7 @@ def test_pruned_weights_stay_zero_while_fine_tuning(phase) -> None:
     handles = apply_masks(net, magnitude_masks(net, 0.7))
     zero = {n: (p == 0).clone() for n, p in net.named_parameters() if n.endswith("weight")}
     before = {n: p.detach().clone() for n, p in net.named_parameters()}
-    from pinnopt.assemble import build_objective, sample_points
+    from pinnopt.compile.assemble import build_objective, sample_points
 
     points = sample_points(
         problem, po.Collocation(32, 1), torch.Generator().manual_seed(0), torch.float64, torch.device("cpu")

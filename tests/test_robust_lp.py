@@ -16,8 +16,9 @@ import sympy as sp
 from scipy.optimize import linprog
 
 import pinnopt as po
+from pinnopt.declare.uncertainty.space import Uncertain, UncertaintySpace
 from pinnopt.losses import ResidualTerm
-from pinnopt.robust import RobustTerm, Uncertain, UncertaintySpace
+from pinnopt.robust import RobustTerm
 
 from .robust_helpers import ValueTerm, scalar, train
 

@@ -8,8 +8,9 @@ import sympy as sp
 import torch
 
 import pinnopt as po
+from pinnopt.declare.uncertainty.space import Uncertain, UncertaintySpace
 from pinnopt.losses import Objective, PointSet, ResidualTerm
-from pinnopt.robust import RobustTerm, Uncertain, UncertaintySpace, robust_report
+from pinnopt.robust import RobustTerm, robust_report
 
 from .robust_helpers import S, ValueTerm, model, points, scalar, train
 

@@ -11,7 +11,7 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.robust import UncertaintySpace
+from pinnopt.declare.uncertainty.space import UncertaintySpace
 
 
 def _gen(seed: int = 0) -> torch.Generator:

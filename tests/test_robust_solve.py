@@ -13,7 +13,7 @@ import torch
 from pinnopt.problems import robust_design as rd
 
 import pinnopt as po
-from pinnopt.assemble import build_model, build_objective, sample_points
+from pinnopt.compile.assemble import build_model, build_objective, sample_points
 from pinnopt.losses import ResidualTerm
 from pinnopt.robust import AtValues, RobustTerm, resolve
 

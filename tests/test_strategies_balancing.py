@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import pinnopt as po
-from pinnopt.assemble import build_model, build_objective, sample_points
+from pinnopt.compile.assemble import build_model, build_objective, sample_points
 
 from .strategy_helpers import SMALL, advection_problem, imbalanced_problem
 

@@ -8,7 +8,7 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.strategies import window_problem
+from pinnopt.workflows.marching import window_problem
 
 from .strategy_helpers import SMALL, advection_problem, imbalanced_problem
 

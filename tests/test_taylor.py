@@ -12,10 +12,10 @@ from torch import nn
 
 import pinnopt as po
 from pinnopt.nn import ACTIVATIONS, PINN, InputScaling, MLPNet
-from pinnopt.symbolic import AutoEngine, AutogradEngine, DerivativePlan, Field, TaylorEngine
-from pinnopt.symbolic.taylor import TaylorPlan, default_rules, describe_mlp, lower_closure
-from pinnopt.symbolic.taylor.activations import hermite_polynomials, tanh_polynomials
-from pinnopt.symbolic.taylor.engine import MAX_ORDER
+from pinnopt.nn.taylor import AutoEngine, TaylorEngine, TaylorPlan, default_rules, describe_mlp, lower_closure
+from pinnopt.nn.taylor.activations import hermite_polynomials, tanh_polynomials
+from pinnopt.nn.taylor.engine import MAX_ORDER
+from pinnopt.symbolic import AutogradEngine, DerivativePlan, Field
 
 RTOL = 1e-10
 

@@ -10,9 +10,9 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.validate.grids import evaluation_grid, plane_grid
-from pinnopt.validate.metrics import compute_metrics, mape
-from pinnopt.validate.reference import ReferenceSolution
+from pinnopt.declare.grids import evaluation_grid, plane_grid
+from pinnopt.declare.reference import ReferenceSolution
+from pinnopt.metrics import compute_metrics, mape
 
 x, y, t = sp.symbols("x y t")
 

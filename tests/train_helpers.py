@@ -6,7 +6,7 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.assemble import build_model, build_objective, sample_points
+from pinnopt.compile.assemble import build_model, build_objective, sample_points
 from pinnopt.losses import Objective, PointSet
 
 x = sp.Symbol("x")

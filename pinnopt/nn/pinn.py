@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..problem import Parameter
+from ..declare.problem import Parameter
 
 
 class PINN(nn.Module):

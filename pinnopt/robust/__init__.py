@@ -12,8 +12,10 @@ Declare uncertain coefficients on the problem, choose which terms are robust, so
 See docs/robust.md.
 """
 
-from .budget import Budget
-from .ellipsoid import Ellipsoid
+from ..declare.uncertainty.budget import Budget
+from ..declare.uncertainty.ellipsoid import Ellipsoid
+from ..declare.uncertainty.sets import BoxSet, Scenarios, UncertaintySet
+from ..declare.uncertainty.space import Uncertain, UncertaintySpace, normalize_uncertain
 from .evaluate import GroupEvaluator, ScalarView
 from .inner import (
     PGA,
@@ -31,8 +33,6 @@ from .inner import (
 from .inner import Aggregate as Aggregate
 from .parametric import Parametric, ParametricNet, is_parametric
 from .report import CERTIFICATE_RTOL, GroupReport, RobustReport, price_of_robustness, robust_report
-from .sets import BoxSet, Scenarios, UncertaintySet
-from .space import Uncertain, UncertaintySpace, normalize_uncertain
 from .spec import Group, Robust, check_equalities, resolve, robust_terms
 from .term import AtValues, RobustTerm
 

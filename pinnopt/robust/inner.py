@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..declare.uncertainty.space import UncertaintySpace
 from ..errors import ConfigError
-from .space import UncertaintySpace
 
 Values = Callable[[torch.Tensor, bool], torch.Tensor]
 """``f(xi, grad) -> (K,)`` losses at the rows of ``xi``; differentiable in ``xi`` if ``grad``."""

@@ -22,7 +22,7 @@ from torch import nn
 from ..errors import ConfigError, ProblemError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..problem import Problem
+    from ..declare.problem import Problem
 
 
 class ParametricNet(nn.Module):

@@ -16,15 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..declare.uncertainty.space import UncertaintySpace
 from ..errors import ConfigError, ProblemError
 from ..losses import Term
 from ..symbolic import DerivativeEngine
 from .inner import Aggregate, InnerMaximizer, Max, default_method
-from .space import UncertaintySpace
 from .term import AtValues, RobustTerm
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..problem import Problem
+    from ..declare.problem import Problem
 
 
 @dataclass(frozen=True)

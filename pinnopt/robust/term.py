@@ -7,11 +7,11 @@ from typing import Any
 
 import torch
 
+from ..declare.uncertainty.space import UncertaintySpace
 from ..losses import Evaluation, Term
 from ..symbolic import DerivativeEngine, Field
 from .evaluate import BoundGroup, GroupEvaluator, ScalarView
 from .inner import Aggregate, InnerMaximizer, Max, SearchContext, default_method
-from .space import UncertaintySpace
 
 SPREAD = 0.1
 """Candidates closer than this (in half-widths of the set) are one local worst case."""

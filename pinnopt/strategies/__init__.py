@@ -7,7 +7,7 @@ Each strategy is a keyword option of :func:`pinnopt.solve`:
   (per-point weights, a min-max);
 - ``causal=``: :class:`Causal` (time-slab weights with an ``eps`` schedule);
 - ``curriculum=``: :class:`Curriculum` (raise a coefficient during training);
-- ``marching=``: :class:`Marching` (time windows; also :func:`march`).
+- time-marching is a workflow on top of solve: :func:`pinnopt.march` (:mod:`pinnopt.workflows`).
 
 Exact periodicity is a model option: ``po.MLP(embedding=po.PeriodicEmbedding(("x",)))``.
 See docs/strategies.md.
@@ -19,9 +19,7 @@ from .balancing import BalanceHook, Balancer, FixedWeights
 from .base import Assembly, Strategy, apply_strategies
 from .causal import Causal, CausalTerm
 from .curriculum import Curriculum
-from .marching import Marching, march, window_problem
 from .options import collect_strategies, strategies_config
-from .stitched import MarchResult
 
 __all__ = [
     "Assembly",
@@ -33,8 +31,6 @@ __all__ = [
     "FixedWeights",
     "GradNorm",
     "LRAnnealing",
-    "MarchResult",
-    "Marching",
     "NTKWeights",
     "ReLoBRaLo",
     "SelfAdaptive",
@@ -42,7 +38,5 @@ __all__ = [
     "Strategy",
     "apply_strategies",
     "collect_strategies",
-    "march",
     "strategies_config",
-    "window_problem",
 ]

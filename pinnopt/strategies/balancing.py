@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, final
 import torch
 
 from ..errors import ConfigError
-from ..train.hooks import TrainingHook
+from ..losses.hooks import TrainingHook
 from .base import Assembly, Strategy, broadcast, check_int, in_lbfgs, term_names
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
+from ..declare.problem import Problem
 from ..errors import ConfigError
 from ..losses import Objective, PointSet, Term
-from ..problem import Problem
-from ..train.hooks import TrainingHook
-from ..train.phases import LBFGS
+from ..losses.hooks import TrainingHook
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..train.trainer import Trainer
@@ -140,7 +139,7 @@ def term_names(owner: str, terms: Any) -> tuple[str, ...] | None:
 def in_lbfgs(trainer: Trainer) -> bool:
     """True when the trainer's current phase is L-BFGS."""
     i = trainer.phase_index
-    return i < len(trainer.phases) and isinstance(trainer.phases[i], LBFGS)
+    return i < len(trainer.phases) and trainer.phases[i].quasi_newton
 
 
 def steps_before_last_phase(trainer: Trainer) -> int:

@@ -27,8 +27,8 @@ import torch
 
 from ..errors import ConfigError
 from ..losses import Evaluation, Term
+from ..losses.hooks import TrainingHook
 from ..symbolic import Field
-from ..train.hooks import TrainingHook
 from .base import Assembly, Strategy, check_float, check_int, in_lbfgs, term_names
 
 if TYPE_CHECKING:  # pragma: no cover

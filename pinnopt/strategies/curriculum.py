@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, final
 import sympy as sp
 import torch
 
+from ..declare.problem import Parameter, Problem
 from ..errors import ConfigError, PinnoptError
 from ..losses import ResidualTerm
-from ..problem import Parameter, Problem
-from ..train.hooks import TrainingHook
+from ..losses.hooks import TrainingHook
 from .base import Assembly, Strategy, check_int, steps_before_last_phase
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,15 +1,16 @@
-"""The sympy -> torch compiler, the derivative engines and the function table."""
+"""The sympy -> torch compiler, the reverse-mode derivative engine and the function table.
+
+The Taylor-mode engine, which recognizes pinnopt's networks, lives in :mod:`pinnopt.nn.taylor`.
+"""
 
 from .compiler import CompiledExpression, Env, SymbolContext, as_expression, compile_expression
 from .derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
 from .fields import Field
 from .functions import DEFAULT_FUNCTIONS, FunctionTable
 from .normals import Normal, normal_derivative
-from .taylor import AutoEngine, TaylorEngine
 
 __all__ = [
     "DEFAULT_FUNCTIONS",
-    "AutoEngine",
     "AutogradEngine",
     "CompiledExpression",
     "DerivativeEngine",
@@ -19,7 +20,6 @@ __all__ = [
     "FunctionTable",
     "Normal",
     "SymbolContext",
-    "TaylorEngine",
     "as_expression",
     "compile_expression",
     "normal_derivative",

@@ -1,12 +1,12 @@
 """The shared trainer: optimizer phases, batching, schedules, stopping, checkpoints, DDP."""
 
+from ..losses.hooks import TrainingHook
 from .batching import Batching, FullBatch, MiniBatch
 from .callbacks import Callback
 from .checkpoint import Checkpoint
 from .distributed import DistributedContext
 from .guard import DivergenceGuard
 from .history import History
-from .hooks import TrainingHook
 from .lbfgs import LBFGSStatus
 from .metric import Metric
 from .monitor import EarlyStopping, MetricThreshold

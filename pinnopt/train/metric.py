@@ -17,7 +17,7 @@ import torch
 from ..errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..problem import Problem
+    from ..declare.problem import Problem
 
 _KINDS = ("rel_l2", "mape")
 _CHUNK = 65536

@@ -16,7 +16,7 @@ from .stop import StopReason
 from .stopping import Leaf, Observation, check_count, check_number
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..problem import Problem
+    from ..declare.problem import Problem
 
 log = logging.getLogger("pinnopt.train")
 

@@ -37,6 +37,9 @@ class Phase(abc.ABC):
 
     steps: int
     stop: Criterion | None
+    quasi_newton: ClassVar[bool] = False
+    """True for phases that keep curvature memory across steps (L-BFGS): training strategies
+    hold the objective fixed during them, since changing it would invalidate that memory."""
 
     @property
     def name(self) -> str:
@@ -227,6 +230,7 @@ class LBFGS(Phase):
     loss and gradient are averaged across ranks so every rank runs the same line search.
     """
 
+    quasi_newton: ClassVar[bool] = True
     steps: int = 5000
     lr: float = 1.0
     history_size: int = 50

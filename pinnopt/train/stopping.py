@@ -31,7 +31,7 @@ from ..errors import ConfigError
 from .stop import StopReason
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..problem import Problem
+    from ..declare.problem import Problem
 
 log = logging.getLogger("pinnopt.train")
 

@@ -22,6 +22,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..losses import Objective, PointSet
+from ..losses.hooks import TrainingHook
 from . import distributed as ddp
 from .batching import Batching, BatchStream, FullBatch, steps_per_epoch
 from .callbacks import Callback, StepCallback, as_callbacks
@@ -31,7 +32,6 @@ from .compiled import compiled_objective
 from .distributed import DistributedContext
 from .guard import DivergenceGuard
 from .history import History
-from .hooks import TrainingHook
 from .lbfgs import LBFGSOptimizer, LBFGSStatus
 from .outcome import PhaseOutcome, Signal, TrainOutcome
 from .phases import LBFGS, GradientPhase, Phase

@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .exact import ExactSolution
-from .metrics import Validation, compute_metrics, relative_l2
-from .reference import ReferenceSolution
+from ..declare.exact import ExactSolution
+from ..declare.reference import ReferenceSolution
+from ..metrics import Validation, compute_metrics, relative_l2
 
 _LAZY = {
     "CheckReport": "check",

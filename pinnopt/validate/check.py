@@ -29,8 +29,8 @@ import sympy as sp
 import torch
 from sympy.core.function import AppliedUndef
 
+from ..declare.problem import Problem, TermSpec
 from ..errors import ValidationError
-from ..problem import Problem, TermSpec
 from ..symbolic import AutogradEngine, DerivativePlan, Env, Field, compile_expression
 from . import finite_diff
 from .exact_model import ExactModel

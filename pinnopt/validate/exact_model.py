@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..declare.problem import Problem
 from ..errors import ValidationError
-from ..problem import Problem
 from ..symbolic import SymbolContext, compile_expression
 from ..symbolic.compiler import Env
 

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..declare.grids import plane_grid, time_axis
 from ..errors import ConfigError
 from . import plots
-from .grids import plane_grid, time_axis
 from .landscape import result_convexity, result_landscape
 
 if TYPE_CHECKING:  # pragma: no cover

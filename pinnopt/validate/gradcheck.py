@@ -23,10 +23,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..assemble import build_model, build_objective, sample_points
+from ..compile.assemble import build_model, build_objective, sample_points
+from ..declare.problem import Problem
 from ..domain.sampling import Collocation
 from ..losses import Objective, PointSet
-from ..problem import Problem
 from ..symbolic import DerivativeEngine, DerivativePlan, Field
 
 DEFAULT_RTOL = 1e-5

@@ -104,7 +104,7 @@ def result_loss(result: Result, *, max_points: int | None = None) -> tuple[FlatF
     ``f`` sets the model's parameters, evaluates the loss and restores nothing: call
     :func:`set_flat_parameters` with ``theta`` afterwards (the functions here do).
     """
-    from ..assemble import build_objective
+    from ..compile.assemble import build_objective
 
     objective = build_objective(result.problem).to(result.dtype, result.device)
     points = result_points(result, max_points=max_points)

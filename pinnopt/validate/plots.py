@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from .grids import PlaneGrid
+from ..declare.grids import PlaneGrid
 from .landscape import ConvexityReport, LossSlice
 
 DPI = 100

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._version import __version__
 from ..errors import CheckpointError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..metrics import Validation
     from ..result import Result
-    from .metrics import Validation
 
 SCHEMA = "pinnopt.report/1"
 
@@ -26,7 +27,6 @@ def versions() -> dict[str, str]:
     import sympy
     import torch
 
-    from .. import __version__
 
     return {
         "pinnopt": __version__,

@@ -24,10 +24,10 @@ from .markdown import markdown_report
 from .report import read_json, solve_report, write_json, write_text_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..problem import Problem
+    from ..declare.problem import Problem
+    from ..metrics import Validation
     from ..result import Result
     from .check import CheckReport
-    from .metrics import Validation
 
 log = logging.getLogger("pinnopt.validate")
 

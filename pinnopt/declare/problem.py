@@ -1,0 +1,481 @@
+"""The declarative problem: domain, equations, conditions, parameters, exact solution.
+
+Everything is checked and compiled when the :class:`Problem` is built, so a typo in an
+equation fails at declaration time with a message naming the bad symbol, not after
+minutes of training.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sympy as sp
+import torch
+from sympy.core.function import AppliedUndef
+
+from ..domain import Domain, Region
+from ..errors import ProblemError
+from ..symbolic import (
+    DEFAULT_FUNCTIONS,
+    CompiledExpression,
+    FunctionTable,
+    SymbolContext,
+    as_expression,
+    compile_expression,
+)
+from .exact import ExactSolution, unknown_name
+from .grids import evaluation_grid
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .constraints import ConstraintSet
+    from .uncertainty.space import Uncertain, UncertaintySpace
+
+log = logging.getLogger("pinnopt")
+
+interior = "interior"
+"""Region marker for the interior of the domain: ``On(po.interior, expr)``."""
+
+
+@dataclass(frozen=True)
+class On:
+    """An expression that must vanish on a region: ``expr = 0`` (or ``Eq(lhs, rhs)``) there.
+
+    Dirichlet, Neumann, Robin and initial conditions are all written this way::
+
+        On(sp.Eq(x, -1), u)                    # u(-1, t) = 0
+        On(sp.Eq(t, 0), sp.Eq(u, -sp.sin(sp.pi * x)))
+        On(sp.Eq(x, 1), u.diff(x) - 2)         # Neumann u_x(1, t) = 2
+        On("circle", po.normal_derivative(u))  # du/dn = 0 with the outward normal
+
+    The helpers :func:`~pinnopt.conditions.Dirichlet`, ``Neumann``, ``Robin``, ``Initial``,
+    ``InitialRate`` and ``AtPoints`` build these items.
+
+    Args:
+        where: the region: ``sympy.Eq(coordinate, value)``, a piece name such as ``"x=-1"``
+            or ``"circle"``, ``"boundary"`` (every piece), ``po.Side(t, "lower")``, a list of
+            pieces, ``po.interior``, or a :class:`~pinnopt.domain.Region` (e.g. ``po.Points``).
+        expr: the expression that vanishes there.
+        n: number of collocation points on the region (default: the solver's default).
+        name: the loss term's name (default: derived from the region).
+        weight: the loss term's weight (positive).
+    """
+
+    where: Any
+    expr: Any
+    n: int | None = None
+    name: str | None = None
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.n is not None and (not isinstance(self.n, (int, np.integer)) or self.n < 1):
+            raise ProblemError(f"On(..., n={self.n!r}): the number of points must be an int >= 1")
+        w = float(self.weight)
+        if not (w > 0 and w != float("inf")):
+            raise ProblemError(f"On(..., weight={self.weight!r}): weights must be positive and finite")
+        if self.name is not None and (not isinstance(self.name, str) or not self.name):
+            raise ProblemError(f"On(..., name={self.name!r}): a name must be a non-empty string")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A trainable scalar coefficient (inverse problems).
+
+    Args:
+        symbol: the sympy symbol used in the equations.
+        init: the initial guess.
+        exact: the true value, when known, for validation of the fit.
+    """
+
+    symbol: sp.Symbol
+    init: float = 1.0
+    exact: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.symbol, sp.Symbol):
+            raise ProblemError(f"Parameter needs a sympy Symbol, got {self.symbol!r}")
+        if not np.isfinite(float(self.init)):
+            raise ProblemError(f"Parameter {self.symbol}: initial value {self.init!r} is not finite")
+
+    @property
+    def name(self) -> str:
+        return str(self.symbol)
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    """One compiled piece of a problem: an expression that must vanish on a region.
+
+    Attributes:
+        kind: ``"equation"``, ``"condition"`` or ``"data"``.
+        mode: ``"residual"`` (mean square of ``expr``, minus ``data[target]`` when given,
+            weighted by ``data[point_weights]`` when given) or ``"paired"`` (each of
+            ``exprs`` matched between the first and second half of the points: periodicity).
+        source: the declared item (an :class:`On`, a :class:`Condition`) it came from.
+    """
+
+    name: str
+    region: Region
+    expr: CompiledExpression
+    n: int | None
+    weight: float
+    kind: str
+    mode: str = "residual"
+    exprs: tuple[CompiledExpression, ...] = ()
+    target: str | None = None
+    point_weights: str | None = None
+    source: Any = None
+
+
+class Condition(abc.ABC):
+    """A declared item other than a plain :class:`On` (periodicity, observations...).
+
+    It names the sympy expressions it uses (to find the unknowns) and compiles itself into
+    :class:`TermSpec` items once the problem's names are known.
+    """
+
+    name: str | None
+
+    @abc.abstractmethod
+    def expressions(self) -> list[sp.Expr]:
+        """The sympy expressions it constrains (their unknowns join the problem's)."""
+
+    @abc.abstractmethod
+    def term_specs(self, domain: Domain, ctx: SymbolContext, what: str) -> list[TermSpec]:
+        """Compile into term specs; ``what`` names the item in error messages."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A differential-equation problem declared with sympy.
+
+    Args:
+        domain: where the problem lives (``Interval``, products of intervals, ...).
+        equations: expressions (or ``Eq``) that vanish in the interior, or :class:`On`
+            items for equations on other regions.
+        conditions: :class:`On` items: boundary, initial and point conditions.
+        parameters: trainable coefficients: :class:`Parameter` items, or a dict
+            ``{symbol: initial_value}``.
+        exact: the exact or reference solution: a sympy expression (one unknown), a dict
+            ``{u: expression_or_callable}``, or ``f(points) -> array``.
+        unknowns: the unknown functions in model-output order (default: sorted by name).
+        functions: extra sympy -> torch functions ``{name: callable}``, for known functions
+            such as ``sp.Function("f")(x)`` or sympy functions missing from the table.
+        constants: symbols with fixed values ``{symbol: value}``.
+        name: a short identifier (used in reports and file names).
+        description: one line about the problem.
+        data: observations (:class:`~pinnopt.data.Observations`) that the solution must fit.
+        eval_grid: the validation grid: points per coordinate (int or one per coordinate)
+            or an ``(N, dim)`` array of points. Default: about 10^4-10^5 grid points.
+        bounds: inequalities on parameters or unknowns (``k >= 0.1``, ``u <= 1``,
+            ``po.between(c, 0, 1)``, ``po.Bound(u >= psi, m=1e4)``), enforced by barriers or
+            exactly (:mod:`pinnopt.constraints`).
+        regularization: soft pulls of parameters (``po.L2``, ``po.L1``, ``po.Range``).
+        equalities: equality constraints between parameters (``sympy.Eq(a + b, 1)`` or
+            ``po.Equality``); after construction a tuple of ``po.Equality`` whose ``.expr``
+            is the expression that must vanish.
+        energy: ``po.Energy(integrand)`` items: integrals over the domain added to the loss.
+        uncertain: uncertain coefficients: ``{symbol: po.BoxSet(lo, hi)}``, ``{(a, b): set}`` or
+            :class:`~pinnopt.robust.Uncertain` items (with a nominal value). Expressions read
+            them like parameters; :func:`pinnopt.solve` takes the worst case over their sets
+            (see docs/robust.md); validation uses the nominal values.
+    """
+
+    domain: Domain
+    equations: Sequence[Any]
+    conditions: Sequence[On] = ()
+    parameters: Sequence[Parameter] | Mapping[sp.Symbol, float] = ()
+    exact: Any = None
+    unknowns: Sequence[Any] | None = None
+    functions: Mapping[str, Callable[..., torch.Tensor]] = field(default_factory=dict)
+    constants: Mapping[sp.Symbol, float] = field(default_factory=dict)
+    name: str = "problem"
+    description: str = ""
+    eval_grid: Any = None
+    data: Sequence[Any] = ()
+    bounds: Sequence[Any] = ()
+    regularization: Sequence[Any] = ()
+    equalities: Sequence[Any] = ()
+    energy: Any = ()
+    uncertain: Sequence[Uncertain] | Mapping[Any, Any] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.domain, Domain):
+            raise ProblemError(
+                f"Problem.domain must be a pinnopt domain (e.g. po.Interval(x, 0, 1)), got "
+                f"{type(self.domain).__name__}"
+            )
+        equations = _as_tuple(self.equations, "equations")
+        conditions = _as_tuple(self.conditions, "conditions")
+        for i, c in enumerate(conditions):
+            if not isinstance(c, (On, Condition)):
+                raise ProblemError(
+                    f"condition {i} must be po.On(region, expression) or a condition such as "
+                    f"po.Periodic, got {type(c).__name__}: {c!r}"
+                )
+        data = tuple(_as_tuple(self.data, "data"))
+        for i, d in enumerate(data):
+            if not isinstance(d, Condition):
+                raise ProblemError(f"data item {i} must be po.Observations, got {type(d).__name__}: {d!r}")
+        if not equations and not conditions and not data and not self.energy:
+            raise ProblemError("a problem needs at least one equation, condition, observation or energy")
+        parameters = _normalize_parameters(self.parameters)
+        constants = {s: float(v) for s, v in dict(self.constants).items()}
+        for s in constants:
+            if not isinstance(s, sp.Symbol):
+                raise ProblemError(f"constants keys must be sympy Symbols, got {s!r}")
+        from .uncertainty.space import normalize_uncertain
+
+        uncertain = normalize_uncertain(self.uncertain)
+        uncertain_symbols = [s for u in uncertain for s in u.symbols]
+        table = DEFAULT_FUNCTIONS.extended(dict(self.functions))
+        coords = self.domain.coordinates
+        clash = {p.symbol for p in parameters} & set(coords)
+        clash |= set(constants) & (set(coords) | {p.symbol for p in parameters})
+        clash |= set(uncertain_symbols) & (set(coords) | {p.symbol for p in parameters} | set(constants))
+        if clash:
+            raise ProblemError(
+                f"symbols {sorted(map(str, clash))} are declared twice (coordinate, parameter, "
+                "constant or uncertain coefficient); each symbol has one role"
+            )
+        items = [e if isinstance(e, On) else On(interior, e, name=None) for e in equations]
+        exprs = [
+            as_expression(it.expr, f"{'equation' if k < len(items) else 'condition'} {k}")
+            for k, it in enumerate([*items, *(c for c in conditions if isinstance(c, On))])
+        ]
+        exprs += [e for c in (*conditions, *data) if isinstance(c, Condition) for e in c.expressions()]
+        from .constraints import compile_constraints, declared_expressions
+
+        exprs += declared_expressions(self.bounds, self.energy)
+        unknowns, unknown_coords = self._find_unknowns(exprs, table, coords)
+        if self.unknowns is not None:
+            declared = tuple(unknown_name(u) for u in self.unknowns)
+            if sorted(declared) != sorted(unknowns):
+                raise ProblemError(f"unknowns={list(declared)} but the equations use {list(unknowns)}")
+            unknowns = declared
+        ctx = SymbolContext(
+            coordinates=coords,
+            unknowns=unknowns,
+            scalars=tuple(p.symbol for p in parameters) + tuple(uncertain_symbols),
+            constants=constants,
+            functions=table,
+            unknown_coordinates=unknown_coords,
+        )
+        terms = self._compile_terms(items, conditions, data, ctx)
+        constraints = compile_constraints(
+            self.domain,
+            ctx,
+            {p.name: float(p.init) for p in parameters},
+            bounds=self.bounds,
+            regularization=self.regularization,
+            equalities=self.equalities,
+            energy=self.energy,
+            shared_regions={t.region.name: t.region for t in terms},
+            taken=[t.name for t in terms],
+        )
+        object.__setattr__(self, "bounds", constraints.bounds)
+        object.__setattr__(self, "regularization", tuple(r.regularizer for r in constraints.regularization))
+        object.__setattr__(self, "equalities", constraints.equalities)
+        object.__setattr__(self, "energy", tuple(e.energy for e in constraints.energies))
+        object.__setattr__(self, "_constraints", constraints)
+        object.__setattr__(self, "equations", equations)
+        object.__setattr__(self, "conditions", conditions)
+        object.__setattr__(self, "data", data)
+        object.__setattr__(self, "parameters", parameters)
+        object.__setattr__(self, "constants", constants)
+        object.__setattr__(self, "uncertain", uncertain)
+        object.__setattr__(self, "unknowns", unknowns)
+        object.__setattr__(self, "_context", ctx)
+        object.__setattr__(self, "_terms", terms)
+        exact = None
+        if self.exact is not None:
+            subs = dict(constants)
+            subs.update({p.symbol: p.exact for p in parameters if p.exact is not None})
+            subs.update(
+                {sym: float(v) for u in uncertain for sym, v in zip(u.symbols, u.nominal, strict=True)}
+            )
+            exact = ExactSolution(self.exact, coords, unknowns, subs)
+        object.__setattr__(self, "_exact", exact)
+
+    # -- derived views ----------------------------------------------------------------------
+    @property
+    def coordinates(self) -> tuple[sp.Symbol, ...]:
+        """The independent variables, in model-input order."""
+        return self.domain.coordinates
+
+    @property
+    def context(self) -> SymbolContext:
+        """The names the problem's expressions use and the function table."""
+        return self._context  # type: ignore[attr-defined]
+
+    @property
+    def terms(self) -> tuple[TermSpec, ...]:
+        """Every equation and condition, compiled, with its region and weight."""
+        return self._terms  # type: ignore[attr-defined]
+
+    @property
+    def constraints(self) -> ConstraintSet:
+        """The compiled bounds, regularization, equalities and energies (a ``ConstraintSet``)."""
+        return self._constraints  # type: ignore[attr-defined]
+
+    @property
+    def uncertainty(self) -> UncertaintySpace | None:
+        """The joint space of the uncertain coefficients, or None when there are none."""
+        if not self.uncertain:
+            return None
+        from .uncertainty.space import UncertaintySpace
+
+        return UncertaintySpace(self.uncertain)  # type: ignore[arg-type]
+
+    @property
+    def exact_solution(self) -> ExactSolution | None:
+        """The normalized exact solution, or None."""
+        return self._exact  # type: ignore[attr-defined]
+
+    def compile(
+        self, expr: Any, what: str = "expression", require_unknown: bool = True
+    ) -> CompiledExpression:
+        """Compile another expression in this problem's context (e.g. a derivative to predict)."""
+        return compile_expression(expr, self.context, what=what, require_unknown=require_unknown)
+
+    def evaluation_points(self) -> np.ndarray:
+        """The fixed validation grid, shape ``(N, dim)``, float64.
+
+        Default: a reference file's own points, else the domain's regular grid (a bounding-box
+        grid filtered by ``contains`` for domains without one).
+        """
+        grid = self.eval_grid
+        if grid is None:
+            if self.exact_solution is not None and self.exact_solution.reference_points is not None:
+                return self.exact_solution.reference_points
+            per_axis = {1: 1001, 2: 201, 3: 41}.get(self.domain.dim, 11)
+            return evaluation_grid(self.domain, per_axis)
+        if isinstance(grid, (int, np.integer)) or (
+            isinstance(grid, Sequence) and all(isinstance(k, (int, np.integer)) for k in grid)
+        ):
+            return evaluation_grid(self.domain, grid)
+        pts = np.asarray(grid, dtype=np.float64)
+        if pts.ndim != 2 or pts.shape[1] != self.domain.dim:
+            raise ProblemError(f"eval_grid has shape {pts.shape}; expected (N, {self.domain.dim}) points")
+        return pts
+
+    # -- construction helpers -----------------------------------------------------------------
+    @property
+    def unknown_coordinates(self) -> dict[str, tuple[sp.Symbol, ...]]:
+        """The coordinates each unknown depends on (all of them unless declared as ``a(x)``)."""
+        sub = self.context.unknown_coordinates
+        return {u: tuple(sub.get(u, self.coordinates)) for u in self.unknowns}
+
+    @staticmethod
+    def _find_unknowns(
+        exprs: list[sp.Expr], table: FunctionTable, coords: tuple[sp.Symbol, ...]
+    ) -> tuple[tuple[str, ...], dict[str, tuple[sp.Symbol, ...]]]:
+        """Unknown names, and the coordinate subsets of unknowns that take fewer coordinates."""
+        args: dict[str, set[tuple[Any, ...]]] = {}
+        for e in exprs:
+            for f in e.atoms(AppliedUndef):
+                if f.func.__name__ not in table:
+                    args.setdefault(f.func.__name__, set()).add(tuple(f.args))
+        subsets: dict[str, tuple[sp.Symbol, ...]] = {}
+        for name, uses in args.items():
+            proper = [
+                a
+                for a in uses
+                if all(isinstance(s, sp.Symbol) and s in coords for s in a)
+                and len(set(a)) == len(a)
+                and 0 < len(a) < len(coords)
+            ]
+            if not proper:
+                continue
+            if len(uses) > 1:
+                written = ", ".join(sorted(f"{name}({', '.join(map(str, a))})" for a in uses))
+                raise ProblemError(
+                    f"unknown {name} is written with different arguments: {written}; an unknown "
+                    "takes the same coordinates everywhere"
+                )
+            subsets[name] = tuple(c for c in coords if c in set(proper[0]))
+            log.info("unknown %s depends on %s only", name, [str(c) for c in subsets[name]])
+        return tuple(sorted(args)), subsets
+
+    def _compile_terms(
+        self,
+        items: list[On],
+        conditions: tuple[Any, ...],
+        data: tuple[Condition, ...],
+        ctx: SymbolContext,
+    ) -> tuple[TermSpec, ...]:
+        specs: list[TermSpec] = []
+        used: dict[str, int] = {}
+        regions: dict[str, Region] = {}
+        groups = (("equation", items), ("condition", list(conditions)), ("data", list(data)))
+        for kind, group in groups:
+            for i, item in enumerate(group):
+                what = f"{kind} {i}" + (f" ({item.name})" if item.name else "")
+                if isinstance(item, Condition):
+                    new = item.term_specs(self.domain, ctx, what)
+                else:
+                    compiled = compile_expression(item.expr, ctx, what=what)
+                    region = self.domain.region(item.where)
+                    if item.name:
+                        name = item.name
+                    elif kind == "equation":
+                        name = "pde" if len(items) == 1 else f"pde{i}"
+                    else:
+                        name = region.name
+                    new = [TermSpec(name, region, compiled, item.n, float(item.weight), kind, source=item)]
+                for spec in new:
+                    _check_normals(spec, what)
+                    other = regions.setdefault(spec.region.name, spec.region)
+                    if other is not spec.region and (
+                        spec.region.fixed_points is not None or other.fixed_points is not None
+                    ):
+                        raise ProblemError(
+                            f"{what}: two different regions are named {spec.region.name!r}; give "
+                            "given points (po.Points, po.Observations) distinct names"
+                        )
+                    name = spec.name
+                    if name in used:
+                        used[name] += 1
+                        spec = replace(spec, name=f"{name}#{used[name]}")
+                    else:
+                        used[name] = 1
+                    specs.append(spec)
+        return tuple(specs)
+
+
+def _check_normals(spec: TermSpec, what: str) -> None:
+    uses = any("normal" in e.data for e in (spec.expr, *spec.exprs))
+    if uses and not spec.region.has_normals:
+        raise ProblemError(
+            f"{what}: {spec.expr.expr} uses the outward normal, but region {spec.region.name!r} has "
+            "no normals; normal derivatives hold on boundary pieces"
+        )
+
+
+def _as_tuple(items: Any, what: str) -> tuple[Any, ...]:
+    if items is None:
+        return ()
+    if isinstance(items, (sp.Basic, On, Condition)):
+        return (items,)
+    try:
+        return tuple(items)
+    except TypeError as exc:
+        raise ProblemError(f"Problem.{what} must be a list, got {type(items).__name__}") from exc
+
+
+def _normalize_parameters(params: Any) -> tuple[Parameter, ...]:
+    if isinstance(params, Mapping):
+        out = tuple(Parameter(s, float(v)) for s, v in params.items())
+    else:
+        out = tuple(_as_tuple(params, "parameters"))
+    for p in out:
+        if not isinstance(p, Parameter):
+            raise ProblemError(f"parameters must be po.Parameter items or a dict, got {p!r}")
+    names = [p.name for p in out]
+    if len(set(names)) != len(names):
+        raise ProblemError(f"parameters declared twice: {names}")
+    return out

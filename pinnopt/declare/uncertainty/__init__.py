@@ -1,0 +1,1 @@
+"""Uncertainty sets and uncertain coefficients (declarations used by :mod:`pinnopt.robust`)."""

@@ -1,0 +1,385 @@
+"""Taylor-mode derivatives: every needed partial is propagated forward through the network.
+
+For a recognized multilayer perceptron the engine carries, for each multi-index ``a`` in the
+lower closure of the wanted set, the tensor ``D^a h`` of every layer's activations. Linear
+layers act on all derivative channels at once (the channels are stacked so that each layer
+is one matrix product ``(K N, width) @ W^T``, the bias only entering the value channel);
+activations combine the channels by the multivariate Faa di Bruno formula with their closed
+form derivatives. The cost grows with the number of channels, not with nested backward
+passes, so high orders are much cheaper than nested reverse mode; the result is the same
+function, differentiable with respect to the parameters by ordinary autograd.
+
+Plans of order <= 2 (most PDEs) take a fused path by default (:mod:`.fused`): the whole
+network call is one autograd node with a hand-written backward, and the point sets of one
+objective evaluation are merged into as few calls as their channels allow (:mod:`.sets`).
+Higher orders use the general operations below.
+
+Only models whose structure is known exactly are recognized (see :func:`describe_mlp`);
+anything else, and in particular any model with batch-coupled layers, goes to the fallback
+engine (reverse-mode autograd).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ...errors import ConfigError
+from ...symbolic.derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
+from ...symbolic.fields import Field
+from .activations import ActivationRule, default_rules
+from .plan import TaylorPlan
+from .sets import PlanChannels, Request, fused_sets
+
+MAX_ORDER = 8
+"""Highest derivative order sent through Taylor mode (its plan enumerates set partitions:
+Bell(8) = 4140 per channel); higher orders go to the fallback engine."""
+
+RuleTable = Mapping[type[nn.Module], Callable[[nn.Module], ActivationRule | None]]
+
+
+@dataclass(frozen=True)
+class MLPView:
+    """What Taylor mode needs of a recognized network.
+
+    Attributes:
+        center: subtracted from the inputs (``None``: no input scaling).
+        inv_half_width: multiplies the centred inputs; also each input's first derivative.
+        linears: the affine layers, in order.
+        rule: derivatives of the activation applied after every layer but the last.
+    """
+
+    center: torch.Tensor | None
+    inv_half_width: torch.Tensor | None
+    linears: tuple[nn.Linear, ...]
+    rule: ActivationRule
+
+
+_MLP_CHILDREN = {"scaling", "linears", "activation"}
+
+
+def describe_mlp(model: nn.Module, rules: RuleTable) -> MLPView | None:
+    """An :class:`MLPView` of ``model`` if it is exactly a known MLP, else ``None``.
+
+    Recognized: :class:`pinnopt.nn.MLPNet` (exact class, no submodules beyond input scaling,
+    linear layers and one activation of a class in ``rules``), alone or wrapped by exactly
+    :class:`pinnopt.nn.PINN`. The input scaling may be any :class:`~pinnopt.nn.InputScaling`
+    whose class keeps its ``forward``. Subclasses of the networks and anything with other
+    layers (normalization, batch norm, adaptive activations) are not recognized.
+    """
+    from .. import PINN, InputScaling, MLPNet
+
+    net = model.net if type(model) is PINN else model
+    if type(net) is not MLPNet:
+        return None
+    if not set(net._modules) <= _MLP_CHILDREN:
+        return None
+    scaling = net.scaling
+    # Any InputScaling (or subclass keeping its forward) is the affine map (x - center) * inv_half_width.
+    if scaling is not None and not (
+        isinstance(scaling, InputScaling) and type(scaling).forward is InputScaling.forward
+    ):
+        return None
+    linears = tuple(net.linears)
+    if not linears or any(type(layer) is not nn.Linear for layer in linears):
+        return None
+    factory = rules.get(type(net.activation))
+    rule = factory(net.activation) if factory is not None else None
+    if rule is None:
+        return None
+    if scaling is None:
+        return MLPView(None, None, linears, rule)
+    return MLPView(scaling.center, scaling.inv_half_width, linears, rule)
+
+
+def _accumulate(
+    acc: torch.Tensor | None, coeff: torch.Tensor | None, s: torch.Tensor, value: float
+) -> torch.Tensor:
+    """``acc + value * coeff * s`` (``coeff=None`` means 1, ``acc=None`` means 0), in one op."""
+    if coeff is None:
+        if acc is None:
+            return s if value == 1.0 else s * value
+        return torch.add(acc, s, alpha=value)
+    if acc is None:
+        return coeff * (s if value == 1.0 else s * value)
+    return torch.addcmul(acc, coeff, s, value=value)
+
+
+def _activate(
+    rule: ActivationRule,
+    plan: TaylorPlan,
+    z0: torch.Tensor,
+    first: Sequence[torch.Tensor | None],
+    higher: Sequence[torch.Tensor | None],
+    keep: Collection[int] | None = None,
+) -> list[torch.Tensor | None]:
+    """Apply the activation to every channel by Faa di Bruno; returns all output channels.
+
+    ``first`` holds the first-order channels (right after the first layer they are constant
+    rows of shape ``(w,)``), ``higher`` the others in plan order, ``None`` where a channel is
+    identically zero. Output channels outside ``keep`` (default: all) are skipped (``None``).
+    """
+    d = rule.derivatives(z0, plan.max_order)
+    nf = plan.n_first
+
+    def channel(i: int) -> torch.Tensor | None:
+        return first[i - 1] if i <= nf else higher[i - 1 - nf]
+
+    products: dict[tuple[int, ...], torch.Tensor | None] = {}
+
+    def product(chans: tuple[int, ...]) -> torch.Tensor | None:
+        if len(chans) == 1:
+            return channel(chans[0])
+        if chans not in products:
+            head = product(chans[:-1])
+            last = channel(chans[-1])
+            products[chans] = None if head is None or last is None else head * last
+        return products[chans]
+
+    c1 = d.orders[0]
+    out: list[torch.Tensor | None] = [d.value]
+    for i, z in enumerate(first, 1):
+        if c1 is None or z is None or (keep is not None and i not in keep):
+            out.append(None)
+            continue
+        inner = _accumulate(None, c1.tensor, z, c1.scale)
+        out.append(inner if d.factor is None else d.factor(inner.expand_as(d.value)))
+    for r, own in zip(plan.rules, higher, strict=True):
+        if keep is not None and r.index not in keep:
+            out.append(None)
+            continue
+        inner: torch.Tensor | None = None
+        if own is not None and c1 is not None:
+            inner = _accumulate(None, c1.tensor, own, c1.scale)
+        for k, terms in r.groups:
+            ck = d.orders[k - 1]
+            if ck is None:
+                continue
+            lead = 0
+            s: torch.Tensor | None = None
+            for coeff, chans in terms:
+                p = product(chans)
+                if p is None:
+                    continue
+                if s is None:
+                    s, lead = p, coeff
+                else:
+                    s = torch.add(s, p, alpha=coeff / lead)
+            if s is not None:
+                inner = _accumulate(inner, ck.tensor, s, ck.scale * lead)
+        if inner is not None and d.factor is not None:
+            inner = d.factor(inner.expand_as(d.value))
+        out.append(inner)
+    return out
+
+
+def _linear_stacked(
+    layer: nn.Linear, channels: Sequence[torch.Tensor | None]
+) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+    """All channels through ``layer`` as one ``(K N, w) @ W^T`` product; bias on the value only.
+
+    Zero channels (``None``) are left out of the product and stay ``None``.
+    """
+    a0 = channels[0]
+    assert a0 is not None
+    live = [i for i, c in enumerate(channels) if c is not None]
+    parts = [channels[i].expand_as(a0) for i in live]  # type: ignore[union-attr]
+    k, n = len(parts), a0.shape[0]
+    z = (torch.stack(parts).view(k * n, -1) @ layer.weight.t()).view(k, n, -1).unbind(0)
+    out: list[torch.Tensor | None] = [None] * len(channels)
+    for i, zi in zip(live, z, strict=True):
+        out[i] = zi
+    z0 = out[0] + layer.bias if layer.bias is not None else out[0]
+    return z0, out[1:]  # type: ignore[return-value]
+
+
+def _linear_separate(
+    layer: nn.Linear, channels: Sequence[torch.Tensor | None]
+) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+    """One product per channel (no copy into a stacked buffer); zero channels stay ``None``."""
+    a0 = channels[0]
+    assert a0 is not None
+    wt = layer.weight.t()
+    z0 = torch.addmm(layer.bias, a0, wt) if layer.bias is not None else a0 @ wt
+    return z0, [None if c is None else c @ wt for c in channels[1:]]
+
+
+def taylor_forward(
+    view: MLPView, x: torch.Tensor, plan: TaylorPlan, *, stack: bool, keep: Collection[int] | None = None
+) -> dict[int, torch.Tensor]:
+    """The network's outputs and their partials, ``{channel: (N, n_out) tensor}``.
+
+    Args:
+        view: the recognized network.
+        x: the points, ``(N, dim)``.
+        plan: the channels to carry.
+        stack: run every linear layer as one matrix product over all channels (fewer,
+            larger kernels, meant for GPUs) or one product per channel (no copy into a
+            stacked buffer: measured faster on CPUs, see ``benchmarks/derivative_order.py``).
+        keep: the channels to return (default all); the last activation skips the others.
+    """
+    keep = range(len(plan.indices)) if keep is None else keep
+    h = x if view.center is None else (x - view.center) * view.inv_half_width
+    first_layer = view.linears[0]
+    z0 = nn.functional.linear(h, first_layer.weight, first_layer.bias)
+    # d(scaled input)/dx_j = inv_half_width[j] e_j: the first-order channels are columns of W,
+    # constant over the points.
+    weight = first_layer.weight
+    if view.inv_half_width is not None:
+        weight = weight * view.inv_half_width
+    first: list[torch.Tensor | None] = [weight[:, j] for j in plan.first_axes]
+    higher: list[torch.Tensor | None] = [None] * len(plan.rules)
+    linear = _linear_stacked if stack else _linear_separate
+    nf = plan.n_first
+    last = len(view.linears) - 1
+    for i, layer in enumerate(view.linears[1:], 1):
+        channels = _activate(view.rule, plan, z0, first, higher, keep if i == last else None)
+        z0, rest = linear(layer, channels)
+        first, higher = rest[:nf], rest[nf:]
+    out = [z0, *first, *higher]
+    return {i: torch.zeros_like(z0) if out[i] is None else out[i].expand_as(z0) for i in keep}  # type: ignore[union-attr]
+
+
+def _is_compiling() -> bool:
+    """Whether torch.compile is tracing the caller (torch >= 2.3 has the public function)."""
+    check = getattr(torch.compiler, "is_compiling", None) or torch._dynamo.is_compiling
+    return bool(check())
+
+
+class TaylorEngine(DerivativeEngine):
+    """Forward (Taylor-mode) derivatives for recognized MLPs, ``fallback`` for other models.
+
+    Args:
+        fallback: the engine for models this one does not recognize (default: autograd).
+        rules: activation class -> rule factory (default :func:`default_rules`).
+        stack: run each linear layer as one product over all stacked derivative channels
+            (``True``) or one product per channel (``False``); default: stacked on GPUs
+            (fewer kernel launches; not yet measured on a GPU), per channel on CPUs (where the
+            copy into the stacked buffer was measured slower). Applies to the unfused path.
+        fused: evaluate plans of order <= 2 through the fused node (:mod:`.fused`, default),
+            merging point sets in :meth:`evaluate_sets`. Its parameter gradients are exact, but
+            it is differentiable once: ``fused=False`` for second derivatives with respect to
+            the parameters (Hessian-vector products through the fields).
+
+    With ``create_graph=False`` the fields are computed without an autograd graph.
+    """
+
+    name = "taylor"
+
+    def __init__(
+        self,
+        fallback: DerivativeEngine | None = None,
+        rules: RuleTable | None = None,
+        *,
+        stack: bool | None = None,
+        fused: bool = True,
+    ) -> None:
+        if fallback is not None and not isinstance(fallback, DerivativeEngine):
+            raise ConfigError(f"TaylorEngine(fallback={fallback!r}): expected a DerivativeEngine")
+        if stack is not None and not isinstance(stack, bool):
+            raise ConfigError(f"TaylorEngine(stack={stack!r}): expected True, False or None")
+        if not isinstance(fused, bool):
+            raise ConfigError(f"TaylorEngine(fused={fused!r}): expected True or False")
+        self.stack = stack
+        self.fused = fused
+        self.fallback = fallback or AutogradEngine()
+        self.rules: RuleTable = dict(default_rules() if rules is None else rules)
+        self._plans: dict[tuple[frozenset[tuple[int, ...]], int], TaylorPlan] = {}
+        self._channels: dict[tuple[DerivativePlan, int], PlanChannels] = {}
+
+    def supports(self, model: nn.Module) -> bool:
+        """Whether ``model`` is a network this engine propagates derivatives through."""
+        return describe_mlp(model, self.rules) is not None
+
+    def applies(self, model: nn.Module, plan: DerivativePlan) -> bool:
+        """Whether this engine evaluates ``plan`` itself (derivatives wanted, model recognized)."""
+        return bool(plan.steps) and plan.max_order <= MAX_ORDER and self.supports(model)
+
+    def resolve(self, model: nn.Module, plan: DerivativePlan) -> DerivativeEngine:
+        return self if self.applies(model, plan) else self.fallback.resolve(model, plan)
+
+    def taylor_plan(self, plan: DerivativePlan, dim: int) -> TaylorPlan:
+        """The cached channel plan of the multi-indices wanted by ``plan``."""
+        key = (frozenset(f.orders for f in plan.wanted | plan.values), dim)
+        tp = self._plans.get(key)
+        if tp is None:
+            tp = self._plans[key] = TaylorPlan.build(key[0], dim)
+        return tp
+
+    def evaluate(
+        self,
+        model: nn.Module,
+        points: torch.Tensor,
+        plan: DerivativePlan,
+        unknowns: Sequence[str],
+        *,
+        create_graph: bool = True,
+    ) -> dict[Field, torch.Tensor]:
+        view = describe_mlp(model, self.rules) if (plan.steps and plan.max_order <= MAX_ORDER) else None
+        if view is None:
+            return self.fallback.evaluate(model, points, plan, unknowns, create_graph=create_graph)
+        if self._fusable(view) and plan.max_order <= 2 and not points.requires_grad:
+            out, _ = self._fused(view, model, {"": (points, plan)}, unknowns, create_graph)
+            return out[""]
+        tp = self.taylor_plan(plan, points.shape[1])
+        fields = plan.wanted | plan.values
+        position = tp.position
+        keep = {position[f.orders] for f in fields}
+        with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
+            stack = points.device.type != "cpu" if self.stack is None else self.stack
+            channels = taylor_forward(view, points, tp, stack=stack, keep=keep)
+        column = {name: i for i, name in enumerate(unknowns)}
+        return {f: channels[position[f.orders]][:, column[f.unknown]] for f in fields}
+
+    def evaluate_sets(
+        self,
+        model: nn.Module,
+        requests: Mapping[str, Request],
+        unknowns: Sequence[str],
+        *,
+        create_graph: bool = True,
+    ) -> dict[str, dict[Field, torch.Tensor]]:
+        """Fused Taylor mode on merged point sets where it applies (see :mod:`.sets`)."""
+        return self.evaluate_sets_of(describe_mlp(model, self.rules), model, requests, unknowns, create_graph)
+
+    def evaluate_sets_of(
+        self,
+        view: MLPView | None,
+        model: nn.Module,
+        requests: Mapping[str, Request],
+        unknowns: Sequence[str],
+        create_graph: bool = True,
+    ) -> dict[str, dict[Field, torch.Tensor]]:
+        """:meth:`evaluate_sets` with the model's view already known (None: not recognized)."""
+        if view is None or not self._fusable(view):
+            return super().evaluate_sets(model, requests, unknowns, create_graph=create_graph)
+        out, rest = self._fused(view, model, requests, unknowns, create_graph)
+        for name, (x, plan) in rest.items():
+            out[name] = self.evaluate(model, x, plan, unknowns, create_graph=create_graph)
+        return out
+
+    def _fusable(self, view: MLPView) -> bool:
+        # Under torch.compile the plain Taylor operations are traced instead: the compiler fuses
+        # them itself, and the hand-written node is opaque to it.
+        return self.fused and len(view.linears) >= 2 and not _is_compiling()
+
+    def _fused(
+        self,
+        view: MLPView,
+        model: nn.Module,
+        requests: Mapping[str, Request],
+        unknowns: Sequence[str],
+        create_graph: bool,
+    ) -> tuple[dict[str, dict[Field, torch.Tensor]], dict[str, Request]]:
+        return fused_sets(view, model, requests, unknowns, self.plan_channels, create_graph=create_graph)
+
+    def plan_channels(self, plan: DerivativePlan, dim: int) -> PlanChannels:
+        """The cached channel plan, order-2 layout and field channels of ``plan``."""
+        key = (plan, dim)
+        pc = self._channels.get(key)
+        if pc is None:
+            pc = self._channels[key] = PlanChannels.build(plan, self.taylor_plan(plan, dim))
+        return pc

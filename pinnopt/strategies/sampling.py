@@ -1,0 +1,301 @@
+"""Adaptive collocation as training hooks: fresh resampling, RAR and RAD.
+
+* :class:`Resample` draws every sampled point set afresh every ``every`` steps.
+* :class:`RAR` (residual-based adaptive refinement, Lu et al. 2021) adds the ``add``
+  candidate points with the largest residual every ``every`` steps.
+* :class:`RAD` (residual-based adaptive distribution, Wu et al. 2023) redraws a point set
+  from candidates with probability ``p ~ r^k / mean(r^k) + c``.
+
+The hooks draw through the problem's point sources (region, count, sampler), which
+:func:`pinnopt.solve` binds to them, with their own seeded generator (checkpointed in
+``state_dict``). Residuals on candidates come from the objective's own terms, evaluated in
+chunks without keeping the autograd graph.
+
+New points change the objective. First-order phases (Adam) take that in their stride; an
+L-BFGS phase expects a fixed objective, so either refine only during Adam (``until=`` its
+last step) or split L-BFGS into phases whose boundaries fall on the refinement steps
+(``start=`` the first L-BFGS step, ``every=`` the L-BFGS phase length): each phase then
+starts afresh on the new points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ..compile.assemble import draw_point_set
+from ..domain.sampling import PointSource
+from ..errors import ConfigError
+from ..losses import PointSet, ResidualTerm
+from ..losses.hooks import TrainingHook
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..train.trainer import Trainer
+
+
+class SamplingHook(TrainingHook):
+    """Base of hooks that act at steps ``start, start + every, ...`` up to ``until``.
+
+    ``start`` defaults to ``every``.
+    """
+
+    name = "sampling"
+
+    def __init__(
+        self, every: int, sets: Sequence[str] | None, until: int | None, start: int | None = None
+    ) -> None:
+        if not isinstance(every, int) or every < 1:
+            raise ConfigError(f"{type(self).__name__}(every={every!r}): expected an int >= 1")
+        for label, v in (("until", until), ("start", start)):
+            if v is not None and (not isinstance(v, int) or v < 0):
+                raise ConfigError(f"{type(self).__name__}({label}={v!r}): expected an int >= 0 or None")
+        if isinstance(sets, str):
+            sets = [sets]
+        self.every = every
+        self.until = until
+        self.start = every if start is None else start
+        self.sets = None if sets is None else list(sets)
+        self.updates = 0
+        self.sources: dict[str, PointSource] = {}
+        self.generator: torch.Generator | None = None
+        self.dtype = torch.float64
+        self.device = torch.device("cpu")
+        self._pending: dict[str, dict[str, torch.Tensor]] | None = None
+        self._last_points: dict[str, dict[str, torch.Tensor]] = {}
+
+    def bind(
+        self, sources: Mapping[str, PointSource], *, seed: int, dtype: torch.dtype, device: torch.device
+    ) -> None:
+        """Attach the problem's point sources and a generator seeded with ``seed``."""
+        self.sources = dict(sources)
+        names = self.target_sets()
+        bad = [n for n in names if n not in self.sources or self.sources[n].fixed]
+        if bad:
+            sampled = sorted(n for n, s in self.sources.items() if not s.fixed)
+            raise ConfigError(
+                f"{type(self).__name__}: point sets {bad} are not sampled point sets of this problem; "
+                f"sampled sets are {sampled}"
+            )
+        self.dtype, self.device = dtype, torch.device(device)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(seed)
+
+    def target_sets(self) -> list[str]:
+        """The point sets this hook redraws."""
+        if self.sets is not None:
+            return list(self.sets)
+        return [n for n, s in self.sources.items() if not s.fixed]
+
+    def due(self, step: int) -> bool:
+        """Whether to act after ``step``."""
+        return (
+            step >= self.start
+            and (step - self.start) % self.every == 0
+            and (self.until is None or step <= self.until)
+        )
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        if self.generator is None:
+            raise ConfigError(
+                f"{type(self).__name__} is not bound to a problem: pass it to po.solve(hooks=[...]) or "
+                "call hook.bind(point_sources, seed=..., dtype=..., device=...)"
+            )
+        self._apply_pending(trainer)
+
+    def on_step(self, trainer: Trainer, step: int) -> None:
+        self._apply_pending(trainer)
+        if self.due(step):
+            for name in self.target_sets():
+                trainer.points[name] = self.update(trainer, name)
+            self.updates += 1
+
+    def update(self, trainer: Trainer, name: str) -> PointSet:
+        """The new point set ``name``."""
+        raise NotImplementedError
+
+    def draw(self, name: str, n: int | None = None) -> PointSet:
+        """Draw from the source of ``name`` with this hook's generator."""
+        assert self.generator is not None
+        return draw_point_set(self.sources[name], self.generator, self.dtype, self.device, n)
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "updates": self.updates,
+            "generator": None if self.generator is None else self.generator.get_state(),
+            "points": dict(self._last_points),
+        }
+
+    def remember(self, ps: PointSet) -> PointSet:
+        """Keep a host copy of an updated set for checkpoints (refined sets are not re-drawable)."""
+        self._last_points = {**self._last_points, ps.name: {"x": ps.x.detach().cpu(), **ps.data}}
+        return ps
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.updates = int(state.get("updates", 0))
+        if state.get("generator") is not None and self.generator is not None:
+            self.generator.set_state(state["generator"])
+        self._pending = dict(state.get("points", {})) or None
+
+    def _apply_pending(self, trainer: Trainer) -> None:
+        if not self._pending:
+            return
+        for name, saved in self._pending.items():
+            data = {k: v.to(self.device, self.dtype) for k, v in saved.items() if k != "x"}
+            trainer.points[name] = PointSet(name, saved["x"].to(self.device, self.dtype), data)
+        self._pending = None
+
+
+class Resample(SamplingHook):
+    """Draw the point sets afresh every ``every`` steps (default: every sampled set).
+
+    Args:
+        every: steps between redraws.
+        sets: names of the point sets (``"interior"``, ``"x=-1"``...); default all sampled.
+        until: last step at which to redraw (None: throughout).
+        start: first step at which to redraw (default ``every``).
+    """
+
+    name = "resample"
+
+    def __init__(
+        self,
+        every: int = 100,
+        sets: Sequence[str] | None = None,
+        until: int | None = None,
+        start: int | None = None,
+    ) -> None:
+        super().__init__(every, sets, until, start)
+
+    def update(self, trainer: Trainer, name: str) -> PointSet:
+        return self.draw(name)
+
+
+class _ResidualHook(SamplingHook):
+    def __init__(
+        self,
+        every: int,
+        sets: Sequence[str] | None,
+        until: int | None,
+        start: int | None,
+        candidates: int | None,
+        chunk: int,
+    ) -> None:
+        super().__init__(every, ["interior"] if sets is None else sets, until, start)
+        for label, v in (("candidates", candidates), ("chunk", chunk)):
+            if v is not None and (not isinstance(v, int) or v < 1):
+                raise ConfigError(f"{type(self).__name__}({label}={v!r}): expected an int >= 1")
+        self.candidates = candidates
+        self.chunk = chunk
+
+
+class RAR(_ResidualHook):
+    """Residual-based adaptive refinement: add the candidates with the largest residual.
+
+    Args:
+        every: steps between refinements.
+        add: points added to each set per refinement.
+        candidates: candidate points drawn per refinement.
+        sets: point sets to refine (default ``["interior"]``).
+        until: last step at which to refine (None: throughout).
+        start: first step at which to refine (default ``every``).
+        chunk: candidate points per residual evaluation.
+    """
+
+    name = "rar"
+
+    def __init__(
+        self,
+        every: int = 1000,
+        add: int = 100,
+        candidates: int = 10000,
+        sets: Sequence[str] | None = None,
+        until: int | None = None,
+        start: int | None = None,
+        chunk: int = 8192,
+    ) -> None:
+        super().__init__(every, sets, until, start, candidates, chunk)
+        if not isinstance(add, int) or add < 1:
+            raise ConfigError(f"RAR(add={add!r}): expected an int >= 1")
+        if add > candidates:
+            raise ConfigError(f"RAR(add={add}) exceeds candidates={candidates}")
+        self.add = add
+
+    def update(self, trainer: Trainer, name: str) -> PointSet:
+        cand = self.draw(name, self.candidates)
+        r = residual_norms(trainer, name, cand, self.chunk)
+        best = torch.topk(r, min(self.add, len(r))).indices
+        new = cand.take(best)
+        old = trainer.points[name]
+        merged = PointSet(
+            name, torch.cat([old.x, new.x]), {k: torch.cat([old.data[k], new.data[k]]) for k in old.data}
+        )
+        return self.remember(merged)
+
+
+class RAD(_ResidualHook):
+    """Residual-based adaptive distribution: redraw with ``p ~ r^k / mean(r^k) + c``.
+
+    Args:
+        every: steps between redraws.
+        k: residual exponent (larger: more concentrated).
+        c: uniform floor (larger: closer to uniform sampling).
+        candidates: candidate points per redraw (default 10 times the set's size).
+        sets: point sets to redraw (default ``["interior"]``); their sizes stay the same.
+        until: last step at which to redraw (None: throughout).
+        start: first step at which to redraw (default ``every``).
+        chunk: candidate points per residual evaluation.
+    """
+
+    name = "rad"
+
+    def __init__(
+        self,
+        every: int = 1000,
+        k: float = 1.0,
+        c: float = 1.0,
+        candidates: int | None = None,
+        sets: Sequence[str] | None = None,
+        until: int | None = None,
+        start: int | None = None,
+        chunk: int = 8192,
+    ) -> None:
+        super().__init__(every, sets, until, start, candidates, chunk)
+        if not (k > 0 and c >= 0):
+            raise ConfigError(f"RAD(k={k!r}, c={c!r}): expected k > 0 and c >= 0")
+        self.k = float(k)
+        self.c = float(c)
+
+    def update(self, trainer: Trainer, name: str) -> PointSet:
+        n = len(trainer.points[name])
+        cand = self.draw(name, max(self.candidates or 10 * n, n))
+        r = residual_norms(trainer, name, cand, self.chunk)
+        p = r**self.k
+        p = p / p.mean().clamp_min(torch.finfo(p.dtype).tiny) + self.c
+        idx = torch.multinomial(p, n, replacement=False, generator=self.generator)
+        return self.remember(cand.take(idx))
+
+
+def residual_norms(trainer: Trainer, name: str, points: PointSet, chunk: int = 8192) -> torch.Tensor:
+    """``sqrt(sum_t r_t^2)`` over the residual terms of point set ``name``, at ``points``.
+
+    Evaluated chunk by chunk with ``create_graph=False``; the result is detached.
+    """
+    objective = trainer.objective
+    terms = [t for t in objective.terms if t.point_set == name]
+    residual = [t for t in terms if isinstance(t, ResidualTerm)]
+    if not residual or len(residual) != len(terms):
+        raise ConfigError(
+            f"point set {name!r} has no pointwise residual terms to refine with (terms: "
+            f"{[t.name for t in terms]})"
+        )
+    out = []
+    with torch.enable_grad():
+        for start in range(0, len(points), chunk):
+            part = points.take(torch.arange(start, min(start + chunk, len(points)), device=points.x.device))
+            ev = objective.evaluation(trainer.model, {**trainer.points, name: part}, create_graph=False)
+            r2 = sum(t.residual(ev).detach() ** 2 for t in residual)
+            out.append(r2)  # type: ignore[arg-type]
+    return torch.cat(out).sqrt()

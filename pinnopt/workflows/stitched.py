@@ -1,0 +1,167 @@
+"""The result of a time-marching run: its windows stitched into one solution."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..declare.problem import Problem
+from ..errors import ConfigError, DataError, ValidationError
+from ..metrics import Validation, compute_metrics
+from ..result import Result
+from ..train import History, TrainOutcome
+
+
+class MarchResult:
+    """The windows of a time-marching run, stitched into one solution over the whole domain.
+
+    Attributes:
+        problem: the original problem.
+        windows: one :class:`~pinnopt.Result` per window, in time order.
+        edges: the window edges in time.
+        config: the settings (``config["strategies"]["marching"]`` and each window's config).
+    """
+
+    def __init__(
+        self, problem: Problem, windows: list[Result], edges: list[float], axis: int, config: dict[str, Any]
+    ):
+        self.problem = problem
+        self.windows = windows
+        self.edges = edges
+        self.axis = axis
+        self.config = config
+        self.coordinates = tuple(str(c) for c in problem.coordinates)
+        self.unknowns = tuple(problem.unknowns)
+
+    def __repr__(self) -> str:
+        return f"MarchResult({self.problem.name}, windows={len(self.windows)}, steps={self.steps})"
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps over all windows (of this session: reloaded windows count 0)."""
+        return sum(w.steps for w in self.windows)
+
+    @property
+    def stop_reason(self) -> Any:
+        """Why the last window stopped."""
+        return self.windows[-1].stop_reason
+
+    @property
+    def histories(self) -> list[Any]:
+        """Each window's training history (None for windows reloaded from disk)."""
+        return [w.history for w in self.windows]
+
+    @property
+    def history(self) -> History | None:
+        """The windows' histories joined: steps, times and evaluations continue across windows;
+        a term column is NaN in windows without that term (``t=0`` only in the first,
+        ``continuity_u`` in the others). None when no window trained in this session."""
+        parts = [h for h in self.histories if h is not None and len(h)]
+        if not parts:
+            return None
+        names = list(dict.fromkeys(n for h in parts for n in h.term_names))
+        rows, step, phase, lr, wall, evals, epoch = [], [], [], [], [], [], []
+        s0 = e0 = p0 = ep0 = 0
+        t0 = 0.0
+        for h in parts:
+            a = h.as_arrays()
+            block = np.full((len(h), 1 + len(names)), np.nan)
+            block[:, 0] = a["loss"]
+            for j, n in enumerate(names):
+                if n in h.term_names:
+                    block[:, 1 + j] = a[f"term/{n}"]
+            rows.append(block)
+            step += list(a["step"] + s0)
+            phase += list(a["phase"] + p0)
+            lr += list(a["lr"])
+            wall += list(a["time"] + t0)
+            evals += list(a["evals"] + e0)
+            epoch += list(a["epoch"] + ep0)
+            s0, p0, t0, e0, ep0 = step[-1], phase[-1] + 1, wall[-1], evals[-1], epoch[-1]
+        out = History(names)
+        out.load_state_dict(
+            {
+                "term_names": names,
+                "losses": torch.from_numpy(np.concatenate(rows)),
+                "step": torch.tensor(step, dtype=torch.int64),
+                "phase": torch.tensor(phase, dtype=torch.int64),
+                "lr": torch.tensor(lr, dtype=torch.float64),
+                "time": torch.tensor(wall, dtype=torch.float64),
+                "evals": torch.tensor(evals, dtype=torch.int64),
+                "epoch": torch.tensor(epoch, dtype=torch.int64),
+            }
+        )
+        return out
+
+    @property
+    def outcome(self) -> TrainOutcome | None:
+        """The windows' outcomes joined (phases in order, summed steps and times)."""
+        done = [w.outcome for w in self.windows if w.outcome is not None]
+        history = self.history
+        if not done or history is None:
+            return None
+        return TrainOutcome(
+            history,
+            done[-1].reason,
+            [p for o in done for p in o.phases],
+            sum(o.steps for o in done),
+            sum(o.evaluations for o in done),
+            sum(o.wall_time_s for o in done),
+            done[-1].stop_detail,
+            sum(o.epochs for o in done),
+            sum(o.retries for o in done),
+        )
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        return {}
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Not offered: save the windows (``result.windows[k].save(...)``); ``march(checkpoint=dir)``
+        saves each finished window as ``dir/window-k/result.pt``."""
+        raise ConfigError(
+            "a time-marching result is saved window by window: result.windows[k].save(path), or "
+            "march(..., checkpoint=dir) which writes dir/window-k/result.pt"
+        )
+
+    def window_of(self, t: np.ndarray) -> np.ndarray:
+        """The window index of each time value (the last window includes the end)."""
+        return np.searchsorted(np.asarray(self.edges[1:-1]), np.asarray(t, dtype=np.float64), side="right")
+
+    def predict(
+        self, points: Any, derivatives: Sequence[Any] = (), *, batch_size: int = 65536
+    ) -> dict[str, np.ndarray]:
+        """The unknowns (and expressions in them) at points, each from its time window."""
+        first = self.windows[0]
+        x = first._points(points).detach().cpu().double().numpy()
+        which = self.window_of(x[:, self.axis])
+        out: dict[str, np.ndarray] = {}
+        for k, res in enumerate(self.windows):
+            rows = np.nonzero(which == k)[0]
+            if not len(rows):
+                continue
+            part = res.predict(x[rows], derivatives, batch_size=batch_size)
+            for name, values in part.items():
+                if name not in out:
+                    out[name] = np.empty(len(x), dtype=np.float64)
+                out[name][rows] = values
+        if not out:
+            raise DataError("predict: no points given")
+        return out
+
+    def validate(self, points: Any = None) -> Validation:
+        """Relative L2 and max abs error per unknown over the whole domain."""
+        exact = self.problem.exact_solution
+        if exact is None:
+            raise ValidationError(f"problem {self.problem.name!r} declares no exact solution")
+        pts = self.problem.evaluation_points() if points is None else np.asarray(points, float)
+        pred = self.predict(pts)
+        ref = exact(pts)
+        metrics = {u: compute_metrics(pred[u], ref[u], name=u) for u in self.unknowns}
+        dtype = str(self.windows[0].dtype).replace("torch.", "")
+        return Validation(metrics, {}, n_points=len(pts), dtype=dtype)
