@@ -13,8 +13,12 @@ import numpy as np
 import sympy as sp
 import torch
 
+from .compile.assemble import build_network
+from .compile.hard import HardConstraints, plan_hard_constraints
+from .compile.stage import Compiled, compile_problem
 from .declare.problem import Parameter, Problem
 from .errors import CheckpointError, ConfigError, DataError, ValidationError
+from .losses import Objective
 from .metrics import Validation, compute_metrics, parameter_errors
 from .nn import PINN, model_from_config
 from .symbolic import AutogradEngine, DerivativePlan, Env, SymbolContext, compile_expression
@@ -40,6 +44,8 @@ class Result:
             vs worst-case objective and the dense certificate (:class:`~pinnopt.robust.RobustReport`).
         parameter_history: for inverse problems, ``{"step": (k,), name: (k,)}`` values of
             the trainable scalars (step 0: the initial guesses), else None.
+        compiled: what :func:`pinnopt.solve` trained (objective, point sets, hooks); None
+            for a loaded result (:attr:`objective` compiles it again from the problem).
     """
 
     def __init__(
@@ -52,8 +58,10 @@ class Result:
         coordinates: Sequence[str] | None = None,
         robust: RobustReport | None = None,
         parameter_history: Mapping[str, np.ndarray] | None = None,
+        compiled: Compiled | None = None,
     ) -> None:
         self.problem = problem
+        self.compiled = compiled
         self.robust = robust
         self.parameter_history = None if parameter_history is None else dict(parameter_history)
         self.model = model
@@ -62,6 +70,25 @@ class Result:
         coords = [str(c) for c in problem.coordinates] if problem else list(coordinates or [])
         self.coordinates = tuple(coords)
         self.unknowns = model.unknowns
+
+    @property
+    def objective(self) -> Objective:
+        """The objective this model was trained on (hard constraints and robust groups
+        included); for a loaded result, compiled again from the problem and the saved config."""
+        if self.compiled is not None:
+            return self.compiled.objective
+        if self.problem is None:
+            raise ConfigError("this result has no problem; load it with Result.load(path, problem=...)")
+        names = self.config.get("hard_constraints") or []
+        with torch.random.fork_rng(devices=[]):
+            compiled = compile_problem(
+                self.problem,
+                hard_constraints=HardConstraints(only=names) if names else False,
+                dtype=self.dtype,
+                device=self.device,
+                seed=int(self.config.get("seed", 0)),
+            )
+        return compiled.objective
 
     # -- summary --------------------------------------------------------------------------------
     @property
@@ -278,9 +305,6 @@ class Result:
                     f"{path}: saved with hard constraints or coefficient fields on some coordinates; "
                     "pass problem= to rebuild its network"
                 )
-            from .compile.assemble import build_network
-            from .compile.hard import HardConstraints, plan_hard_constraints
-
             names = config.get("hard_constraints") or []
             plan = plan_hard_constraints(problem, HardConstraints(only=names)) if names else None
             net, _ = build_network(problem, spec, plan)

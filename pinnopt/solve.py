@@ -12,28 +12,22 @@ import torch
 from torch import nn
 
 from .compile.assemble import (
-    build_model,
-    build_objective,
-    point_sources,
     resolve_device,
     resolve_dtype,
-    sample_points,
 )
-from .compile.constraints import constraint_hooks
-from .compile.hard import HardConstraints, describe, plan_hard_constraints
-from .compile.reparam import bake, exact_limits, reparameterize
-from .compile.robust import groups_for, summarize
+from .compile.hard import HardConstraints
+from .compile.reparam import bake
+from .compile.robust import summarize
+from .compile.stage import Compiled, compile_problem
 from .declare.problem import Problem
 from .domain.sampling import Collocation
 from .errors import ConfigError
 from .losses import PointSet
 from .losses.hooks import TrainingHook
 from .nn import ModelSpec
-from .nn.taylor import AutoEngine
 from .result import Result
 from .robust import Parametric, Robust
-from .strategies import apply_strategies, collect_strategies, strategies_config
-from .strategies.sampling import SamplingHook
+from .strategies import collect_strategies, strategies_config
 from .symbolic import DerivativeEngine
 from .train import (
     LBFGS,
@@ -199,56 +193,36 @@ def solve(
                 f"checkpoint={checkpoint!r}: expected po.Checkpoint(dir, every=...) or a folder"
             )
         checkpoint = Checkpoint(checkpoint)
-    collocation = collocation or Collocation()
-    if not isinstance(hard_constraints, (bool, HardConstraints)):
-        raise ConfigError(f"hard_constraints={hard_constraints!r}: expected a bool or po.HardConstraints")
-    plan = None
-    if hard_constraints is not False:
-        spec = hard_constraints if isinstance(hard_constraints, HardConstraints) else None
-        plan = plan_hard_constraints(problem, spec)
-    enforced = plan.enforced if plan is not None else []
-    torch.manual_seed(seed)
-    pinn, net_config = build_model(problem, model, plan)
-    pinn = pinn.to(device=dev, dtype=dt)
-    constraints = problem.constraints
-    reparameterize(pinn, exact_limits(constraints.inequalities, "reparam"))
-    sources = point_sources(problem, collocation, skip=enforced)
-    if points is None:
-        generator = torch.Generator(device=dev)
-        generator.manual_seed(seed)
-        points = sample_points(problem, collocation, generator, dt, dev, skip=enforced)
-    else:
-        points = _given_points(points, dt, dev)
-    before = constraint_hooks(constraints)
-    hooks = [*before, *hooks]
-    for i, hook in enumerate(hooks):
-        if isinstance(hook, SamplingHook):
-            hook.bind(sources, seed=seed + 7919 * (i + 1), dtype=dt, device=dev)
-    trace = ParameterTrace() if problem.parameters else None
-    if trace is not None:
-        hooks.append(trace)
-    engine = AutoEngine() if engine is None else engine
-    if not isinstance(engine, DerivativeEngine):
-        raise ConfigError(f"engine must be a DerivativeEngine (e.g. po.AutoEngine()), got {engine!r}")
-    groups = groups_for(problem, robust, pinn)
-    objective = build_objective(problem, engine, skip=enforced, robust=groups, model=pinn).to(dt, dev)
-    objective, points, strategy_hooks = apply_strategies(strategies, problem, objective, points, dt, dev)
-    hooks = [*before, *strategy_hooks, *hooks[len(before) :]]
     if stop is not None and not isinstance(stop, Criterion):
         raise ConfigError(
             f"stop={stop!r}: expected a criterion such as po.CostThreshold(1e-6) | po.MaxSteps(1000)"
         )
+    compiled = compile_problem(
+        problem,
+        model=model,
+        collocation=collocation,
+        points=points,
+        hard_constraints=hard_constraints,
+        robust=robust,
+        strategies=strategies,
+        hooks=hooks,
+        engine=engine,
+        dtype=dt,
+        device=dev,
+        seed=seed,
+    )
+    trace = ParameterTrace() if problem.parameters else None
     for crit in [stop, *(p.stop for p in phases)]:
         if crit is not None:
             crit.bind(problem)
     trainer = Trainer(
-        pinn,
-        objective,
-        points,
+        compiled.model,
+        compiled.objective,
+        compiled.points,
         phases,
         log_every=log_every,
         callbacks=callbacks,
-        hooks=hooks,
+        hooks=[*compiled.hooks, *([trace] if trace is not None else [])],
         batch=batch,
         stop=stop,
         guard=guard,
@@ -266,51 +240,63 @@ def solve(
             problem.name,
             dev,
             dt,
-            len(objective.terms),
+            len(compiled.objective.terms),
             sum(len(p) for p in trainer.points.values()),
             f" per rank, {ctx.world_size} ranks" if ctx else "",
         )
     outcome = trainer.run()
-    bake(pinn)  # exact parameter bounds: keep the bounded values as plain parameters
-    config: dict[str, Any] = {
-        "problem": problem.name,
-        "model": net_config,
-        "phases": [repr(p) for p in phases],
-        "collocation": {name: len(p) for name, p in trainer.points.items()},
-        "sampler": collocation.sampler.name,
-        "dtype": str(dt).replace("torch.", ""),
-        "device": str(dev),
-        "seed": seed,
-        "engine": objective.engine.name,
-        "engine_by_point_set": {
-            name: objective.engine.resolve(pinn, plan).name for name, plan in objective.plans.items()
-        },
-        "bounds": [list(b) for b in problem.domain.bounds],
-        "batch": trainer.batch.describe(),
-        "learning_rates": _lr_config(phases, trainer.batch),
-        "stop": repr(stop) if stop is not None else None,
-        "guard": {"max_retries": trainer.guard.max_retries, "factor": trainer.guard.factor},
-        "checkpoint": None if checkpoint is None else {"dir": str(checkpoint.dir), "every": checkpoint.every},
-        "resumed_from": None if resume is None else str(Path(resume)),
-        "world_size": ctx.world_size if ctx else 1,
-        "compile": _compile_config(compile),
-    }
-    if constraints:
-        config["constraints"] = {q.name: q.bound.method for q in constraints.inequalities}
-        config["constraints"].update({e.name: e.equality.method for e in constraints.compiled_equalities})
-    if groups:
-        config["robust"] = [g.config() for g in groups]
-    if plan is not None:
-        config["hard_constraints"] = enforced
-        config["hard_constraints_detail"] = describe(plan)
+    bake(compiled.model)  # exact parameter bounds: keep the bounded values as plain parameters
+    config = _run_config(compiled, trainer, phases, stop, checkpoint, resume, ctx, compile)
+    history = trace.history() if trace is not None else None
+    report = summarize(
+        problem,
+        compiled.model,
+        compiled.objective,
+        trainer.points,
+        compiled.groups,
+        compiled.objective.engine,
+    )
+    return Result(
+        problem, compiled.model, outcome, config, robust=report, parameter_history=history, compiled=compiled
+    )
+
+
+def _run_config(
+    compiled: Compiled,
+    trainer: Trainer,
+    phases: Sequence[Phase],
+    stop: Criterion | None,
+    checkpoint: Checkpoint | None,
+    resume: str | os.PathLike[str] | None,
+    ctx: ddp.DistributedContext | None,
+    compile: Any,
+) -> dict[str, Any]:
+    """The JSON-ready configuration of a finished run (``Result.config``)."""
+    problem = compiled.problem
+    config: dict[str, Any] = {"problem": problem.name, **compiled.config()}
+    config["collocation"] = {name: len(p) for name, p in trainer.points.items()}
+    config.update(
+        {
+            "phases": [repr(p) for p in phases],
+            "device": str(compiled.device),
+            "batch": trainer.batch.describe(),
+            "learning_rates": _lr_config(phases, trainer.batch),
+            "stop": repr(stop) if stop is not None else None,
+            "guard": {"max_retries": trainer.guard.max_retries, "factor": trainer.guard.factor},
+            "checkpoint": None
+            if checkpoint is None
+            else {"dir": str(checkpoint.dir), "every": checkpoint.every},
+            "resumed_from": None if resume is None else str(Path(resume)),
+            "world_size": ctx.world_size if ctx else 1,
+            "compile": _compile_config(compile),
+        }
+    )
     partial = {u: [str(c) for c in cs] for u, cs in problem.unknown_coordinates.items()}
     if any(len(cs) < problem.domain.dim for cs in partial.values()):
         config["unknown_coordinates"] = partial
-    history = trace.history() if trace is not None else None
-    if strategies or (net_config or {}).get("embedding") is not None:
-        config["strategies"] = strategies_config(strategies, net_config)
-    report = summarize(problem, pinn, objective, points, groups, engine)
-    return Result(problem, pinn, outcome, config, robust=report, parameter_history=history)
+    if compiled.strategies or (compiled.model_config or {}).get("embedding") is not None:
+        config["strategies"] = strategies_config(compiled.strategies, compiled.model_config)
+    return config
 
 
 def _compile_config(compile: Any) -> dict[str, Any] | None:
@@ -332,14 +318,6 @@ def _distributed_context(distributed: bool | None) -> ddp.DistributedContext | N
     if distributed is True and ctx is None:
         raise ConfigError("distributed=True needs a launch by torchrun (WORLD_SIZE > 1 in the environment)")
     return ctx
-
-
-def _given_points(
-    points: Mapping[str, PointSet], dtype: torch.dtype, device: torch.device
-) -> dict[str, PointSet]:
-    if not isinstance(points, Mapping) or not all(isinstance(p, PointSet) for p in points.values()):
-        raise ConfigError("points: expected a dict {region name: po PointSet}")
-    return {name: ps.to(dtype, device) for name, ps in points.items()}
 
 
 def _lr_config(phases: Sequence[Phase], default: Batching) -> list[dict[str, Any]]:

@@ -161,14 +161,14 @@ def draw_point_set(
     return PointSet(source.name, x, data)
 
 
-def build_objective(
+def problem_terms(
     problem: Problem,
     engine: DerivativeEngine | None = None,
     skip: Collection[str] = (),
     *,
     robust: tuple[Group, ...] | list[Group] = (),
     model: nn.Module | None = None,
-) -> Objective:
+) -> list[Term]:
     """One term per equation, condition and observed quantity, named as in the problem, then
     the terms of its bounds, regularization, equalities and energies.
 
@@ -201,4 +201,30 @@ def build_objective(
     terms += constraint_terms(problem.constraints)
     if problem.uncertain:
         terms = build_terms(problem, terms, robust, model if model is not None else nn.Identity(), engine)
-    return Objective(terms, problem.unknowns, engine)
+    return terms
+
+
+def make_objective(
+    problem: Problem,
+    terms: list[Term],
+    engine: DerivativeEngine | None = None,
+    scalars: dict[str, torch.Tensor] | None = None,
+) -> Objective:
+    """The one constructor of a problem's :class:`~pinnopt.losses.Objective` (also after
+    strategies rewrote its terms): the weighted sum of ``terms`` over ``problem``'s unknowns."""
+    objective = Objective(terms, problem.unknowns, engine)
+    objective.scalars.update(scalars or {})
+    return objective
+
+
+def build_objective(
+    problem: Problem,
+    engine: DerivativeEngine | None = None,
+    skip: Collection[str] = (),
+    *,
+    robust: tuple[Group, ...] | list[Group] = (),
+    model: nn.Module | None = None,
+) -> Objective:
+    """The objective of :func:`problem_terms` (no strategies; :func:`pinnopt.compile.stage.compile_problem`
+    is the full compile stage)."""
+    return make_objective(problem, problem_terms(problem, engine, skip, robust=robust, model=model), engine)

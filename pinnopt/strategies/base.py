@@ -27,7 +27,7 @@ import torch
 
 from ..declare.problem import Problem
 from ..errors import ConfigError
-from ..losses import Objective, PointSet, Term
+from ..losses import PointSet, Term
 from ..losses.hooks import TrainingHook
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,23 +89,20 @@ def _jsonable(v: Any) -> Any:
 def apply_strategies(
     strategies: Sequence[Strategy],
     problem: Problem,
-    objective: Objective,
+    terms: Sequence[Term],
     points: dict[str, PointSet],
     dtype: torch.dtype,
     device: torch.device,
-) -> tuple[Objective, dict[str, PointSet], list[TrainingHook]]:
-    """Let each strategy rewrite the assembly in order; return the new objective, points, hooks."""
-    if not strategies:
-        return objective, points, []
-    asm = Assembly(problem, list(objective.terms), dict(points), dtype, device)
+) -> tuple[Assembly, list[TrainingHook]]:
+    """Let each strategy rewrite the assembly (terms, points, scalars) in order; return the
+    rewritten assembly and the strategies' hooks. The compile stage builds the objective."""
+    asm = Assembly(problem, list(terms), dict(points), dtype, device)
     hooks = []
     for s in strategies:
         hook = s.prepare(asm)
         if hook is not None:
             hooks.append(hook)
-    new = Objective(asm.terms, objective.unknowns, objective.engine).to(dtype, device)
-    new.scalars.update(asm.scalars)
-    return new, asm.points, hooks
+    return asm, hooks
 
 
 # -- helpers shared by the strategies ----------------------------------------------------------

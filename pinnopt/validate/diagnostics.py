@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from ..compile.stage import compile_problem
 from ..errors import ConfigError
 from ..nn.activations import SATURATION, AdaptiveActivation, is_activation
 from ..nn.initializers import linear_layers
@@ -253,19 +254,11 @@ def diagnose(
     with the same ``seed``, ``collocation`` and ``dtype``; activations are measured on all
     point sets together and the gradient norms are those of the problem's weighted loss.
     """
-    from ..compile.assemble import build_model, build_objective, resolve_dtype, sample_points
-    from ..domain.sampling import Collocation
-
-    dt = resolve_dtype(dtype)
-    device = torch.device("cpu")
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        pinn, _ = build_model(problem, model)
-    pinn = pinn.to(dtype=dt)
-    generator = torch.Generator(device=device)
-    generator.manual_seed(seed)
-    points = sample_points(problem, collocation or Collocation(), generator, dt, device)
-    objective = build_objective(problem).to(dt, device)
+        compiled = compile_problem(
+            problem, model=model, collocation=collocation, dtype=dtype, device="cpu", seed=seed
+        )
+    pinn, points, objective, dt = compiled.model, compiled.points, compiled.objective, compiled.dtype
     x = torch.cat([p.x for p in points.values()])
 
     def loss(net: nn.Module) -> torch.Tensor:

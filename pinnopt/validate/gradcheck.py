@@ -23,11 +23,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..compile.assemble import build_model, build_objective, sample_points
+from ..compile.stage import compile_problem
 from ..declare.problem import Problem
 from ..domain.sampling import Collocation
 from ..losses import Objective, PointSet
-from ..symbolic import DerivativeEngine, DerivativePlan, Field
+from ..symbolic import AutogradEngine, DerivativeEngine, DerivativePlan, Field
 
 DEFAULT_RTOL = 1e-5
 
@@ -141,27 +141,23 @@ def gradient_check(
         n_coordinates: single network weights checked (every trainable scalar is checked too).
         rtol: relative mismatch above which the check fails.
     """
-    torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    if model is None:
-        model, _ = build_model(problem, None)
-    device = next(iter(model.parameters()), torch.zeros(())).device
-    model = copy.deepcopy(model).to(torch.float64)
-    if points is None:
-        points = sample_points(
-            problem,
-            collocation or Collocation(),
-            torch.Generator(device=device).manual_seed(seed),
-            torch.float64,
-            device,
-        )
+    device = torch.device("cpu") if model is None else next(iter(model.parameters()), torch.zeros(())).device
+    compiled = compile_problem(
+        problem,
+        collocation=collocation,
+        points=points,
+        engine=engine if engine is not None else AutogradEngine(),
+        dtype=torch.float64,
+        device=device,
+        seed=seed,
+    )
+    model = copy.deepcopy(model if model is not None else compiled.model).to(torch.float64)
     points = {
-        k: PointSet(p.name, p.x[:max_points], {d: v[:max_points] for d, v in p.data.items()}).to(
-            torch.float64, device
-        )
-        for k, p in points.items()
+        k: PointSet(p.name, p.x[:max_points], {d: v[:max_points] for d, v in p.data.items()})
+        for k, p in compiled.points.items()
     }
-    objective = build_objective(problem, engine).to(torch.float64, device)
+    objective = compiled.objective
     fields = _check_fields(problem, model, objective, points)
     gradient, loss, notes = _check_gradient(model, objective, points, generator, n_directions, n_coordinates)
     return GradCheckReport(tuple(fields), tuple(gradient), rtol, loss, tuple(notes))

@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, ValidationError
+from ..losses import PointSet
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..losses import PointSet
     from ..result import Result
 
 FlatFn = Callable[[np.ndarray], float]
@@ -78,8 +78,11 @@ def result_points(result: Result, *, max_points: int | None = None) -> dict[str,
     Uses the result's seed and per-region counts (``result.config["collocation"]``), so for a
     fresh solve these are the training points.
     """
-    from ..losses import PointSet
-
+    if result.compiled is not None:  # the training points of this session's solve
+        return {
+            name: PointSet(p.name, p.x[:max_points], {d: v[:max_points] for d, v in p.data.items()})
+            for name, p in result.compiled.points.items()
+        }
     if result.problem is None:
         raise ValidationError("this result was loaded without its problem; pass problem= to Result.load")
     counts = dict(result.config.get("collocation", {}))
@@ -104,9 +107,7 @@ def result_loss(result: Result, *, max_points: int | None = None) -> tuple[FlatF
     ``f`` sets the model's parameters, evaluates the loss and restores nothing: call
     :func:`set_flat_parameters` with ``theta`` afterwards (the functions here do).
     """
-    from ..compile.assemble import build_objective
-
-    objective = build_objective(result.problem).to(result.dtype, result.device)
+    objective = result.objective
     points = result_points(result, max_points=max_points)
     model = result.model
 

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ..compile.stage import compile_problem
 from ..errors import ConfigError, ValidationError
 from ..losses import PointSet
+from ..solve import solve
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..declare.problem import Problem
@@ -119,10 +121,6 @@ def bagging(
         **solve_kwargs: passed to :func:`pinnopt.solve` (``model``, ``phases``, ``collocation``,
             ``dtype``...); ``points`` and ``resume`` are not allowed.
     """
-    from ..compile.assemble import resolve_dtype, sample_points
-    from ..domain.sampling import Collocation
-    from ..solve import solve
-
     if isinstance(k, bool) or not isinstance(k, int) or k < 2:
         raise ConfigError(f"bagging(k={k!r}): expected an int >= 2")
     ok = isinstance(subset, (int, float)) and not isinstance(subset, bool)
@@ -133,10 +131,15 @@ def bagging(
             raise ConfigError(f"bagging(): {bad}= cannot be given; the members draw their own")
     if solve_kwargs.get("checkpoint") is not None:
         raise ConfigError("bagging(): checkpoint= is not supported (the members would share one folder)")
-    dtype = resolve_dtype(solve_kwargs.get("dtype", torch.float64))
-    collocation = solve_kwargs.get("collocation") or Collocation()
-    g = torch.Generator().manual_seed(seed)
-    pool = sample_points(problem, collocation, g, dtype, torch.device("cpu"))
+    with torch.random.fork_rng(devices=[]):
+        pool = compile_problem(
+            problem,
+            collocation=solve_kwargs.get("collocation"),
+            hard_constraints=solve_kwargs.get("hard_constraints", False),
+            dtype=solve_kwargs.get("dtype", torch.float64),
+            device="cpu",
+            seed=seed,
+        ).points
     members, sizes = [], []
     for i in range(k):
         gi = torch.Generator().manual_seed(seed * 7919 + 104729 + i)

@@ -15,8 +15,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from ..compile.hard import HardConstraints
+from ..compile.stage import compile_problem
 from ..errors import ConfigError
 from ..nn.initializers import linear_layers
+from ..result import Result
+from ..train import Adam, Trainer
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..domain.sampling import Collocation
@@ -111,25 +115,26 @@ def prune_and_finetune(
         ``sparsity`` (measured), ``nonzero`` weights, ``rel_l2_pruned`` (max over unknowns,
         before fine-tuning), ``rel_l2`` (after), ``steps``.
     """
-    from ..compile.assemble import build_objective, sample_points
-    from ..domain.sampling import Collocation
-    from ..result import Result as _Result
-    from ..train import Adam, Trainer
-
     problem = result.problem
     if problem is None:
         raise ConfigError(
             "prune_and_finetune needs a result with its problem (Result.load(path, problem=...))"
         )
     phases = list(phases) if phases is not None else [Adam(steps=300, lr=1e-3)]
-    dtype, device = result.dtype, result.device
-    generator = torch.Generator(device=device)
-    generator.manual_seed(int(result.config.get("seed", 0)) if seed is None else seed)
-    points = sample_points(problem, collocation or Collocation(), generator, dtype, device)
-    objective = build_objective(problem).to(dtype, device)
+    names = result.config.get("hard_constraints") or []
+    with torch.random.fork_rng(devices=[]):
+        compiled = compile_problem(
+            problem,
+            collocation=collocation,
+            hard_constraints=HardConstraints(only=names) if names else False,
+            dtype=result.dtype,
+            device=result.device,
+            seed=int(result.config.get("seed", 0)) if seed is None else seed,
+        )
+    points, objective = compiled.points, compiled.objective
 
     def error(model: nn.Module) -> float:
-        v = _Result(problem, model, None, result.config).validate()  # type: ignore[arg-type]
+        v = Result(problem, model, None, result.config).validate()  # type: ignore[arg-type]
         return max(v.rel_l2.values())
 
     n_weights = sum(m.weight.numel() for m in linear_layers(result.model.net))
