@@ -138,12 +138,40 @@ def _list(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check_options(source: dict[str, str]) -> dict[str, Any]:
+    """What a library problem declares for its check: ``OBJECTIVE_TERMS`` (targets the
+    solution approaches, which the exact solution need not zero) and ``CHECK_RTOL`` (per-term
+    tolerances where its numeric reference is known to be less accurate)."""
+    if source.get("kind") != "library":
+        return {}
+    from . import problems
+
+    module = problems.module(source["name"])
+    return {
+        "objectives": tuple(getattr(module, "OBJECTIVE_TERMS", ())),
+        "rtol": getattr(module, "CHECK_RTOL", None),
+    }
+
+
+def _run_check(
+    problem: Any, source: dict[str, str], n: int = 256, seed: int = 0, *, show_passed: bool = True
+) -> Any:
+    """Check ``problem`` against its exact solution; print the table (if it failed or
+    ``show_passed``), and one line per failed term on stderr."""
     from .validate.check import check_problem
 
-    problem, kwargs, _ = load_problem(args.problem)
-    report = check_problem(problem, n=args.points, seed=args.seed)
-    print(report)
+    report = check_problem(problem, n=n, seed=seed, **_check_options(source))
+    if show_passed or not report.passed:
+        print(report)
+    for row in report.failures:
+        why = row.detail or "does not vanish"
+        print(f"pinnopt: check failed: {row.kind} {row.name!r} on {row.region}: {why}", file=sys.stderr)
+    return report
+
+
+def _check(args: argparse.Namespace) -> int:
+    problem, kwargs, source = load_problem(args.problem)
+    report = _run_check(problem, source, n=args.points, seed=args.seed)
     ok = report.passed
     if args.gradients:
         from .compile.assemble import build_model
@@ -195,11 +223,8 @@ def _solve(args: argparse.Namespace) -> int:
     out = writable_folder(args.out or Path("runs") / problem.name)
     check = None
     if args.check:
-        from .validate.check import check_problem
-
-        check = check_problem(problem)
+        check = _run_check(problem, source, show_passed=False)
         if not check.passed:
-            print(check)
             return EXIT_FAILED
     phases = list(kwargs.get("phases") or DEFAULT_PHASES)
     if args.steps is not None:

@@ -4,6 +4,11 @@ Each module defines ``NAME``, ``DESCRIPTION``, ``TARGET`` (the relative L2 error
 recommended configuration is expected to reach), ``make_problem()`` returning a
 :class:`pinnopt.Problem`, and ``recommended()`` returning keyword arguments for
 :func:`pinnopt.solve`. Nothing is imported until asked for.
+
+Optional, for ``pinnopt check``: ``OBJECTIVE_TERMS``, names of terms that are design
+objectives (a target the solution approaches, not an identity its exact solution satisfies),
+reported as skipped; ``CHECK_RTOL``, ``{term: relative tolerance}`` where a numeric reference
+is known to be less accurate, with the measurement that justifies it.
 """
 
 from __future__ import annotations

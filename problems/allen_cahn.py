@@ -23,6 +23,16 @@ NU = 1e-4
 GAMMA = 5.0
 MODES = 2048
 STEP = 1e-3
+DENSE_UNTIL = 0.05
+"""Snapshots after every step until this time, then every 5e-3: the cubic spline in time
+through them then follows the fast early dynamics (with snapshots every 5e-3 throughout, its
+time derivative missed the PDE by up to 1.7e-3 at t = 0 away from x = +-1)."""
+CHECK_RTOL = {"t=0": 1e-3}
+"""`pinnopt check` tolerance of the initial condition. The periodic extension of u0 has a slope
+jump at x = +-1 (u0' = -2 at x = 1, +2 at x = -1), so the reference's trigonometric
+interpolation of it differs from u0 between grid points next to x = +-1 by up to 3.5e-4
+(relative 1.7e-4): the Gibbs error of a kink, inherent in a Fourier reference of this problem.
+Elsewhere it matches u0 to 3e-6; a wrong initial condition misses by O(1)."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -33,7 +43,7 @@ def reference() -> PeriodicReference:
     x = +-1, where u0's slope jumps across the periodic boundary, and below 1e-8 for
     t >= 0.5; halving the time step changes it by about 1e-11 (tests/test_allen_cahn.py).
     """
-    return allen_cahn(nu=NU, gamma=GAMMA, modes=MODES, h=STEP, save_dt=5e-3)
+    return allen_cahn(nu=NU, gamma=GAMMA, modes=MODES, h=STEP, save_dt=5e-3, dense_until=DENSE_UNTIL)
 
 
 def exact(points: np.ndarray) -> np.ndarray:

@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
+import torch
+from torch import nn
 
-from ..symbolic import Field
+from ..symbolic import DerivativeEngine, DerivativePlan, Field
 
 ValuesFn = Callable[[np.ndarray], Mapping[str, np.ndarray]]
 
@@ -105,3 +107,34 @@ def derivative(
             value[rows] = np.tensordot(np.asarray(weights), vals, axes=1)
         out[f] = value
     return out
+
+
+class FiniteDifferenceEngine(DerivativeEngine):
+    """A derivative engine that differentiates a numpy callable (an exact solution), not a model.
+
+    It lets the solver's own terms (:class:`~pinnopt.losses.Evaluation`) be evaluated on a
+    numeric exact solution: the model argument is ignored, every field of the plan comes from
+    :func:`derivative` with steps multiplied by ``factor``.
+    """
+
+    name = "finite differences"
+
+    def __init__(
+        self, fn: ValuesFn, bounds: tuple[Sequence[float], Sequence[float]], *, factor: float = 1.0
+    ) -> None:
+        self.fn = fn
+        self.bounds = bounds
+        self.factor = float(factor)
+
+    def evaluate(
+        self,
+        model: nn.Module,
+        points: torch.Tensor,
+        plan: DerivativePlan,
+        unknowns: Sequence[str],
+        *,
+        create_graph: bool = True,
+    ) -> dict[Field, torch.Tensor]:
+        pts = points.detach().cpu().double().numpy()
+        values = derivative(self.fn, pts, plan.wanted, self.bounds, factor=self.factor)
+        return {f: torch.as_tensor(v, dtype=points.dtype, device=points.device) for f, v in values.items()}
