@@ -27,7 +27,7 @@ from .errors import ConfigError
 from .inverse import ParameterTrace
 from .losses import PointSet
 from .nn import ModelSpec
-from .nn.constraints import HardConstraints, describe, plan_hard_constraints
+from .nn.constraints import HardConstraints, describe, resolve_hard_constraints
 from .problem import Problem
 from .result import Result
 from .robust import Parametric, Robust
@@ -79,7 +79,7 @@ def solve(
     distributed: bool | None = None,
     points: Mapping[str, PointSet] | None = None,
     robust: Robust | Sequence[Robust] | bool | None = None,
-    hard_constraints: bool | HardConstraints = False,
+    hard_constraints: bool | str | HardConstraints = False,
     balance: Any = None,
     causal: Any = None,
     curriculum: Any = None,
@@ -126,10 +126,15 @@ def solve(
             one worst-case group of every term depending on them), False (nominal solve), or
             ``po.Robust(...)`` groups. The result's ``robust`` reports the worst case found, the
             nominal vs worst-case objective and a dense certificate (docs/robust.md).
-        hard_constraints: ``True`` or ``po.HardConstraints(...)``: enforce Dirichlet and
-            initial values on interval sides exactly through the output transform
-            ``u = g + d N``; their loss terms leave the objective (``result.config
-            ["hard_constraints"]`` lists what was enforced and why the rest was not).
+        hard_constraints: ``True``: make every Dirichlet and initial value condition exact
+            through the output transform ``u = g + d N`` (on box sides, lists of sides, the
+            ``"boundary"`` of a box, disks); their loss terms leave the objective. Raises a
+            ``ConfigError`` naming each condition that cannot be made exact (Neumann, Robin,
+            periodic, polygon/CSG pieces, at given points). ``"where_possible"``: enforce
+            what can be, keep the rest as loss terms, with a ``PinnoptWarning`` listing them.
+            ``po.HardConstraints(only=[...])``: exactly the named ones. ``result.config
+            ["hard_constraints"]`` lists what was enforced, ``["hard_constraints_detail"]``
+            what was left soft and why (docs/hard_constraints.md).
         balance: loss balancing (docs/strategies.md): ``po.FixedWeights({...})``,
             ``po.LRAnnealing()``, ``po.GradNorm()``, ``po.NTKWeights()``, ``po.ReLoBRaLo()`` or
             per-point ``po.SelfAdaptive()``; the weights are recorded in the history.
@@ -198,12 +203,7 @@ def solve(
             )
         checkpoint = Checkpoint(checkpoint)
     collocation = collocation or Collocation()
-    if not isinstance(hard_constraints, (bool, HardConstraints)):
-        raise ConfigError(f"hard_constraints={hard_constraints!r}: expected a bool or po.HardConstraints")
-    plan = None
-    if hard_constraints is not False:
-        spec = hard_constraints if isinstance(hard_constraints, HardConstraints) else None
-        plan = plan_hard_constraints(problem, spec)
+    plan = resolve_hard_constraints(problem, hard_constraints)
     enforced = plan.enforced if plan is not None else []
     torch.manual_seed(seed)
     pinn, net_config = build_model(problem, model, plan)
