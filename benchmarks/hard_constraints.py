@@ -2,8 +2,9 @@
 
 For each library problem the same configuration is trained twice: with the conditions as
 loss terms (soft) and with ``hard_constraints="where_possible"`` (u = g + d N; enforced terms
-leave the objective; derivative conditions such as u_t(t=0) and periodic pairs stay soft). Reported: relative L2 error on the problem's grid (float64), which terms were
-enforced, and the largest violation of the enforced values on 1000 side points.
+leave the objective; derivative conditions such as u_t(t=0) and periodic pairs stay soft).
+Reported: relative L2 error on the problem's grid (float64), which terms were enforced, and
+the largest violation of the enforced values on 1000 side points.
 
     python -m benchmarks.hard_constraints [--problems wave poisson1d periodic_advection burgers] [--seeds 0]
 

@@ -108,7 +108,8 @@ def main() -> None:
         print(
             f"{name}: steps/s soft {sps['soft']:.1f} ({row['engines']['soft']}), hard {sps['hard']:.1f} "
             f"({row['engines']['hard']}), soft_autograd {sps['soft_autograd']:.1f}; hard/soft "
-            f"{row['hard_over_soft']['median']:.2f}, hard/soft_autograd {row['hard_over_soft_autograd']['median']:.2f}",
+            f"{row['hard_over_soft']['median']:.2f}, "
+            f"hard/soft_autograd {row['hard_over_soft_autograd']['median']:.2f}",
             flush=True,
         )
     command = f"python -m benchmarks.hard_constraints_cost --rounds {args.rounds} --clock {args.clock} "
