@@ -75,7 +75,7 @@ def solve(
     distributed: bool | None = None,
     points: Mapping[str, PointSet] | None = None,
     robust: Robust | Sequence[Robust] | bool | None = None,
-    hard_constraints: bool | HardConstraints = False,
+    hard_constraints: bool | str | HardConstraints = False,
     balance: Any = None,
     causal: Any = None,
     curriculum: Any = None,
@@ -122,10 +122,15 @@ def solve(
             one worst-case group of every term depending on them), False (nominal solve), or
             ``po.Robust(...)`` groups. The result's ``robust`` reports the worst case found, the
             nominal vs worst-case objective and a dense certificate (docs/robust.md).
-        hard_constraints: ``True`` or ``po.HardConstraints(...)``: enforce Dirichlet and
-            initial values on interval sides exactly through the output transform
-            ``u = g + d N``; their loss terms leave the objective (``result.config
-            ["hard_constraints"]`` lists what was enforced and why the rest was not).
+        hard_constraints: ``True``: make every Dirichlet and initial value condition exact
+            through the output transform ``u = g + d N`` (on box sides, lists of sides, the
+            ``"boundary"`` of a box, disks); their loss terms leave the objective. Raises a
+            ``ConfigError`` naming each condition that cannot be made exact (Neumann, Robin,
+            periodic, polygon/CSG pieces, at given points). ``"where_possible"``: enforce
+            what can be, keep the rest as loss terms, with a ``PinnoptWarning`` listing them.
+            ``po.HardConstraints(only=[...])``: exactly the named ones. ``result.config
+            ["hard_constraints"]`` lists what was enforced, ``["hard_constraints_detail"]``
+            what was left soft and why (docs/hard_constraints.md).
         balance: loss balancing (docs/strategies.md): ``po.FixedWeights({...})``,
             ``po.LRAnnealing()``, ``po.GradNorm()``, ``po.NTKWeights()``, ``po.ReLoBRaLo()`` or
             per-point ``po.SelfAdaptive()``; the weights are recorded in the history.

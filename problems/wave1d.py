@@ -51,7 +51,7 @@ def recommended() -> dict[str, Any]:
         "model": po.MLP(width=64, depth=4, activation="sin"),
         "collocation": po.Collocation(interior=1500, boundary=200),
         "phases": [po.Adam(steps=1000, lr=1e-3), po.LBFGS(steps=9000)],
-        "hard_constraints": True,
+        "hard_constraints": "where_possible",  # u_t(t=0) stays a loss term
         "stop": po.TimeLimit(560),
         "dtype": "float64",
     }

@@ -52,7 +52,7 @@ def build_network(
 
     Unknowns that take only some coordinates (``a(x)`` in a space-time problem) get their
     own network on those coordinates (:class:`~pinnopt.nn.subsets.CoordinateSubsets`); with a
-    constraint ``plan`` the output is wrapped by :class:`~pinnopt.nn.constraints.HardConstrained`.
+    constraint ``plan`` the output is wrapped by :class:`~pinnopt.compile.hard.HardConstrained`.
     """
     spec = model if model is not None else MLP()
     coords = problem.coordinates

@@ -37,7 +37,7 @@ from .assemble import (
     sample_points,
 )
 from .constraints import constraint_hooks
-from .hard import ConstraintPlan, HardConstraints, describe, plan_hard_constraints
+from .hard import ConstraintPlan, HardConstraints, describe, resolve_hard_constraints
 from .reparam import exact_limits, reparameterize
 from .robust import groups_for
 
@@ -117,7 +117,7 @@ def compile_problem(
     model: ModelOption = None,
     collocation: Collocation | None = None,
     points: Mapping[str, PointSet] | None = None,
-    hard_constraints: bool | HardConstraints = False,
+    hard_constraints: bool | str | HardConstraints = False,
     robust: Any = None,
     strategies: Sequence[Strategy] = (),
     hooks: Sequence[TrainingHook] = (),
@@ -137,12 +137,7 @@ def compile_problem(
     collocation = collocation or Collocation()
     if not isinstance(collocation, Collocation):
         raise ConfigError(f"collocation={collocation!r}: expected po.Collocation(interior=..., boundary=...)")
-    if not isinstance(hard_constraints, (bool, HardConstraints)):
-        raise ConfigError(f"hard_constraints={hard_constraints!r}: expected a bool or po.HardConstraints")
-    plan = None
-    if hard_constraints is not False:
-        spec = hard_constraints if isinstance(hard_constraints, HardConstraints) else None
-        plan = plan_hard_constraints(problem, spec)
+    plan = resolve_hard_constraints(problem, hard_constraints)
     enforced = plan.enforced if plan is not None else []
     torch.manual_seed(seed)
     pinn, net_config = build_model(problem, model, plan)

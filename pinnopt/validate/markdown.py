@@ -113,6 +113,7 @@ def markdown_report(report: Mapping[str, Any]) -> str:
             for t in check["terms"]
         ]
         lines += [*_table(["term", "method", "status", "relative residual", "detail"], rows), ""]
+    lines += _hard_constraints((report.get("config") or {}).get("hard_constraints_detail"))
     final_terms = hist.get("final_terms") or {}
     if final_terms:
         lines += ["## Loss terms at the last step", ""]
@@ -131,3 +132,18 @@ def markdown_report(report: Mapping[str, Any]) -> str:
         lines += ["## Versions", ""]
         lines += [*_table(["package", "version"], [[k, str(v)] for k, v in versions.items()]), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _hard_constraints(detail: Mapping[str, Any] | None) -> list[str]:
+    """The hard-constraints section: what was enforced exactly and what was left soft, and why."""
+    if not detail:
+        return []
+    lines = ["## Hard constraints", ""]
+    mode = detail.get("mode")
+    if mode:
+        lines += [f"Mode: `{mode}`.", ""]
+    enforced = detail.get("enforced") or {}
+    soft = detail.get("soft") or {}
+    rows = [[u, ", ".join(f"`{n}`" for n in names), "exact"] for u, names in enforced.items()]
+    rows += [["", f"`{name}`", f"left soft (loss term): {why}"] for name, why in soft.items()]
+    return [*lines, *_table(["unknown", "conditions", "status"], rows), ""]

@@ -11,7 +11,7 @@ start; the network sees the window's own time through its input scaling), otherw
 fresh initialization. Every window is an ordinary :func:`pinnopt.solve` with the same
 options (phases, strategies, embedding...), so window ``k`` may use causal training inside
 its window. With ``hard_constraints=True`` the value continuity condition ``u = u_prev`` is
-enforced exactly (``u = u_prev(x) + (t - t_k) N / h``, see :mod:`pinnopt.nn.constraints`):
+enforced exactly (``u = u_prev(x) + (t - t_k) N / h``, see :mod:`pinnopt.compile.hard`):
 no misfit at the window edges accumulates from window to window, which matters on unstable
 dynamics (Allen-Cahn's ``u = 0`` amplifies early errors about ``e^{5t}``-fold).
 
