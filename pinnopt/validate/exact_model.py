@@ -12,8 +12,7 @@ from torch import nn
 
 from ..declare.problem import Problem
 from ..errors import ValidationError
-from ..symbolic import SymbolContext, compile_expression
-from ..symbolic.compiler import Env
+from ..symbolic import Env, SymbolContext, compile_expression
 
 
 class ExactModel(nn.Module):
