@@ -50,6 +50,7 @@ from .train import (
 from .train import distributed as ddp
 from .train.callbacks import StepCallback
 from .train.compiled import compile_options
+from .train.identity import solve_identity
 
 log = logging.getLogger("pinnopt")
 
@@ -117,8 +118,12 @@ def solve(
         guard: the divergence guard (default ``po.DivergenceGuard()``: 3 retries, lr x0.5).
         checkpoint: ``po.Checkpoint(dir, every=500)`` or a folder (every 500 steps); also
             written on Ctrl-C.
-        resume: a checkpoint file, or a folder whose newest checkpoint is used; the run must
-            be set up as the one that wrote it (same problem, phases, seed, dtype).
+        resume: a checkpoint file, or a folder (the newest checkpoint of its most recent run
+            with this run's fingerprint is used). The run must be set up as the one that wrote
+            it: a different problem, model, collocation, strategies, seed, dtype or phase
+            settings raises a CheckpointError listing the fields; step budgets, stopping
+            criteria, ``log_every``, device and checkpoint settings may change (recorded in
+            ``result.config["resumed"]``). See docs/training.md.
         progress: show a progress bar (default: only when writing to a terminal).
         distributed: data-parallel training under ``torchrun`` (default: when ``WORLD_SIZE`` > 1).
         points: collocation point sets to use instead of sampling them (by region name).
@@ -211,6 +216,7 @@ def solve(
     constraints = problem.constraints
     reparameterize(pinn, exact_limits(constraints.inequalities, "reparam"))
     sources = point_sources(problem, collocation, skip=enforced)
+    given_points = points
     if points is None:
         generator = torch.Generator(device=dev)
         generator.manual_seed(seed)
@@ -255,9 +261,27 @@ def solve(
         seed=seed,
         distributed=ctx,
         compile=compile,
+        identity=solve_identity(
+            problem,
+            model=model,
+            collocation=collocation,
+            phases=phases,
+            seed=seed,
+            dtype=dt,
+            strategies=strategies,
+            points=given_points,
+            extra={"hard_constraints": hard_constraints, "batch": batch, "robust": robust, "engine": engine},
+            settings={
+                "log_every": log_every,
+                "device": str(dev),
+                "stop": stop,
+                "checkpoint": None
+                if checkpoint is None
+                else {"dir": str(checkpoint.dir), "every": checkpoint.every, "keep": checkpoint.keep},
+            },
+        ),
     )
-    if resume is not None:
-        trainer.load_checkpoint(resume)
+    resumed_file = trainer.load_checkpoint(resume) if resume is not None else None
     if trainer.is_main:
         log.info(
             "solving %s on %s (%s): %d terms, %d points%s",
@@ -290,9 +314,12 @@ def solve(
         "guard": {"max_retries": trainer.guard.max_retries, "factor": trainer.guard.factor},
         "checkpoint": None if checkpoint is None else {"dir": str(checkpoint.dir), "every": checkpoint.every},
         "resumed_from": None if resume is None else str(Path(resume)),
+        "run": {"id": trainer.run_id, "fingerprint": trainer.identity.hash if trainer.identity else None},
         "world_size": ctx.world_size if ctx else 1,
         "compile": _compile_config(compile),
     }
+    if resumed_file is not None:
+        config["resumed"] = {"file": str(resumed_file), "changed": trainer.resume_changes}
     if constraints:
         config["constraints"] = {q.name: q.bound.method for q in constraints.inequalities}
         config["constraints"].update({e.name: e.equality.method for e in constraints.compiled_equalities})
