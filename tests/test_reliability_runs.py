@@ -6,7 +6,9 @@ Run identity on resume, pruning that only touches the run's own files, stale tem
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +18,9 @@ import pytest
 import torch
 
 import pinnopt as po
+from pinnopt.cli import EXIT_CODES, EXIT_TABLE, build_parser, main
 from pinnopt.train import checkpoint as ckpt
+from pinnopt.validate.rundir import folder_lock
 
 from .train_helpers import SOLVE, ode_problem
 
@@ -154,3 +158,211 @@ def test_stale_temporary_checkpoints_are_removed_on_the_next_write(tmp_path: Pat
     po.solve(ode_problem(), checkpoint=po.Checkpoint(tmp_path, every=10), **{**KW, "phases": [po.Adam(10)]})
     assert not dead.exists() and live.exists()
     assert len(ckpt.checkpoints_in(tmp_path)) == 1
+
+
+# -- the command line ------------------------------------------------------------------------------
+TINY = """
+import sympy as sp
+import torch
+import pinnopt as po
+
+MODE = "{mode}"
+
+
+def make_problem():
+    x = sp.Symbol("x")
+    u = sp.Function("u")(x)
+    return po.Problem(domain=po.Interval(x, 0, 1), equations=[u.diff(x) - 2 * x],
+                      conditions=[po.On(sp.Eq(x, 0), u)], exact=x**2, name="tiny")
+
+
+def _act(trainer, step):
+    if MODE == "diverge" and step == 5:
+        with torch.no_grad():
+            next(trainer.model.parameters()).fill_(float("nan"))
+    if MODE == "interrupt" and step == 12:
+        raise KeyboardInterrupt
+
+
+def recommended():
+    return {{"model": po.MLP(width=8, depth=2), "collocation": po.Collocation(interior=32, boundary=1),
+            "phases": [po.Adam(steps=30, lr=1e-2)], "guard": po.DivergenceGuard(max_retries=0),
+            "callbacks": [_act]}}
+"""
+
+EVIL = "open({marker!r}, 'w').write('ran')\n"
+
+
+def _file(tmp_path: Path, mode: str = "plain") -> str:
+    path = tmp_path / f"tiny_{mode}.py"
+    path.write_text(TINY.format(mode=mode))
+    return str(path)
+
+
+def _solve_cli(*argv: str) -> int:
+    return main(["solve", *argv, "--quiet", "--no-plots"])
+
+
+def test_exit_status_table_covers_every_stop_reason() -> None:
+    assert set(EXIT_CODES) == {r.name for r in po.StopReason}
+    assert EXIT_CODES["DIVERGED"] == 3 and EXIT_CODES["INTERRUPTED"] == 130
+    assert {c for c in EXIT_CODES.values()} == {0, 3, 130}
+    epilog = build_parser().format_help()
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text()
+    for code, _ in EXIT_TABLE:
+        assert f"  {code} " in epilog.replace(f"  {code:<4} ", f"  {code} ")
+        assert f"| {code} |" in docs, code
+    assert [c for c, _ in EXIT_TABLE] == [0, 1, 2, 3, 130]
+
+
+def test_interrupted_and_diverged_solves_exit_nonzero_with_marked_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cut, bad = tmp_path / "cut", tmp_path / "bad"
+    assert _solve_cli(_file(tmp_path, "interrupt"), "--out", str(cut)) == 130
+    report = json.loads((cut / "report.json").read_text())
+    assert report["status"] == "interrupted" and report["stop_reason"] == "INTERRUPTED"
+    assert report["exit_code"] == 130 and report["steps"] == 12
+    assert ckpt.checkpoints_in(cut / "checkpoints")[-1].name.startswith("step-000000012-")
+    assert "**interrupted**" in (cut / "report.md").read_text()
+    assert f"--resume {cut}" in capsys.readouterr().err
+    assert _solve_cli(_file(tmp_path, "diverge"), "--out", str(bad)) == 3
+    report = json.loads((bad / "report.json").read_text())
+    assert report["status"] == "diverged" and report["exit_code"] == 3
+    assert "pinnopt: diverged" in capsys.readouterr().err
+    assert _solve_cli(_file(tmp_path), "--out", str(tmp_path / "ok")) == 0
+    assert json.loads((tmp_path / "ok" / "report.json").read_text())["status"] == "completed"
+
+
+def test_default_folders_are_fresh_and_rejected_calls_create_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = _file(tmp_path)
+    assert _solve_cli(spec, "--steps", "0") == 2
+    device = "nosuchdevice" if torch.cuda.is_available() else "cuda"
+    assert _solve_cli(spec, "--device", device) == 2
+    assert not (tmp_path / "runs").exists()
+    assert _solve_cli(spec, "--steps", "10") == 0
+    assert _solve_cli(spec, "--steps", "10", "--seed", "1") == 0
+    runs = sorted((tmp_path / "runs" / "tiny").iterdir())
+    assert len(runs) == 2
+    seeds = sorted(json.loads((r / "report.json").read_text())["seed"] for r in runs)
+    assert seeds == [0, 1]
+
+
+def test_an_out_folder_holding_a_run_is_refused_locked_or_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec, out = _file(tmp_path), tmp_path / "D"
+    assert _solve_cli(spec, "--out", str(out), "--steps", "20") == 0
+    first = (out / "model.pt").read_bytes()
+    capsys.readouterr()
+    assert _solve_cli(spec, "--out", str(out), "--seed", "1") == 2
+    assert "holds another run" in capsys.readouterr().err and (out / "model.pt").read_bytes() == first
+    # the CLI form of item 1: resuming the folder with another seed names the field
+    assert _solve_cli(spec, "--out", str(out), "--seed", "1", "--resume", str(out)) == 2
+    err = capsys.readouterr().err
+    assert "written by another run" in err and "seed: 0 -> 1" in err
+    assert (out / "model.pt").read_bytes() == first
+    with folder_lock(out):
+        assert _solve_cli(spec, "--out", str(out), "--overwrite") == 2
+        assert f"pid {os.getpid()}" in capsys.readouterr().err
+    assert _solve_cli(spec, "--out", str(out), "--overwrite", "--seed", "1") == 0
+    assert json.loads((out / "report.json").read_text())["seed"] == 1
+    assert len(ckpt.runs_in(out / "checkpoints")) == 1  # the replaced run's checkpoints are gone
+
+
+def test_report_never_runs_a_file_named_in_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec, out, marker = Path(_file(tmp_path)), tmp_path / "run", tmp_path / "marker"
+    assert _solve_cli(str(spec), "--out", str(out)) == 0
+    # somebody's code where the problem file was
+    spec.write_text(EVIL.format(marker=str(marker)) + TINY.format(mode="plain"))
+    assert main(["report", str(out)]) == 0
+    assert not marker.exists()
+    assert "never runs" in capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text())
+    assert "solution" not in report["plots"] and "loss" in report["plots"]
+    for source in ({"kind": "library", "name": str(spec)}, {"kind": "file", "name": str(spec)}):
+        report["source"] = source
+        (out / "report.json").write_text(json.dumps(report))
+        assert main(["report", str(out)]) == 0
+        assert not marker.exists()
+    assert main(["report", str(out), "--problem", str(spec)]) == 0  # the user's explicit choice
+    assert marker.exists() and "solution" in json.loads((out / "report.json").read_text())["plots"]
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("good")
+    out = base / "run"
+    assert _solve_cli(_file(base), "--out", str(out), "--steps", "10") == 0
+    return out
+
+
+def _set(key: str, value: object):
+    def edit(folder: Path) -> None:
+        report = json.loads((folder / "report.json").read_text())
+        report[key] = value
+        (folder / "report.json").write_text(json.dumps(report))
+
+    return edit
+
+
+def _write(name: str, data: bytes):
+    return lambda folder: (folder / name).write_bytes(data)
+
+
+def _npz(**arrays: object):
+    def edit(folder: Path) -> None:
+        import numpy as np
+
+        np.savez(folder / "history.npz", **arrays)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_write("report.json", b"{not json"), "report.json: not a readable JSON report"),
+        (_write("report.json", b"[]"), "report.json: not a pinnopt report"),
+        (_set("source", "burgers"), "report.json: field 'source' is a str, expected a dict"),
+        (_set("plots", ["loss.png"]), "report.json: field 'plots' is a list, expected a dict"),
+        (_set("plots", {"loss": "../../etc/passwd"}), "report.json: field 'plots' must map"),
+        (_set("notes", "a note"), "report.json: field 'notes' is a str"),
+        (_set("phases", 3), "report.json: a field has an unexpected form"),
+        (_write("history.npz", b"PK junk"), "history.npz: not a readable history archive"),
+        (_npz(loss=[[1.0, 2.0]]), "history.npz: array 'loss' is float64 of shape (1, 2), expected 1-D"),
+        (_npz(loss=[1.0, 2.0], step=[1]), "history.npz: the per-step arrays differ in length"),
+        (_write("model.pt", b"junk"), "model.pt: not a readable pinnopt result"),
+    ],
+    ids=[
+        "json",
+        "not-dict",
+        "source",
+        "plots",
+        "plot-path",
+        "notes",
+        "phases",
+        "npz-zip",
+        "npz-shape",
+        "npz-length",
+        "model",
+    ],
+)
+def test_malformed_run_folders_give_one_line_errors(
+    run_folder: Path, tmp_path: Path, edit, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "copy"
+    shutil.copytree(run_folder, folder)
+    edit(folder)
+    argv = ["report", str(folder)]
+    if "model.pt" in message:
+        argv += ["--problem", str(next(run_folder.parent.glob("tiny_*.py")))]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if not line.startswith("pinnopt: note: ")]
+    assert len(errors) == 1 and errors[0].startswith("pinnopt: error: ") and message in errors[0], err
