@@ -26,7 +26,7 @@ from .domain.sampling import Collocation
 from .errors import ConfigError
 from .inverse import ParameterTrace
 from .losses import PointSet
-from .nn import ModelSpec
+from .nn import MLP, ModelSpec
 from .nn.constraints import HardConstraints, describe, plan_hard_constraints
 from .problem import Problem
 from .result import Result
@@ -42,6 +42,7 @@ from .train import (
     Checkpoint,
     Criterion,
     DivergenceGuard,
+    FullBatch,
     GradientPhase,
     Phase,
     Trainer,
@@ -263,14 +264,19 @@ def solve(
         compile=compile,
         identity=solve_identity(
             problem,
-            model=model,
+            model=model if model is not None else MLP(),  # None means the default MLP()
             collocation=collocation,
             phases=phases,
             seed=seed,
             dtype=dt,
             strategies=strategies,
             points=given_points,
-            extra={"hard_constraints": hard_constraints, "batch": batch, "robust": robust, "engine": engine},
+            extra={
+                "hard_constraints": hard_constraints,
+                "batch": batch if batch is not None else FullBatch(),
+                "robust": robust,
+                "engine": engine,
+            },
             settings={
                 "log_every": log_every,
                 "device": str(dev),
