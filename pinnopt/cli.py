@@ -28,18 +28,14 @@ from typing import Any
 
 from .errors import ConfigError, PinnoptError, ProblemError, ValidationError
 from .exitcodes import (
-    EXIT_CODES,
     EXIT_DIVERGED,
     EXIT_ERROR,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_TABLE,
     exit_code,
     exit_epilog,
 )
-
-__all__ = ["EXIT_CODES", "EXIT_TABLE", "build_parser", "cap_steps", "exit_code", "load_problem", "main"]
 
 
 # -- problems -----------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ import pytest
 import torch
 
 import pinnopt as po
-from pinnopt.cli import EXIT_CODES, EXIT_TABLE, build_parser, main
+from pinnopt.cli import build_parser, main
+from pinnopt.exitcodes import EXIT_CODES, EXIT_TABLE
 from pinnopt.train import checkpoint as ckpt
 from pinnopt.validate.rundir import folder_lock
 
