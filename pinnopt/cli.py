@@ -7,8 +7,11 @@
 
 A problem file is a Python file that defines ``problem`` (a ``pinnopt.Problem``) or
 ``make_problem()`` returning one, and optionally ``recommended()`` returning keyword
-arguments for ``pinnopt.solve``. Errors print one line and exit with status 2; a failed
-check exits with status 1.
+arguments for ``pinnopt.solve``. Errors print one line; the exit status says how a command
+ended (the table at the end of ``pinnopt --help``).
+
+Each ``pinnopt solve`` writes a fresh run folder, ``runs/NAME/<date-time>``, unless ``--out``
+names one. ``pinnopt report`` reads a run folder as data: it never runs a file named there.
 """
 
 from __future__ import annotations
@@ -24,8 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, PinnoptError, ProblemError, ValidationError
-
-EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+from .exitcodes import (
+    EXIT_DIVERGED,
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    exit_code,
+    exit_epilog,
+)
 
 
 # -- problems -----------------------------------------------------------------------------------------
@@ -204,15 +214,12 @@ class _Progress:
         self.bar.close()
 
 
-CHECKPOINTS = "checkpoints"
-"""Sub-folder of a run folder where `pinnopt solve` writes its checkpoints."""
-
-
 def _solve(args: argparse.Namespace) -> int:
-    from .solve import DEFAULT_PHASES, solve
-    from .validate.rundir import writable_folder, write_run
-    from .validate.trajectory import ParameterRecorder
+    from .solve import DEFAULT_PHASES
+    from .validate.rundir import clear_run, folder_lock, output_folder, resume_source
 
+    if args.overwrite and args.resume is not None:
+        raise ConfigError("--overwrite and --resume contradict each other: pass one of them")
     problem, kwargs, source = load_problem(args.problem, "quick" if args.quick else "recommended")
     validate = not args.no_validate
     if validate and problem.exact_solution is None:
@@ -220,12 +227,7 @@ def _solve(args: argparse.Namespace) -> int:
             f"problem {problem.name!r} declares no exact solution to validate against; give "
             "Problem(exact=...) or pass --no-validate"
         )
-    out = writable_folder(args.out or Path("runs") / problem.name)
-    check = None
-    if args.check:
-        check = _run_check(problem, source, show_passed=False)
-        if not check.passed:
-            return EXIT_FAILED
+    # every argument is checked before a folder is created
     phases = list(kwargs.get("phases") or DEFAULT_PHASES)
     if args.steps is not None:
         phases = cap_steps(phases, args.steps)
@@ -239,14 +241,35 @@ def _solve(args: argparse.Namespace) -> int:
         kwargs["dtype"] = args.dtype
     kwargs["seed"] = args.seed
     total = sum(p.steps for p in phases)
-    if args.resume is not None:
-        resume = Path(args.resume)
-        if not resume.exists():
-            raise ConfigError(f"--resume {args.resume}: no such run folder, checkpoint folder or file")
-        if (resume / CHECKPOINTS).is_dir():  # a run folder written by `pinnopt solve --out`
-            resume = resume / CHECKPOINTS
+    resume = resume_source(args.resume)
+    if resume is not None:
         kwargs["resume"] = resume
+    check = None
+    if args.check:
+        check = _run_check(problem, source, show_passed=False)
+        if not check.passed:
+            return EXIT_FAILED
+    out = output_folder(args.out, args.resume, overwrite=args.overwrite, name=problem.name)
+    with folder_lock(out):
+        if args.overwrite:
+            clear_run(out)
+        return _train_and_report(args, problem, kwargs, source, out, total, validate, check)
+
+
+def _train_and_report(
+    args: argparse.Namespace,
+    problem: Any,
+    kwargs: dict[str, Any],
+    source: dict[str, str],
+    out: Path,
+    total: int,
+    validate: bool,
+    check: Any,
+) -> int:
+    from .solve import solve
     from .train import Checkpoint
+    from .validate.rundir import CHECKPOINTS, write_run
+    from .validate.trajectory import ParameterRecorder
 
     kwargs.setdefault("checkpoint", Checkpoint(out / CHECKPOINTS, every=max(1, min(500, total // 10))))
     kwargs.setdefault("log_every", min(100, max(5, total // 50)))  # progress-bar loss updates
@@ -260,13 +283,14 @@ def _solve(args: argparse.Namespace) -> int:
         result = solve(problem, **kwargs)
     finally:
         progress.close()
+    code = exit_code(result.stop_reason)
     if not args.quiet:
         print(
             f"{problem.name}: {result.steps} steps in {result.outcome.wall_time_s:.1f} s on "
             f"{result.config['device']} ({result.config['dtype']}); stopped: {result.stop_reason.name} "
             f"({result.stop_reason.value})"
         )
-    validation = result.validate() if validate else None
+    validation = result.validate() if validate and code != EXIT_INTERRUPTED else None
     if validation is not None:
         print(validation)
     files = write_run(
@@ -279,30 +303,52 @@ def _solve(args: argparse.Namespace) -> int:
         plots=not args.no_plots,
         landscape=args.landscape,
         cli={"argv": list(args.argv), "steps_cap": args.steps},
+        exit_code=code,
     )
     if not args.quiet:
         plots = sum(1 for p in files.values() if p.suffix == ".png")
         print(f"wrote {files['report']}, {files['markdown'].name}, {plots} plots")
-    return EXIT_OK
+    if code == EXIT_INTERRUPTED:
+        print(
+            f"pinnopt: interrupted at step {result.steps}; checkpoint and report in {out}; continue with "
+            f"`pinnopt solve {args.problem} --resume {out}`",
+            file=sys.stderr,
+        )
+    elif code == EXIT_DIVERGED:
+        print(f"pinnopt: diverged: {result.outcome.stop_detail or result.stop_reason.value}", file=sys.stderr)
+    return code
 
 
 def _report(args: argparse.Namespace) -> int:
     from .validate.report import read_json
-    from .validate.rundir import REPORT, rerender_run
+    from .validate.rundir import REPORT, folder_lock, rerender_run
 
     folder = Path(args.dir)
     if not folder.is_dir():
         raise ConfigError(f"{args.dir} is not a folder (expected a run folder written by `pinnopt solve`)")
     report = read_json(folder / REPORT)
     problem = None
-    src = report.get("source") or {}
-    spec = src.get("name") or src.get("path")
-    if spec:
-        try:
-            problem, _, _ = load_problem(spec)
-        except PinnoptError as exc:
-            print(f"pinnopt: note: {_one_line(exc)}; drawing the loss plots only", file=sys.stderr)
-    files = rerender_run(folder, problem=problem)
+    if args.problem is not None:  # the user's explicit choice (a library name or a file they trust)
+        problem, _, _ = load_problem(args.problem)
+    else:
+        src = report.get("source")
+        src = src if isinstance(src, dict) else {}
+        name = src.get("name")
+        if src.get("kind") == "library" and isinstance(name, str):
+            from . import problems
+
+            try:  # by library name only: never a path taken from the folder
+                problem = problems.module(name).make_problem()
+            except PinnoptError as exc:
+                print(f"pinnopt: note: {_one_line(exc)}; drawing the loss plots only", file=sys.stderr)
+        elif src:
+            print(
+                f"pinnopt: note: the run's problem came from the file {src.get('path')!s}, which "
+                "`pinnopt report` never runs; pass --problem FILE.py to draw the solution plots",
+                file=sys.stderr,
+            )
+    with folder_lock(folder):
+        files = rerender_run(folder, problem=problem)
     plots = sum(1 for p in files.values() if p.suffix == ".png")
     print(f"wrote {files['markdown']} and {plots} plots")
     return EXIT_OK
@@ -312,7 +358,10 @@ def _report(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``pinnopt`` command."""
     parser = argparse.ArgumentParser(
-        prog="pinnopt", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="pinnopt",
+        description=__doc__,
+        epilog=exit_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log training progress")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -341,8 +390,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--dtype", default=None, choices=["float32", "float64"])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="the run folder (default: runs/NAME)")
-    p.add_argument("--resume", default=None, metavar="DIR", help="continue from a checkpoint")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="the run folder (default: a fresh runs/NAME/<date-time>); one holding another run is "
+        "refused unless --resume or --overwrite is given",
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="continue from a run folder, checkpoint folder or file (without --out: in that run folder)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace the run held by --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the validation table")
     p.add_argument("--no-validate", action="store_true", help="skip validation (no exact solution)")
     p.add_argument("--no-plots", action="store_true", help="write no plots")
@@ -350,8 +410,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="check the problem first; stop if it fails")
     p.set_defaults(fn=_solve)
 
-    p = sub.add_parser("report", help="draw the plots and report.md of a saved run again")
+    p = sub.add_parser(
+        "report",
+        help="draw the plots and report.md of a saved run again (reads data only, runs no code)",
+    )
     p.add_argument("dir", help="a run folder written by `pinnopt solve`")
+    p.add_argument(
+        "--problem",
+        default=None,
+        metavar="NAME|FILE.py",
+        help="the run's problem, to draw the solution plots (a FILE.py is run: only give one you trust); "
+        "default: the library problem named in report.json, if any",
+    )
     p.set_defaults(fn=_report)
     return parser
 
@@ -375,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("pinnopt: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

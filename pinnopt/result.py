@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ from .compile.assemble import build_network
 from .compile.hard import HardConstraints, plan_hard_constraints
 from .compile.stage import Compiled, compile_problem
 from .declare.problem import Parameter, Problem
-from .errors import CheckpointError, ConfigError, DataError, ValidationError
+from .errors import CheckpointError, ConfigError, DataError, PinnoptError, ValidationError
 from .losses import Objective
 from .metrics import Validation, compute_metrics, parameter_errors
 from .nn import PINN, model_from_config
@@ -260,17 +259,9 @@ class Result:
                 for k, v in (self.parameter_history or {}).items()
             },
         }
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save(payload, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+        from .train.checkpoint import save_atomic
+
+        return save_atomic(payload, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], problem: Problem | None = None) -> Result:
@@ -286,6 +277,17 @@ class Result:
             raise CheckpointError(f"{path}: not a readable pinnopt result ({exc})") from exc
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise CheckpointError(f"{path}: not a pinnopt result file (expected format {FORMAT})")
+        try:
+            return cls._from_payload(payload, path, problem)
+        except PinnoptError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+            what = " ".join(str(exc).split())
+            kind = type(exc).__name__
+            raise CheckpointError(f"{path}: a malformed pinnopt result file ({kind}: {what})") from exc
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any], path: Any, problem: Problem | None) -> Result:
         meta = payload["problem"]
         if problem is not None and (
             list(problem.unknowns) != meta["unknowns"]

@@ -24,7 +24,7 @@ from .domain.sampling import Collocation
 from .errors import ConfigError
 from .losses import PointSet
 from .losses.hooks import TrainingHook
-from .nn import ModelSpec
+from .nn import MLP, ModelSpec
 from .result import Result
 from .robust import Parametric, Robust
 from .strategies import collect_strategies, strategies_config
@@ -37,6 +37,7 @@ from .train import (
     Checkpoint,
     Criterion,
     DivergenceGuard,
+    FullBatch,
     GradientPhase,
     Phase,
     Trainer,
@@ -44,6 +45,7 @@ from .train import (
 from .train import distributed as ddp
 from .train.callbacks import StepCallback
 from .train.compiled import compile_options
+from .train.identity import solve_identity
 from .train.trace import ParameterTrace
 from .workflows.marching import march
 
@@ -113,8 +115,12 @@ def solve(
         guard: the divergence guard (default ``po.DivergenceGuard()``: 3 retries, lr x0.5).
         checkpoint: ``po.Checkpoint(dir, every=500)`` or a folder (every 500 steps); also
             written on Ctrl-C.
-        resume: a checkpoint file, or a folder whose newest checkpoint is used; the run must
-            be set up as the one that wrote it (same problem, phases, seed, dtype).
+        resume: a checkpoint file, or a folder (the newest checkpoint of its most recent run
+            with this run's fingerprint is used). The run must be set up as the one that wrote
+            it: a different problem, model, collocation, strategies, seed, dtype or phase
+            settings raises a CheckpointError listing the fields; step budgets, stopping
+            criteria, ``log_every``, device and checkpoint settings may change (recorded in
+            ``result.config["resumed"]``). See docs/training.md.
         progress: show a progress bar (default: only when writing to a terminal).
         distributed: data-parallel training under ``torchrun`` (default: when ``WORLD_SIZE`` > 1).
         points: collocation point sets to use instead of sampling them (by region name).
@@ -236,9 +242,32 @@ def solve(
         seed=seed,
         distributed=ctx,
         compile=compile,
+        identity=solve_identity(
+            problem,
+            model=model if model is not None else MLP(),  # None means the default MLP()
+            collocation=collocation,
+            phases=phases,
+            seed=seed,
+            dtype=dt,
+            strategies=strategies,
+            points=points,
+            extra={
+                "hard_constraints": hard_constraints,
+                "batch": batch if batch is not None else FullBatch(),
+                "robust": robust,
+                "engine": engine,
+            },
+            settings={
+                "log_every": log_every,
+                "device": str(dev),
+                "stop": stop,
+                "checkpoint": None
+                if checkpoint is None
+                else {"dir": str(checkpoint.dir), "every": checkpoint.every, "keep": checkpoint.keep},
+            },
+        ),
     )
-    if resume is not None:
-        trainer.load_checkpoint(resume)
+    resumed_file = trainer.load_checkpoint(resume) if resume is not None else None
     if trainer.is_main:
         log.info(
             "solving %s on %s (%s): %d terms, %d points%s",
@@ -252,6 +281,8 @@ def solve(
     outcome = trainer.run()
     bake(compiled.model)  # exact parameter bounds: keep the bounded values as plain parameters
     config = _run_config(compiled, trainer, phases, stop, checkpoint, resume, ctx, compile)
+    if resumed_file is not None:
+        config["resumed"] = {"file": str(resumed_file), "changed": trainer.resume_changes}
     history = trace.history() if trace is not None else None
     report = summarize(
         problem,
@@ -292,6 +323,7 @@ def _run_config(
             if checkpoint is None
             else {"dir": str(checkpoint.dir), "every": checkpoint.every},
             "resumed_from": None if resume is None else str(Path(resume)),
+            "run": {"id": trainer.run_id, "fingerprint": trainer.identity.hash if trainer.identity else None},
             "world_size": ctx.world_size if ctx else 1,
             "compile": _compile_config(compile),
         }

@@ -16,13 +16,18 @@ from train_helpers import DDP_SOLVE, ode_problem  # run as a script from tests/
 import pinnopt as po
 
 
+def _at_step(folder: Path, step: int) -> Path:
+    """The checkpoint file of ``step`` (its name also carries the run id)."""
+    return next(p for p in folder.glob(f"step-{step:09d}-*.pt"))
+
+
 def main(out: Path) -> None:
     problem = ode_problem()
     adam = po.solve(
         problem, phases=[po.Adam(20, lr=1e-2)], checkpoint=po.Checkpoint(out / "ckpt", every=10), **DDP_SOLVE
     )
     resumed = po.solve(
-        problem, phases=[po.Adam(20, lr=1e-2)], resume=out / "ckpt" / "step-000000010.pt", **DDP_SOLVE
+        problem, phases=[po.Adam(20, lr=1e-2)], resume=_at_step(out / "ckpt", 10), **DDP_SOLVE
     )
     lbfgs = po.solve(problem, phases=[po.LBFGS(15)], **DDP_SOLVE)
     rank = dist.get_rank()

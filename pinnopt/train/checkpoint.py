@@ -8,9 +8,11 @@ never leaves a truncated checkpoint.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import re
+import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +23,11 @@ import torch
 
 from ..errors import CheckpointError, ConfigError
 
+log = logging.getLogger("pinnopt.train")
+
 FORMAT = "pinnopt.checkpoint/1"
-_NAME = re.compile(r"^step-(\d+)\.pt$")
+_NAME = re.compile(r"^step-(\d+)(?:-([0-9a-f]+))?\.pt$")
+_TMP = re.compile(r"^\..+\.(\d+)(?:\.[^.]*)?\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -30,9 +35,11 @@ class Checkpoint:
     """Where and how often to checkpoint a run.
 
     Args:
-        dir: folder for the checkpoint files (``step-000000500.pt``...), created if missing.
+        dir: folder for the checkpoint files (``step-000000500-<run id>.pt``...), created if
+            missing. Several runs may share a folder: each run's files carry its run id.
         every: write one every this many steps (at a step boundary).
-        keep: keep only the newest ``keep`` files (0 keeps all).
+        keep: keep only the newest ``keep`` files of the run (0 keeps all); files of other
+            runs are never touched.
         on_interrupt: also write one when the run is interrupted (Ctrl-C).
     """
 
@@ -49,16 +56,61 @@ class Checkpoint:
         if isinstance(self.keep, bool) or not isinstance(self.keep, int) or self.keep < 0:
             raise ConfigError(f"Checkpoint(keep={self.keep!r}): expected an int >= 0 (0 keeps all)")
 
-    def path(self, step: int) -> Path:
-        """The file of the checkpoint at ``step``."""
-        return Path(self.dir) / f"step-{step:09d}.pt"
+    def path(self, step: int, run_id: str = "") -> Path:
+        """The file of the checkpoint of run ``run_id`` at ``step``."""
+        tail = f"-{run_id}" if run_id else ""
+        return Path(self.dir) / f"step-{step:09d}{tail}.pt"
+
+
+def new_run_id() -> str:
+    """A fresh run id (8 hex digits) for the file names of a new run."""
+    return secrets.token_hex(4)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return pid < 2**22  # exists (another user's), or not a pid at all
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files (``.NAME.<pid>.<random>.tmp``) left by writers that died.
+
+    A file whose writing process is still running on this machine is left alone. Returns
+    the removed files.
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for p in folder.iterdir():
+        m = _TMP.match(p.name)
+        if m and not _alive(int(m.group(1))):
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:  # gone already, or not ours to delete
+                continue
+    if removed:
+        log.info("removed %d stale temporary file(s) in %s", len(removed), folder)
+    return removed
 
 
 def save_atomic(payload: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write ``payload`` with ``torch.save`` to a temporary file, then rename it into place."""
+    """Write ``payload`` with ``torch.save`` to a temporary file, then rename it into place.
+
+    Temporary files left in the folder by writers that were killed are removed first.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temporaries(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     os.close(fd)
     try:
         torch.save(payload, tmp)
@@ -69,31 +121,66 @@ def save_atomic(payload: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def checkpoints_in(folder: str | os.PathLike[str]) -> list[Path]:
-    """The checkpoint files of ``folder``, oldest step first."""
+def run_id_of(path: str | os.PathLike[str]) -> str:
+    """The run id in a checkpoint file name (``""`` for the unnamed files of old versions)."""
+    m = _NAME.match(Path(path).name)
+    return (m.group(2) or "") if m else ""
+
+
+def checkpoints_in(folder: str | os.PathLike[str], run_id: str | None = None) -> list[Path]:
+    """The checkpoint files of ``folder`` (of run ``run_id`` only, if given), oldest step first."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    found = [
+        (int(m.group(1)), p)
+        for p in folder.iterdir()
+        if (m := _NAME.match(p.name)) and (run_id is None or (m.group(2) or "") == run_id)
+    ]
     return [p for _, p in sorted(found)]
 
 
-def prune(folder: str | os.PathLike[str], keep: int) -> None:
-    """Delete all but the newest ``keep`` checkpoints (``keep=0``: delete nothing)."""
+def runs_in(folder: str | os.PathLike[str]) -> list[list[Path]]:
+    """The checkpoint files of ``folder`` grouped by run, the most recently written run first.
+
+    Each group is ordered oldest step first (its last file is the run's newest checkpoint).
+    """
+    groups: dict[str, list[Path]] = {}
+    for p in checkpoints_in(folder):
+        groups.setdefault(run_id_of(p), []).append(p)
+
+    def written(files: list[Path]) -> int:
+        return max(_mtime(p) for p in files)
+
+    return sorted(groups.values(), key=written, reverse=True)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+def prune(folder: str | os.PathLike[str], keep: int, run_id: str = "") -> None:
+    """Delete all but the newest ``keep`` checkpoints of run ``run_id`` (``keep=0``: none).
+
+    Files of other runs sharing the folder are never deleted.
+    """
     if keep <= 0:
         return
-    for old in checkpoints_in(folder)[:-keep]:
+    for old in checkpoints_in(folder, run_id)[:-keep]:
         old.unlink(missing_ok=True)
 
 
 def resolve(path: str | os.PathLike[str]) -> Path:
-    """A checkpoint file, or the newest checkpoint of a folder."""
+    """A checkpoint file, or the newest checkpoint of the most recently written run of a folder."""
     p = Path(path)
     if p.is_dir():
-        files = checkpoints_in(p)
-        if not files:
+        runs = runs_in(p)
+        if not runs:
             raise CheckpointError(f"resume={str(path)!r}: the folder holds no step-*.pt checkpoint")
-        return files[-1]
+        return runs[0][-1]
     if not p.exists():
         raise CheckpointError(f"resume={str(path)!r}: no such checkpoint file or folder")
     return p

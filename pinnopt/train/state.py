@@ -155,7 +155,13 @@ class StateMixin:
             )
             for o in state["outcomes"]
         ]
-        self.model.load_state_dict(state["model"])
+        try:
+            self.model.load_state_dict(state["model"])
+        except (RuntimeError, KeyError, TypeError) as exc:
+            raise CheckpointError(
+                "the checkpoint's model does not fit this run's model (another network?): "
+                + " ".join(str(exc).split())
+            ) from exc
         self.points = {
             n: PointSet(n, d["x"].to(self.device), {k: v.to(self.device) for k, v in d["data"].items()})
             for n, d in state["points"].items()
@@ -203,6 +209,8 @@ class StateMixin:
             "dtype": str(self._params[0].dtype).replace("torch.", ""),
             "torch": str(torch.__version__),
             "step": self.step,
+            "run_id": self.run_id,
+            "fingerprint": self.identity.to_dict() if self.identity is not None else None,
         }
 
     def state_dict(self: Trainer) -> dict[str, Any]:  # type: ignore[misc]
@@ -232,6 +240,7 @@ class StateMixin:
             raise CheckpointError(f"not a pinnopt checkpoint (expected format {ckpt.FORMAT})")
         meta = payload["meta"]
         mine = self._meta()
+        self._check_identity(meta)
         for key in ("phases", "terms", "world_size", "dtype"):
             if meta[key] != mine[key]:
                 raise CheckpointError(
@@ -262,6 +271,7 @@ class StateMixin:
             else:
                 self._phase_total = phase.steps
         self._retries = int(payload["retries"])
+        self.run_id = str(meta.get("run_id") or self.run_id)  # a resumed run keeps its files' id
         self._elapsed0 = float(state["counters"]["elapsed"])
         self._resumed = True
         if self.is_main:
@@ -279,9 +289,49 @@ class StateMixin:
             return None
         return ckpt.save_atomic(payload, path)
 
-    def load_checkpoint(self: Trainer, path: str | os.PathLike[str]) -> None:  # type: ignore[misc]
-        """Continue from a checkpoint file, or from the newest checkpoint of a folder."""
-        self.load_state_dict(ckpt.load(path))
+    def _check_identity(self: Trainer, meta: dict[str, Any]) -> None:  # type: ignore[misc]
+        """Refuse a checkpoint of another run; remember the settings that changed."""
+        self.resume_changes = {}
+        recorded = meta.get("fingerprint")
+        if self.identity is None:
+            return
+        if not recorded:
+            log.warning("the checkpoint records no run fingerprint (older pinnopt): cannot verify it")
+            return
+        diff = self.identity.differences(recorded)
+        if diff:
+            raise CheckpointError(
+                "the checkpoint was written by another run (fingerprint "
+                f"{recorded.get('hash')}, this run {self.identity.hash}); fields that differ "
+                f"(checkpoint -> this run): {'; '.join(diff)}"
+            )
+        self.resume_changes = self.identity.changed_settings(recorded)
+        if self.resume_changes and self.is_main:
+            log.info("resuming with changed settings: %s", sorted(self.resume_changes))
+
+    def load_checkpoint(self: Trainer, path: str | os.PathLike[str]) -> Path:  # type: ignore[misc]
+        """Continue from a checkpoint file, or from the newest checkpoint of a folder.
+
+        A folder may hold the checkpoints of several runs: the most recently written run whose
+        fingerprint matches this run's is continued; when none matches, the error lists the
+        fields that differ from the most recent one. Returns the file loaded.
+        """
+        p = Path(path)
+        candidates = [files[-1] for files in ckpt.runs_in(p)] if p.is_dir() else []
+        if len(candidates) > 1 and self.identity is not None:
+            for file in candidates:
+                payload = ckpt.load(file)
+                recorded = payload.get("meta", {}).get("fingerprint") or {}
+                if recorded.get("hash") == self.identity.hash:
+                    self.load_state_dict(payload)
+                    return file
+        file = ckpt.resolve(path)
+        try:
+            self.load_state_dict(ckpt.load(file))
+        except CheckpointError as exc:
+            others = f" (none of the {len(candidates)} runs in {p} matches)" if len(candidates) > 1 else ""
+            raise CheckpointError(f"{file}: {exc}{others}") from exc
+        return file
 
     def _finite_for_checkpoint(self: Trainer) -> bool:  # type: ignore[misc]
         self.history.flush()
@@ -302,8 +352,8 @@ class StateMixin:
                     self.step,
                 )
             return None
-        path = self.save_checkpoint(self.checkpoint.path(self.step))
+        path = self.save_checkpoint(self.checkpoint.path(self.step, self.run_id))
         if path is not None:
-            ckpt.prune(self.checkpoint.dir, self.checkpoint.keep)
+            ckpt.prune(self.checkpoint.dir, self.checkpoint.keep, self.run_id)
             log.debug("checkpoint written: %s", path)
         return path

@@ -23,6 +23,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..losses import Objective, PointSet
 from ..losses.hooks import TrainingHook
+from . import checkpoint as ckpt_files
 from . import distributed as ddp
 from .batching import Batching, BatchStream, FullBatch, steps_per_epoch
 from .callbacks import Callback, StepCallback, as_callbacks
@@ -32,6 +33,7 @@ from .compiled import compiled_objective
 from .distributed import DistributedContext
 from .guard import DivergenceGuard
 from .history import History
+from .identity import RunIdentity
 from .lbfgs import LBFGSOptimizer, LBFGSStatus
 from .outcome import PhaseOutcome, Signal, TrainOutcome
 from .phases import LBFGS, GradientPhase, Phase
@@ -73,6 +75,8 @@ class Trainer(StateMixin, CheckMixin):
         distributed: this rank's place in a data-parallel run (the process group must exist).
         compile: ``torch.compile`` the objective (default False; see :mod:`pinnopt.train.compiled`):
             True, or a dict of ``torch.compile`` options.
+        identity: what defines the run (:class:`~pinnopt.train.identity.RunIdentity`); written
+            to every checkpoint and checked on resume (``po.solve`` passes it).
     """
 
     def __init__(
@@ -93,6 +97,7 @@ class Trainer(StateMixin, CheckMixin):
         seed: int = 0,
         distributed: DistributedContext | None = None,
         compile: bool | Mapping[str, Any] = False,
+        identity: RunIdentity | None = None,
     ) -> None:
         if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1:
             raise ConfigError(f"log_every={log_every!r}: expected an int >= 1")
@@ -108,6 +113,9 @@ class Trainer(StateMixin, CheckMixin):
         self.stop = stop
         self.guard = guard or DivergenceGuard()
         self.checkpoint = checkpoint
+        self.identity = identity
+        self.run_id = ckpt_files.new_run_id()
+        self.resume_changes: dict[str, dict[str, str]] = {}
         self.progress = progress
         self.dist = distributed if distributed is not None and distributed.world_size > 1 else None
         self._params = [p for p in model.parameters() if p.requires_grad]

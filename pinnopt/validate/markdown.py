@@ -52,6 +52,8 @@ def markdown_report(report: Mapping[str, Any]) -> str:
         ["seed", str(report.get("seed"))],
         ["final loss", _g(hist.get("final_loss"))],
     ]
+    if report.get("status") not in (None, "completed"):
+        rows.insert(0, ["status", f"**{report.get('status')}**"])
     if report.get("source"):
         src = report["source"]
         rows.append(["problem source", f"{src.get('kind')}: `{src.get('name') or src.get('path')}`"])

@@ -73,6 +73,7 @@ def solve_report(result: Result, validation: Validation | None = None, **extra: 
         "dtype": result.config.get("dtype"),
         "steps": result.steps,
         "wall_time_s": outcome.wall_time_s if outcome else None,
+        "status": run_status(result.stop_reason.name if result.stop_reason else None),
         "stop_reason": result.stop_reason.name if result.stop_reason else None,
         "stop_hint": result.stop_reason.value if result.stop_reason else None,
         "phases": [
@@ -98,6 +99,15 @@ def solve_report(result: Result, validation: Validation | None = None, **extra: 
         report["eval_dtype"] = validation.dtype
     report.update(extra)
     return report
+
+
+def run_status(stop_reason: str | None) -> str:
+    """``"interrupted"``, ``"diverged"`` or ``"completed"`` for a stop reason's name."""
+    if stop_reason == "INTERRUPTED":
+        return "interrupted"
+    if stop_reason == "DIVERGED":
+        return "diverged"
+    return "completed" if stop_reason else "unknown"
 
 
 def benchmark_report(name: str, results: Any, **extra: Any) -> dict[str, Any]:

@@ -9,10 +9,13 @@ draws the plots again.
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +35,136 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("pinnopt.validate")
 
 REPORT, MARKDOWN, MODEL, ARRAYS = "report.json", "report.md", "model.pt", "history.npz"
+CHECKPOINTS = "checkpoints"
+"""Sub-folder of a run folder where `pinnopt solve` writes its checkpoints."""
+LOCK = ".pinnopt.lock"
+"""The advisory lock file of a run folder (held while a process writes the folder)."""
+
+
+def holds_run(directory: str | os.PathLike[str]) -> bool:
+    """True when ``directory`` holds files of a run (report, model, history or checkpoints)."""
+    path = Path(directory)
+    return any((path / name).exists() for name in (REPORT, MODEL, ARRAYS, CHECKPOINTS))
+
+
+def resume_source(arg: str | os.PathLike[str] | None) -> Path | None:
+    """The checkpoint file or folder of ``--resume`` (a run folder's ``checkpoints``)."""
+    if arg is None:
+        return None
+    resume = Path(arg)
+    if not resume.exists():
+        raise ConfigError(f"--resume {arg}: no such run folder, checkpoint folder or file")
+    if (resume / CHECKPOINTS).is_dir():  # a run folder written by `pinnopt solve`
+        resume = resume / CHECKPOINTS
+    return resume
+
+
+def output_folder(
+    out: str | os.PathLike[str] | None,
+    resume: str | os.PathLike[str] | None,
+    *,
+    overwrite: bool,
+    name: str,
+) -> Path:
+    """The run folder of ``pinnopt solve``, created: ``--out``, the resumed run's folder, or a
+    fresh ``runs/NAME/<date-time>``.
+
+    Raises:
+        ConfigError: ``out`` holds another run and neither ``resume`` nor ``overwrite`` was
+            given, or the folder cannot be created or written.
+    """
+    if out is not None:
+        path = Path(out)
+        if path.is_dir() and holds_run(path) and resume is None and not overwrite:
+            raise ConfigError(
+                f"--out {path} holds another run; pass --resume {path} to continue it, --overwrite to "
+                "replace it, or choose another folder (without --out every run gets a fresh one)"
+            )
+        return writable_folder(path)
+    if resume is not None and (Path(resume) / CHECKPOINTS).is_dir():
+        return writable_folder(Path(resume))  # continue in the resumed run's folder
+    return writable_folder(fresh_run_folder(Path("runs") / name))
+
+
+def fresh_run_folder(base: str | os.PathLike[str]) -> Path:
+    """Create and return a new, empty run folder ``base/<YYYYmmdd-HHMMSS>[-k]``."""
+    base = Path(base)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for k in range(1, 1000):
+        path = base / (stamp if k == 1 else f"{stamp}-{k}")
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"output folder {path} cannot be created ({exc.strerror or exc})") from exc
+        return path
+    raise ConfigError(f"no free run folder name under {base} for {stamp}; pass --out")
+
+
+@contextmanager
+def folder_lock(directory: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold the advisory lock of a run folder (``fcntl.flock``); refuse a second writer.
+
+    Raises:
+        ConfigError: another process holds the lock (naming the folder and its process id).
+    """
+    path = Path(directory) / LOCK
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no advisory locks
+        yield path
+        return
+    fh = open(path, "a+")  # noqa: SIM115 - held for the duration of the context
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            raise ConfigError(
+                f"run folder {directory} is in use by another pinnopt process (pid {holder} holds "
+                f"{path}); wait for it to finish or choose another --out"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield path
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    finally:
+        fh.close()
+
+
+def clear_run(directory: str | os.PathLike[str]) -> list[Path]:
+    """Delete the files of the run held by ``directory`` (for ``--overwrite``); return them.
+
+    Only the files a run writes are touched: report, Markdown, model, history, the plots
+    its report lists, and the checkpoints.
+    """
+    from ..train import checkpoint as ckpt
+
+    out = Path(directory)
+    names = [REPORT, MARKDOWN, MODEL, ARRAYS]
+    try:
+        plots = read_json(out / REPORT).get("plots")
+    except PinnoptError:
+        plots = None
+    if isinstance(plots, dict):
+        names += [v for v in plots.values() if _plain_file_name(v) and v.endswith(".png")]
+    removed = [out / n for n in names if (out / n).is_file()]
+    removed += ckpt.checkpoints_in(out / CHECKPOINTS)
+    for p in removed:
+        p.unlink(missing_ok=True)
+    return removed
+
+
+def _plain_file_name(name: Any) -> bool:
+    return isinstance(name, str) and bool(name) and Path(name).name == name and name not in (".", "..")
 
 
 def writable_folder(directory: str | os.PathLike[str]) -> Path:
@@ -77,7 +210,10 @@ def write_run(
         landscape: also draw loss landscapes and the convexity probe.
         extra: more top-level report keys.
     """
+    from ..train.checkpoint import remove_stale_temporaries
+
     out = writable_folder(directory)
+    remove_stale_temporaries(out)
     notes: list[str] = list(extra.pop("notes", []))
     files: dict[str, Path] = {}
     figures: dict[str, Path] = {}
@@ -122,17 +258,15 @@ def rerender_run(directory: str | os.PathLike[str], *, problem: Problem | None =
             f"{out} is not a folder (expected a run folder written by `pinnopt solve --out`)"
         )
     report = read_json(out / REPORT)
+    _check_report(report, out / REPORT)
     writable_folder(out)
-    arrays: dict[str, np.ndarray] = {}
-    if (out / ARRAYS).is_file():
-        with np.load(out / ARRAYS, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+    arrays = _read_arrays(out / ARRAYS) if (out / ARRAYS).exists() else {}
     history = {k: v for k, v in arrays.items() if not k.startswith("param/")}
     trajectory = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
     if trajectory:
         trajectory["step"] = history.get("step", np.arange(1, len(next(iter(trajectory.values()))) + 1))
-    notes = [n for n in report.get("notes", []) if not n.startswith("re-rendered")]
-    if problem is not None and (out / MODEL).is_file():
+    notes = [n for n in report.get("notes") or [] if not n.startswith("re-rendered")]
+    if problem is not None and (out / MODEL).exists():
         result = Result.load(out / MODEL, problem)
         figures = plot_result(result, out, history=history or None, trajectory=trajectory or None)
     else:
@@ -153,7 +287,57 @@ def rerender_run(directory: str | os.PathLike[str], *, problem: Problem | None =
         **{k: p.name for k, p in figures.items()},
     }
     report["notes"] = notes
+    try:
+        markdown = markdown_report(report)
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+        raise CheckpointError(
+            f"{out / REPORT}: a field has an unexpected form ({type(exc).__name__}: {exc})"
+        ) from exc
     files: dict[str, Path] = dict(figures)
     files["report"] = write_json(report, out / REPORT)
-    files["markdown"] = write_text_atomic(out / MARKDOWN, markdown_report(report))
+    files["markdown"] = write_text_atomic(out / MARKDOWN, markdown)
     return files
+
+
+_REPORT_TYPES: dict[str, tuple[type, ...]] = {
+    "problem": (str, type(None)),
+    "notes": (list, type(None)),
+    "plots": (dict, type(None)),
+    "source": (dict, type(None)),
+}
+
+
+def _check_report(report: dict[str, Any], path: Path) -> None:
+    """Refuse a report whose fields ``pinnopt report`` uses have the wrong types."""
+    for key, types in _REPORT_TYPES.items():
+        value = report.get(key)
+        if not isinstance(value, types):
+            expected = " or ".join(t.__name__ for t in types if t is not type(None))
+            raise CheckpointError(f"{path}: field {key!r} is a {type(value).__name__}, expected a {expected}")
+    if not all(isinstance(n, str) for n in report.get("notes") or []):
+        raise CheckpointError(f"{path}: field 'notes' must be a list of strings")
+    if not all(_plain_file_name(v) for v in (report.get("plots") or {}).values()):
+        raise CheckpointError(f"{path}: field 'plots' must map plot names to file names in the folder")
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of ``history.npz``: 1-D numbers, the per-step ones all of one length."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise ValueError("a single array, not an archive of named arrays")
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"{path}: not a readable history archive ({exc})") from exc
+    for key, values in arrays.items():
+        if values.ndim != 1 or not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
+            raise CheckpointError(
+                f"{path}: array {key!r} is {values.dtype} of shape {values.shape}, expected 1-D numbers"
+            )
+    if arrays and "loss" not in arrays:
+        raise CheckpointError(f"{path}: no 'loss' array (expected the history written by `pinnopt solve`)")
+    per_step = [k for k in arrays if k in ("loss", "step", "phase") or k.startswith("term/")]
+    lengths = {k: len(arrays[k]) for k in per_step}
+    if len(set(lengths.values())) > 1:
+        raise CheckpointError(f"{path}: the per-step arrays differ in length: {lengths}")
+    return arrays
