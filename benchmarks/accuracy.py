@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-import pinnopt as po
 from pinnopt import problems
 from pinnopt.validate.report import solve_report, write_json
+from pinnopt.workflows.configured import run_configuration
 
 from .common import RESULTS
 
@@ -28,7 +28,7 @@ def run(name: str, seed: int = 0) -> dict:
     problem = module.make_problem()
     kwargs = problems.recommended(name)
     kwargs["seed"] = seed
-    result = po.solve(problem, **kwargs)
+    result = run_configuration(problem, **kwargs)
     validation = result.validate()
     report = solve_report(
         result,

@@ -266,10 +266,10 @@ def _train_and_report(
     validate: bool,
     check: Any,
 ) -> int:
-    from .solve import solve
     from .train import Checkpoint
     from .validate.rundir import CHECKPOINTS, write_run
     from .validate.trajectory import ParameterRecorder
+    from .workflows.configured import run_configuration
 
     kwargs.setdefault("checkpoint", Checkpoint(out / CHECKPOINTS, every=max(1, min(500, total // 10))))
     kwargs.setdefault("log_every", min(100, max(5, total // 50)))  # progress-bar loss updates
@@ -280,7 +280,7 @@ def _train_and_report(
         callbacks.append(recorder)
     kwargs["callbacks"] = callbacks
     try:
-        result = solve(problem, **kwargs)
+        result = run_configuration(problem, **kwargs)
     finally:
         progress.close()
     code = exit_code(result.stop_reason)

@@ -47,7 +47,6 @@ from .train.callbacks import StepCallback
 from .train.compiled import compile_options
 from .train.identity import solve_identity
 from .train.trace import ParameterTrace
-from .workflows.marching import march
 
 log = logging.getLogger("pinnopt")
 
@@ -81,7 +80,6 @@ def solve(
     balance: Any = None,
     causal: Any = None,
     curriculum: Any = None,
-    marching: Any = None,
     compile: bool | Mapping[str, Any] = False,
 ) -> Result:
     """Train a physics-informed model for ``problem`` and return the :class:`Result`.
@@ -143,8 +141,6 @@ def solve(
         causal: causal training of time-dependent problems, ``po.Causal(slabs=32)``.
         curriculum: raise a constant of the problem during training,
             ``po.Curriculum(beta, 1, 30)``; the last phase trains at its declared value.
-        marching: ``po.Marching(windows)``: train time windows in sequence (each a solve with
-            these options) and return a :class:`~pinnopt.strategies.MarchResult` stitching them.
         compile: ``torch.compile`` the objective (forward and backward): True, or a dict of
             ``torch.compile`` options. Compiling takes tens of seconds at the first step and
             then makes steps faster (see ``benchmarks/speed_peers.py``): worth it for long runs.
@@ -155,35 +151,6 @@ def solve(
     if not isinstance(problem, Problem):
         raise ConfigError(f"solve() needs a po.Problem, got {type(problem).__name__}")
     strategies = collect_strategies(balance=balance, causal=causal, curriculum=curriculum)
-    if marching is not None:
-        return march(  # type: ignore[return-value]
-            problem,
-            marching,
-            model=model,
-            phases=phases,
-            collocation=collocation,
-            dtype=dtype,
-            device=device,
-            seed=seed,
-            engine=engine,
-            log_every=log_every,
-            callbacks=callbacks,
-            hooks=hooks,
-            batch=batch,
-            stop=stop,
-            guard=guard,
-            checkpoint=checkpoint,
-            resume=resume,
-            progress=progress,
-            distributed=distributed,
-            points=points,
-            robust=robust,
-            balance=balance,
-            causal=causal,
-            curriculum=curriculum,
-            hard_constraints=hard_constraints,
-            compile=compile,
-        )
     dt = resolve_dtype(dtype)
     ctx = _distributed_context(distributed)
     dev = resolve_device(device)

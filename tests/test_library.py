@@ -13,6 +13,7 @@ from pinnopt.compile.assemble import build_objective, sample_points
 from pinnopt.losses import Objective
 from pinnopt.validate.exact_model import ExactModel
 from pinnopt.validate.feasibility import check as check_feasibility
+from pinnopt.workflows.configured import run_configuration
 
 NAMES = problems.names()
 
@@ -66,7 +67,7 @@ def test_a_few_training_steps_lower_the_loss(name: str) -> None:
     # Causal slab weights move as the early slabs improve (later slabs gain weight), so the
     # weighted loss of two steps is not comparable: check the plain objective here.
     kwargs.pop("causal", None)
-    result = po.solve(problem, log_every=10, **kwargs)
+    result = run_configuration(problem, log_every=10, **kwargs)
     loss = result.history.loss
     assert loss[-1] < loss[0], f"{name}: {loss[0]:.3e} -> {loss[-1]:.3e}"
 

@@ -8,6 +8,7 @@ import sympy as sp
 import torch
 
 import pinnopt as po
+from pinnopt.workflows.configured import run_configuration
 from pinnopt.workflows.marching import window_problem
 
 from .strategy_helpers import SMALL, advection_problem, imbalanced_problem
@@ -41,11 +42,16 @@ def test_windows_cover_time_and_continue_each_other(marched: po.MarchResult) -> 
     assert marched.config["strategies"]["embedding"]["kind"] == "PeriodicEmbedding"
 
 
-def test_solve_with_marching_returns_the_stitched_result() -> None:
-    result = po.solve(
+def test_a_configuration_with_marching_returns_the_stitched_result() -> None:
+    result = run_configuration(
         advection_problem(), marching=po.Marching(2, shared=False), **{**KW, "phases": [po.Adam(3)]}
     )
     assert isinstance(result, po.MarchResult) and result.steps == 6
+
+
+def test_solve_itself_does_not_march() -> None:
+    with pytest.raises(TypeError, match="marching"):
+        po.solve(advection_problem(), marching=po.Marching(2), **KW)  # type: ignore[call-arg]
 
 
 def test_continuity_covers_every_constrained_time_derivative() -> None:

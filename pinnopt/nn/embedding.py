@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .norm import InputScaling
 
 Bounds = tuple[Sequence[float], Sequence[float]]
 
@@ -214,8 +215,6 @@ class PeriodicEmbedding(Embedding):
         """The layer after the default box scaling of ``bounds`` onto [-1, 1]."""
         scaling = None
         if bounds is not None:
-            from .norm import InputScaling
-
             scaling = InputScaling(*bounds)
         return self.build_for(in_dim, bounds, scaling)
 
@@ -225,8 +224,6 @@ class PeriodicEmbedding(Embedding):
         Without ``bounds`` and ``period``, the input is taken as already scaled to [-1, 1]
         (period 2), e.g. when only counting parameters.
         """
-        from .norm import InputScaling
-
         axes = self._axes(in_dim)
         if input_map is not None and not isinstance(input_map, InputScaling):
             raise ConfigError(

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ..losses import Evaluation, Objective, ResidualTerm, Term
 from ..symbolic import DerivativeEngine, DerivativePlan, Env
 from .parametric import ParametricNet
@@ -206,8 +207,6 @@ class GroupEvaluator:
     def bind(self, ev: Evaluation) -> BoundGroup:
         """Attach to one outer evaluation (its model, points and, where possible, its fields)."""
         if self.parametric and not isinstance(getattr(ev.model, "net", None), ParametricNet):
-            from ..errors import ConfigError
-
             raise ConfigError(
                 "this robust group expects a parametric model (po.robust.Parametric) taking the uncertain "
                 f"coefficients {list(self.names)} as inputs, got {type(ev.model).__name__}"

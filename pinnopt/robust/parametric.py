@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, ProblemError
+from ..nn import MLP, ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..declare.problem import Problem
@@ -73,8 +74,6 @@ class Parametric:
 
     def build(self, problem: Problem) -> ParametricNet:
         """Build the parametric network for ``problem``."""
-        from ..nn import MLP, ModelSpec
-
         space = problem.uncertainty
         if space is None:
             raise ProblemError(

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ..losses import Objective, PointSet
 from .term import RobustTerm
 
@@ -232,8 +233,6 @@ def price_of_robustness(robust: Any, nominal: Any) -> dict[str, float]:
     """
     r, n = robust.robust, nominal.robust
     if r is None or n is None:
-        from ..errors import ConfigError
-
         raise ConfigError("price_of_robustness needs two results of a problem with uncertain coefficients")
     return {
         "robust_nominal_objective": r.nominal_objective,

@@ -26,6 +26,7 @@ from torch import nn
 from ..declare.bounds import EXACT_METHODS, Inequality
 from ..declare.constraints import ConstraintSet
 from ..domain import Domain, Interior, Region
+from ..errors import ValidationError
 from ..symbolic import AutogradEngine, CompiledExpression, DerivativePlan, Env
 from ..symbolic.scalars import scalar_env
 
@@ -160,8 +161,6 @@ def feasibility(
         active_tol: override the activity tolerance of every bound.
         points: ``{term name: (N, dim) array}`` to check a field bound on given points.
     """
-    from ..errors import ValidationError
-
     if result.problem is None:
         raise ValidationError("this result was loaded without its problem; pass it to Result.load(problem=)")
     problem = result.problem

@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import CheckpointError, ConfigError, PinnoptError
+from ..result import Result
+from ..train import checkpoint as ckpt
+from ..train.checkpoint import remove_stale_temporaries
 from .figures import plot_result
 from .markdown import markdown_report
 from .report import read_json, solve_report, write_json, write_text_atomic
@@ -146,8 +149,6 @@ def clear_run(directory: str | os.PathLike[str]) -> list[Path]:
     Only the files a run writes are touched: report, Markdown, model, history, the plots
     its report lists, and the checkpoints.
     """
-    from ..train import checkpoint as ckpt
-
     out = Path(directory)
     names = [REPORT, MARKDOWN, MODEL, ARRAYS]
     try:
@@ -210,8 +211,6 @@ def write_run(
         landscape: also draw loss landscapes and the convexity probe.
         extra: more top-level report keys.
     """
-    from ..train.checkpoint import remove_stale_temporaries
-
     out = writable_folder(directory)
     remove_stale_temporaries(out)
     notes: list[str] = list(extra.pop("notes", []))
@@ -250,8 +249,6 @@ def rerender_run(directory: str | os.PathLike[str], *, problem: Problem | None =
     With the ``problem`` (rebuilt from the report's ``source``), the saved model is loaded
     and every plot is drawn; without it, only the loss and parameter plots.
     """
-    from ..result import Result
-
     out = Path(directory)
     if not out.is_dir():
         raise CheckpointError(

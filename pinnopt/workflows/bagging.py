@@ -21,6 +21,7 @@ import torch
 from ..compile.stage import compile_problem
 from ..errors import ConfigError, ValidationError
 from ..losses import PointSet
+from ..metrics import Validation, max_abs_error, relative_l2
 from ..solve import solve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,8 +72,6 @@ class Bagging:
 
     def validate(self, points: Any = None) -> Validation:
         """Relative L2 and max abs error of the bagged mean against the exact solution."""
-        from ..metrics import Validation, max_abs_error, relative_l2
-
         exact = self.problem.exact_solution
         if exact is None:
             raise ValidationError(f"problem {self.problem.name!r} declares no exact solution")

@@ -41,7 +41,9 @@ from ..domain import Interval, Product
 from ..domain.box import Face, ProductPiece
 from ..errors import ConfigError
 from ..losses.hooks import TrainingHook
+from ..nn import InputScaling
 from ..result import Result
+from ..solve import solve
 from ..strategies.base import check_int
 from ..symbolic import AutogradEngine, DerivativePlan, Field
 from ..train import Checkpoint
@@ -56,7 +58,7 @@ RESULT_FILE = "result.pt"
 @final
 @dataclass(frozen=True)
 class Marching:
-    """Time-marching settings (``po.march(problem, po.Marching(4))`` or ``solve(..., marching=...)``).
+    """Time-marching settings (``po.march(problem, po.Marching(4))``).
 
     Args:
         windows: number of equal time windows.
@@ -114,8 +116,6 @@ class WarmStart(TrainingHook):
 
 def _transferable(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's state without the buffers of its input scalings (they hold each window's box)."""
-    from ..nn import InputScaling
-
     skip = set()
     for prefix, module in model.named_modules():
         if isinstance(module, InputScaling):
@@ -290,8 +290,6 @@ def march(
         options: every other keyword of :func:`pinnopt.solve` (model, phases, collocation,
             dtype, seed, balance, causal, curriculum...), applied to each window.
     """
-    from ..solve import solve
-
     spec = marching if isinstance(marching, Marching) else Marching(windows=marching)
     if not isinstance(spec, Marching):
         raise ConfigError(f"marching={marching!r}: expected po.Marching(...) or a number of windows")

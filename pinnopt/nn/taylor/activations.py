@@ -24,6 +24,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from .. import ACTIVATIONS
+
 Poly = tuple[Fraction, ...]
 """Polynomial coefficients, constant term first."""
 
@@ -278,8 +280,6 @@ def _softplus(module: nn.Module) -> ActivationRule | None:
 
 def default_rules() -> dict[type[nn.Module], RuleFactory]:
     """A fresh copy of the built-in table (exact module class -> rule factory)."""
-    from .. import ACTIVATIONS
-
     return {
         nn.Tanh: lambda m: TanhRule(),
         ACTIVATIONS["sin"]: lambda m: SinRule(),  # type: ignore[dict-item]

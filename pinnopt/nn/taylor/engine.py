@@ -30,6 +30,7 @@ from torch import nn
 from ...errors import ConfigError
 from ...symbolic.derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
 from ...symbolic.fields import Field
+from .. import PINN, InputScaling, MLPNet
 from .activations import ActivationRule, default_rules
 from .plan import TaylorPlan
 from .sets import PlanChannels, Request, fused_sets
@@ -70,8 +71,6 @@ def describe_mlp(model: nn.Module, rules: RuleTable) -> MLPView | None:
     whose class keeps its ``forward``. Subclasses of the networks and anything with other
     layers (normalization, batch norm, adaptive activations) are not recognized.
     """
-    from .. import PINN, InputScaling, MLPNet
-
     net = model.net if type(model) is PINN else model
     if type(net) is not MLPNet:
         return None
