@@ -256,6 +256,7 @@ def solve(
         distributed=ctx,
         compile=compile,
     )
+    trainer.coordinates = tuple(str(c) for c in problem.coordinates)
     if resume is not None:
         trainer.load_checkpoint(resume)
     if trainer.is_main:
