@@ -320,7 +320,9 @@ def residual_norms(trainer: Trainer, name: str, points: PointSet, chunk: int = 8
     with torch.enable_grad():
         for start in range(0, len(points), chunk):
             part = points.take(torch.arange(start, min(start + chunk, len(points)), device=points.x.device))
-            ev = objective.evaluation(trainer.model, {**trainer.points, name: part}, create_graph=False)
+            ev = objective.evaluation(
+                trainer.model, {**trainer.points, name: part}, create_graph=False, reference=trainer.points
+            )
             r2 = sum(t.residual(ev).detach() ** 2 for t in residual)  # type: ignore[attr-defined]
             out.append(r2)  # type: ignore[arg-type]
     return torch.cat(out).sqrt()

@@ -22,6 +22,8 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..losses import Objective, PointSet
+from ..losses.evaluation import statistics_set
+from ..nn.norm import calibrate_batch_norm
 from . import distributed as ddp
 from .batching import Batching, BatchStream, FullBatch, steps_per_epoch
 from .callbacks import Callback, StepCallback, as_callbacks
@@ -200,6 +202,9 @@ class Trainer(StateMixin, CheckMixin):
                         reason = self._interrupted()
         finally:
             self._bar.close()
+        reference = statistics_set(self.points)
+        if reference is not None:  # batch norm: eval mode gets the trained function's statistics
+            calibrate_batch_norm(self.model, self.points[reference].x)
         self.history.flush()
         outcome = TrainOutcome(
             self.history,
