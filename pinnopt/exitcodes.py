@@ -12,8 +12,9 @@ EXIT_TABLE: tuple[tuple[int, str], ...] = (
     (
         EXIT_OK,
         "completed: the step budget, a time limit, MaxSteps, a tolerance or threshold (gradient, "
-        "loss change, step size, cost, convergence, metric), early stopping, or an L-BFGS line "
-        "search that found no decrease at a converged point",
+        "loss change, step size, cost, convergence, metric), early stopping, an L-BFGS line "
+        "search that found no decrease at a converged point (round-off), or one that found no "
+        "decrease elsewhere (the report says so)",
     ),
     (EXIT_FAILED, "a failed check (`pinnopt check`, `pinnopt solve --check`)"),
     (
@@ -21,7 +22,11 @@ EXIT_TABLE: tuple[tuple[int, str], ...] = (
         "bad usage or input: unknown problem or option, unreadable file or run folder, a run "
         "folder holding another run, a run folder in use by another process",
     ),
-    (EXIT_DIVERGED, "diverged: NaN/Inf after the divergence guard's retries (report marked diverged)"),
+    (
+        EXIT_DIVERGED,
+        "diverged: NaN/Inf after the divergence guard's retries, at the initial network, or at "
+        "every L-BFGS trial point (report marked diverged)",
+    ),
     (
         EXIT_INTERRUPTED,
         "interrupted (Ctrl-C): checkpoint written, report marked interrupted; continue with --resume",
@@ -35,6 +40,7 @@ EXIT_CODES: dict[str, int] = {
     "LOSS_CHANGE_TOLERANCE": EXIT_OK,
     "STEP_TOLERANCE": EXIT_OK,
     "LINE_SEARCH_FAILED": EXIT_OK,
+    "ROUND_OFF": EXIT_OK,
     "COST_THRESHOLD": EXIT_OK,
     "CONVERGED": EXIT_OK,
     "METRIC_THRESHOLD": EXIT_OK,
@@ -42,6 +48,8 @@ EXIT_CODES: dict[str, int] = {
     "TIME_LIMIT": EXIT_OK,
     "EARLY_STOPPING": EXIT_OK,
     "DIVERGED": EXIT_DIVERGED,
+    "NOT_FINITE": EXIT_DIVERGED,
+    "LINE_SEARCH_NOT_FINITE": EXIT_DIVERGED,
     "INTERRUPTED": EXIT_INTERRUPTED,
 }
 """The exit status of ``pinnopt solve`` for each ``StopReason`` (by name)."""

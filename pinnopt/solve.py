@@ -234,6 +234,7 @@ def solve(
             },
         ),
     )
+    trainer.coordinates = tuple(str(c) for c in problem.coordinates)
     resumed_file = trainer.load_checkpoint(resume) if resume is not None else None
     if trainer.is_main:
         log.info(

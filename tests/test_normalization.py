@@ -178,10 +178,10 @@ def test_batch_norm_refuses_a_one_point_batch_in_training_mode() -> None:
         net(torch.zeros(1, 1, dtype=torch.float64))
     with pytest.raises(po.DataError, match="norm='layer'"):
         po.solve(
-            poisson1d(),  # its boundary point sets hold one point each
+            poisson1d(),  # the statistics come from the interior set, here of one point
             model=po.MLP(width=6, depth=2, norm="batch"),
             phases=[po.Adam(steps=1)],
-            collocation=po.Collocation(interior=16, boundary=1),
+            collocation=po.Collocation(interior=1, boundary=1),
         )
 
 

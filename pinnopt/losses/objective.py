@@ -70,8 +70,13 @@ class Objective:
         *,
         scalars: Mapping[str, Any] | None = None,
         create_graph: bool = True,
+        reference: Mapping[str, PointSet] | None = None,
     ) -> Evaluation:
-        """A fresh :class:`Evaluation` of ``model`` on ``points``."""
+        """A fresh :class:`Evaluation` of ``model`` on ``points``.
+
+        ``reference``: the point sets whose interior batch gives batch-norm statistics
+        (default ``points``; pass the training points when ``points`` holds candidates).
+        """
         missing = [n for n in self.plans if n not in points]
         if missing:
             raise ConfigError(f"no points given for point sets {missing}")
@@ -84,6 +89,7 @@ class Objective:
             scalars={**self.scalars, **(scalars or {})} if self.scalars else scalars,
             create_graph=create_graph,
             grouped=True,
+            reference=reference,
         )
 
     def losses(self, ev: Evaluation) -> torch.Tensor:

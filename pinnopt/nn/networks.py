@@ -136,6 +136,13 @@ class FeedForwardNet(nn.Module):
         if self._spread_biases:
             with torch.no_grad():
                 self.linears[0].bias.uniform_(-1.0, 1.0, generator=generator)
+        elif self._batch_norm and self.norms is not None:
+            with torch.no_grad():  # batch norm removes the linear bias: spread its own instead
+                self.norms[0].bias.uniform_(-1.0, 1.0, generator=generator)
+
+    def _shared(self) -> bool:
+        """True while the batch-norm layers hold shared statistics (already detached-input ones)."""
+        return self.norms is not None and any(getattr(n, "shared", None) is not None for n in self.norms)
 
     def _embed(self, x: torch.Tensor) -> torch.Tensor:
         h = self.input_map(x) if self.input_map is not None else x
@@ -152,7 +159,7 @@ class FeedForwardNet(nn.Module):
             z = layer(h)
             if self.norms is not None:
                 nrm = self.norms[i]
-                if isinstance(nrm, BatchNorm) and nrm.training:
+                if isinstance(nrm, BatchNorm) and nrm.training and nrm.shared is None:
                     s = stats[i] if stats is not None else nrm.batch_statistics(z)
                     if collect is not None:
                         collect.append(s)
@@ -165,7 +172,7 @@ class FeedForwardNet(nn.Module):
         return self.output_scaling(y) if self.output_scaling is not None else y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self._batch_norm and self.training and x.requires_grad:
+        if self._batch_norm and self.training and x.requires_grad and not self._shared():
             stats: list[tuple[torch.Tensor, torch.Tensor]] = []
             self._run(x.detach(), collect=stats)
             return self._run(x, stats=stats)

@@ -147,8 +147,18 @@ class BatchNorm(nn.Module):
     inputs (the statistics still depend on the weights, so weight gradients flow through
     them), and normalize the differentiated pass with those statistics: the network is then
     an ordinary pointwise function of ``x`` whose derivatives are exact. A batch of one
-    point in training mode has no variance and is refused.
+    point, or of identical points, in training mode has no variance and is refused.
+
+    An objective evaluates the model once per point set. Statistics taken per set would
+    normalize a set of identical boundary points to the layer's bias alone, so the
+    conditions would constrain nothing but the bias. The objective's evaluation therefore
+    takes the statistics once from the interior (collocation) batch,
+    :func:`shared_batch_statistics`, and every point set is normalized with them
+    (``shared``); the running estimates are updated once per evaluation.
     """
+
+    shared: tuple[torch.Tensor, torch.Tensor] | None
+    """Statistics every forward pass uses while set (see :func:`shared_batch_statistics`)."""
 
     def __init__(self, features: int, momentum: float = 0.1) -> None:
         super().__init__()
@@ -159,6 +169,8 @@ class BatchNorm(nn.Module):
         self.register_buffer("running_mean", torch.zeros(features))
         self.register_buffer("running_var", torch.ones(features))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+        self.shared = None
+        self._capture = False
 
     def batch_statistics(self, h: torch.Tensor, *, update: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and biased variance of ``h`` over the batch; updates the running estimates."""
@@ -171,6 +183,14 @@ class BatchNorm(nn.Module):
             )
         mean = h.mean(0)
         var = h.var(0, unbiased=False)
+        if not bool(var.max() > 0):
+            raise DataError(
+                f"batch norm in training mode got a batch of {n} identical points: the batch variance is "
+                "zero. Normalize with the statistics of a set of distinct points (the objective uses "
+                "the interior set), use norm='layer' or norm='group', or call model.eval()"
+            )
+        if self._capture:
+            self.shared = (mean, var)
         if update:
             with torch.no_grad():
                 self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean.detach())
@@ -184,6 +204,8 @@ class BatchNorm(nn.Module):
     ) -> torch.Tensor:
         if statistics is not None:
             mean, var = statistics
+        elif self.training and self.shared is not None:
+            mean, var = self.shared
         elif self.training:
             mean, var = self.batch_statistics(h)
         else:
@@ -192,6 +214,65 @@ class BatchNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.features}, eps={EPS}, momentum={self.momentum}"
+
+
+def shared_batch_statistics(
+    model: nn.Module, x: torch.Tensor
+) -> list[tuple[BatchNorm, tuple[torch.Tensor, torch.Tensor]]]:
+    """The statistics of every training-mode :class:`BatchNorm` of ``model`` on the points ``x``.
+
+    One forward pass over the detached points (the statistics depend on the weights, so
+    weight gradients flow through them; the running estimates are updated once). Install
+    them with :func:`using_statistics` around every call of the model that should share
+    them. Returns ``[]`` when the model has no batch norm in training mode.
+    """
+    layers = [m for m in model.modules() if isinstance(m, BatchNorm) and m.training]
+    if not layers:
+        return []
+    for layer in layers:
+        layer.shared, layer._capture = None, True
+    try:
+        model(x.detach())
+        found = [(layer, layer.shared) for layer in layers]
+    finally:
+        for layer in layers:
+            layer.shared, layer._capture = None, False
+    missing = [i for i, (_, s) in enumerate(found) if s is None]
+    if missing:
+        raise ConfigError(f"batch norm layers {missing} computed no batch statistics on the reference points")
+    return found  # type: ignore[return-value]
+
+
+def calibrate_batch_norm(model: nn.Module, x: torch.Tensor) -> int:
+    """Set the running estimates of every training-mode :class:`BatchNorm` to the statistics of ``x``.
+
+    The trainer calls this at the end of training with the interior set, so that the model
+    in eval mode (validation, prediction) is exactly the function that was trained, not
+    one normalized with exponential averages over earlier weights and L-BFGS trial points.
+    The biased variance is stored, as training normalizes with it. Returns the number of
+    layers set.
+    """
+    with torch.no_grad():
+        stats = shared_batch_statistics(model, x)
+        for layer, (mean, var) in stats:
+            layer.running_mean.copy_(mean)
+            layer.running_var.copy_(var)
+    return len(stats)
+
+
+class using_statistics:  # noqa: N801 - used as a context manager
+    """Within the block, the given batch-norm layers normalize with the given statistics."""
+
+    def __init__(self, stats: Sequence[tuple[BatchNorm, tuple[torch.Tensor, torch.Tensor]]]) -> None:
+        self.stats = list(stats)
+
+    def __enter__(self) -> None:
+        for layer, s in self.stats:
+            layer.shared = s
+
+    def __exit__(self, *exc: object) -> None:
+        for layer, _ in self.stats:
+            layer.shared = None
 
 
 def make_norm(kind: str | None, width: int, groups: int) -> nn.Module | None:

@@ -47,6 +47,9 @@ class SelfAdaptiveTerm(Term):
         dtype, device: of the weights.
     """
 
+    fixed_points = True
+    """Per-point weights: the point set must not be replaced (sampling hooks refuse it)."""
+
     def __init__(self, inner: Term, n: int, init: float, dtype: torch.dtype, device: torch.device) -> None:
         self.inner = inner
         self.name = inner.name

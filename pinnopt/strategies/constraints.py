@@ -60,9 +60,16 @@ class BarrierContinuation(TrainingHook):
         self.step = 0
         self._terms: dict[str, BarrierTerm] = {}
         self._steps: dict[str, int] = {}
+        self._bound = False
 
     def on_train_start(self, trainer: Trainer) -> None:
+        self._bind(trainer)
+        self._apply(self.step)
+
+    def _bind(self, trainer: Trainer) -> None:
+        """Find the terms and the continuation lengths (at the start, and after a resume)."""
         self._terms = _terms(trainer, BarrierTerm, list(self.schedules))
+        self._bound = True
         default = gradient_steps(trainer)
         for name, (cont, _) in self.schedules.items():
             self._steps[name] = cont.steps if cont.steps is not None else default
@@ -72,7 +79,6 @@ class BarrierContinuation(TrainingHook):
                     "its final value",
                     name,
                 )
-        self._apply(self.step)
 
     def m_at(self, name: str, step: int) -> float:
         """The scheduled coefficient of term ``name`` after ``step`` steps."""
@@ -85,6 +91,8 @@ class BarrierContinuation(TrainingHook):
             term.set_m(self.m_at(name, step))
 
     def on_step(self, trainer: Trainer, step: int) -> None:
+        if not self._bound:  # resumed from a checkpoint: m is restored with the objective
+            self._bind(trainer)
         self.step = step
         for name, term in self._terms.items():
             cont, _ = self.schedules[name]
@@ -113,9 +121,15 @@ class AugmentedLagrangian(TrainingHook):
         self.updates = 0
         self._terms: dict[str, EqualityTerm] = {}
         self._until: dict[str, int] = {}
+        self._bound = False
 
     def on_train_start(self, trainer: Trainer) -> None:
+        self._bind(trainer)
+
+    def _bind(self, trainer: Trainer) -> None:
+        """Find the terms and the last update steps (at the start, and after a resume)."""
         self._terms = _terms(trainer, EqualityTerm, self.names)
+        self._bound = True
         default = gradient_steps(trainer)
         for name, term in self._terms.items():
             until = term.equality.until
@@ -129,6 +143,8 @@ class AugmentedLagrangian(TrainingHook):
                 )
 
     def on_step(self, trainer: Trainer, step: int) -> None:
+        if not self._bound:  # resumed from a checkpoint: the multipliers are restored with the objective
+            self._bind(trainer)
         scalars = trainer.model.scalars() if hasattr(trainer.model, "scalars") else {}
         for name, term in self._terms.items():
             if step <= self._until[name] and step % term.equality.every == 0:
@@ -196,11 +212,15 @@ class BarrierMonitor(TrainingHook):
         self.warned: set[str] = set()
         self.last_shares: dict[str, float] = {}
         self._terms: dict[str, BarrierTerm] = {}
+        self._bound = False
 
     def on_train_start(self, trainer: Trainer) -> None:
         self._terms = _terms(trainer, BarrierTerm, self.names)
+        self._bound = True
 
     def on_step(self, trainer: Trainer, step: int) -> None:
+        if not self._bound:  # resumed from a checkpoint
+            self.on_train_start(trainer)
         every = self.every or int(getattr(trainer, "log_every", 100))
         if step % every != 0 or len(self.warned) == len(self._terms):
             return

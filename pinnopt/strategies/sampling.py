@@ -102,6 +102,17 @@ class SamplingHook(TrainingHook):
                 f"{type(self).__name__} is not bound to a problem: pass it to po.solve(hooks=[...]) or "
                 "call hook.bind(point_sources, seed=..., dtype=..., device=...)"
             )
+        fixed = [
+            (t.name, t.point_set)
+            for t in trainer.objective.terms
+            if getattr(t, "fixed_points", False) and t.point_set in self.target_sets()
+        ]
+        if fixed:
+            raise ConfigError(
+                f"{type(self).__name__} replaces the points of {sorted({s for _, s in fixed})}, but terms "
+                f"{[n for n, _ in fixed]} keep per-point state (self-adaptive weights) that needs fixed "
+                "point sets: drop the sampling hook, or the per-point weighting"
+            )
         self._apply_pending(trainer)
 
     def on_step(self, trainer: Trainer, step: int) -> None:
@@ -143,9 +154,20 @@ class SamplingHook(TrainingHook):
         if not self._pending:
             return
         for name, saved in self._pending.items():
+            x = saved["x"].to(self.device, self.dtype)
             data = {k: v.to(self.device, self.dtype) for k, v in saved.items() if k != "x"}
-            trainer.points[name] = PointSet(name, saved["x"].to(self.device, self.dtype), data)
+            current = trainer.points.get(name)
+            if current is not None and _same_points(current, x, data):
+                continue  # the trainer restored this set already: keep the object its batches refer to
+            trainer.points[name] = PointSet(name, x, data)
         self._pending = None
+
+
+def _same_points(ps: PointSet, x: torch.Tensor, data: Mapping[str, torch.Tensor]) -> bool:
+    """True when ``ps`` holds exactly ``x`` and ``data``."""
+    if ps.x.shape != x.shape or set(ps.data) != set(data) or not torch.equal(ps.x, x):
+        return False
+    return all(ps.data[k].shape == v.shape and torch.equal(ps.data[k], v) for k, v in data.items())
 
 
 class Resample(SamplingHook):
@@ -279,14 +301,17 @@ class RAD(_ResidualHook):
 
 
 def residual_norms(trainer: Trainer, name: str, points: PointSet, chunk: int = 8192) -> torch.Tensor:
-    """``sqrt(sum_t r_t^2)`` over the residual terms of point set ``name``, at ``points``.
+    """``sqrt(sum_t r_t^2)`` over the pointwise residual terms of point set ``name``, at ``points``.
 
-    Evaluated chunk by chunk with ``create_graph=False``; the result is detached.
+    Pointwise residual terms are plain residual terms and terms that wrap one (causal or
+    self-adaptive weighting); other terms of the set (a barrier of a bound, an energy) have
+    no pointwise residual and do not take part. Evaluated chunk by chunk with
+    ``create_graph=False``; the result is detached.
     """
     objective = trainer.objective
     terms = [t for t in objective.terms if t.point_set == name]
-    residual = [t for t in terms if isinstance(t, ResidualTerm)]
-    if not residual or len(residual) != len(terms):
+    residual = [t for t in terms if _pointwise(t)]
+    if not residual:
         raise ConfigError(
             f"point set {name!r} has no pointwise residual terms to refine with (terms: "
             f"{[t.name for t in terms]})"
@@ -295,7 +320,18 @@ def residual_norms(trainer: Trainer, name: str, points: PointSet, chunk: int = 8
     with torch.enable_grad():
         for start in range(0, len(points), chunk):
             part = points.take(torch.arange(start, min(start + chunk, len(points)), device=points.x.device))
-            ev = objective.evaluation(trainer.model, {**trainer.points, name: part}, create_graph=False)
-            r2 = sum(t.residual(ev).detach() ** 2 for t in residual)
+            ev = objective.evaluation(
+                trainer.model, {**trainer.points, name: part}, create_graph=False, reference=trainer.points
+            )
+            r2 = sum(t.residual(ev).detach() ** 2 for t in residual)  # type: ignore[attr-defined]
             out.append(r2)  # type: ignore[arg-type]
     return torch.cat(out).sqrt()
+
+
+def _pointwise(term: object) -> bool:
+    """True for a residual term, or a term wrapping one (causal, self-adaptive weighting)."""
+    while not isinstance(term, ResidualTerm):
+        term = getattr(term, "inner", None)
+        if term is None:
+            return False
+    return True

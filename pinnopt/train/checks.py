@@ -14,6 +14,7 @@ import torch
 
 from . import distributed as ddp
 from .lbfgs import LBFGSOptimizer
+from .nonfinite import describe_nonfinite
 from .outcome import PhaseOutcome, Signal
 from .state import Restart
 from .stop import StopReason
@@ -102,10 +103,31 @@ class CheckMixin:
 
     # -- divergence and interruption -----------------------------------------------------------
     def _diverge(self: Trainer, what: str) -> Signal:
-        """Restore the last good state; retry with a lower learning rate, or stop."""
-        self._retries += 1
+        """Restore the last good state; retry with a lower learning rate, or stop.
+
+        When the restored state itself has a non-finite loss or gradient (a term undefined
+        at the initial network, say), retries cannot help: stop at once with
+        :attr:`StopReason.NOT_FINITE`, naming the terms and the points.
+        """
         assert self._good is not None
         self._restore(self._good)
+        where = describe_nonfinite(self.objective, self.model, self.points, self.coordinates)
+        if self.dist:
+            found = [w for w in ddp.gather(where, self.dist) if w]
+            where = found[0] if found else None
+        if where is not None:
+            when = (
+                "at initialization (step 0, before any update)"
+                if self.step == 0
+                else f"at step {self.step} (the last finite check point)"
+            )
+            detail = (
+                f"{what}; the restored state is not finite {when}: {where}; no retries (they cannot help)"
+            )
+            if self.is_main:
+                log.error("%s", detail)
+            return Signal(StopReason.NOT_FINITE, True, detail)
+        self._retries += 1
         if self._retries > self.guard.max_retries:
             detail = f"{what}; gave up after {self.guard.max_retries} retries at step {self.step}"
             if self.is_main:

@@ -31,7 +31,14 @@ class LBFGSStatus(enum.Enum):
     LOSS_CHANGE_TOLERANCE = "loss_change_tolerance"
     STEP_TOLERANCE = "step_tolerance"
     LINE_SEARCH_FAILED = "line_search_failed"
+    ROUND_OFF = "round_off"
+    LINE_SEARCH_NOT_FINITE = "line_search_not_finite"
     NOT_FINITE = "not_finite"
+
+
+ROUND_OFF_ULPS = 1000.0
+"""A line search whose smallest tried step predicts a decrease below this many units of
+round-off of the loss (``eps * |f|``) has reached the loss's round-off."""
 
 
 @dataclass
@@ -84,6 +91,8 @@ class LBFGSOptimizer:
         self.extra: Any = None
         self.n_iter = 0
         self.n_evals = 0
+        self._trials: list[tuple[float, float]] = []
+        self._gtd0 = 0.0
 
     # -- flat views ---------------------------------------------------------------------------
     def _flat_params(self) -> torch.Tensor:
@@ -127,6 +136,7 @@ class LBFGSOptimizer:
             d = -g
             gtd = float(g.dot(d))
         t0 = self.lr if self.n_iter > 0 else min(1.0, 1.0 / float(g.abs().sum())) * self.lr
+        self._trials = []
         try:
             accepted = self._line_search(closure, x0, d, t0, gtd)
             if accepted is None and self.s:  # retry once from steepest descent
@@ -140,7 +150,7 @@ class LBFGSOptimizer:
             raise
         if accepted is None:
             self._set(x0)
-            return LBFGSStatus.LINE_SEARCH_FAILED
+            return self._failure(x0.dtype)
         self._set(x0 + accepted.t * d)
         s = accepted.t * d
         y = accepted.g - g
@@ -167,6 +177,23 @@ class LBFGSOptimizer:
         if float(s.abs().max()) <= self.tolerance_step:
             return LBFGSStatus.STEP_TOLERANCE
         return LBFGSStatus.CONTINUE
+
+    def _failure(self, dtype: torch.dtype) -> LBFGSStatus:
+        """Why the line search found no decrease: NaN/Inf trial points, round-off, or neither.
+
+        Round-off: the smallest finite trial step predicted a decrease below
+        :data:`ROUND_OFF_ULPS` units of round-off of the loss, so no decrease can be seen in
+        this precision (a converged run, not a failure). NaN/Inf: no finite trial point
+        below the round-off scale, and some trial points were not finite.
+        """
+        assert self.f is not None
+        floor = ROUND_OFF_ULPS * torch.finfo(dtype).eps * max(abs(self.f), torch.finfo(dtype).tiny)
+        finite = [dec for dec, f in self._trials if math.isfinite(f)]
+        if finite and min(finite) <= floor:
+            return LBFGSStatus.ROUND_OFF
+        if len(finite) < len(self._trials):
+            return LBFGSStatus.LINE_SEARCH_NOT_FINITE
+        return LBFGSStatus.LINE_SEARCH_FAILED
 
     def reset(self) -> None:
         """Forget the accepted point's loss and gradient and the curvature memory (the objective
@@ -201,6 +228,7 @@ class LBFGSOptimizer:
     def _phi(self, closure: Closure, x0: torch.Tensor, d: torch.Tensor, t: float) -> _Point:
         self._set(x0 + t * d)
         f, g, extra = self._evaluate(closure)
+        self._trials.append((abs(t * self._gtd0), f))  # (predicted decrease, loss)
         return _Point(t, f, g, float(g.dot(d)), extra)
 
     def _line_search(
@@ -216,6 +244,7 @@ class LBFGSOptimizer:
         """Return the accepted point, or None if no decrease was found."""
         f0 = self.f
         assert f0 is not None
+        self._gtd0 = gtd0
         zero = _Point(0.0, f0, self.g, gtd0, self.extra)  # type: ignore[arg-type]
         prev = zero
         d_max = float(d.abs().max())

@@ -15,13 +15,29 @@ class StopReason(str, enum.Enum):
     )
     STEP_TOLERANCE = "L-BFGS converged: the parameter update fell below tolerance_step"
     LINE_SEARCH_FAILED = (
-        "L-BFGS stopped: the line search found no decrease, even along steepest descent "
-        "(usually the loss is at float round-off; try float64)"
+        "L-BFGS stopped: the line search found no decrease, even along steepest descent, although "
+        "the predicted decrease was above the loss's round-off (a non-smooth or noisy loss, or an "
+        "objective changed during the phase)"
+    )
+    ROUND_OFF = (
+        "L-BFGS converged: the loss is at its floating-point round-off (the line search's smallest "
+        "steps predicted decreases below the rounding error of the loss)"
+    )
+    LINE_SEARCH_NOT_FINITE = (
+        "L-BFGS stopped: the line search met NaN or Inf losses along the search direction and no "
+        "finite decrease (the loss is undefined just past the current point, e.g. sqrt or log of a "
+        "negative value); the current, finite state is kept"
     )
     DIVERGED = (
         "the loss or its gradient became NaN or Inf and the divergence guard ran out of retries "
         "(each retry restores the last finite state and lowers the learning rate); the last finite "
         "state was restored (lower the learning rate, clip gradients or check the problem's scaling)"
+    )
+    NOT_FINITE = (
+        "the loss or its gradient is NaN or Inf at the last finite state itself (at initialization, or "
+        "at the restored check point), so lowering the learning rate cannot help: a term of the "
+        "problem is undefined there (sqrt or log of a negative value, a division by zero); the "
+        "detail names the terms and the points"
     )
     INTERRUPTED = "interrupted by the user (Ctrl-C); the last completed step is kept"
     COST_THRESHOLD = "the cost fell below the requested threshold (CostThreshold)"
@@ -41,6 +57,7 @@ class StopReason(str, enum.Enum):
             StopReason.GRADIENT_TOLERANCE,
             StopReason.LOSS_CHANGE_TOLERANCE,
             StopReason.STEP_TOLERANCE,
+            StopReason.ROUND_OFF,
             StopReason.COST_THRESHOLD,
             StopReason.CONVERGED,
             StopReason.METRIC_THRESHOLD,

@@ -22,7 +22,9 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..losses import Objective, PointSet
+from ..losses.evaluation import statistics_set
 from ..losses.hooks import TrainingHook
+from ..nn.norm import calibrate_batch_norm
 from . import checkpoint as ckpt_files
 from . import distributed as ddp
 from .batching import Batching, BatchStream, FullBatch, steps_per_epoch
@@ -49,6 +51,8 @@ _LBFGS_REASONS = {
     LBFGSStatus.LOSS_CHANGE_TOLERANCE: StopReason.LOSS_CHANGE_TOLERANCE,
     LBFGSStatus.STEP_TOLERANCE: StopReason.STEP_TOLERANCE,
     LBFGSStatus.LINE_SEARCH_FAILED: StopReason.LINE_SEARCH_FAILED,
+    LBFGSStatus.ROUND_OFF: StopReason.ROUND_OFF,
+    LBFGSStatus.LINE_SEARCH_NOT_FINITE: StopReason.LINE_SEARCH_NOT_FINITE,
     LBFGSStatus.NOT_FINITE: StopReason.DIVERGED,
 }
 
@@ -117,6 +121,8 @@ class Trainer(StateMixin, CheckMixin):
         self.run_id = ckpt_files.new_run_id()
         self.resume_changes: dict[str, dict[str, str]] = {}
         self.progress = progress
+        self.coordinates: tuple[str, ...] = ()
+        """Names of the point coordinates, for messages (``po.solve`` sets them)."""
         self.dist = distributed if distributed is not None and distributed.world_size > 1 else None
         self._params = [p for p in model.parameters() if p.requires_grad]
         if not self._params:
@@ -204,6 +210,9 @@ class Trainer(StateMixin, CheckMixin):
                         reason = self._interrupted()
         finally:
             self._bar.close()
+        reference = statistics_set(self.points)
+        if reference is not None:  # batch norm: eval mode gets the trained function's statistics
+            calibrate_batch_norm(self.model, self.points[reference].x)
         self.history.flush()
         outcome = TrainOutcome(
             self.history,
@@ -347,6 +356,9 @@ class Trainer(StateMixin, CheckMixin):
             sig = final
         reason = sig.reason if sig is not None else (self._phase_status or StopReason.STEP_BUDGET)
         detail = sig.detail if sig is not None else ""
+        dtype = self._params[0].dtype
+        if reason is StopReason.ROUND_OFF and torch.finfo(dtype).bits < 64:
+            detail = f"at {str(dtype).replace('torch.', '')} round-off: float64 may reach a lower loss"
         run_ends = sig is not None and sig.run
         if run_ends:
             self._stop_detail = detail
