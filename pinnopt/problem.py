@@ -20,6 +20,7 @@ from sympy.core.function import AppliedUndef
 
 from .domain import Domain, Region
 from .errors import ProblemError
+from .input_checks import check_points_inside, check_unknowns_determined
 from .symbolic import (
     DEFAULT_FUNCTIONS,
     CompiledExpression,
@@ -255,11 +256,15 @@ class Problem:
 
         exprs += declared_expressions(self.bounds, self.energy)
         unknowns, unknown_coords = self._find_unknowns(exprs, table, coords)
+        declared: tuple[str, ...] = ()
         if self.unknowns is not None:
             declared = tuple(unknown_name(u) for u in self.unknowns)
             if sorted(declared) != sorted(unknowns):
                 raise ProblemError(f"unknowns={list(declared)} but the equations use {list(unknowns)}")
             unknowns = declared
+        check_unknowns_determined(
+            unknowns, exprs[: len(items)], declared_expressions((), self.energy), table, declared
+        )
         ctx = SymbolContext(
             coordinates=coords,
             unknowns=unknowns,
@@ -423,6 +428,7 @@ class Problem:
                 else:
                     compiled = compile_expression(item.expr, ctx, what=what)
                     region = self.domain.region(item.where)
+                    check_points_inside(self.domain, region, what)
                     if item.name:
                         name = item.name
                     elif kind == "equation":
