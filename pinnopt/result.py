@@ -84,11 +84,25 @@ class Result:
 
     @property
     def dtype(self) -> torch.dtype:
-        return next(self.model.net.parameters()).dtype
+        """The run's dtype: the network's, else the trainable scalars', else the config's."""
+        first = self._first_tensor()
+        if first is not None:
+            return first.dtype
+        return {"float32": torch.float32}.get(str(self.config.get("dtype")), torch.float64)
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.net.parameters()).device
+        """The run's device: the network's, else the trainable scalars', else the config's."""
+        first = self._first_tensor()
+        if first is not None:
+            return first.device
+        return torch.device(str(self.config.get("device", "cpu")))
+
+    def _first_tensor(self) -> torch.Tensor | None:
+        """A parameter or buffer of the model (None for a model with neither)."""
+        for t in (*self.model.net.parameters(), *self.model.net.buffers(), *self.model.params.values()):
+            return t
+        return None
 
     def __repr__(self) -> str:
         reason = self.stop_reason.name if self.stop_reason else "loaded"

@@ -24,6 +24,7 @@ from .constraints import constraint_hooks
 from .constraints.reparam import bake, exact_limits, reparameterize
 from .domain.sampling import Collocation
 from .errors import ConfigError
+from .input_checks import probe_module
 from .inverse import ParameterTrace
 from .losses import PointSet
 from .nn import ModelSpec
@@ -208,6 +209,8 @@ def solve(
     torch.manual_seed(seed)
     pinn, net_config = build_model(problem, model, plan)
     pinn = pinn.to(device=dev, dtype=dt)
+    if isinstance(model, nn.Module):  # a custom module: checked once on a probe batch
+        probe_module(model, problem.domain, len(problem.unknowns), dt, dev, scalars=bool(problem.parameters))
     constraints = problem.constraints
     reparameterize(pinn, exact_limits(constraints.inequalities, "reparam"))
     sources = point_sources(problem, collocation, skip=enforced)
