@@ -31,7 +31,7 @@ from sympy.core.relational import Relational
 from ..domain import Domain, Region
 from ..errors import ProblemError
 from ..symbolic import CompiledExpression, SymbolContext
-from .barrier import DEFAULT_CAP, DEFAULT_FLOOR
+from .barrier import DEFAULT_CAP, DEFAULT_FLOOR, check_barrier_settings
 from .scalars import compile_scalar_safe, scalar_env
 
 METHODS = {
@@ -143,6 +143,7 @@ class Bound:
                 raise ProblemError(f"{label}: {attr}={v!r}; expected a positive finite number")
         if self.method not in METHODS:
             raise ProblemError(f"{label}: method={self.method!r}; expected one of {sorted(METHODS)}")
+        check_barrier_settings(self.method, self.m, self.cap, self.floor, label)
         if self.reduce not in REDUCTIONS:
             raise ProblemError(f"{label}: reduce={self.reduce!r}; expected one of {list(REDUCTIONS)}")
         if self.n is not None and (not isinstance(self.n, (int, np.integer)) or self.n < 1):
