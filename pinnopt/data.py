@@ -27,7 +27,7 @@ import torch
 from sympy.core.function import AppliedUndef
 
 from .domain import Domain, Points
-from .errors import DataError
+from .errors import DataError, as_number
 from .problem import Condition, TermSpec
 from .symbolic import Field, SymbolContext, compile_expression
 
@@ -70,7 +70,7 @@ class Observations(Condition):
             raise DataError(
                 f"Observations(name={self.name!r}): expected a non-empty name (not a region name)"
             )
-        w = float(self.weight)
+        w = as_number(self.weight, f"observations {self.name!r}: weight", DataError)
         if not (w > 0 and np.isfinite(w)):
             raise DataError(f"observations {self.name!r}: weight={self.weight!r} must be positive and finite")
         for key, expr in dict(self.observed).items():

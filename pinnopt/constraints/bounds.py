@@ -29,7 +29,8 @@ from sympy.core.function import AppliedUndef
 from sympy.core.relational import Relational
 
 from ..domain import Domain, Region
-from ..errors import ProblemError
+from ..errors import ProblemError, as_number
+from ..input_checks import check_points_inside
 from ..symbolic import CompiledExpression, SymbolContext
 from .barrier import DEFAULT_CAP, DEFAULT_FLOOR, check_barrier_settings
 from .scalars import compile_scalar_safe, scalar_env
@@ -85,7 +86,7 @@ class Continuation:
     every: int = 10
 
     def __post_init__(self) -> None:
-        s = float(self.start)
+        s = as_number(self.start, "Continuation(start=...)", ProblemError)
         if not (math.isfinite(s) and s > 0):
             raise ProblemError(f"Continuation(start={self.start!r}): expected a positive finite number")
         if self.steps is not None and (not isinstance(self.steps, (int, np.integer)) or self.steps < 1):
@@ -313,6 +314,7 @@ def _field_inequality(
             "'barrier' or 'log'"
         )
     region = domain.region("interior" if b.where is None else b.where)
+    check_points_inside(domain, region, label)
     return Inequality(_term_name(b, rel, k, n), rel, slack, c, "field", region, b)
 
 
