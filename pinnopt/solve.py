@@ -24,7 +24,7 @@ from .constraints import constraint_hooks
 from .constraints.reparam import bake, exact_limits, reparameterize
 from .domain.sampling import Collocation
 from .errors import ConfigError
-from .input_checks import probe_module
+from .input_checks import check_solve_options, probe_module
 from .inverse import ParameterTrace
 from .losses import PointSet
 from .nn import ModelSpec
@@ -148,6 +148,15 @@ def solve(
     """
     if not isinstance(problem, Problem):
         raise ConfigError(f"solve() needs a po.Problem, got {type(problem).__name__}")
+    check_solve_options(
+        seed=seed,
+        phases=phases,
+        collocation=collocation,
+        callbacks=callbacks,
+        hooks=hooks,
+        resume=resume,
+        progress=progress,
+    )
     strategies = collect_strategies(balance=balance, causal=causal, curriculum=curriculum)
     if marching is not None:
         return march(  # type: ignore[return-value]
