@@ -199,3 +199,64 @@ def test_nothing_to_train_is_a_config_error(net: nn.Module) -> None:
 
 def test_errors_above_are_pinnopt_errors() -> None:
     assert issubclass(ConfigError, PinnoptError) and math.isfinite(float(po.Bound(u <= 1).m))
+
+
+# -- found by the property tests (tests/test_properties.py) and junk probes ----------------------------
+_EQ = [u.diff(x, 2) + 1]
+K = sp.Symbol("k")
+_JUNK_DECLARATIONS = {
+    "On weight 'a'": lambda: po.On(sp.Eq(x, 0), u, weight="a"),
+    "On weight None": lambda: po.On(sp.Eq(x, 0), u, weight=None),
+    "Parameter init 'a'": lambda: po.Parameter(sp.Symbol("k"), init="a"),
+    "Parameter exact 'a'": lambda: po.Parameter(sp.Symbol("k"), exact="a"),
+    "parameters {k: 'a'}": lambda: po.Problem(DOMAIN, [u.diff(x, 2) + K], parameters={K: "a"}),
+    "constants {k: 'b'}": lambda: po.Problem(DOMAIN, [u.diff(x, 2) + K], constants={K: "b"}),
+    "eval_grid 'fine'": lambda: po.Problem(DOMAIN, _EQ, eval_grid="fine").evaluation_points(),
+    "eval_grid NaN": lambda: po.Problem(DOMAIN, _EQ, eval_grid=[[math.nan]]).evaluation_points(),
+    "Problem name 3": lambda: po.Problem(DOMAIN, _EQ, name=3),
+    "Observations weight 'x'": lambda: po.Observations([[0.1]], {u: [1.0]}, weight="x"),
+    "Points 'abc'": lambda: po.Points("abc"),
+    "Points ragged": lambda: po.Points([[0.1], [0.2, 0.3]]),
+    "Points complex": lambda: po.Points([1j]),
+    "Points data 'x'": lambda: po.Points([[0.1]], data={"a": "x"}),
+    "AtPoints 'a'": lambda: po.AtPoints("a", u),
+    "Dirichlet value 'a'": lambda: po.Dirichlet("x=0", u, "a"),
+    "Dirichlet value dict": lambda: po.Dirichlet("x=0", u, {"a": 1}),
+    "Initial value list": lambda: po.Initial(x, u, [1, 2]),
+    "Robin alpha 'a'": lambda: po.Robin("x=0", u, "a", 1),
+    "Continuation start 'a'": lambda: po.Continuation(start="a"),
+    "Bound at points outside": lambda: po.Problem(
+        DOMAIN, _EQ, bounds=[po.Bound(u <= 1, where=po.Points([[5.0]]))]
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_JUNK_DECLARATIONS))
+def test_junk_declarations_are_pinnopt_errors(case: str) -> None:
+    with pytest.raises(PinnoptError) as err:
+        _JUNK_DECLARATIONS[case]()
+    assert str(err.value)
+
+
+_JUNK_OPTIONS = {
+    "seed": 2**70,
+    "seed ": 1.5,
+    "seed  ": "a",
+    "phases": po.Adam(steps=1),
+    "collocation": "many",
+    "callbacks": lambda tr, step: None,
+    "hooks": 3,
+    "resume": 3,
+    "progress": "yes",
+}
+
+
+@pytest.mark.parametrize("option", sorted(_JUNK_OPTIONS))
+def test_junk_solve_options_are_config_errors_naming_the_option(option: str) -> None:
+    with pytest.raises(ConfigError, match=f"{option.strip()}="):
+        po.solve(_problem(), **{**SMALL, option.strip(): _JUNK_OPTIONS[option]})
+
+
+def test_lbfgs_history_size_must_be_an_int() -> None:
+    with pytest.raises(ConfigError, match="history_size='a'"):
+        po.LBFGS(history_size="a")
