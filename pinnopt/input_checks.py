@@ -130,6 +130,8 @@ def probe_module(
     lo = torch.tensor(domain.bounds[0], dtype=dtype, device=device)
     hi = torch.tensor(domain.bounds[1], dtype=dtype, device=device)
     probe = lo + (hi - lo) * torch.tensor([[0.25], [0.75]], dtype=dtype, device=device)
+    training = net.training
+    net.eval()  # no side effects on the module (batch-norm statistics, dropout draws)
     try:
         with torch.enable_grad():
             out = net(probe)
@@ -137,6 +139,8 @@ def probe_module(
         raise ConfigError(
             f"{expect}; {type(net).__name__} failed on a (2, {dim}) batch: {type(exc).__name__}: {exc}"
         ) from exc
+    finally:
+        net.train(training)
     if not isinstance(out, torch.Tensor):
         raise ConfigError(f"{expect}; {type(net).__name__} returned {type(out).__name__}, not a tensor")
     if tuple(out.shape) != (2, n_unknowns):

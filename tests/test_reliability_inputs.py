@@ -260,3 +260,11 @@ def test_junk_solve_options_are_config_errors_naming_the_option(option: str) -> 
 def test_lbfgs_history_size_must_be_an_int() -> None:
     with pytest.raises(ConfigError, match="history_size='a'"):
         po.LBFGS(history_size="a")
+
+
+def test_the_probe_leaves_a_custom_module_unchanged() -> None:
+    net = nn.Sequential(nn.Linear(1, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 1))
+    from pinnopt.input_checks import probe_module
+
+    probe_module(net, DOMAIN, 1, torch.float32, torch.device("cpu"), scalars=False)
+    assert net.training and int(net[1].num_batches_tracked) == 0
