@@ -268,3 +268,20 @@ def test_the_probe_leaves_a_custom_module_unchanged() -> None:
 
     probe_module(net, DOMAIN, 1, torch.float32, torch.device("cpu"), scalars=False)
     assert net.training and int(net[1].num_batches_tracked) == 0
+
+
+def test_junk_inputs_to_a_result_are_pinnopt_errors(tmp_path: object) -> None:
+    r = po.solve(_problem(), **SMALL)
+    for call in (
+        lambda: r.predict("abc"),
+        lambda: r.predict([[0.1], [0.2, 0.3]]),
+        lambda: r.predict([1j]),
+        lambda: r.predict({"x": "a"}),
+        lambda: r.predict([[0.1]], 3),
+        lambda: r.save(3),
+        lambda: r.report(3),
+        lambda: po.Result.load(tmp_path / "missing.pt"),  # type: ignore[operator]
+    ):
+        with pytest.raises(PinnoptError):
+            call()
+    assert r.predict([[0.1]], (e for e in [u.diff(x)]))["u"].shape == (1,)
