@@ -59,3 +59,16 @@ class CheckpointError(PinnoptError, ValueError):
 
 class PinnoptWarning(UserWarning):
     """Warnings about questionable but allowed choices (zero initialization, dominant barrier)."""
+
+
+def as_number(value: object, what: str, error: type[PinnoptError] = ConfigError) -> float:
+    """``float(value)`` for a real number (not a bool or a string), else ``error`` naming ``what``.
+
+    Finiteness and sign are left to the caller, whose message states the range expected.
+    """
+    if isinstance(value, (str, bytes, bool)) or value is None:
+        raise error(f"{what}: expected a number, got {value!r} ({type(value).__name__})")
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise error(f"{what}: expected a real number, got {value!r} ({type(value).__name__})") from exc

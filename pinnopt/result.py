@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,11 +109,24 @@ class Result:
 
     @property
     def dtype(self) -> torch.dtype:
-        return next(self.model.net.parameters()).dtype
+        """The run's dtype: the network's, else the trainable scalars', else the config's."""
+        first = self._first_tensor()
+        if first is not None:
+            return first.dtype
+        return {"float32": torch.float32}.get(str(self.config.get("dtype")), torch.float64)
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.net.parameters()).device
+        """The run's device: the network's, else the trainable scalars', else the config's."""
+        first = self._first_tensor()
+        if first is not None:
+            return first.device
+        return torch.device(str(self.config.get("device", "cpu")))
+
+    def _first_tensor(self) -> torch.Tensor | None:
+        """A floating-point parameter or buffer of the model (None for a model with neither)."""
+        tensors = (*self.model.net.parameters(), *self.model.net.buffers(), *self.model.params.values())
+        return next((t for t in tensors if t.is_floating_point()), None)
 
     def __repr__(self) -> str:
         reason = self.stop_reason.name if self.stop_reason else "loaded"
@@ -125,10 +138,13 @@ class Result:
             missing = [c for c in self.coordinates if c not in {str(k) for k in points}]
             if missing:
                 raise DataError(f"predict: points miss coordinates {missing}")
-            cols = {str(k): np.asarray(v, dtype=np.float64).ravel() for k, v in points.items()}
-            pts = np.stack(np.broadcast_arrays(*[cols[c] for c in self.coordinates]), axis=1)
+            cols = {str(k): _numeric(v, f"points[{k!r}]").ravel() for k, v in points.items()}
+            try:
+                pts = np.stack(np.broadcast_arrays(*[cols[c] for c in self.coordinates]), axis=1)
+            except ValueError as exc:
+                raise DataError(f"predict: the coordinate columns do not broadcast together: {exc}") from None
         else:
-            pts = np.asarray(points, dtype=np.float64)
+            pts = _numeric(points, "points")
             if pts.ndim == 1 and len(self.coordinates) == 1:
                 pts = pts[:, None]
         if pts.ndim != 2 or pts.shape[1] != len(self.coordinates):
@@ -160,6 +176,11 @@ class Result:
             ``{name: (N,) float64 array}`` for every unknown and requested expression.
         """
         x = self._points(points)
+        if isinstance(derivatives, (str, sp.Basic)) or not isinstance(derivatives, Iterable):
+            raise DataError(
+                f"predict(derivatives={derivatives!r}): expected a list of sympy expressions, "
+                "e.g. [u.diff(x)]"
+            )
         ctx = self._context()
         exprs = {
             str(e): compile_expression(e, ctx, what="derivative", require_unknown=False) for e in derivatives
@@ -197,7 +218,7 @@ class Result:
             raise ValidationError(
                 f"problem {self.problem.name!r} declares no exact solution; give Problem(exact=...)"
             )
-        pts = self.problem.evaluation_points() if points is None else np.asarray(points, float)
+        pts = self.problem.evaluation_points() if points is None else _numeric(points, "points")
         pred = self.predict(pts)
         ref = exact(pts)
         metrics = {u: compute_metrics(pred[u], ref[u], name=u) for u in self.unknowns}
@@ -211,7 +232,7 @@ class Result:
         :func:`pinnopt.validate.figures.plot_result` for the options."""
         from .validate.figures import plot_result
 
-        return plot_result(self, directory, **options)
+        return plot_result(self, _path(directory, "plot(directory)"), **options)
 
     def report(self, directory: str | os.PathLike[str], **options: Any) -> dict[str, Path]:
         """Write the run folder: report.json, report.md, plots, model.pt, history.npz.
@@ -221,6 +242,7 @@ class Result:
         """
         from .validate.rundir import write_run
 
+        directory = _path(directory, "report(directory)")
         if (
             "validation" not in options
             and self.problem is not None
@@ -232,6 +254,7 @@ class Result:
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the trained model with its problem metadata (tensors and plain data only)."""
+        path = _path(path, "save(path)")
         net_config = self.config.get("model")
         if net_config is None:
             raise ConfigError(
@@ -272,7 +295,7 @@ class Result:
         try:
             payload = torch.load(Path(path), weights_only=True, map_location="cpu")
         except FileNotFoundError:
-            raise
+            raise CheckpointError(f"{path}: no such result file") from None
         except Exception as exc:  # corrupt or not ours
             raise CheckpointError(f"{path}: not a readable pinnopt result ({exc})") from exc
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
@@ -319,3 +342,20 @@ class Result:
         model.load_state_dict(payload["state_dict"])
         history = {k: v.numpy() for k, v in payload.get("parameter_history", {}).items()} or None
         return cls(problem, model, None, config, coordinates=meta["coordinates"], parameter_history=history)
+
+
+def _numeric(value: Any, what: str) -> np.ndarray:
+    """``value`` as a float64 array, or a DataError naming ``what`` (strings, ragged lists...)."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"predict: {what} must be a numeric array of real numbers: {exc}") from None
+
+
+def _path(value: Any, what: str) -> Path:
+    """``value`` as a Path, or a ConfigError naming ``what``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(f"{what}={value!r}: expected a path (str or os.PathLike)")
+    return Path(value)

@@ -27,6 +27,7 @@ from .losses.hooks import TrainingHook
 from .nn import MLP, ModelSpec
 from .result import Result
 from .robust import Parametric, Robust
+from .solve_options import check_solve_options
 from .strategies import collect_strategies, strategies_config
 from .symbolic import DerivativeEngine
 from .train import (
@@ -150,6 +151,15 @@ def solve(
     """
     if not isinstance(problem, Problem):
         raise ConfigError(f"solve() needs a po.Problem, got {type(problem).__name__}")
+    check_solve_options(
+        seed=seed,
+        phases=phases,
+        collocation=collocation,
+        callbacks=callbacks,
+        hooks=hooks,
+        resume=resume,
+        progress=progress,
+    )
     strategies = collect_strategies(balance=balance, causal=causal, curriculum=curriculum)
     dt = resolve_dtype(dtype)
     ctx = _distributed_context(distributed)

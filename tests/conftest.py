@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 import torch
+
+try:  # property-based tests (tests/test_properties.py); hypothesis is in the test extras
+    from hypothesis import settings
+except ImportError:  # pragma: no cover - the property tests skip themselves
+    settings = None
+
+if settings is not None:
+    # PINNOPT_HYPOTHESIS=long: 500 random examples per property (fresh ones each run);
+    # default: 100, derandomized so that a CI run is reproducible.
+    settings.register_profile("default", max_examples=100, deadline=None, derandomize=True, database=None)
+    settings.register_profile("long", max_examples=500, deadline=None, database=None)
+    settings.load_profile(os.environ.get("PINNOPT_HYPOTHESIS", "default"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

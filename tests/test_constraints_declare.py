@@ -57,8 +57,12 @@ def test_bounds_normalize_to_one_sided_slacks() -> None:
 
 def test_unknowns_only_in_bounds_or_energies_join_the_problem() -> None:
     v = sp.Function("v")(x)
-    p = make(bounds=[v >= 0], energy=po.Energy(u.diff(x) ** 2))
+    p = make(bounds=[v >= 0], energy=po.Energy(u.diff(x) ** 2 + v**2))
     assert p.unknowns == ("u", "v")
+    # an unknown only in a bound (no equation or energy determines it) must be declared
+    with pytest.raises(po.ProblemError, match="'v' appears in no equation or energy"):
+        make(bounds=[v >= 0], energy=po.Energy(u.diff(x) ** 2))
+    assert make(bounds=[v >= 0], unknowns=[u, v]).unknowns == ("u", "v")
 
 
 def test_equalities_are_exposed_with_expr() -> None:

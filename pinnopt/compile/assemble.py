@@ -21,14 +21,36 @@ from .constraints import constraint_points, constraint_terms
 from .hard import ConstraintPlan, HardConstrained
 from .robust import build_terms
 
+DEVICES = ("cpu", "cuda", "cuda:N", "mps")
+"""The device names :func:`resolve_device` accepts (``N`` a GPU index)."""
+
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` means CUDA when available, else CPU; otherwise check the request."""
+    """``None`` means CUDA when available, else CPU; otherwise check the request.
+
+    Raises:
+        ConfigError: ``device`` is not one of :data:`DEVICES` (as a string or a
+            ``torch.device``), or names a GPU that is not here.
+    """
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device={device!r} was requested but CUDA is not available here")
+    accepted = f"expected one of {', '.join(DEVICES)} (a string or a torch.device)"
+    if not isinstance(device, (str, torch.device)):
+        raise ConfigError(f"device={device!r}: {accepted}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(f"device={device!r}: {accepted}") from exc
+    if dev.type not in ("cpu", "cuda", "mps") or (dev.type != "cuda" and dev.index not in (None, 0)):
+        raise ConfigError(f"device={device!r}: {accepted}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device={device!r} was requested but CUDA is not available here")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"device={device!r}: there are {torch.cuda.device_count()} CUDA device(s) here "
+                f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})"
+            )
     return dev
 
 

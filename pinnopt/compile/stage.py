@@ -36,6 +36,7 @@ from .assemble import (
     resolve_dtype,
     sample_points,
 )
+from .checks import probe_module
 from .constraints import constraint_hooks
 from .hard import ConstraintPlan, HardConstraints, describe, resolve_hard_constraints
 from .reparam import exact_limits, reparameterize
@@ -142,6 +143,8 @@ def compile_problem(
     torch.manual_seed(seed)
     pinn, net_config = build_model(problem, model, plan)
     pinn = pinn.to(device=dev, dtype=dt)
+    if isinstance(model, nn.Module):  # a custom module: checked once on a probe batch
+        probe_module(model, problem.domain, len(problem.unknowns), dt, dev, scalars=bool(problem.parameters))
     reparameterize(pinn, exact_limits(problem.constraints.inequalities, "reparam"))
     sources = point_sources(problem, collocation, skip=enforced)
     if points is None:

@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from ..domain import Domain, PeriodicPair, Points, Side, face_of
-from ..errors import ProblemError
+from ..errors import ProblemError, as_number
 from ..symbolic import SymbolContext, compile_expression, normal_derivative
 from .problem import Condition, On, TermSpec
 
@@ -32,14 +32,27 @@ def Dirichlet(
     where: Any, u: Any, value: Any = 0, *, n: int | None = None, name: str | None = None, weight: float = 1.0
 ) -> On:
     """``u = value`` on ``where`` (``value`` a number or an expression of the coordinates)."""
-    return On(where, u - value, n=n, name=name, weight=weight)
+    return On(where, _expr(u, "u") - _expr(value, "value"), n=n, name=name, weight=weight)
+
+
+def _expr(value: Any, what: str) -> sp.Expr:
+    """``value`` as a sympy expression (numbers and expressions; strings are refused)."""
+    try:
+        expr = sp.sympify(value, strict=True)
+    except (sp.SympifyError, TypeError, ValueError):
+        expr = None
+    if not isinstance(expr, sp.Expr):
+        raise ProblemError(
+            f"{what}={value!r}: expected a number or a sympy expression, got {type(value).__name__}"
+        )
+    return expr
 
 
 def Neumann(
     where: Any, u: Any, value: Any = 0, *, n: int | None = None, name: str | None = None, weight: float = 1.0
 ) -> On:
     """``du/dn = value`` on ``where``, with ``n`` the outward unit normal of the boundary piece."""
-    return On(where, normal_derivative(u) - value, n=n, name=name, weight=weight)
+    return On(where, normal_derivative(_expr(u, "u")) - _expr(value, "value"), n=n, name=name, weight=weight)
 
 
 def Robin(
@@ -54,6 +67,8 @@ def Robin(
     weight: float = 1.0,
 ) -> On:
     """``alpha u + beta du/dn = value`` on ``where`` (outward normal derivative)."""
+    named = ((u, "u"), (alpha, "alpha"), (beta, "beta"), (value, "value"))
+    u, alpha, beta, value = (_expr(v, w) for v, w in named)
     return On(where, alpha * u + beta * normal_derivative(u) - value, n=n, name=name, weight=weight)
 
 
@@ -67,7 +82,7 @@ def Initial(
     weight: float = 1.0,
 ) -> On:
     """``u = value`` at the start of ``time`` (the lower end of its range)."""
-    return On(Side(time, "lower"), u - value, n=n, name=name, weight=weight)
+    return On(Side(time, "lower"), _expr(u, "u") - _expr(value, "value"), n=n, name=name, weight=weight)
 
 
 def InitialRate(
@@ -80,7 +95,8 @@ def InitialRate(
     weight: float = 1.0,
 ) -> On:
     """``du/dtime = value`` at the start of ``time`` (with :func:`Initial`: second order in time)."""
-    return On(Side(time, "lower"), sp.diff(u, time) - value, n=n, name=name, weight=weight)
+    rate = sp.diff(_expr(u, "u"), _expr(time, "time"))
+    return On(Side(time, "lower"), rate - _expr(value, "value"), n=n, name=name, weight=weight)
 
 
 def AtPoints(points: Any, expr: Any, *, name: str = "points", weight: float = 1.0) -> On:
@@ -119,7 +135,7 @@ class Periodic(Condition):
             raise ProblemError(f"Periodic(derivatives={self.derivatives!r}): expected an int >= 0")
         if self.n is not None and (not isinstance(self.n, (int, np.integer)) or self.n < 1):
             raise ProblemError(f"Periodic(n={self.n!r}): expected an int >= 1")
-        w = float(self.weight)
+        w = as_number(self.weight, "Periodic(weight=...)", ProblemError)
         if not (w > 0 and w != float("inf")):
             raise ProblemError(f"Periodic(weight={self.weight!r}): weights must be positive and finite")
         items = self.quantities if isinstance(self.quantities, (list, tuple)) else [self.quantities]

@@ -27,7 +27,7 @@ import torch
 from sympy.core.function import AppliedUndef
 
 from ..domain import Domain, Points
-from ..errors import DataError
+from ..errors import DataError, as_number
 from ..symbolic import Field, SymbolContext, compile_expression
 from .problem import Condition, TermSpec
 
@@ -70,7 +70,7 @@ class Observations(Condition):
             raise DataError(
                 f"Observations(name={self.name!r}): expected a non-empty name (not a region name)"
             )
-        w = float(self.weight)
+        w = as_number(self.weight, f"observations {self.name!r}: weight", DataError)
         if not (w > 0 and np.isfinite(w)):
             raise DataError(f"observations {self.name!r}: weight={self.weight!r} must be positive and finite")
         for key, expr in dict(self.observed).items():
@@ -144,10 +144,17 @@ class Observations(Condition):
         """
         path = Path(path)
         try:
-            with path.open(newline="") as fh:
+            with path.open(newline="", encoding="utf-8-sig") as fh:  # a byte order mark is dropped
                 rows = list(csv.reader(fh))
         except OSError as exc:
             raise DataError(f"cannot read observations file {path}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r}); "
+                "observation files must be UTF-8 encoded CSV (a byte order mark is allowed)"
+            ) from None
+        except csv.Error as exc:
+            raise DataError(f"{path}: not a readable CSV file: {exc}") from None
         lines = [
             (k + 1, r) for k, r in enumerate(rows) if r and any(c.strip() for c in r)
         ]  # skip blank lines

@@ -19,7 +19,7 @@ import torch
 from sympy.core.function import AppliedUndef
 
 from ..domain import Domain, Region
-from ..errors import ProblemError
+from ..errors import ProblemError, as_number
 from ..symbolic import (
     DEFAULT_FUNCTIONS,
     CompiledExpression,
@@ -28,6 +28,7 @@ from ..symbolic import (
     as_expression,
     compile_expression,
 )
+from .checks import check_points_inside, check_unknowns_determined
 from .exact import ExactSolution, unknown_name
 from .grids import evaluation_grid
 
@@ -74,7 +75,7 @@ class On:
     def __post_init__(self) -> None:
         if self.n is not None and (not isinstance(self.n, (int, np.integer)) or self.n < 1):
             raise ProblemError(f"On(..., n={self.n!r}): the number of points must be an int >= 1")
-        w = float(self.weight)
+        w = as_number(self.weight, "On(..., weight=...)", ProblemError)
         if not (w > 0 and w != float("inf")):
             raise ProblemError(f"On(..., weight={self.weight!r}): weights must be positive and finite")
         if self.name is not None and (not isinstance(self.name, str) or not self.name):
@@ -98,8 +99,12 @@ class Parameter:
     def __post_init__(self) -> None:
         if not isinstance(self.symbol, sp.Symbol):
             raise ProblemError(f"Parameter needs a sympy Symbol, got {self.symbol!r}")
-        if not np.isfinite(float(self.init)):
+        if not np.isfinite(as_number(self.init, f"Parameter({self.symbol}, init=...)", ProblemError)):
             raise ProblemError(f"Parameter {self.symbol}: initial value {self.init!r} is not finite")
+        if self.exact is not None and not np.isfinite(
+            as_number(self.exact, f"Parameter({self.symbol}, exact=...)", ProblemError)
+        ):
+            raise ProblemError(f"Parameter {self.symbol}: exact value {self.exact!r} is not finite")
 
     @property
     def name(self) -> str:
@@ -209,6 +214,8 @@ class Problem:
                 f"Problem.domain must be a pinnopt domain (e.g. po.Interval(x, 0, 1)), got "
                 f"{type(self.domain).__name__}"
             )
+        if not isinstance(self.name, str) or not self.name:
+            raise ProblemError(f"Problem(name={self.name!r}): expected a non-empty string")
         equations = _as_tuple(self.equations, "equations")
         conditions = _as_tuple(self.conditions, "conditions")
         for i, c in enumerate(conditions):
@@ -224,7 +231,9 @@ class Problem:
         if not equations and not conditions and not data and not self.energy:
             raise ProblemError("a problem needs at least one equation, condition, observation or energy")
         parameters = _normalize_parameters(self.parameters)
-        constants = {s: float(v) for s, v in dict(self.constants).items()}
+        constants = {
+            s: as_number(v, f"constants[{s}]", ProblemError) for s, v in dict(self.constants).items()
+        }
         for s in constants:
             if not isinstance(s, sp.Symbol):
                 raise ProblemError(f"constants keys must be sympy Symbols, got {s!r}")
@@ -252,11 +261,15 @@ class Problem:
 
         exprs += declared_expressions(self.bounds, self.energy)
         unknowns, unknown_coords = self._find_unknowns(exprs, table, coords)
+        declared: tuple[str, ...] = ()
         if self.unknowns is not None:
             declared = tuple(unknown_name(u) for u in self.unknowns)
             if sorted(declared) != sorted(unknowns):
                 raise ProblemError(f"unknowns={list(declared)} but the equations use {list(unknowns)}")
             unknowns = declared
+        check_unknowns_determined(
+            unknowns, exprs[: len(items)], declared_expressions((), self.energy), table, declared
+        )
         ctx = SymbolContext(
             coordinates=coords,
             unknowns=unknowns,
@@ -358,9 +371,17 @@ class Problem:
             isinstance(grid, Sequence) and all(isinstance(k, (int, np.integer)) for k in grid)
         ):
             return evaluation_grid(self.domain, grid)
-        pts = np.asarray(grid, dtype=np.float64)
+        try:
+            pts = np.asarray(grid, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ProblemError(
+                f"eval_grid={grid!r}: expected points per coordinate (int or list of ints) or an "
+                f"(N, {self.domain.dim}) array of points"
+            ) from exc
         if pts.ndim != 2 or pts.shape[1] != self.domain.dim:
             raise ProblemError(f"eval_grid has shape {pts.shape}; expected (N, {self.domain.dim}) points")
+        if not np.isfinite(pts).all():
+            raise ProblemError("eval_grid points contain NaN or Inf")
         return pts
 
     # -- construction helpers -----------------------------------------------------------------
@@ -420,6 +441,7 @@ class Problem:
                 else:
                     compiled = compile_expression(item.expr, ctx, what=what)
                     region = self.domain.region(item.where)
+                    check_points_inside(self.domain, region, what)
                     if item.name:
                         name = item.name
                     elif kind == "equation":
@@ -469,7 +491,7 @@ def _as_tuple(items: Any, what: str) -> tuple[Any, ...]:
 
 def _normalize_parameters(params: Any) -> tuple[Parameter, ...]:
     if isinstance(params, Mapping):
-        out = tuple(Parameter(s, float(v)) for s, v in params.items())
+        out = tuple(Parameter(s, as_number(v, f"parameters[{s}]", ProblemError)) for s, v in params.items())
     else:
         out = tuple(_as_tuple(params, "parameters"))
     for p in out:

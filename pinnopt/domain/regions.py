@@ -120,7 +120,7 @@ class Points(Region):
     """
 
     def __init__(self, points: object, name: str = "points", data: Mapping[str, Any] | None = None) -> None:
-        pts = torch.as_tensor(points, dtype=torch.float64)
+        pts = _real_tensor(points, f"points for region {name!r}")
         if pts.dim() == 1:
             pts = pts[:, None]
         if pts.dim() != 2 or pts.shape[0] == 0:
@@ -134,7 +134,7 @@ class Points(Region):
         self.name = name
         self.data: dict[str, torch.Tensor] = {}
         for key, value in (data or {}).items():
-            t = torch.as_tensor(value, dtype=torch.float64)
+            t = _real_tensor(value, f"points {name!r}: data {key!r}")
             if t.shape[:1] != pts.shape[:1]:
                 raise ProblemError(
                     f"points {name!r}: data {key!r} has shape {tuple(t.shape)}, expected {pts.shape[0]} rows"
@@ -165,6 +165,18 @@ class Points(Region):
     ) -> tuple[torch.Tensor, PointData]:
         data = {k: v.to(dtype=dtype, device=device) for k, v in self.data.items()}
         return self.sample(n, generator, dtype, device), data
+
+
+def _real_tensor(value: object, what: str) -> torch.Tensor:
+    """``value`` as a float64 tensor, or a ProblemError naming ``what`` (strings, ragged lists...)."""
+    if isinstance(value, (str, bytes)):
+        raise ProblemError(f"{what} must be a numeric array, got {value!r}")
+    try:
+        if isinstance(value, torch.Tensor) and value.is_complex():
+            raise TypeError("complex values")
+        return torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ProblemError(f"{what} must be a numeric array of real numbers: {exc}") from None
 
 
 def resolve(domain: Domain, where: object) -> Region:

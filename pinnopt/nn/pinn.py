@@ -23,8 +23,10 @@ class PINN(nn.Module):
         super().__init__()
         self.net = net
         self.unknowns = tuple(unknowns)
+        # float64 here, so that a float64 run starts from the declared value exactly (init=0.1
+        # is 0.1, not its float32 rounding); moving the PINN to float32 rounds it once.
         self.params = nn.ParameterDict(
-            {p.name: nn.Parameter(torch.tensor(float(p.init))) for p in parameters}
+            {p.name: nn.Parameter(torch.tensor(float(p.init), dtype=torch.float64)) for p in parameters}
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

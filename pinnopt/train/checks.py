@@ -40,7 +40,7 @@ class CheckMixin:
         if self.dist:
             bad = ddp.broadcast_codes([float(bad)], self.device)[0] > 0
         if bad:
-            return self._diverge("non-finite loss, gradient or parameters")
+            return self._diverge("non-finite loss, gradient or parameters" + self._non_finite_terms(rows))
         self._checked_rows = len(self.history)
         elapsed = self.elapsed()
         loss = self.history.loss
@@ -88,6 +88,19 @@ class CheckMixin:
             run = code >= 1000
             return Signal(_REASONS[int(code) - (1000 if run else 0)], run, found.detail if found else "")
         return found
+
+    def _non_finite_terms(self: Trainer, rows: np.ndarray) -> str:
+        """``" (non-finite terms: ...)"`` naming the loss terms that went NaN or Inf, or ``""``."""
+        if not len(rows):
+            return ""
+        names = self.history.term_names
+        bad = [n for n, ok in zip(names, np.isfinite(rows[:, 1:]).all(axis=0), strict=False) if not ok]
+        if not bad:
+            return ""
+        kinds = {t.name: t for t in self.objective.terms}
+        barriers = [n for n in bad if hasattr(kinds.get(n), "set_m")]  # barrier terms of bounds
+        hint = f"; barrier {', '.join(barriers)}: check its slack, or lower m or cap" if barriers else ""
+        return f" (non-finite terms: {', '.join(bad)}{hint})"
 
     def _finite_now(self: Trainer) -> bool:
         flags = [torch.isfinite(p).all() for p in self._params]

@@ -244,8 +244,10 @@ class LBFGS(Phase):
 
     def __post_init__(self) -> None:
         self._check()
-        if self.history_size < 1 or self.max_line_search < 1:
-            raise ConfigError("LBFGS: history_size and max_line_search must be >= 1")
+        for name in ("history_size", "max_line_search"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"LBFGS({name}={v!r}): expected an int >= 1")
         if self.batch is not None and not (isinstance(self.batch, FullBatch) and self.batch.trivial):
             raise ConfigError(
                 f"LBFGS(batch={self.batch!r}): L-BFGS always uses the full batch (its curvature pairs "
