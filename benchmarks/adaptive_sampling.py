@@ -47,20 +47,20 @@ def run_one(strategy: str, seed: int, args: argparse.Namespace) -> dict[str, Any
     last = args.adam + (m - 1) * k  # refinements at the end of Adam and of each L-BFGS phase but the last
     hooks: list[TrainingHook] = []
     if strategy == "rar":
-        hooks.append(po.RAR(every=k, add=add, candidates=10000, start=args.adam, until=last))
+        hooks.append(po.sample.RAR(every=k, add=add, candidates=10000, start=args.adam, until=last))
     elif strategy == "rad":
         hooks.append(
-            po.RAD(every=k, k=args.rad_k, c=args.rad_c, candidates=10000, start=args.adam, until=last)
+            po.sample.RAD(every=k, k=args.rad_k, c=args.rad_c, candidates=10000, start=args.adam, until=last)
         )
     t0 = time.perf_counter()
     result = po.solve(
         problems.get("burgers"),
-        model=po.MLP(width=args.width, depth=args.depth),
+        model=po.nn.MLP(width=args.width, depth=args.depth),
         collocation=po.Collocation(interior=interior, boundary=100),
-        phases=[po.Adam(steps=args.adam, lr=1e-3)] + [po.LBFGS(steps=k) for _ in range(m)],
+        phases=[po.optim.Adam(steps=args.adam, lr=1e-3)] + [po.optim.LBFGS(steps=k) for _ in range(m)],
         dtype="float64",
         seed=seed,
-        hooks=hooks,
+        strategies=hooks,
         log_every=500,
     )
     wall = time.perf_counter() - t0

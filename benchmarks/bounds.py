@@ -55,7 +55,9 @@ def shift_table(dj: float) -> list[dict[str, Any]]:
     rows = []
     for method in ("barrier", "log"):
         for m in (1e1, 1e2, 1e3, 1e4, 1e5):
-            fit = po.fit_parameters(J, {A: 1.0, k: 0.5}, bounds=[po.Bound(k <= UPPER, m=m, method=method)])
+            fit = po.workflows.fit_parameters(
+                J, {A: 1.0, k: 0.5}, bounds=[po.Bound(k <= UPPER, m=m, method=method)]
+            )
             shift = UPPER - fit.values["k"]
             predicted = math.log(m / dj) / m if method == "barrier" else 1.0 / (m * dj)
             rows.append(
@@ -79,7 +81,7 @@ def method_table(ref: np.ndarray) -> list[dict[str, Any]]:
         (
             "project, Adam 3000",
             po.Bound(k <= UPPER, method="project"),
-            {"phases": [po.Adam(steps=3000, lr=1e-2)]},
+            {"phases": [po.optim.Adam(steps=3000, lr=1e-2)]},
         ),
     ]
     rows = []
@@ -88,7 +90,7 @@ def method_table(ref: np.ndarray) -> list[dict[str, Any]]:
             row: dict[str, Any] = {"method": label, "k0": start}
             t0 = time.perf_counter()
             try:
-                fit = po.fit_parameters(J, {A: 1.0, k: start}, bounds=[bound], **kw)
+                fit = po.workflows.fit_parameters(J, {A: 1.0, k: start}, bounds=[bound], **kw)
             except po.ProblemError as exc:
                 row.update({"refused": str(exc).split(";")[0]})
                 rows.append(row)

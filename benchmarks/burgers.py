@@ -34,9 +34,9 @@ def lbfgs_continuation(adam_steps: int = 2000, lbfgs_steps: int = 2000, seed: in
     t0 = time.perf_counter()
     result = po.solve(
         problem,
-        model=po.MLP(width=20, depth=3),
+        model=po.nn.MLP(width=20, depth=3),
         collocation=po.Collocation(interior=2540),
-        phases=[po.Adam(steps=adam_steps, lr=1e-3), po.LBFGS(steps=lbfgs_steps)],
+        phases=[po.optim.Adam(steps=adam_steps, lr=1e-3), po.optim.LBFGS(steps=lbfgs_steps)],
         seed=seed,
         log_every=500,
     )

@@ -29,9 +29,9 @@ from pinnopt.validate.report import benchmark_report, write_json
 from .common import RESULTS
 
 BURGERS_REDUCED = {
-    "model": po.MLP(width=20, depth=4),
+    "model": po.nn.MLP(width=20, depth=4),
     "collocation": po.Collocation(interior=2000, boundary=100),
-    "phases": [po.Adam(steps=1000, lr=1e-3), po.LBFGS(steps=3000)],
+    "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=3000)],
     "dtype": "float64",
 }
 

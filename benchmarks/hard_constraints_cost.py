@@ -64,7 +64,7 @@ def runner(name: str, hard: bool, engine: DerivativeEngine) -> tuple[Callable[[i
     plan = plan_hard_constraints(problem) if hard else None
     skip = plan.enforced if plan is not None else []
     torch.manual_seed(0)
-    pinn, _ = build_model(problem, po.MLP(width=32, depth=4), plan)
+    pinn, _ = build_model(problem, po.nn.MLP(width=32, depth=4), plan)
     pinn = pinn.to(DTYPE)
     gen = torch.Generator().manual_seed(0)
     colloc = po.Collocation(interior=cfg["interior"], boundary=cfg["boundary"])
@@ -73,7 +73,7 @@ def runner(name: str, hard: bool, engine: DerivativeEngine) -> tuple[Callable[[i
     used = objective.engine.resolve(pinn, objective.plans["interior"]).name
 
     def run(steps: int) -> None:
-        po.train.Trainer(pinn, objective, points, [po.Adam(steps=steps, lr=1e-3)], log_every=1000).run()
+        po.train.Trainer(pinn, objective, points, [po.optim.Adam(steps=steps, lr=1e-3)], log_every=1000).run()
 
     return run, used
 

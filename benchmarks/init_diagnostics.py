@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     plotted = {}
     print(f"{'activation':>10} {'g':>6} {'case':>13} {'last/first RMS (seeds)':>40}  flags")
     for act, g, case in CASES:
-        spec = po.MLP(width=args.width, depth=args.depth, activation=act, init=po.init.KaimingNormal(gain=g))
+        spec = po.nn.MLP(
+            width=args.width, depth=args.depth, activation=act, init=po.init.KaimingNormal(gain=g)
+        )
         reps = [diagnose(problem, spec, seed=s) for s in range(args.seeds)]
         flags = sorted({f for r in reps for f in r.flags})
         label = f"{act} g={g:.3g} ({case})"

@@ -65,9 +65,9 @@ def main() -> None:
     runs = []
     if "diffusion" in args.only:
         config = {
-            "model": po.MLP(width=20, depth=3),
+            "model": po.nn.MLP(width=20, depth=3),
             "collocation": po.Collocation(interior=500, boundary=50, sampler="sobol"),
-            "phases": [po.Adam(steps=500, lr=3e-3), po.LBFGS(steps=1500)],
+            "phases": [po.optim.Adam(steps=500, lr=3e-3), po.optim.LBFGS(steps=1500)],
             "dtype": "float64",
         }
         for seed in args.seeds:

@@ -38,9 +38,9 @@ def run(mode: str, seed: int = 0) -> dict[str, Any]:
     result = po.march(
         problem,
         po.Marching(windows=10),
-        model=po.MLP(width=64, depth=4, embedding=po.PeriodicEmbedding(("x",))),
+        model=po.nn.MLP(width=64, depth=4, embedding=po.nn.PeriodicEmbedding(("x",))),
         collocation=po.Collocation(interior=4096, boundary=256),
-        phases=[po.Adam(steps=300, lr=2e-3), po.LBFGS(steps=600)],
+        phases=[po.optim.Adam(steps=300, lr=2e-3), po.optim.LBFGS(steps=600)],
         dtype="float64",
         hard_constraints=mode == "exact",
         seed=seed,

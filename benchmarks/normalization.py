@@ -48,7 +48,7 @@ def big_domain() -> po.Problem:
     )
 
 
-def _runs(problem: po.Problem, specs: dict[str, po.ModelSpec], seeds: int, **kw: Any) -> dict[str, Any]:
+def _runs(problem: po.Problem, specs: dict[str, po.nn.ModelSpec], seeds: int, **kw: Any) -> dict[str, Any]:
     out = {}
     for name, spec in specs.items():
         errors, times = [], []
@@ -66,13 +66,21 @@ def batch_norm(seeds: int) -> dict[str, Any]:
     """Batch norm against no norm on Poisson 1-D and 2-D (2 points per boundary set)."""
     out = {}
     for name, phases, collocation in (
-        ("poisson1d", [po.Adam(steps=300, lr=1e-2), po.LBFGS(steps=500)], po.Collocation(128, boundary=2)),
-        ("poisson2d", [po.Adam(steps=300, lr=1e-2), po.LBFGS(steps=300)], po.Collocation(256, boundary=16)),
+        (
+            "poisson1d",
+            [po.optim.Adam(steps=300, lr=1e-2), po.optim.LBFGS(steps=500)],
+            po.Collocation(128, boundary=2),
+        ),
+        (
+            "poisson2d",
+            [po.optim.Adam(steps=300, lr=1e-2), po.optim.LBFGS(steps=300)],
+            po.Collocation(256, boundary=16),
+        ),
     ):
         print(f"batch norm, {name}:")
         runs = _runs(
             problems.get(name),
-            {"none": po.MLP(width=20, depth=3), "batch": po.MLP(width=20, depth=3, norm="batch")},
+            {"none": po.nn.MLP(width=20, depth=3), "batch": po.nn.MLP(width=20, depth=3, norm="batch")},
             seeds,
             phases=phases,
             collocation=collocation,
@@ -95,24 +103,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     scaling = _runs(
         big_domain(),
         {
-            "box": po.MLP(width=16, depth=2, input_scaling=True),
-            "standardize": po.MLP(width=16, depth=2, input_scaling="standardize"),
-            "none": po.MLP(width=16, depth=2, input_scaling=False),
+            "box": po.nn.MLP(width=16, depth=2, input_scaling=True),
+            "standardize": po.nn.MLP(width=16, depth=2, input_scaling="standardize"),
+            "none": po.nn.MLP(width=16, depth=2, input_scaling=False),
         },
         args.seeds,
-        phases=[po.Adam(steps=200, lr=1e-2), po.LBFGS(steps=500)],
+        phases=[po.optim.Adam(steps=200, lr=1e-2), po.optim.LBFGS(steps=500)],
         collocation=po.Collocation(interior=64, boundary=1),
     )
     print("hidden-layer norms, Poisson 1-D:")
     norms = _runs(
         problems.get("poisson1d"),
         {
-            "none": po.MLP(width=20, depth=3),
-            "layer": po.MLP(width=20, depth=3, norm="layer"),
-            "group": po.MLP(width=20, depth=3, norm="group", groups=4),
+            "none": po.nn.MLP(width=20, depth=3),
+            "layer": po.nn.MLP(width=20, depth=3, norm="layer"),
+            "group": po.nn.MLP(width=20, depth=3, norm="group", groups=4),
         },
         args.seeds,
-        phases=[po.Adam(steps=300, lr=1e-2), po.LBFGS(steps=500)],
+        phases=[po.optim.Adam(steps=300, lr=1e-2), po.optim.LBFGS(steps=500)],
         collocation=po.Collocation(interior=128, boundary=1),
     )
     report = benchmark_report(

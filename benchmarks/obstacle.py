@@ -43,7 +43,7 @@ def run(label: str, problem: po.Problem, seed: int = 0) -> dict[str, Any]:
     t0 = time.perf_counter()
     result = po.solve(problem, **obstacle.recommended(), seed=seed)
     wall = time.perf_counter() - t0
-    feas = po.feasibility(result, n=10_000)["u>=psi"]
+    feas = po.validate.feasibility(result, n=10_000)["u>=psi"]
     return {
         "run": label,
         "rel_l2": result.validate().rel_l2["u"],

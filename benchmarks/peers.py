@@ -108,11 +108,11 @@ def make_problem(case: Case) -> po.Problem:
 
 def pinnopt_setup(
     case: Case, dtype: torch.dtype, seed: int = 0
-) -> tuple[po.Problem, po.PINN, dict[str, PointSet]]:
+) -> tuple[po.Problem, po.nn.PINN, dict[str, PointSet]]:
     """The problem, the network (pinnopt's MLP: Glorot normal, input scaling) and the points."""
     problem = make_problem(case)
     torch.manual_seed(seed)
-    pinn, _ = build_model(problem, po.MLP(width=case.width, depth=case.depth))
+    pinn, _ = build_model(problem, po.nn.MLP(width=case.width, depth=case.depth))
     pinn = pinn.to(dtype)
     g = torch.Generator().manual_seed(seed)
     points = sample_points(problem, po.Collocation(interior=case.interior), g, dtype, torch.device("cpu"))
@@ -130,10 +130,10 @@ def pinnopt_runner(
     """pinnopt's Trainer (default engine: ``AutoEngine``, as in ``po.solve``); ``trainer``
     options go to :class:`pinnopt.train.Trainer` (e.g. ``compile=True``)."""
     problem, pinn, points = pinnopt_setup(case, dtype)
-    objective = build_objective(problem, engine or po.AutoEngine()).to(dtype, torch.device("cpu"))
+    objective = build_objective(problem, engine or po.nn.AutoEngine()).to(dtype, torch.device("cpu"))
 
     def run(steps: int) -> None:
-        phases = [po.Adam(steps=steps, lr=1e-3, fused=fused_adam)]
+        phases = [po.optim.Adam(steps=steps, lr=1e-3, fused=fused_adam)]
         po.train.Trainer(pinn, objective, points, phases, log_every=max(steps, 1), **trainer).run()
 
     return run

@@ -80,9 +80,9 @@ def run(
     t0 = time.perf_counter()
     result = po.solve(
         make_problem(d0, bound),
-        model=po.MLP(width=config["width"], depth=config["depth"]),
+        model=po.nn.MLP(width=config["width"], depth=config["depth"]),
         collocation=po.Collocation(interior=config["interior"], boundary=1),
-        phases=[po.Adam(steps=config["adam"], lr=1e-2), po.LBFGS(steps=config["lbfgs"])],
+        phases=[po.optim.Adam(steps=config["adam"], lr=1e-2), po.optim.LBFGS(steps=config["lbfgs"])],
         seed=seed,
         log_every=100,
         callbacks=[record],

@@ -32,15 +32,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     collocation = po.Collocation(interior=200, boundary=1)
     result = po.solve(
         problems.get("poisson1d"),
-        model=po.MLP(width=32, depth=3),
-        phases=[po.Adam(steps=1000, lr=1e-3), po.LBFGS(steps=2000)],
+        model=po.nn.MLP(width=32, depth=3),
+        phases=[po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=2000)],
         collocation=collocation,
         log_every=500,
     )
     rows = prune_and_finetune(
         result,
         SPARSITIES,
-        phases=[po.Adam(steps=args.finetune, lr=1e-3)],
+        phases=[po.optim.Adam(steps=args.finetune, lr=1e-3)],
         scope=args.scope,
         collocation=collocation,
     )

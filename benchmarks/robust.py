@@ -42,14 +42,14 @@ def design(steps: int) -> dict:
     """Robust vs nominal control, checked by brute force."""
     problem = rd.make_problem()
     settings = rd.recommended()
-    phases = [po.Adam(steps=steps, lr=3e-3), po.LBFGS(steps=steps // 2)]
+    phases = [po.optim.Adam(steps=steps, lr=3e-3), po.optim.LBFGS(steps=steps // 2)]
     t0 = time.perf_counter()
     robust = po.solve(problem, **{**settings, "phases": phases})
     t_robust = time.perf_counter() - t0
     t0 = time.perf_counter()
     nominal = po.solve(
         problem,
-        model=po.MLP(width=20, depth=2),
+        model=po.nn.MLP(width=20, depth=2),
         collocation=settings["collocation"],
         phases=phases,
         robust=False,
@@ -120,7 +120,7 @@ def pinnopt_lp(uset: po.robust.UncertaintySet, method: po.robust.InnerMaximizer)
     hinge = ResidualTerm("row", "p", comp(sp.Max(0, excess)), RHO)
     space = UncertaintySpace([Uncertain(a, uset)])
     # The squared hinge is flat where the row holds: gradient ascent searches the excess itself.
-    search = None if isinstance(method, po.Vertices) else [_Value(comp(excess), "excess")]
+    search = None if isinstance(method, po.robust.Vertices) else [_Value(comp(excess), "excess")]
     terms: list[Term] = [
         _Value(comp(-sum(ci * x for ci, x in zip(C, xs, strict=True)))),
         RobustTerm(None, [hinge], space, unknowns=("u",), method=method, keep=64, search_terms=search),
@@ -130,7 +130,7 @@ def pinnopt_lp(uset: po.robust.UncertaintySet, method: po.robust.InnerMaximizer)
         terms.append(ResidualTerm(f"hi{j}", "p", comp(sp.Max(0, x - 1)), RHO))
     model = PINN(_Zero(), ("u",), [po.Parameter(x, 0.0) for x in xs]).double()
     pts = {"p": PointSet("p", torch.zeros(1, 1, dtype=torch.float64))}
-    Trainer(model, Objective(terms, ("u",)), pts, [po.LBFGS(steps=300)], log_every=1000).run()
+    Trainer(model, Objective(terms, ("u",)), pts, [po.optim.LBFGS(steps=300)], log_every=1000).run()
     x = np.array([model.parameter_values()[str(v)] for v in xs])
     return float(C @ x), x
 
@@ -158,7 +158,7 @@ def ellipsoid_counterpart(radius: float) -> float:
 def lp_table() -> list[dict]:
     rows = []
     for gamma in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0):
-        value, x = pinnopt_lp(po.Budget(A0, D, gamma), po.Vertices())
+        value, x = pinnopt_lp(po.robust.Budget(A0, D, gamma), po.robust.Vertices())
         rows.append(
             {
                 "set": f"Budget(gamma={gamma:g})",
@@ -167,10 +167,10 @@ def lp_table() -> list[dict]:
                 "x": x,
             }
         )
-    value, x = pinnopt_lp(po.BoxSet(A0 - D, A0 + D), po.Vertices())
+    value, x = pinnopt_lp(po.robust.BoxSet(A0 - D, A0 + D), po.robust.Vertices())
     rows.append({"set": "BoxSet", "pinnopt": value, "reference": budget_counterpart(3.0), "x": x})
     for radius in (1.0, 3**0.5):
-        value, x = pinnopt_lp(po.Ellipsoid(A0, D**2, radius), po.PGA(steps=10, restarts=4))
+        value, x = pinnopt_lp(po.robust.Ellipsoid(A0, D**2, radius), po.robust.PGA(steps=10, restarts=4))
         rows.append(
             {
                 "set": f"Ellipsoid(r={radius:.3g})",

@@ -60,11 +60,13 @@ def burgers(side: int, initial: int) -> po.Problem:
     )
 
 
-def _setup(size: str, dtype: torch.dtype, seed: int = 0) -> tuple[po.Problem, po.PINN, dict[str, PointSet]]:
+def _setup(
+    size: str, dtype: torch.dtype, seed: int = 0
+) -> tuple[po.Problem, po.nn.PINN, dict[str, PointSet]]:
     cfg = SIZES[size]
     problem = burgers(cfg["side"], cfg["initial"])
     torch.manual_seed(seed)
-    pinn, _ = build_model(problem, po.MLP(width=cfg["width"], depth=cfg["depth"]))
+    pinn, _ = build_model(problem, po.nn.MLP(width=cfg["width"], depth=cfg["depth"]))
     pinn = pinn.to(dtype)
     g = torch.Generator().manual_seed(seed)
     points = sample_points(problem, po.Collocation(interior=cfg["interior"]), g, dtype, torch.device("cpu"))
@@ -77,7 +79,7 @@ def trainer_runner(size: str, dtype: torch.dtype, engine: DerivativeEngine) -> C
     objective = build_objective(problem, engine).to(dtype, torch.device("cpu"))
 
     def run(steps: int) -> None:
-        po.train.Trainer(pinn, objective, points, [po.Adam(steps=steps, lr=1e-3)], log_every=100).run()
+        po.train.Trainer(pinn, objective, points, [po.optim.Adam(steps=steps, lr=1e-3)], log_every=100).run()
 
     return run
 
@@ -120,7 +122,9 @@ def loss_history_difference(size: str, steps: int = 5) -> dict[str, float]:
     for name, engine in engines:
         problem, pinn, points = _setup(size, torch.float64)
         objective = build_objective(problem, engine).to(torch.float64, torch.device("cpu"))
-        trainer = po.train.Trainer(pinn, objective, points, [po.Adam(steps=steps, lr=1e-3)], log_every=1)
+        trainer = po.train.Trainer(
+            pinn, objective, points, [po.optim.Adam(steps=steps, lr=1e-3)], log_every=1
+        )
         trainer.run()
         histories[name] = np.asarray(trainer.history.loss)
     ref = histories["autograd"]

@@ -78,7 +78,9 @@ def steps_part(
             runners["pinnopt_compiled"] = peers.pinnopt_runner(case, f32, compile=True)
             compile_s = _timed_first_call(runners["pinnopt_compiled"])
         runners["pinnopt_float64"] = peers.pinnopt_runner(case, f64)
-        runners["pinnopt_autograd"] = peers.pinnopt_runner(case, f32, po.AutogradEngine(), fused_adam=False)
+        runners["pinnopt_autograd"] = peers.pinnopt_runner(
+            case, f32, po.nn.AutogradEngine(), fused_adam=False
+        )
         runners["hand"] = peers.hand_runner(case, f32)
         if have_dde:
             runners["deepxde"] = peers.deepxde_runner(case)
@@ -190,12 +192,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "defaults_float32": {"dtype": "float32", "phases": None, "compile": False},
     "deepxde_schedule_float32": {
         "dtype": "float32",
-        "phases": [po.Adam(steps=15000, lr=1e-3), po.LBFGS(steps=5000)],
+        "phases": [po.optim.Adam(steps=15000, lr=1e-3), po.optim.LBFGS(steps=5000)],
         "compile": False,
     },
     "deepxde_schedule_float32_compiled": {
         "dtype": "float32",
-        "phases": [po.Adam(steps=15000, lr=1e-3), po.LBFGS(steps=5000)],
+        "phases": [po.optim.Adam(steps=15000, lr=1e-3), po.optim.LBFGS(steps=5000)],
         "compile": True,
     },
     "defaults_float64_own_points": {"dtype": "float64", "phases": None, "compile": False, "own_points": True},
@@ -238,19 +240,16 @@ def pinnopt_to_error(
     given = None
     if points is not None:
         given = {k: po.losses.PointSet(k, torch.as_tensor(v)) for k, v in points.items()}
-    metric = po.Metric("rel_l2", reference=(grid, ref), every=100)
+    metric = po.stop.Metric("rel_l2", reference=(grid, ref), every=100)
     result = po.solve(
         problem,
-        model=po.MLP(width=case.width, depth=case.depth),
+        model=po.nn.MLP(width=case.width, depth=case.depth),
         phases=phases,
-        collocation=po.Collocation(interior=case.interior),
+        collocation=given if given is not None else po.Collocation(interior=case.interior),
         dtype=dtype,
-        device="cpu",
         seed=seed,
-        stop=po.MetricThreshold(target, metric),
-        compile=compile,
-        progress=False,
-        points=given,
+        stop=po.stop.MetricThreshold(target, metric),
+        runtime=po.Runtime(device="cpu", compile=compile, progress=False),
     )
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     pred = result.predict(grid)
@@ -261,7 +260,7 @@ def pinnopt_to_error(
         "default_phases": phases is None,
         "points": "DeepXDE's (Hammersley)" if points is not None else "pinnopt's (uniform random)",
         "compile": compile,
-        "reached": result.stop_reason is po.StopReason.METRIC_THRESHOLD,
+        "reached": result.stop_reason is po.stop.StopReason.METRIC_THRESHOLD,
         "stop_reason": result.stop_reason.name,
         "steps": int(result.history.step[-1]) if result.history.step else 0,
         "rel_l2": _rel_l2(pred, ref),

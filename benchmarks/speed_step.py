@@ -25,7 +25,7 @@ from .common import RESULTS, burgers_speed_problem, interleaved, ratio_summary
 def _setup(dtype: torch.dtype, seed: int = 0):
     problem = burgers_speed_problem()
     torch.manual_seed(seed)
-    pinn, _ = build_model(problem, po.MLP(width=20, depth=3))
+    pinn, _ = build_model(problem, po.nn.MLP(width=20, depth=3))
     pinn = pinn.to(dtype)
     g = torch.Generator().manual_seed(seed)
     points = sample_points(problem, po.Collocation(), g, dtype, torch.device("cpu"))
@@ -37,7 +37,7 @@ def pinnopt_runner(dtype: torch.dtype):
     objective = build_objective(problem).to(dtype, torch.device("cpu"))
 
     def run(steps: int) -> None:
-        phases = [po.Adam(steps=steps, lr=1e-3, fused=False)]  # the hand loop's Adam kernels
+        phases = [po.optim.Adam(steps=steps, lr=1e-3, fused=False)]  # the hand loop's Adam kernels
         trainer = po.train.Trainer(pinn, objective, points, phases, log_every=100)
         trainer.run()
 

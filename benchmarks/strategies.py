@@ -45,9 +45,9 @@ def _plain(module: Any, inflow: bool = False, dtype: str = "float64") -> Config:
 
     def make() -> tuple[po.Problem, dict[str, Any]]:
         return module.make_problem(dirichlet=inflow, periodic=not inflow), {
-            "model": po.MLP(width=48, depth=3),
+            "model": po.nn.MLP(width=48, depth=3),
             "collocation": po.Collocation(interior=4096, boundary=256),
-            "phases": [po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=5000)],
+            "phases": [po.optim.Adam(steps=2000, lr=1e-3), po.optim.LBFGS(steps=5000)],
             "dtype": dtype,
         }
 
@@ -60,9 +60,9 @@ def _plain_small(module: Any) -> Config:
 
     def make() -> tuple[po.Problem, dict[str, Any]]:
         return module.make_problem(periodic=True), {
-            "model": po.MLP(width=50, depth=4),
+            "model": po.nn.MLP(width=50, depth=4),
             "collocation": po.Collocation(interior=1000, boundary=100),
-            "phases": [po.LBFGS(steps=5000)],
+            "phases": [po.optim.LBFGS(steps=5000)],
             "dtype": "float32",
         }
 
@@ -72,7 +72,7 @@ def _plain_small(module: Any) -> Config:
 def _ablation(name: str, problem: Callable[[], po.Problem], **changes: Any) -> Config:
     def make() -> tuple[po.Problem, dict[str, Any]]:
         kwargs = problems.recommended(name)
-        for key in ("causal", "curriculum", "balance", "marching"):
+        for key in ("strategies", "marching"):
             kwargs.pop(key, None)
         kwargs.update(changes)
         return problem(), kwargs
@@ -87,10 +87,13 @@ CONFIGS: dict[str, dict[str, Config]] = {
         "recommended": lambda: (cv.make_problem(), problems.recommended("convection")),
         "embedding": _ablation("convection", cv.make_problem),
         "causal": _ablation(
-            "convection", cv.make_problem, marching=None, causal=po.Causal(slabs=16, eps=1.0)
+            "convection", cv.make_problem, marching=None, strategies=[po.balance.Causal(slabs=16, eps=1.0)]
         ),
         "curriculum": _ablation(
-            "convection", cv.make_problem, marching=None, curriculum=po.Curriculum(sp.Symbol("beta"), 1.0)
+            "convection",
+            cv.make_problem,
+            marching=None,
+            strategies=[po.optim.Curriculum(sp.Symbol("beta"), 1.0)],
         ),
         "plain_float32": _plain(cv, dtype="float32"),
         "plain_small": _plain_small(cv),
@@ -99,7 +102,7 @@ CONFIGS: dict[str, dict[str, Config]] = {
             cv.make_problem,
             marching=None,
             collocation=po.Collocation(interior=4096, boundary=256),
-            phases=[po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=5000)],
+            phases=[po.optim.Adam(steps=2000, lr=1e-3), po.optim.LBFGS(steps=5000)],
         ),
     },
     "allen_cahn": {
@@ -112,15 +115,15 @@ CONFIGS: dict[str, dict[str, Config]] = {
             ac.make_problem,
             marching=po.Marching(windows=10),
             collocation=po.Collocation(interior=4096, boundary=256),
-            phases=[po.Adam(steps=300, lr=2e-3), po.LBFGS(steps=1000)],
+            phases=[po.optim.Adam(steps=300, lr=2e-3), po.optim.LBFGS(steps=1000)],
             dtype="float64",
             hard_constraints=False,  # soft initial and continuity conditions
         ),
         "causal": _ablation(
             "allen_cahn",
             ac.make_problem,
-            causal=po.Causal(slabs=32, eps=(1.0, 10.0, 100.0)),
-            phases=[po.Adam(steps=8000, lr=1e-3, schedule=po.ExponentialDecay(0.9, every=1000))],
+            strategies=[po.balance.Causal(slabs=32, eps=(1.0, 10.0, 100.0))],
+            phases=[po.optim.Adam(steps=8000, lr=1e-3, schedule=po.optim.ExponentialDecay(0.9, every=1000))],
             dtype="float32",
             hard_constraints=False,
         ),
@@ -195,19 +198,19 @@ def imbalance() -> list[dict[str, Any]]:
     rows = []
     for balance in (
         None,
-        po.LRAnnealing(),
-        po.GradNorm(),
-        po.NTKWeights(every=50),
-        po.ReLoBRaLo(),
-        po.SelfAdaptive(lr=0.05),
+        po.balance.LRAnnealing(),
+        po.balance.GradNorm(),
+        po.balance.NTKWeights(every=50),
+        po.balance.ReLoBRaLo(),
+        po.balance.SelfAdaptive(lr=0.05),
     ):
         for seed in (0, 1, 2):
             result = po.solve(
                 problem,
-                model=po.MLP(width=16, depth=2),
+                model=po.nn.MLP(width=16, depth=2),
                 collocation=po.Collocation(interior=64, boundary=1),
-                phases=[po.Adam(300, lr=1e-2)],
-                balance=balance,
+                phases=[po.optim.Adam(300, lr=1e-2)],
+                strategies=[balance],
                 seed=seed,
                 log_every=100,
             )

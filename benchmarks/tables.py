@@ -192,7 +192,7 @@ def _peer_error_lines(r: dict) -> list[str]:
             f"Cole-Hopf solution (256 x 100 grid) after {d['wall_s']:.0f} s wall ({d['cpu_s']:.0f} s CPU); "
             f"its L-BFGS phase ran {d['lbfgs']['n_iter']} iterations "
             f"({d['lbfgs']['func_evals']} evaluations) "
-            "and stopped. pinnopt, same network and points, stops at that error (`po.MetricThreshold`, "
+            "and stopped. pinnopt, same network and points, stops at that error (`po.stop.MetricThreshold`, "
             "metric every 100 steps); times include problem setup and compilation.",
             "",
             "| run | dtype | phases | points | reached | steps | rel. L2 | wall time | CPU time "

@@ -26,16 +26,16 @@ def configurations(scale: float) -> dict[str, list[po.train.Phase]]:
     def n(steps: int) -> int:
         return max(1, round(steps * scale))
 
-    cos = po.CosineDecay(0.01)
+    cos = po.optim.CosineDecay(0.01)
     return {
-        "adam_lbfgs": [po.Adam(n(500), lr=1e-3), po.LBFGS(n(1000))],
-        "lbfgs": [po.LBFGS(n(1500))],
-        "adam_cosine": [po.Adam(n(5000), lr=3e-3, schedule=po.Warmup(100, then=cos))],
-        "adamw": [po.AdamW(n(5000), lr=3e-3, weight_decay=1e-4, schedule=cos)],
-        "adam_minibatch32": [po.Adam(n(5000), lr=3e-3, batch=po.MiniBatch(32), schedule=cos)],
-        "momentum": [po.Momentum(n(5000), lr=1e-3, schedule=cos)],
-        "sgd_minibatch32": [po.SGD(n(5000), lr=2e-3, batch=po.MiniBatch(32), schedule=cos)],
-        "gd_full_batch": [po.SGD(n(5000), lr=2e-3, schedule=cos)],
+        "adam_lbfgs": [po.optim.Adam(n(500), lr=1e-3), po.optim.LBFGS(n(1000))],
+        "lbfgs": [po.optim.LBFGS(n(1500))],
+        "adam_cosine": [po.optim.Adam(n(5000), lr=3e-3, schedule=po.optim.Warmup(100, then=cos))],
+        "adamw": [po.optim.AdamW(n(5000), lr=3e-3, weight_decay=1e-4, schedule=cos)],
+        "adam_minibatch32": [po.optim.Adam(n(5000), lr=3e-3, batch=po.optim.MiniBatch(32), schedule=cos)],
+        "momentum": [po.optim.Momentum(n(5000), lr=1e-3, schedule=cos)],
+        "sgd_minibatch32": [po.optim.SGD(n(5000), lr=2e-3, batch=po.optim.MiniBatch(32), schedule=cos)],
+        "gd_full_batch": [po.optim.SGD(n(5000), lr=2e-3, schedule=cos)],
     }
 
 
@@ -53,11 +53,11 @@ def main(argv: list[str] | None = None) -> dict:
         t0 = time.perf_counter()
         result = po.solve(
             problem,
-            model=po.MLP(width=20, depth=3),
+            model=po.nn.MLP(width=20, depth=3),
             collocation=po.Collocation(interior=200, boundary=1),
             phases=phases,
             dtype="float64",
-            progress=False,
+            runtime=po.Runtime(progress=False),
         )
         wall = time.perf_counter() - t0
         loss = result.history.loss

@@ -89,12 +89,12 @@ def run(
 ) -> dict[str, Any]:
     """Solve the source, then cold- and warm-start the target; return errors and step counts."""
     collocation = po.Collocation(interior=interior, boundary=boundary)
-    spec = po.MLP(width=width, depth=depth)
+    spec = po.nn.MLP(width=width, depth=depth)
     t0 = time.perf_counter()
     source = po.solve(
         heat(k_source),
         model=spec,
-        phases=[po.Adam(steps=source_steps, lr=lr)],
+        phases=[po.optim.Adam(steps=source_steps, lr=lr)],
         collocation=collocation,
         seed=seed,
         log_every=500,
@@ -104,7 +104,7 @@ def run(
     traces = {}
     times = {}
     target = heat(k_target)
-    warm_spec = po.MLP(
+    warm_spec = po.nn.MLP(
         width=width,
         depth=depth,
         init=po.init.Transfer(source, layers=(0, 1) if freeze else None, freeze=freeze),
@@ -115,7 +115,7 @@ def run(
         po.solve(
             target,
             model=model,
-            phases=[po.Adam(steps=steps, lr=lr)],
+            phases=[po.optim.Adam(steps=steps, lr=lr)],
             collocation=collocation,
             seed=seed + 1,
             log_every=500,

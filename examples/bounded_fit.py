@@ -41,13 +41,13 @@ def main(steps: int = 500) -> po.Result:
     )
     result = po.solve(
         problem,
-        model=po.MLP(width=16, depth=2),
+        model=po.nn.MLP(width=16, depth=2),
         collocation=po.Collocation(interior=100, boundary=1),
-        phases=[po.Adam(steps=steps, lr=1e-2), po.LBFGS(steps=steps)],
+        phases=[po.optim.Adam(steps=steps, lr=1e-2), po.optim.LBFGS(steps=steps)],
     )
     print(result.stop_reason)
     print(result.validate())
-    print(po.feasibility(result))
+    print(po.validate.feasibility(result))
     return result
 
 

@@ -38,9 +38,9 @@ def make_problem() -> po.Problem:
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.MLP(width=32, depth=3),
+        "model": po.nn.MLP(width=32, depth=3),
         "collocation": po.Collocation(interior=400, boundary=1),
-        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=1500)],
+        "phases": [po.optim.Adam(steps=1000, lr=2e-3), po.optim.LBFGS(steps=1500)],
     }
 
 

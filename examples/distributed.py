@@ -19,10 +19,10 @@ from pinnopt import problems
 def main(steps: int = 500, checkpoint: str | None = None) -> po.Result:
     result = po.solve(
         problems.get("heat1d"),
-        model=po.MLP(width=32, depth=3),
+        model=po.nn.MLP(width=32, depth=3),
         collocation=po.Collocation(interior=2000, boundary=100),  # global counts, split over ranks
-        phases=[po.Adam(steps=steps, lr=2e-3), po.LBFGS(steps=steps)],
-        checkpoint=po.Checkpoint(checkpoint, every=max(1, steps // 2)) if checkpoint else None,
+        phases=[po.optim.Adam(steps=steps, lr=2e-3), po.optim.LBFGS(steps=steps)],
+        checkpoint=po.callbacks.Checkpoint(checkpoint, every=max(1, steps // 2)) if checkpoint else None,
     )
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"world size {result.config['world_size']}: {result.steps} steps, {result.stop_reason}")

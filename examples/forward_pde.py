@@ -37,10 +37,10 @@ def main(steps: int = 1000, out: str | None = None) -> po.Result:
     print(po.check_problem(problem))  # the exact solution satisfies every equation and condition
     result = po.solve(
         problem,
-        model=po.MLP(width=32, depth=3),
+        model=po.nn.MLP(width=32, depth=3),
         collocation=po.Collocation(interior=1000, boundary=50),
-        phases=[po.Adam(steps=steps, lr=2e-3), po.LBFGS(steps=steps)],
-        stop=po.CostThreshold(1e-9),
+        phases=[po.optim.Adam(steps=steps, lr=2e-3), po.optim.LBFGS(steps=steps)],
+        stop=po.stop.CostThreshold(1e-9),
     )
     print(result.stop_reason)
     print(result.validate())

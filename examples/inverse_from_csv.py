@@ -40,9 +40,9 @@ def main(steps: int = 1000) -> po.Result:
     )
     result = po.solve(
         problem,
-        model=po.MLP(width=20, depth=3),
+        model=po.nn.MLP(width=20, depth=3),
         collocation=po.Collocation(interior=500, sampler="sobol"),
-        phases=[po.Adam(steps=steps // 2, lr=3e-3), po.LBFGS(steps=steps)],
+        phases=[po.optim.Adam(steps=steps // 2, lr=3e-3), po.optim.LBFGS(steps=steps)],
         hard_constraints=True,
     )
     print("enforced exactly:", result.config["hard_constraints"])

@@ -15,7 +15,7 @@ def main(steps: int = 2000) -> po.Result:
         exact=sp.sin(sp.pi * x),
         name="quickstart",
     )
-    result = po.solve(problem, phases=[po.Adam(steps=steps), po.LBFGS(steps=steps)])
+    result = po.solve(problem, phases=[po.optim.Adam(steps=steps), po.optim.LBFGS(steps=steps)])
     print(result.stop_reason)
     print(result.validate())
     return result

@@ -22,11 +22,11 @@ import pinnopt as po
 def main(steps: int = 200) -> dict[str, Any]:
     problem = rd.make_problem()
     settings = rd.recommended()
-    phases = [po.Adam(steps=steps, lr=3e-3), po.LBFGS(steps=steps)]
+    phases = [po.optim.Adam(steps=steps, lr=3e-3), po.optim.LBFGS(steps=steps)]
     robust = po.solve(problem, **{**settings, "phases": phases})
     nominal = po.solve(
         problem,
-        model=po.MLP(width=20, depth=2),
+        model=po.nn.MLP(width=20, depth=2),
         collocation=settings["collocation"],
         phases=phases,
         robust=False,

@@ -15,21 +15,30 @@ Declare a problem with sympy, solve it, validate it against a known solution::
     )
     result = po.solve(problem)
     print(result.validate())
+
+The flat namespace holds what a problem is made of and the entry points; every plug-in
+family has a namespace of its own: ``po.optim`` (phases, batching, schedules),
+``po.stop`` (stopping criteria), ``po.sample`` (samplers, adaptive sampling),
+``po.balance`` (loss weighting), ``po.robust`` (uncertainty sets, worst cases),
+``po.init`` (initializers), ``po.nn`` (networks, derivative engines), ``po.callbacks``
+(callbacks, checkpoints, recorders), ``po.validate`` (checks, reports, plots) and
+``po.workflows`` (time-marching, bagging, parameter fits, pruning). CHANGELOG.md lists where
+each name of version 0.1 went.
+
 """
 
+from . import balance, callbacks, nn, optim, robust, sample, stop, symbolic, validate, workflows
 from ._version import __version__
 from .compile.hard import HardConstraints
 from .declare.bounds import Bound, Continuation, between
 from .declare.conditions import AtPoints, Dirichlet, Initial, InitialRate, Neumann, Periodic, Robin
 from .declare.energy import Energy
 from .declare.equality import Equality
+from .declare.items import On, Parameter, interior
 from .declare.observations import Observations
-from .declare.problem import On, Parameter, Problem, interior
+from .declare.problem import Problem
 from .declare.reference import ReferenceSolution
 from .declare.regularization import L1, L2, Range
-from .declare.uncertainty.budget import Budget
-from .declare.uncertainty.ellipsoid import Ellipsoid
-from .declare.uncertainty.sets import BoxSet, Scenarios
 from .declare.uncertainty.space import Uncertain
 from .domain import (
     Ball,
@@ -38,19 +47,13 @@ from .domain import (
     Difference,
     Disk,
     Domain,
-    Grid,
-    Halton,
     Intersection,
     Interval,
-    LatinHypercube,
     Points,
     Polygon,
     Product,
     Region,
-    Sampler,
     Side,
-    Sobol,
-    Uniform,
     Union,
 )
 from .errors import (
@@ -68,219 +71,84 @@ from .errors import (
     UnsupportedFunctionError,
     ValidationError,
 )
-from .losses import (
-    PointSet,
-)
-from .nn import (
-    MLP,
-    PINN,
-    FourierFeatures,
-    ModelSpec,
-    ModifiedMLP,
-    PeriodicEmbedding,
-    ResidualMLP,
-    init,
-)
-from .nn.taylor import AutoEngine, TaylorEngine
-from .result import (
-    Result,
-)
-from .robust import PGA, CVaR, GridSearch, LogSumExp, Max, Mean, Parametric, Robust, Sampling, Vertices
-from .solve import (
-    solve,
-)
-from .strategies import (
-    Causal,
-    Curriculum,
-    FixedWeights,
-    GradNorm,
-    LRAnnealing,
-    NTKWeights,
-    ReLoBRaLo,
-    SelfAdaptive,
-)
-from .strategies.sampling import RAD, RAR, Resample
-from .symbolic import DEFAULT_FUNCTIONS, AutogradEngine, FunctionTable, Normal, normal_derivative
-from .train import (
-    LBFGS,
-    SGD,
-    Adam,
-    AdamW,
-    Callback,
-    Checkpoint,
-    ConvergenceThreshold,
-    CosineDecay,
-    CostThreshold,
-    DivergenceGuard,
-    EarlyStopping,
-    ExponentialDecay,
-    FullBatch,
-    MaxSteps,
-    Metric,
-    MetricThreshold,
-    MiniBatch,
-    Momentum,
-    ReduceOnPlateau,
-    StepDecay,
-    StopReason,
-    TimeLimit,
-    Warmup,
-)
-from .train.trace import ParameterTrace
-from .validate.check import (
-    CheckReport,
-    check_problem,
-)
-from .validate.feasibility import FeasibilityReport, feasibility
-from .validate.gradcheck import (
-    GradCheckReport,
-    gradient_check,
-)
-from .validate.trajectory import (
-    ParameterRecorder,
-)
-from .workflows.bagging import Bagging, bagging
-from .workflows.fit import ParameterFit, fit_parameters
+from .nn import init
+from .result import Result
+from .solve import solve
+from .symbolic import normal_derivative
+from .train.runtime import Runtime
+from .validate.check import check_problem
+from .validate.gradcheck import gradient_check
 from .workflows.marching import Marching, march
-from .workflows.stitched import MarchResult
 
 __all__ = [
-    "DEFAULT_FUNCTIONS",
     "L1",
     "L2",
-    "LBFGS",
-    "MLP",
-    "PGA",
-    "PINN",
-    "RAD",
-    "RAR",
-    "SGD",
-    "Adam",
-    "AdamW",
     "AtPoints",
-    "AutoEngine",
-    "AutogradEngine",
-    "Bagging",
     "Ball",
     "Bound",
     "Box",
-    "BoxSet",
-    "Budget",
-    "CVaR",
-    "Callback",
-    "Causal",
-    "CheckReport",
-    "Checkpoint",
     "CheckpointError",
     "Collocation",
     "CompileError",
     "ConfigError",
     "Continuation",
-    "ConvergenceThreshold",
-    "CosineDecay",
-    "CostThreshold",
-    "Curriculum",
     "DataError",
     "DerivativeError",
     "Difference",
     "Dirichlet",
     "Disk",
-    "DivergenceGuard",
     "Domain",
-    "EarlyStopping",
-    "Ellipsoid",
     "Energy",
     "Equality",
-    "ExponentialDecay",
-    "FeasibilityReport",
-    "FixedWeights",
-    "FourierFeatures",
-    "FullBatch",
-    "FunctionTable",
-    "GradCheckReport",
-    "GradNorm",
-    "Grid",
-    "GridSearch",
-    "Halton",
     "HardConstraints",
     "Initial",
     "InitialRate",
     "Intersection",
     "Interval",
-    "LRAnnealing",
-    "LatinHypercube",
-    "LogSumExp",
-    "MarchResult",
     "Marching",
-    "Max",
-    "MaxSteps",
-    "Mean",
-    "Metric",
-    "MetricThreshold",
-    "MiniBatch",
-    "ModelSpec",
-    "ModifiedMLP",
-    "Momentum",
-    "NTKWeights",
     "Neumann",
     "NoUnknownError",
-    "Normal",
     "Observations",
     "On",
     "Parameter",
-    "ParameterFit",
-    "ParameterRecorder",
-    "ParameterTrace",
-    "Parametric",
     "Periodic",
-    "PeriodicEmbedding",
     "PinnoptError",
     "PinnoptWarning",
-    "PointSet",
     "Points",
     "Polygon",
     "Problem",
     "ProblemError",
     "Product",
     "Range",
-    "ReLoBRaLo",
-    "ReduceOnPlateau",
     "ReferenceSolution",
     "Region",
-    "Resample",
-    "ResidualMLP",
     "Result",
     "Robin",
-    "Robust",
-    "Sampler",
-    "Sampling",
-    "Scenarios",
-    "SelfAdaptive",
+    "Runtime",
     "Side",
-    "Sobol",
-    "StepDecay",
-    "StopReason",
-    "TaylorEngine",
-    "TimeLimit",
     "Uncertain",
-    "Uniform",
     "Union",
     "UnknownArgumentsError",
     "UnknownSymbolError",
     "UnsupportedFunctionError",
     "ValidationError",
-    "Vertices",
-    "Warmup",
     "__version__",
-    "bagging",
+    "balance",
     "between",
+    "callbacks",
     "check_problem",
-    "feasibility",
-    "fit_parameters",
     "gradient_check",
     "init",
     "interior",
     "march",
+    "nn",
     "normal_derivative",
+    "optim",
+    "robust",
+    "sample",
     "solve",
+    "stop",
+    "symbolic",
+    "validate",
+    "workflows",
 ]

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
-import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, PinnoptError, ProblemError, ValidationError
+from . import problems
+from .compile.assemble import build_model, resolve_device
+from .errors import ConfigError, PinnoptError, ValidationError
 from .exitcodes import (
     EXIT_DIVERGED,
     EXIT_ERROR,
@@ -36,113 +36,28 @@ from .exitcodes import (
     exit_code,
     exit_epilog,
 )
+from .solve_options import DEFAULT_PHASES
+from .train import Checkpoint
+from .train.runtime import Runtime
+from .validate.check import check_problem
+from .validate.gradcheck import gradient_check
+from .validate.report import read_json
+from .validate.rundir import (
+    CHECKPOINTS,
+    REPORT,
+    clear_run,
+    folder_lock,
+    output_folder,
+    rerender_run,
+    resume_source,
+    write_run,
+)
+from .validate.trajectory import ParameterRecorder
+from .workflows.configured import run_configuration
+from .workflows.sources import cap_steps, load_problem
 
 
-# -- problems -----------------------------------------------------------------------------------------
-def _is_file_spec(spec: str) -> bool:
-    return spec.endswith(".py") or "/" in spec or "\\" in spec or Path(spec).is_file()
-
-
-def load_problem(spec: str, config: str = "recommended") -> tuple[Any, dict[str, Any], dict[str, str]]:
-    """``(problem, solve() kwargs, source)`` for a library name or a ``.py`` file.
-
-    ``config`` names the module function giving the kwargs: ``"recommended"`` (optional) or
-    ``"quick"`` (a configuration that trains in a few minutes on a CPU; required when asked).
-
-    Raises:
-        ProblemError: unknown name, missing file, a file that fails to run or defines no problem,
-            or no ``quick()`` configuration when ``config="quick"``.
-    """
-    from .declare.problem import Problem
-
-    if _is_file_spec(spec):
-        path = Path(spec).expanduser().resolve()
-        if not path.is_file():
-            raise ProblemError(f"problem file {spec} does not exist")
-        module = _run_file(path)
-        source = {"kind": "file", "path": str(path)}
-        if hasattr(module, "make_problem"):
-            try:
-                problem = module.make_problem()
-            except PinnoptError:
-                raise
-            except Exception as exc:
-                raise ProblemError(f"{spec}: make_problem() failed: {type(exc).__name__}: {exc}") from exc
-        elif hasattr(module, "problem"):
-            problem = module.problem
-        else:
-            raise ProblemError(
-                f"problem file {spec} defines neither `problem` nor `make_problem()`; "
-                "define one of them returning a pinnopt.Problem"
-            )
-        recommend = getattr(module, config, None)
-    else:
-        from . import problems
-
-        module = problems.module(spec)
-        problem = module.make_problem()
-        recommend = getattr(module, config, None)
-        source = {"kind": "library", "name": spec}
-    if not isinstance(problem, Problem):
-        raise ProblemError(f"{spec}: the problem is a {type(problem).__name__}, expected a pinnopt.Problem")
-    if recommend is None and config != "recommended":
-        raise ProblemError(f"{spec} defines no {config}() configuration; run it without --{config}")
-    kwargs: dict[str, Any] = {}
-    if recommend is not None:
-        kwargs = recommend() if callable(recommend) else recommend
-        if not isinstance(kwargs, dict):
-            raise ProblemError(f"{spec}: {config}() must return a dict of solve() options")
-    return problem, dict(kwargs), source
-
-
-def _run_file(path: Path) -> Any:
-    name = "pinnopt_user_problem_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ProblemError(f"problem file {path} cannot be loaded as Python")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except PinnoptError:
-        raise
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        raise ProblemError(f"problem file {path} failed to run: {type(exc).__name__}: {exc}") from exc
-    return module
-
-
-def cap_steps(phases: Sequence[Any], total: int) -> list[Any]:
-    """Scale the phases' steps down proportionally so they sum to at most ``total``.
-
-    Each phase gets ``floor(total * steps_i / sum(steps))`` steps, the remainder going to
-    the phases with the largest fractional parts; phases left with 0 steps are dropped.
-    Budgets already within ``total`` are unchanged. (L-BFGS may still stop earlier on its
-    tolerances: the cap is an upper bound.)
-    """
-    if total < 1:
-        raise ConfigError(f"--steps {total}: expected a positive number of steps")
-    budget = sum(int(p.steps) for p in phases)
-    if budget <= total:
-        return list(phases)
-    shares = [p.steps * total / budget for p in phases]
-    counts = [int(s) for s in shares]
-    order = sorted(range(len(phases)), key=lambda i: shares[i] - counts[i], reverse=True)
-    for i in order[: total - sum(counts)]:
-        counts[i] += 1
-    out = []
-    for p, c in zip(phases, counts, strict=True):
-        if c > 0:
-            if not dataclasses.is_dataclass(p):
-                raise ConfigError(f"--steps cannot shorten phase {p!r} (not a dataclass phase)")
-            out.append(dataclasses.replace(p, steps=c))
-    return out
-
-
-# -- commands -----------------------------------------------------------------------------------------
 def _list(_: argparse.Namespace) -> int:
-    from . import problems
-
     for name, description in problems.describe():
         print(f"{name:<16} {description}")
     return EXIT_OK
@@ -154,7 +69,6 @@ def _check_options(source: dict[str, str]) -> dict[str, Any]:
     tolerances where its numeric reference is known to be less accurate)."""
     if source.get("kind") != "library":
         return {}
-    from . import problems
 
     module = problems.module(source["name"])
     return {
@@ -168,8 +82,6 @@ def _run_check(
 ) -> Any:
     """Check ``problem`` against its exact solution; print the table (if it failed or
     ``show_passed``), and one line per failed term on stderr."""
-    from .validate.check import check_problem
-
     report = check_problem(problem, n=n, seed=seed, **_check_options(source))
     if show_passed or not report.passed:
         print(report)
@@ -184,9 +96,6 @@ def _check(args: argparse.Namespace) -> int:
     report = _run_check(problem, source, n=args.points, seed=args.seed)
     ok = report.passed
     if args.gradients:
-        from .compile.assemble import build_model
-        from .validate.gradcheck import gradient_check
-
         model, _ = build_model(problem, kwargs.get("model"))
         grad = gradient_check(problem, model, collocation=kwargs.get("collocation"), seed=args.seed)
         print(grad)
@@ -215,9 +124,6 @@ class _Progress:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from .solve import DEFAULT_PHASES
-    from .validate.rundir import clear_run, folder_lock, output_folder, resume_source
-
     if args.overwrite and args.resume is not None:
         raise ConfigError("--overwrite and --resume contradict each other: pass one of them")
     problem, kwargs, source = load_problem(args.problem, "quick" if args.quick else "recommended")
@@ -233,10 +139,8 @@ def _solve(args: argparse.Namespace) -> int:
         phases = cap_steps(phases, args.steps)
     kwargs["phases"] = phases
     if args.device:
-        from .compile.assemble import resolve_device
-
         resolve_device(args.device)  # fail before training starts
-        kwargs["device"] = args.device
+        kwargs["runtime"] = dataclasses.replace(kwargs.get("runtime") or Runtime(), device=args.device)
     if args.dtype:
         kwargs["dtype"] = args.dtype
     kwargs["seed"] = args.seed
@@ -266,11 +170,6 @@ def _train_and_report(
     validate: bool,
     check: Any,
 ) -> int:
-    from .train import Checkpoint
-    from .validate.rundir import CHECKPOINTS, write_run
-    from .validate.trajectory import ParameterRecorder
-    from .workflows.configured import run_configuration
-
     kwargs.setdefault("checkpoint", Checkpoint(out / CHECKPOINTS, every=max(1, min(500, total // 10))))
     kwargs.setdefault("log_every", min(100, max(5, total // 50)))  # progress-bar loss updates
     recorder = ParameterRecorder() if problem.parameters else None
@@ -320,9 +219,6 @@ def _train_and_report(
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .validate.report import read_json
-    from .validate.rundir import REPORT, folder_lock, rerender_run
-
     folder = Path(args.dir)
     if not folder.is_dir():
         raise ConfigError(f"{args.dir} is not a folder (expected a run folder written by `pinnopt solve`)")
@@ -335,8 +231,6 @@ def _report(args: argparse.Namespace) -> int:
         src = src if isinstance(src, dict) else {}
         name = src.get("name")
         if src.get("kind") == "library" and isinstance(name, str):
-            from . import problems
-
             try:  # by library name only: never a path taken from the folder
                 problem = problems.module(name).make_problem()
             except PinnoptError as exc:

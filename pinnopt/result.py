@@ -15,13 +15,15 @@ import torch
 from .compile.assemble import build_network
 from .compile.hard import HardConstraints, plan_hard_constraints
 from .compile.stage import Compiled, compile_problem
-from .declare.problem import Parameter, Problem
+from .declare.items import Parameter
+from .declare.problem import Problem
 from .errors import CheckpointError, ConfigError, DataError, PinnoptError, ValidationError
 from .losses import Objective
 from .metrics import Validation, compute_metrics, parameter_errors
 from .nn import PINN, model_from_config
-from .symbolic import AutogradEngine, DerivativePlan, Env, SymbolContext, compile_expression
+from .symbolic import AutogradEngine, DerivativePlan, Env, Field, SymbolContext, compile_expression
 from .train import History, StopReason, TrainOutcome
+from .train.checkpoint import save_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from .robust import RobustReport
@@ -185,7 +187,6 @@ class Result:
         exprs = {
             str(e): compile_expression(e, ctx, what="derivative", require_unknown=False) for e in derivatives
         }
-        from .symbolic import Field
 
         wanted = {Field.value(u, len(self.coordinates)) for u in self.unknowns}
         for c in exprs.values():
@@ -240,8 +241,6 @@ class Result:
         Validates against the exact solution when the problem has one; see
         :func:`pinnopt.validate.rundir.write_run` for the options.
         """
-        from .validate.rundir import write_run
-
         directory = _path(directory, "report(directory)")
         if (
             "validation" not in options
@@ -249,6 +248,8 @@ class Result:
             and self.problem.exact_solution is not None
         ):
             options["validation"] = self.validate()
+        from .validate.rundir import write_run  # the validate layer sits above (docs/architecture.md)
+
         return write_run(self, directory, **options)
 
     # -- persistence ----------------------------------------------------------------------------
@@ -259,7 +260,7 @@ class Result:
         if net_config is None:
             raise ConfigError(
                 "this result's network is a custom torch module; save its state_dict yourself "
-                "(only po.MLP specs can be rebuilt on load)"
+                "(only po.nn.MLP specs can be rebuilt on load)"
             )
         hist = self.history.as_arrays() if self.history else {}
         payload = {
@@ -282,7 +283,6 @@ class Result:
                 for k, v in (self.parameter_history or {}).items()
             },
         }
-        from .train.checkpoint import save_atomic
 
         return save_atomic(payload, path)
 

@@ -1,25 +1,34 @@
-"""Type checks of :func:`pinnopt.solve`'s options, before anything is built."""
+"""Checks of :func:`pinnopt.solve`'s options, before anything is built, and where the run goes."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
+from .compile.assemble import resolve_device
 from .domain.sampling import Collocation
 from .errors import ConfigError
-from .train import Phase
+from .train import Checkpoint, Criterion, Phase
+from .train import distributed as ddp
+from .train.phases import LBFGS, Adam
+from .train.runtime import Runtime
 
 SEED_LIMIT = 2**62
 """Seeds lie in ``(-2**62, 2**62)``: torch takes 64-bit seeds, and solve derives a few from each."""
 
+DEFAULT_PHASES: tuple[Phase, ...] = (Adam(steps=2000, lr=1e-3), LBFGS(steps=5000))
+"""Adam for 2000 steps, then L-BFGS (strong Wolfe) for up to 5000 iterations."""
+
 
 def check_solve_options(
-    *, seed: Any, phases: Any, collocation: Any, callbacks: Any, hooks: Any, resume: Any, progress: Any
-) -> None:
-    """Refuse solve options of the wrong type before anything is built (each named in its message).
+    *, seed: Any, phases: Any, collocation: Any, stop: Any, checkpoint: Any, resume: Any
+) -> tuple[list[Phase], Checkpoint | None]:
+    """Refuse solve options of the wrong type (each named in its message); return the phases
+    (the default ones when None) and the checkpoint (a folder becomes ``Checkpoint(folder)``).
 
     Raises:
         ConfigError: naming the option, the value and what is expected.
@@ -30,15 +39,50 @@ def check_solve_options(
     if isinstance(phases, Phase):
         raise ConfigError(f"phases={phases!r}: expected a list of phases, e.g. phases=[{phases!r}]")
     if (phases is not None and not isinstance(phases, Sequence)) or isinstance(phases, str):
-        raise ConfigError(f"phases={phases!r}: expected a non-empty list of po.Adam/po.LBFGS/...")
+        raise ConfigError(f"phases={phases!r}: expected a non-empty list of po.optim.Adam/LBFGS/...")
+    phases = list(DEFAULT_PHASES if phases is None else phases)
+    if not phases or not all(isinstance(p, Phase) for p in phases):
+        raise ConfigError(f"phases must be a non-empty list of po.optim.Adam/LBFGS/..., got {phases!r}")
     if collocation is not None and not isinstance(collocation, Collocation):
         raise ConfigError(
-            f"collocation={collocation!r}: expected po.Collocation(interior=..., boundary=...)"
+            f"collocation={collocation!r}: expected po.Collocation(interior=..., boundary=...) "
+            "or a dict {region name: po.sample.PointSet}"
         )
-    for name, value in (("callbacks", callbacks), ("hooks", hooks)):
-        if value is not None and (isinstance(value, (str, bytes)) or not isinstance(value, Iterable)):
-            raise ConfigError(f"{name}={value!r}: expected a list (of functions or po.Callback / hooks)")
+    if stop is not None and not isinstance(stop, Criterion):
+        raise ConfigError(
+            f"stop={stop!r}: expected a criterion such as "
+            "po.stop.CostThreshold(1e-6) | po.stop.MaxSteps(1000)"
+        )
+    if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
+        if not isinstance(checkpoint, (str, os.PathLike)):
+            raise ConfigError(
+                f"checkpoint={checkpoint!r}: expected po.callbacks.Checkpoint(dir, every=...) or a folder"
+            )
+        checkpoint = Checkpoint(checkpoint)
     if resume is not None and not isinstance(resume, (str, os.PathLike)):
         raise ConfigError(f"resume={resume!r}: expected a checkpoint file or folder (a path)")
-    if progress is not None and not isinstance(progress, bool):
-        raise ConfigError(f"progress={progress!r}: expected True, False or None (only on a terminal)")
+    return phases, checkpoint
+
+
+def placement(runtime: Runtime, dtype: torch.dtype) -> tuple[torch.device, ddp.DistributedContext | None]:
+    """The run's device, and its data-parallel context under ``torchrun`` (joined here)."""
+    ctx = _distributed_context(runtime.distributed)
+    dev = resolve_device(runtime.device)
+    if dev.type == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise ConfigError(f"device={runtime.device!r} was requested but MPS is not available here")
+        if dtype != torch.float32:
+            raise ConfigError("device='mps' supports float32 only; pass dtype='float32'")
+    if ctx is not None:
+        dev = ddp.device_for(ctx, None if runtime.device is None else dev)
+        ddp.init_process_group(ctx, dev)
+    return dev, ctx
+
+
+def _distributed_context(distributed: bool | None) -> ddp.DistributedContext | None:
+    if distributed is False:
+        return None
+    ctx = ddp.DistributedContext.from_environment()
+    if distributed is True and ctx is None:
+        raise ConfigError("distributed=True needs a launch by torchrun (WORLD_SIZE > 1 in the environment)")
+    return ctx

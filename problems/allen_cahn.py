@@ -107,9 +107,9 @@ def recommended() -> dict[str, Any]:
     ``python -m benchmarks.accuracy allen_cahn`` (see benchmarks/results/accuracy/).
     """
     return {
-        "model": po.MLP(width=64, depth=4, embedding=po.PeriodicEmbedding(("x",), harmonics=1)),
+        "model": po.nn.MLP(width=64, depth=4, embedding=po.nn.PeriodicEmbedding(("x",), harmonics=1)),
         "collocation": po.Collocation(interior=3072, boundary=256),
-        "phases": [po.Adam(steps=200, lr=2e-3), po.LBFGS(steps=600)],
+        "phases": [po.optim.Adam(steps=200, lr=2e-3), po.optim.LBFGS(steps=600)],
         "marching": po.Marching(windows=8),
         "hard_constraints": True,
         "dtype": "float64",

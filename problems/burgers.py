@@ -55,10 +55,10 @@ def recommended() -> dict[str, Any]:
     (8733 steps, stopped by the time limit).
     """
     return {
-        "model": po.MLP(width=20, depth=8),
+        "model": po.nn.MLP(width=20, depth=8),
         "collocation": po.Collocation(interior=8000),
-        "phases": [po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=8000)],
-        "stop": po.TimeLimit(560),
+        "phases": [po.optim.Adam(steps=2000, lr=1e-3), po.optim.LBFGS(steps=8000)],
+        "stop": po.stop.TimeLimit(560),
         "dtype": "float64",
     }
 
@@ -72,9 +72,9 @@ def quick() -> dict[str, Any]:
     on seed 0 but 0.67 on seed 1, so fewer points are not offered.
     """
     return {
-        "model": po.MLP(width=20, depth=8),
+        "model": po.nn.MLP(width=20, depth=8),
         "collocation": po.Collocation(interior=5000, boundary=80),
-        "phases": [po.Adam(steps=1000, lr=1e-3), po.LBFGS(steps=5000)],
-        "stop": po.TimeLimit(280),
+        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=5000)],
+        "stop": po.stop.TimeLimit(280),
         "dtype": "float64",
     }

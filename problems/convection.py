@@ -55,9 +55,9 @@ def recommended() -> dict[str, Any]:
     one CPU thread): ``python -m benchmarks.strategies convection``.
     """
     return {
-        "model": po.MLP(width=48, depth=3, embedding=po.PeriodicEmbedding(("x",))),
+        "model": po.nn.MLP(width=48, depth=3, embedding=po.nn.PeriodicEmbedding(("x",))),
         "collocation": po.Collocation(interior=2048, boundary=256),
-        "phases": [po.Adam(steps=300, lr=2e-3), po.LBFGS(steps=1000)],
+        "phases": [po.optim.Adam(steps=300, lr=2e-3), po.optim.LBFGS(steps=1000)],
         "marching": po.Marching(windows=10),
         "dtype": "float64",
     }

@@ -28,8 +28,8 @@ def make_problem() -> po.Problem:
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.MLP(width=20, depth=2),
+        "model": po.nn.MLP(width=20, depth=2),
         "collocation": po.Collocation(interior=128, boundary=1),
-        "phases": [po.Adam(steps=300, lr=1e-2), po.LBFGS(steps=500)],
+        "phases": [po.optim.Adam(steps=300, lr=1e-2), po.optim.LBFGS(steps=500)],
         "dtype": "float64",
     }

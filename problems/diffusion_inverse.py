@@ -52,8 +52,8 @@ def make_problem(n_obs: int = 200, noise: float = 0.01, seed: int = 0, init: flo
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.MLP(width=20, depth=3),
+        "model": po.nn.MLP(width=20, depth=3),
         "collocation": po.Collocation(interior=1000, boundary=50, sampler="sobol"),
-        "phases": [po.Adam(steps=1000, lr=3e-3), po.LBFGS(steps=3000)],
+        "phases": [po.optim.Adam(steps=1000, lr=3e-3), po.optim.LBFGS(steps=3000)],
         "dtype": "float64",
     }

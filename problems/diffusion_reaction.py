@@ -40,10 +40,10 @@ def recommended() -> dict[str, Any]:
     configuration runs 6000 (its number is in benchmarks/results/accuracy/).
     """
     return {
-        "model": po.MLP(width=32, depth=4),
+        "model": po.nn.MLP(width=32, depth=4),
         "collocation": po.Collocation(interior=3000, boundary=200),
-        "phases": [po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=6000)],
+        "phases": [po.optim.Adam(steps=2000, lr=1e-3), po.optim.LBFGS(steps=6000)],
         "hard_constraints": True,
-        "stop": po.TimeLimit(560),
+        "stop": po.stop.TimeLimit(560),
         "dtype": "float64",
     }

@@ -37,9 +37,9 @@ def recommended() -> dict[str, Any]:
     Relative L2 1.5e-5 in 52 s (seed 0); the same with soft conditions 2.4e-4.
     """
     return {
-        "model": po.MLP(width=32, depth=3),
+        "model": po.nn.MLP(width=32, depth=3),
         "collocation": po.Collocation(interior=2000, boundary=100),
-        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=2000)],
+        "phases": [po.optim.Adam(steps=1000, lr=2e-3), po.optim.LBFGS(steps=2000)],
         "hard_constraints": True,
         "dtype": "float64",
     }

@@ -37,10 +37,10 @@ def recommended() -> dict[str, Any]:
     3000 L-BFGS: 3.8e-3 in 733 s). Stops at 560 s of wall time if the budget is not spent.
     """
     return {
-        "model": po.MLP(width=64, depth=3, activation="sin"),
+        "model": po.nn.MLP(width=64, depth=3, activation="sin"),
         "collocation": po.Collocation(interior=2500, boundary=200),
-        "phases": [po.Adam(steps=1000, lr=1e-3), po.LBFGS(steps=6500)],
+        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=6500)],
         "hard_constraints": True,
-        "stop": po.TimeLimit(560),
+        "stop": po.stop.TimeLimit(560),
         "dtype": "float64",
     }

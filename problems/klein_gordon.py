@@ -40,10 +40,10 @@ def recommended() -> dict[str, Any]:
     (the same network and steps with soft side and initial values: 3.6e-2 in 338 s).
     """
     return {
-        "model": po.MLP(width=32, depth=4),
+        "model": po.nn.MLP(width=32, depth=4),
         "collocation": po.Collocation(interior=3000, boundary=200),
-        "phases": [po.Adam(steps=2000, lr=1e-3), po.LBFGS(steps=3000)],
+        "phases": [po.optim.Adam(steps=2000, lr=1e-3), po.optim.LBFGS(steps=3000)],
         "hard_constraints": "where_possible",  # u_t(t=0) stays a loss term
-        "stop": po.TimeLimit(560),
+        "stop": po.stop.TimeLimit(560),
         "dtype": "float64",
     }

@@ -31,8 +31,8 @@ def make_problem() -> po.Problem:
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.MLP(width=20, depth=2),
+        "model": po.nn.MLP(width=20, depth=2),
         "collocation": po.Collocation(interior=300, boundary=60, sampler="sobol"),
-        "phases": [po.Adam(steps=150, lr=3e-3), po.LBFGS(steps=200)],
+        "phases": [po.optim.Adam(steps=150, lr=3e-3), po.optim.LBFGS(steps=200)],
         "dtype": "float64",
     }

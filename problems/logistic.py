@@ -36,10 +36,10 @@ def recommended() -> dict[str, Any]:
     Measured (``python -m benchmarks.accuracy logistic``, float64, 1 thread): 1.7e-8 in 15 s.
     """
     return {
-        "model": po.MLP(width=20, depth=3),
+        "model": po.nn.MLP(width=20, depth=3),
         "collocation": po.Collocation(interior=256, boundary=1),
-        "phases": [po.Adam(steps=3000, lr=1e-3), po.LBFGS(steps=2000)],
+        "phases": [po.optim.Adam(steps=3000, lr=1e-3), po.optim.LBFGS(steps=2000)],
         "hard_constraints": True,
-        "causal": po.Causal(slabs=64, eps=(10.0, 100.0, 1000.0, 10000.0)),
+        "strategies": [po.balance.Causal(slabs=64, eps=(10.0, 100.0, 1000.0, 10000.0))],
         "dtype": "float64",
     }

@@ -98,8 +98,8 @@ def make_problem(
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.MLP(width=40, depth=3),
+        "model": po.nn.MLP(width=40, depth=3),
         "collocation": po.Collocation(interior=400, boundary=1, sampler="sobol"),
-        "phases": [po.Adam(steps=1000, lr=3e-3), po.LBFGS(steps=4000)],
+        "phases": [po.optim.Adam(steps=1000, lr=3e-3), po.optim.LBFGS(steps=4000)],
         "dtype": "float64",
     }

@@ -60,10 +60,10 @@ def recommended() -> dict[str, Any]:
     in 70 s.
     """
     return {
-        "model": po.MLP(width=32, depth=4),
+        "model": po.nn.MLP(width=32, depth=4),
         "collocation": po.Collocation(interior=2000, boundary=1),
-        "phases": [po.Adam(steps=3000, lr=1e-3), po.LBFGS(steps=3000)],
+        "phases": [po.optim.Adam(steps=3000, lr=1e-3), po.optim.LBFGS(steps=3000)],
         "hard_constraints": True,
-        "causal": po.Causal(slabs=64, eps=(10.0, 100.0, 1000.0, 10000.0)),
+        "strategies": [po.balance.Causal(slabs=64, eps=(10.0, 100.0, 1000.0, 10000.0))],
         "dtype": "float64",
     }

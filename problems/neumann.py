@@ -38,8 +38,8 @@ def make_problem() -> po.Problem:
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.MLP(width=20, depth=3),
+        "model": po.nn.MLP(width=20, depth=3),
         "collocation": po.Collocation(interior=200, boundary=24, sampler="sobol"),
-        "phases": [po.Adam(steps=150, lr=3e-3), po.LBFGS(steps=250)],
+        "phases": [po.optim.Adam(steps=150, lr=3e-3), po.optim.LBFGS(steps=250)],
         "dtype": "float64",
     }

@@ -75,8 +75,8 @@ def make_problem(m: float = 1e4, m_start: float = 10.0) -> po.Problem:
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.MLP(width=16, depth=2),
+        "model": po.nn.MLP(width=16, depth=2),
         "collocation": po.Collocation(interior=256, boundary=1),
-        "phases": [po.Adam(steps=300, lr=2e-3), po.LBFGS(steps=700)],
+        "phases": [po.optim.Adam(steps=300, lr=2e-3), po.optim.LBFGS(steps=700)],
         "dtype": "float64",
     }

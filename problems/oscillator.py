@@ -41,8 +41,8 @@ def recommended() -> dict[str, Any]:
     it was 1.4e-3 (seed 0), above the 1e-3 target.
     """
     return {
-        "model": po.MLP(width=32, depth=3),
+        "model": po.nn.MLP(width=32, depth=3),
         "collocation": po.Collocation(interior=1000, boundary=1),
-        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=3000)],
+        "phases": [po.optim.Adam(steps=1000, lr=2e-3), po.optim.LBFGS(steps=3000)],
         "dtype": "float64",
     }

@@ -33,8 +33,8 @@ def make_problem() -> po.Problem:
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.MLP(width=20, depth=3),
+        "model": po.nn.MLP(width=20, depth=3),
         "collocation": po.Collocation(interior=200, boundary=32, sampler="sobol"),
-        "phases": [po.Adam(steps=200, lr=3e-3), po.LBFGS(steps=400)],
+        "phases": [po.optim.Adam(steps=200, lr=3e-3), po.optim.LBFGS(steps=400)],
         "dtype": "float64",
     }

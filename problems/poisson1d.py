@@ -28,8 +28,8 @@ def make_problem() -> po.Problem:
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.MLP(width=20, depth=3),
+        "model": po.nn.MLP(width=20, depth=3),
         "collocation": po.Collocation(interior=200, boundary=1),
-        "phases": [po.Adam(steps=500, lr=1e-3), po.LBFGS(steps=1000)],
+        "phases": [po.optim.Adam(steps=500, lr=1e-3), po.optim.LBFGS(steps=1000)],
         "dtype": "float64",
     }

@@ -35,10 +35,10 @@ def recommended() -> dict[str, Any]:
     (soft boundary values, 1000 Adam + 2000 L-BFGS: 2.6e-3 in 219 s).
     """
     return {
-        "model": po.MLP(width=32, depth=3),
+        "model": po.nn.MLP(width=32, depth=3),
         "collocation": po.Collocation(interior=2000, boundary=100),
-        "phases": [po.Adam(steps=1000, lr=2e-3), po.LBFGS(steps=4000)],
+        "phases": [po.optim.Adam(steps=1000, lr=2e-3), po.optim.LBFGS(steps=4000)],
         "hard_constraints": True,
-        "stop": po.TimeLimit(560),
+        "stop": po.stop.TimeLimit(560),
         "dtype": "float64",
     }

@@ -35,8 +35,8 @@ def make_problem() -> po.Problem:
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.MLP(width=16, depth=2),
+        "model": po.nn.MLP(width=16, depth=2),
         "collocation": po.Collocation(interior=64, boundary=1, sampler="sobol"),
-        "phases": [po.Adam(steps=100, lr=5e-3), po.LBFGS(steps=150)],
+        "phases": [po.optim.Adam(steps=100, lr=5e-3), po.optim.LBFGS(steps=150)],
         "dtype": "float64",
     }

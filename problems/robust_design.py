@@ -76,26 +76,30 @@ def make_problem() -> po.Problem:
             po.On(sp.Eq(t, 1), u - SETPOINT, name="target", weight=TARGET_WEIGHT),
         ],
         parameters=[po.Parameter(theta, init=1.0, exact=robust_theta())],
-        uncertain=[po.Uncertain(k, po.BoxSet(K_LOW, K_HIGH), nominal=K_NOMINAL)],
+        uncertain=[po.Uncertain(k, po.robust.BoxSet(K_LOW, K_HIGH), nominal=K_NOMINAL)],
         exact=theta * (1 - sp.exp(-k * t)) / k,
         name=NAME,
         description=DESCRIPTION,
     )
 
 
-def robust_groups() -> list[po.Robust]:
+def robust_groups() -> list[po.robust.Robust]:
     """The physics holds for every k (mean over a grid of 9); the target is a worst case."""
     return [
-        po.Robust(["pde", "u0"], method=po.GridSearch(9), aggregate=po.Mean(), name="physics"),
-        po.Robust(["target"], method=po.PGA(steps=3, restarts=2, vertices=True), name="worst_target"),
+        po.robust.Robust(
+            ["pde", "u0"], method=po.robust.GridSearch(9), aggregate=po.robust.Mean(), name="physics"
+        ),
+        po.robust.Robust(
+            ["target"], method=po.robust.PGA(steps=3, restarts=2, vertices=True), name="worst_target"
+        ),
     ]
 
 
 def recommended() -> dict[str, Any]:
     return {
-        "model": po.Parametric(po.MLP(width=20, depth=2)),
+        "model": po.robust.Parametric(po.nn.MLP(width=20, depth=2)),
         "collocation": po.Collocation(interior=32, boundary=1),
-        "phases": [po.Adam(steps=1000, lr=3e-3), po.LBFGS(steps=500)],
+        "phases": [po.optim.Adam(steps=1000, lr=3e-3), po.optim.LBFGS(steps=500)],
         "robust": robust_groups(),
         "dtype": "float64",
     }

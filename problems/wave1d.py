@@ -48,10 +48,10 @@ def recommended() -> dict[str, Any]:
     (all 10000 steps; target 1e-3, met by a small margin).
     """
     return {
-        "model": po.MLP(width=64, depth=4, activation="sin"),
+        "model": po.nn.MLP(width=64, depth=4, activation="sin"),
         "collocation": po.Collocation(interior=1500, boundary=200),
-        "phases": [po.Adam(steps=1000, lr=1e-3), po.LBFGS(steps=9000)],
+        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=9000)],
         "hard_constraints": "where_possible",  # u_t(t=0) stays a loss term
-        "stop": po.TimeLimit(560),
+        "stop": po.stop.TimeLimit(560),
         "dtype": "float64",
     }

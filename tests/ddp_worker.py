@@ -24,12 +24,15 @@ def _at_step(folder: Path, step: int) -> Path:
 def main(out: Path) -> None:
     problem = ode_problem()
     adam = po.solve(
-        problem, phases=[po.Adam(20, lr=1e-2)], checkpoint=po.Checkpoint(out / "ckpt", every=10), **DDP_SOLVE
+        problem,
+        phases=[po.optim.Adam(20, lr=1e-2)],
+        checkpoint=po.callbacks.Checkpoint(out / "ckpt", every=10),
+        **DDP_SOLVE,
     )
     resumed = po.solve(
-        problem, phases=[po.Adam(20, lr=1e-2)], resume=_at_step(out / "ckpt", 10), **DDP_SOLVE
+        problem, phases=[po.optim.Adam(20, lr=1e-2)], resume=_at_step(out / "ckpt", 10), **DDP_SOLVE
     )
-    lbfgs = po.solve(problem, phases=[po.LBFGS(15)], **DDP_SOLVE)
+    lbfgs = po.solve(problem, phases=[po.optim.LBFGS(15)], **DDP_SOLVE)
     rank = dist.get_rank()
     torch.save(
         {

@@ -45,7 +45,7 @@ def advection_problem(dirichlet: bool = True) -> po.Problem:
 
 
 SMALL = {
-    "model": po.MLP(width=12, depth=2, embedding=po.PeriodicEmbedding(("x",))),
+    "model": po.nn.MLP(width=12, depth=2, embedding=po.nn.PeriodicEmbedding(("x",))),
     "collocation": po.Collocation(interior=128, boundary=16),
 }
 """Keyword arguments of ``po.solve`` for :func:`advection_problem` tests."""

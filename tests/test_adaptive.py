@@ -9,7 +9,8 @@ import sympy as sp
 import torch
 
 import pinnopt as po
-from pinnopt.compile.assemble import build_model, build_objective, draw_point_set, point_sources
+from pinnopt.compile.assemble import build_model, build_objective, point_sources
+from pinnopt.losses import PointSet
 from pinnopt.strategies.sampling import residual_norms
 
 x, t = sp.symbols("x t")
@@ -28,15 +29,15 @@ def sharp_problem() -> po.Problem:
     )
 
 
-def setup(hook: po.RAR | po.RAD | po.Resample, seed: int = 0) -> SimpleNamespace:
+def setup(hook: po.sample.RAR | po.sample.RAD | po.sample.Resample, seed: int = 0) -> SimpleNamespace:
     """What a hook sees of a trainer: model, objective, points (no optimizer needed)."""
     problem = sharp_problem()
     torch.manual_seed(0)
-    model, _ = build_model(problem, po.MLP(width=8, depth=1))
+    model, _ = build_model(problem, po.nn.MLP(width=8, depth=1))
     model = model.double()
     sources = point_sources(problem, po.Collocation(interior=100, boundary=1))
     g = torch.Generator().manual_seed(1)
-    points = {name: draw_point_set(src, g, torch.float64, CPU) for name, src in sources.items()}
+    points = {name: PointSet.draw(src, g, torch.float64, CPU) for name, src in sources.items()}
     trainer = SimpleNamespace(model=model, objective=build_objective(problem), points=points)
     hook.bind(sources, seed=seed, dtype=torch.float64, device=CPU)
     hook.on_train_start(trainer)  # type: ignore[arg-type]
@@ -45,12 +46,12 @@ def setup(hook: po.RAR | po.RAD | po.Resample, seed: int = 0) -> SimpleNamespace
 
 def fresh_residuals(trainer: SimpleNamespace, n: int = 2000) -> torch.Tensor:
     src = point_sources(sharp_problem(), po.Collocation(interior=n))["interior"]
-    uniform = draw_point_set(src, torch.Generator().manual_seed(5), torch.float64, CPU)
+    uniform = PointSet.draw(src, torch.Generator().manual_seed(5), torch.float64, CPU)
     return residual_norms(trainer, "interior", uniform)  # type: ignore[arg-type]
 
 
 def test_rar_adds_the_points_with_the_largest_residual() -> None:
-    hook = po.RAR(every=10, add=20, candidates=1000)
+    hook = po.sample.RAR(every=10, add=20, candidates=1000)
     trainer = setup(hook)
     before = trainer.points["interior"]
     hook.on_step(trainer, 5)  # type: ignore[arg-type]
@@ -64,7 +65,7 @@ def test_rar_adds_the_points_with_the_largest_residual() -> None:
 
 
 def test_rad_concentrates_points_where_the_residual_is_large() -> None:
-    hook = po.RAD(every=1, k=2.0, c=0.0, candidates=2000)
+    hook = po.sample.RAD(every=1, k=2.0, c=0.0, candidates=2000)
     trainer = setup(hook)
     hook.on_step(trainer, 1)  # type: ignore[arg-type]
     pts = trainer.points["interior"]
@@ -74,14 +75,14 @@ def test_rad_concentrates_points_where_the_residual_is_large() -> None:
 
 
 def test_hooks_are_reproducible_and_checkpointed() -> None:
-    a, b = po.RAD(every=1), po.RAD(every=1)
+    a, b = po.sample.RAD(every=1), po.sample.RAD(every=1)
     ta, tb = setup(a, seed=3), setup(b, seed=3)
     a.on_step(ta, 1)  # type: ignore[arg-type]
     b.on_step(tb, 1)  # type: ignore[arg-type]
     assert torch.equal(ta.points["interior"].x, tb.points["interior"].x)
     state = a.state_dict()
     a.on_step(ta, 2)  # type: ignore[arg-type]
-    c = po.RAD(every=1)
+    c = po.sample.RAD(every=1)
     tc = setup(c, seed=99)
     c.load_state_dict(state)
     c.on_step(tc, 2)  # restores the saved points, then redraws with the saved generator state
@@ -89,7 +90,7 @@ def test_hooks_are_reproducible_and_checkpointed() -> None:
 
 
 def test_resample_redraws_every_n_steps_until_the_limit() -> None:
-    hook = po.Resample(every=2, until=4)
+    hook = po.sample.Resample(every=2, until=4)
     trainer = setup(hook)
     first = trainer.points["interior"].x.clone()
     hook.on_step(trainer, 1)  # type: ignore[arg-type]
@@ -102,7 +103,7 @@ def test_resample_redraws_every_n_steps_until_the_limit() -> None:
 
 
 def test_residual_norms_do_not_depend_on_chunking() -> None:
-    trainer = setup(po.Resample())
+    trainer = setup(po.sample.Resample())
     pts = trainer.points["interior"]
     whole = residual_norms(trainer, "interior", pts, chunk=1000)  # type: ignore[arg-type]
     parts = residual_norms(trainer, "interior", pts, chunk=7)  # type: ignore[arg-type]
@@ -112,22 +113,25 @@ def test_residual_norms_do_not_depend_on_chunking() -> None:
 
 def test_hook_errors_name_the_problem() -> None:
     with pytest.raises(po.ConfigError, match="not bound"):
-        po.RAR().on_train_start(SimpleNamespace())  # type: ignore[arg-type]
+        po.sample.RAR().on_train_start(SimpleNamespace())  # type: ignore[arg-type]
     with pytest.raises(po.ConfigError, match="not sampled point sets"):
-        setup(po.RAR(sets=["nowhere"]))
+        setup(po.sample.RAR(sets=["nowhere"]))
     with pytest.raises(po.ConfigError, match="add"):
-        po.RAR(add=0)
+        po.sample.RAR(add=0)
     with pytest.raises(po.ConfigError, match="every"):
-        po.Resample(every=0)
+        po.sample.Resample(every=0)
 
 
 def test_solve_binds_sampling_hooks() -> None:
     result = po.solve(
         sharp_problem(),
-        model=po.MLP(width=8, depth=1),
-        phases=[po.Adam(steps=20, lr=1e-2)],
+        model=po.nn.MLP(width=8, depth=1),
+        phases=[po.optim.Adam(steps=20, lr=1e-2)],
         collocation=po.Collocation(interior=50, boundary=1, sampler="sobol"),
-        hooks=[po.RAR(every=10, add=5, candidates=200), po.Resample(every=5, sets=["x=0"])],
+        strategies=[
+            po.sample.RAR(every=10, add=5, candidates=200),
+            po.sample.Resample(every=5, sets=["x=0"]),
+        ],
         log_every=10,
     )
     assert result.config["collocation"]["interior"] == 60

@@ -73,7 +73,7 @@ def test_barrier_terms_stay_finite_with_m_1e3_and_violations_1e3(dtype: torch.dt
     )
     terms = constraint_terms(problem.constraints)
     net = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
-    model = po.PINN(net, problem.unknowns, problem.parameters).to(dtype)
+    model = po.nn.PINN(net, problem.unknowns, problem.parameters).to(dtype)
     objective = Objective(terms, problem.unknowns).to(dtype, torch.device("cpu"))
     pts = {"interior": PointSet("interior", torch.linspace(0, 1, 16, dtype=dtype)[:, None])}
     total, losses = objective(model, pts)
@@ -88,13 +88,17 @@ def test_barrier_terms_stay_finite_with_m_1e3_and_violations_1e3(dtype: torch.dt
 def test_barrier_coefficient_is_training_state() -> None:
     k = sp.Symbol("k")
     term = constraint_terms(
-        po.fit_parameters(k**2, {k: 1.0}, bounds=[k >= 0.5], phases=[po.LBFGS(steps=1)]).constraints
+        po.workflows.fit_parameters(
+            k**2, {k: 1.0}, bounds=[k >= 0.5], phases=[po.optim.LBFGS(steps=1)]
+        ).constraints
     )[0]
     assert isinstance(term, BarrierTerm)
     term.set_m(123.0)
     state = term.state_dict()
     other = constraint_terms(
-        po.fit_parameters(k**2, {k: 1.0}, bounds=[k >= 0.5], phases=[po.LBFGS(steps=1)]).constraints
+        po.workflows.fit_parameters(
+            k**2, {k: 1.0}, bounds=[k >= 0.5], phases=[po.optim.LBFGS(steps=1)]
+        ).constraints
     )[0]
     assert other.m_value == 1e3
     other.load_state_dict(state)
@@ -117,8 +121,8 @@ def test_continuation_reaches_final_m_and_hook_restores_state() -> None:
 
     po.solve(
         problem,
-        model=po.MLP(width=4, depth=1),
-        phases=[po.Adam(steps=30, lr=1e-3)],
+        model=po.nn.MLP(width=4, depth=1),
+        phases=[po.optim.Adam(steps=30, lr=1e-3)],
         collocation=po.Collocation(interior=16, boundary=1),
         callbacks=[record],
     )
@@ -131,10 +135,13 @@ def test_dominant_barrier_warns_once() -> None:
     k = sp.Symbol("k")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        po.fit_parameters(
-            (k - 1) ** 2, {k: -5.0}, bounds=[po.Bound(k >= 2, m=50.0)], phases=[po.Adam(steps=300, lr=1e-3)],
+        po.workflows.fit_parameters(
+            (k - 1) ** 2,
+            {k: -5.0},
+            bounds=[po.Bound(k >= 2, m=50.0)],
+            phases=[po.optim.Adam(steps=300, lr=1e-3)],
             log_every=50,
-        )  # fmt: skip
+        )
     dominant = [
         w for w in caught if issubclass(w.category, po.PinnoptWarning) and "of the loss" in str(w.message)
     ]
@@ -158,7 +165,7 @@ def test_field_bounds_reduce_over_points_by_mean_or_max(reduce: str, expected: f
     with torch.no_grad():
         net.weight.fill_(1.0)
         net.bias.fill_(0.0)
-    model = po.PINN(net, problem.unknowns)
+    model = po.nn.PINN(net, problem.unknowns)
     name = problem.constraints.point_sets[term.name]
     pts = {name: PointSet(name, torch.tensor([[0.0], [0.5], [1.0]], dtype=torch.float64))}
     _, losses = Objective([term], problem.unknowns)(model, pts)

@@ -16,7 +16,7 @@ from .exact_problems import poisson1d
 def _setup(boundary: int = 2):
     problem = poisson1d()
     torch.manual_seed(0)
-    model, _ = build_model(problem, po.MLP(width=8, depth=2, norm="batch"))
+    model, _ = build_model(problem, po.nn.MLP(width=8, depth=2, norm="batch"))
     model = model.double()
     g = torch.Generator().manual_seed(0)
     collocation = po.Collocation(interior=32, boundary=boundary)
@@ -26,7 +26,7 @@ def _setup(boundary: int = 2):
 
 
 def test_a_batch_of_identical_points_is_refused() -> None:
-    net = po.MLP(width=6, depth=2, norm="batch").build(1, 1, ([-1.0], [1.0])).double()
+    net = po.nn.MLP(width=6, depth=2, norm="batch").build(1, 1, ([-1.0], [1.0])).double()
     with pytest.raises(po.DataError, match="4 identical points"):
         net(torch.full((4, 1), 0.5, dtype=torch.float64))
 
@@ -63,14 +63,14 @@ def test_the_trained_model_in_eval_mode_is_the_trained_function() -> None:
     problem = poisson1d()
     result = po.solve(
         problem,
-        model=po.MLP(width=12, depth=2, norm="batch"),
-        phases=[po.Adam(steps=150, lr=1e-2), po.LBFGS(steps=150)],
+        model=po.nn.MLP(width=12, depth=2, norm="batch"),
+        phases=[po.optim.Adam(steps=150, lr=1e-2), po.optim.LBFGS(steps=150)],
         collocation=po.Collocation(interior=64, boundary=2),
         callbacks=[lambda trainer, step: seen.update(trainer.points)],
         log_every=50,
     )
     assert result.validate().rel_l2["u"] < 1e-2  # was 3.7 with statistics per point set
-    assert result.outcome.phases[-1].reason is po.StopReason.STEP_BUDGET
+    assert result.outcome.phases[-1].reason is po.stop.StopReason.STEP_BUDGET
     model = result.model
     model.eval()  # the running statistics, set at the end of training
     objective = build_objective(problem).to(torch.float64, torch.device("cpu"))

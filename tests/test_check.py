@@ -157,7 +157,7 @@ def test_gradient_check_catches_wrong_derivatives() -> None:
     bad_engine = po.gradient_check(problem, engine=_ScaledEngine(), max_points=32)
     assert not bad_engine.passed
     assert bad_engine.worst_field.field == "u_xx" and bad_engine.worst_field.rel > 5e-4
-    model = po.PINN(_WrongNet().double(), ["u"])
+    model = po.nn.PINN(_WrongNet().double(), ["u"])
     bad_backward = po.gradient_check(problem, model, max_points=32)
     assert not bad_backward.passed
     mismatched = {f.field for f in bad_backward.fields if f.rel > 1e-3}

@@ -149,7 +149,7 @@ problem = po.Problem(
     equations=[EQUATION],
     conditions=[po.On(sp.Eq(t, 0), u, name="u0")],
     parameters=[po.Parameter(theta, init=1.0, exact=1.7)],
-    uncertain=[po.Uncertain(k, po.BoxSet(0.9, 1.5), nominal=1.0)],
+    uncertain=[po.Uncertain(k, po.robust.BoxSet(0.9, 1.5), nominal=1.0)],
     exact=theta * (1 - sp.exp(-k * t)) / k,
     name="robust_variant",
 )

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 import pinnopt as po
-from pinnopt.cli import cap_steps, load_problem, main
+from pinnopt.cli import main
+from pinnopt.workflows.sources import cap_steps, load_problem
 
 GOOD = """
 import sympy as sp
@@ -36,8 +37,8 @@ def make_problem():
     )
 
 def recommended():
-    return {"model": po.MLP(width=8, depth=2), "collocation": po.Collocation(interior=64, boundary=1),
-            "phases": [po.Adam(steps=1000, lr=1e-2)]}
+    return {"model": po.nn.MLP(width=8, depth=2), "collocation": po.Collocation(interior=64, boundary=1),
+            "phases": [po.optim.Adam(steps=1000, lr=1e-2)]}
 """
 
 # a wrong sign in the equation and a wrong boundary value
@@ -127,17 +128,17 @@ def test_solve_writes_a_report_that_reads_back_and_rerenders(
 def test_quick_configuration_of_the_default_problem() -> None:
     _, quick, _ = load_problem("burgers", "quick")
     _, full, _ = load_problem("burgers")
-    assert isinstance(quick["stop"], po.TimeLimit) and quick["stop"].seconds < 300
+    assert isinstance(quick["stop"], po.stop.TimeLimit) and quick["stop"].seconds < 300
     assert sum(p.steps for p in quick["phases"]) < sum(p.steps for p in full["phases"])
 
 
 def test_steps_cap_shortens_phases_proportionally() -> None:
-    phases = [po.Adam(steps=2000), po.LBFGS(steps=8000)]
+    phases = [po.optim.Adam(steps=2000), po.optim.LBFGS(steps=8000)]
     capped = cap_steps(phases, 100)
-    assert [p.steps for p in capped] == [20, 80] and isinstance(capped[1], po.LBFGS)
+    assert [p.steps for p in capped] == [20, 80] and isinstance(capped[1], po.optim.LBFGS)
     assert [p.steps for p in cap_steps(phases, 3)] == [1, 2]
     only = cap_steps(phases, 1)  # the remainder goes to the largest fractional share (L-BFGS)
-    assert len(only) == 1 and isinstance(only[0], po.LBFGS) and only[0].steps == 1
+    assert len(only) == 1 and isinstance(only[0], po.optim.LBFGS) and only[0].steps == 1
     assert cap_steps(phases, 20000) == phases
 
 

@@ -62,7 +62,7 @@ def test_wrong_exact_solution_is_detected(generator: torch.Generator) -> None:
 
 def test_derivatives_match_finite_differences_on_a_random_network() -> None:
     torch.manual_seed(0)
-    net = po.MLP(width=16, depth=3).build(2, 2, ((-1.0, 0.0), (1.0, 2.0))).double()
+    net = po.nn.MLP(width=16, depth=3).build(2, 2, ((-1.0, 0.0), (1.0, 2.0))).double()
     wanted = {
         Field(u, o)
         for u in ("u", "v")
@@ -103,7 +103,7 @@ def test_model_is_called_once_per_point_set() -> None:
     class Counting(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.net = po.MLP(width=8, depth=2).build(2, 1).double()
+            self.net = po.nn.MLP(width=8, depth=2).build(2, 1).double()
 
         def forward(self, z: torch.Tensor) -> torch.Tensor:
             calls.append(z.shape[0])
@@ -120,8 +120,8 @@ def test_gradcheck_through_compiled_residual() -> None:
     """Gradients of a compiled residual loss (network weights and a parameter) pass gradcheck."""
     problem = ALL["heat_with_parameter"]()
     objective = build_objective(problem)
-    net = po.MLP(width=6, depth=2).build(2, 1).double()
-    model = po.PINN(net, problem.unknowns, problem.parameters).double()
+    net = po.nn.MLP(width=6, depth=2).build(2, 1).double()
+    model = po.nn.PINN(net, problem.unknowns, problem.parameters).double()
     g = torch.Generator().manual_seed(3)
     pts = {
         s.region.name: PointSet(s.region.name, s.region.sample(12, g, torch.float64, torch.device("cpu")))
@@ -234,7 +234,7 @@ def test_constants_are_folded_and_float32_works() -> None:
 
 
 def test_function_table_is_extendable_without_global_state() -> None:
-    table = po.DEFAULT_FUNCTIONS.extended(besselj0=torch.special.bessel_j0)
-    assert "besselj0" in table and "besselj0" not in po.DEFAULT_FUNCTIONS
+    table = po.symbolic.DEFAULT_FUNCTIONS.extended(besselj0=torch.special.bessel_j0)
+    assert "besselj0" in table and "besselj0" not in po.symbolic.DEFAULT_FUNCTIONS
     with pytest.raises(po.ConfigError):
-        po.FunctionTable({"f": 3})  # type: ignore[dict-item]
+        po.symbolic.FunctionTable({"f": 3})  # type: ignore[dict-item]

@@ -35,7 +35,7 @@ def test_exact_solution_satisfies_every_term(name: str) -> None:
 def test_normal_derivative_is_outward() -> None:
     """On x = -1 of an interval du/dn is -u_x; on the circle it is x u_x + y u_y."""
     u = sp.Function("u")(x)
-    assert po.normal_derivative(u) == po.Normal(x) * u.diff(x)
+    assert po.normal_derivative(u) == po.symbolic.Normal(x) * u.diff(x)
     problem = po.Problem(
         domain=po.Interval(x, -1, 1),
         equations=[u.diff(x, 2)],
@@ -70,7 +70,7 @@ def test_helpers_are_plain_conditions() -> None:
     assert po.Initial(t, u, sp.sin(x)).where == po.Side(t, "lower")
     assert po.InitialRate(t, u, 1).expr == u.diff(t) - 1
     robin = po.Robin("x=1", u, 2, 3, 4).expr
-    assert robin == 2 * u + 3 * (po.Normal(x) * u.diff(x) + po.Normal(t) * u.diff(t)) - 4
+    assert robin == 2 * u + 3 * (po.symbolic.Normal(x) * u.diff(x) + po.symbolic.Normal(t) * u.diff(t)) - 4
     with pytest.raises(po.ProblemError, match="interval"):
         po.Problem(domain=po.Disk((x, t)), equations=[u.diff(x, 2)], conditions=[po.Periodic(x, u)])
     with pytest.raises(po.ProblemError, match="derivatives"):
@@ -111,8 +111,8 @@ def test_conditions_at_points_fix_a_pure_neumann_problem() -> None:
     )
     result = po.solve(
         problem,
-        model=po.MLP(width=16, depth=2),
-        phases=[po.Adam(steps=150, lr=5e-3), po.LBFGS(steps=200)],
+        model=po.nn.MLP(width=16, depth=2),
+        phases=[po.optim.Adam(steps=150, lr=5e-3), po.optim.LBFGS(steps=200)],
         collocation=po.Collocation(interior=64, boundary=1),
         log_every=100,
     )

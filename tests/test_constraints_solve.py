@@ -38,8 +38,8 @@ def test_reparameterized_bound_is_baked_into_a_plain_parameter(tmp_path: Path) -
     seen: list[float] = []
     result = po.solve(
         problem,
-        model=po.MLP(width=8, depth=1),
-        phases=[po.Adam(steps=150, lr=2e-2)],
+        model=po.nn.MLP(width=8, depth=1),
+        phases=[po.optim.Adam(steps=150, lr=2e-2)],
         collocation=po.Collocation(interior=32, boundary=1),
         callbacks=[lambda tr, s: seen.append(float(tr.model.scalars()["k"].detach()))],
     )
@@ -70,8 +70,8 @@ def test_multipliers_update_during_adam_only_and_are_checkpointed() -> None:
 
     result = po.solve(
         problem,
-        model=po.MLP(width=8, depth=1),
-        phases=[po.Adam(steps=300, lr=2e-2), po.LBFGS(steps=200)],
+        model=po.nn.MLP(width=8, depth=1),
+        phases=[po.optim.Adam(steps=300, lr=2e-2), po.optim.LBFGS(steps=200)],
         collocation=po.Collocation(interior=32, boundary=1),
         callbacks=[grab],
     )
@@ -97,8 +97,8 @@ def test_log_barrier_warns_about_infeasible_points() -> None:
         warnings.simplefilter("always")
         po.solve(
             problem,
-            model=po.MLP(width=4, depth=1),
-            phases=[po.Adam(steps=10, lr=1e-3)],
+            model=po.nn.MLP(width=4, depth=1),
+            phases=[po.optim.Adam(steps=10, lr=1e-3)],
             collocation=po.Collocation(interior=16, boundary=1),
             log_every=5,
         )
@@ -111,6 +111,6 @@ def test_bounded_fit_example_runs() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     result = module.main(steps=20)
-    report = po.feasibility(result)
+    report = po.validate.feasibility(result)
     assert [e.name for e in report] == ["bound:D>=0.1", "bound:D<=2.0"]
     assert result.steps > 20

@@ -157,8 +157,8 @@ def test_data_alone_fixes_the_constant_of_an_ode() -> None:
     )
     result = po.solve(
         problem,
-        model=po.MLP(width=12, depth=2),
-        phases=[po.Adam(steps=150, lr=1e-2), po.LBFGS(steps=200)],
+        model=po.nn.MLP(width=12, depth=2),
+        phases=[po.optim.Adam(steps=150, lr=1e-2), po.optim.LBFGS(steps=200)],
         collocation=po.Collocation(interior=48),
         log_every=100,
     )

@@ -27,7 +27,7 @@ def reports() -> dict[str, po.nn.diagnostics.InitReport]:
     problem = poisson1d()
     out = {}
     for act, gain, _ in CASES:
-        spec = po.MLP(width=32, depth=10, activation=act, init=po.init.KaimingNormal(gain=gain))
+        spec = po.nn.MLP(width=32, depth=10, activation=act, init=po.init.KaimingNormal(gain=gain))
         out[f"{act} {gain:.3g}"] = diagnose(
             problem, spec, collocation=po.Collocation(interior=128, boundary=1)
         )
@@ -45,7 +45,7 @@ def test_depth_10_flags(reports, act: str, gain: float, flags: tuple[str, ...]) 
 
 
 def test_the_stable_gain_is_really_the_default_kaiming_gain(reports) -> None:
-    spec = po.MLP(width=32, depth=10, activation="relu", init=po.init.KaimingNormal())
+    spec = po.nn.MLP(width=32, depth=10, activation="relu", init=po.init.KaimingNormal())
     rep = diagnose(poisson1d(), spec, collocation=po.Collocation(interior=128, boundary=1))
     assert rep.ratios == reports["relu 1.41"].ratios
 
@@ -60,13 +60,13 @@ def test_report_is_serializable_and_the_plot_is_written(reports, tmp_path) -> No
 
 
 def test_diagnose_network_leaves_the_network_untouched() -> None:
-    net = po.MLP(width=8, depth=3, norm="batch").build(1, 1, ([-1.0], [1.0])).double()
+    net = po.nn.MLP(width=8, depth=3, norm="batch").build(1, 1, ([-1.0], [1.0])).double()
     before = {k: v.clone() for k, v in net.state_dict().items()}
     rep = diagnose_network(net, torch.linspace(-1, 1, 20, dtype=torch.float64)[:, None])
     assert len(rep.layers) == 3
     for k, v in net.state_dict().items():
         assert torch.equal(v, before[k]), k
-    sep = po.MLP(width=8, depth=3, separate=True).build(1, 2, ([-1.0], [1.0])).double()
+    sep = po.nn.MLP(width=8, depth=3, separate=True).build(1, 2, ([-1.0], [1.0])).double()
     rep2 = diagnose_network(sep, torch.linspace(-1, 1, 20, dtype=torch.float64)[:, None])
     assert {s.network for s in rep2.layers} == {0, 1} and len(rep2.ratios) == 2
     with pytest.raises(po.ConfigError, match="band"):

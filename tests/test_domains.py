@@ -55,7 +55,7 @@ def distance_to_boundary(d: po.Domain, p: torch.Tensor) -> torch.Tensor:
 
 
 def test_interior_points_lie_inside(domain: po.Domain, generator: torch.Generator) -> None:
-    for sampler in (po.Uniform(), po.Sobol(), po.Halton(), po.LatinHypercube()):
+    for sampler in (po.sample.Uniform(), po.sample.Sobol(), po.sample.Halton(), po.sample.LatinHypercube()):
         pts = domain.sample_interior(256, generator, F64, CPU, sampler)
         assert pts.shape == (256, domain.dim)
         assert bool(domain.contains(pts).all())
@@ -88,7 +88,7 @@ def test_exact_distances_for_curved_and_polygonal_pieces(generator: torch.Genera
     r = torch.linalg.vector_norm(p - torch.tensor([0.5, -0.25], dtype=F64), dim=1)
     assert float((r - 1.5).abs().max()) <= 1e-12
     ball = po.Ball((x, y, z), radius=2.0)
-    q = ball.region("sphere").sample(500, generator, F64, CPU, po.Sobol())
+    q = ball.region("sphere").sample(500, generator, F64, CPU, po.sample.Sobol())
     assert float((torch.linalg.vector_norm(q, dim=1) - 2).abs().max()) <= 1e-12
     lshape = po.Polygon((x, y), L_SHAPE)
     side = lshape.region("side3")  # from (0, 0) to (0, 1): x = 0
@@ -188,8 +188,10 @@ def test_evaluation_grids() -> None:
     assert g3.shape[1] == 3 and len(g3) < 11**3
 
 
-@pytest.mark.parametrize("sampler", [po.Sobol(), po.LatinHypercube(), po.Halton(), po.Uniform()])
-def test_samplers_are_reproducible_under_a_seed(sampler: po.Sampler) -> None:
+@pytest.mark.parametrize(
+    "sampler", [po.sample.Sobol(), po.sample.LatinHypercube(), po.sample.Halton(), po.sample.Uniform()]
+)
+def test_samplers_are_reproducible_under_a_seed(sampler: po.sample.Sampler) -> None:
     disk = po.Disk((x, y))
 
     def draw(seed: int) -> torch.Tensor:
@@ -207,7 +209,11 @@ def test_quasi_random_points_are_more_even_than_random() -> None:
     g = torch.Generator().manual_seed(0)
     disc = {
         name: qmc.discrepancy(box.sample_interior(256, g, F64, CPU, s).numpy())
-        for name, s in (("uniform", po.Uniform()), ("sobol", po.Sobol()), ("lhs", po.LatinHypercube()))
+        for name, s in (
+            ("uniform", po.sample.Uniform()),
+            ("sobol", po.sample.Sobol()),
+            ("lhs", po.sample.LatinHypercube()),
+        )
     }
     assert disc["sobol"] < disc["uniform"] / 3
     assert disc["lhs"] < disc["uniform"]
@@ -221,12 +227,12 @@ def test_grid_sampler_and_latin_hypercube_strata(generator: torch.Generator) -> 
     assert sorted(torch.floor(lhs * 50).long().tolist()) == list(range(50))  # one point per stratum
     with pytest.raises(po.ConfigError, match="sampler"):
         po.Collocation(sampler="sobolev")
-    assert po.Collocation(sampler="halton").sampler == po.Halton()
+    assert po.Collocation(sampler="halton").sampler == po.sample.Halton()
 
 
 def test_points_carry_their_dtype_and_device(generator: torch.Generator) -> None:
     cyl = po.Disk((x, y)) * po.Interval(t, 0, 1)
-    p, data = cyl.region("circle").draw(16, generator, torch.float32, CPU, po.Sobol())
+    p, data = cyl.region("circle").draw(16, generator, torch.float32, CPU, po.sample.Sobol())
     assert p.dtype == torch.float32 and data["normal"].dtype == torch.float32
     assert p.device == CPU
 

@@ -169,7 +169,7 @@ def _setup(engine: po.symbolic.DerivativeEngine) -> tuple[PINN, Objective, dict[
 
     problem = _burgers()
     torch.manual_seed(0)
-    pinn, _ = build_model(problem, po.MLP(width=10, depth=2))
+    pinn, _ = build_model(problem, po.nn.MLP(width=10, depth=2))
     pinn = pinn.double()
     gen = torch.Generator().manual_seed(0)
     points = sample_points(problem, po.Collocation(interior=64), gen, torch.float64, torch.device("cpu"))
@@ -194,17 +194,19 @@ def test_the_objective_evaluates_all_sets_in_one_engine_call_with_the_same_losse
 
 
 def test_adam_phases_use_the_fused_kernel_by_default_with_the_same_steps() -> None:
-    assert po.Adam(steps=1).fused is None
+    assert po.optim.Adam(steps=1).fused is None
     with pytest.raises(ConfigError, match="fused"):
-        po.Adam(fused="yes")  # type: ignore[arg-type]
+        po.optim.Adam(fused="yes")  # type: ignore[arg-type]
     params = [nn.Parameter(torch.randn(3, 2, dtype=torch.float64))]
-    opt = po.Adam(steps=1).make(params)
+    opt = po.optim.Adam(steps=1).make(params)
     major, minor = (int(v) for v in torch.__version__.split(".")[:2])
     assert opt.defaults["fused"] is ((major, minor) >= (2, 4) or None)
     histories = []
     for fused in (None, False):
         pinn, objective, points = _setup(AutoEngine())
-        trainer = po.train.Trainer(pinn, objective, points, [po.Adam(steps=4, fused=fused)], log_every=1)
+        trainer = po.train.Trainer(
+            pinn, objective, points, [po.optim.Adam(steps=4, fused=fused)], log_every=1
+        )
         trainer.run()
         histories.append(torch.tensor(trainer.history.loss))
     assert torch.allclose(histories[0], histories[1], rtol=1e-12, atol=0)
@@ -212,12 +214,14 @@ def test_adam_phases_use_the_fused_kernel_by_default_with_the_same_steps() -> No
 
 def test_compile_option_is_checked_and_the_traced_objective_trains_identically() -> None:
     with pytest.raises(ConfigError, match="compile"):
-        po.train.Trainer(*_setup(AutoEngine()), [po.Adam(steps=1)], compile="fast")  # type: ignore[arg-type]
+        po.train.Trainer(*_setup(AutoEngine()), [po.optim.Adam(steps=1)], compile="fast")  # type: ignore[arg-type]
     histories = []
     for compile in (False, {"backend": "eager"}):  # traced by dynamo, no code generation: quick
         torch._dynamo.reset()
         pinn, objective, points = _setup(AutoEngine())
-        trainer = po.train.Trainer(pinn, objective, points, [po.Adam(steps=3)], log_every=1, compile=compile)
+        trainer = po.train.Trainer(
+            pinn, objective, points, [po.optim.Adam(steps=3)], log_every=1, compile=compile
+        )
         trainer.run()
         histories.append(torch.tensor(trainer.history.loss))
     # Under compilation the plain Taylor operations are traced: the same losses to round-off.

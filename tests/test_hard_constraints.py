@@ -42,7 +42,7 @@ def test_transform_holds_side_values_to_1e_12_with_an_untrained_network(generato
     problem = heat_like()
     plan = plan_hard_constraints(problem)
     torch.manual_seed(0)
-    model, _ = build_model(problem, po.MLP(width=16, depth=2), plan)
+    model, _ = build_model(problem, po.nn.MLP(width=16, depth=2), plan)
     model = model.to(F64)
     assert isinstance(model.net, HardConstrained)
     exact = problem.exact_solution
@@ -67,7 +67,7 @@ def test_initial_value_on_a_disk_times_time_is_exact(generator: torch.Generator)
     plan = plan_hard_constraints(problem)
     assert plan.enforced == ["t=0"] and plan.skipped == {"circle": "involves derivatives"}
     torch.manual_seed(0)
-    model, _ = build_model(problem, po.MLP(width=8, depth=2), plan)
+    model, _ = build_model(problem, po.nn.MLP(width=8, depth=2), plan)
     pts = problem.domain.region("t=0").sample(300, generator, F64, torch.device("cpu"))
     got = model.double()(pts)[:, 0].detach()
     want = torch.exp(pts[:, 0]) * torch.cos(pts[:, 1])
@@ -105,7 +105,7 @@ def test_inconsistent_corners_warn_and_only_selects_terms() -> None:
         conditions=[po.Dirichlet("x=0", u, 1), po.Initial(t, u, 0)],  # disagree at (0, 0)
     )
     with pytest.warns(po.PinnoptWarning, match="disagree"):
-        build_model(problem, po.MLP(width=4, depth=1), plan_hard_constraints(problem))
+        build_model(problem, po.nn.MLP(width=4, depth=1), plan_hard_constraints(problem))
     only = plan_hard_constraints(problem, po.HardConstraints(only=["t=0"]))
     assert only.enforced == ["t=0"]
     with pytest.raises(po.ConfigError, match="no condition named"):
@@ -127,8 +127,8 @@ def test_hard_constraints_at_least_as_accurate_as_soft_and_save_load(tmp_path) -
         exact=sp.sin(sp.pi * x) + x,
     )
     kw = dict(
-        model=po.MLP(width=16, depth=2),
-        phases=[po.Adam(steps=150, lr=5e-3), po.LBFGS(steps=200)],
+        model=po.nn.MLP(width=16, depth=2),
+        phases=[po.optim.Adam(steps=150, lr=5e-3), po.optim.LBFGS(steps=200)],
         collocation=po.Collocation(interior=64, boundary=1),
         log_every=100,
     )
@@ -157,7 +157,7 @@ def test_a_bare_symbol_as_a_side_value_compiles(generator: torch.Generator) -> N
         conditions=[po.On(sp.Eq(t, 0), u - x)],
     )
     torch.manual_seed(0)
-    model, _ = build_model(problem, po.MLP(width=8, depth=1), plan_hard_constraints(problem))
+    model, _ = build_model(problem, po.nn.MLP(width=8, depth=1), plan_hard_constraints(problem))
     pts = problem.domain.region("t=0").sample(20, generator, F64, torch.device("cpu"))
     got = model.to(F64)(pts)[:, 0].detach()
     assert torch.allclose(got, pts[:, 0], atol=1e-12)

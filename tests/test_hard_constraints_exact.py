@@ -21,8 +21,8 @@ from pinnopt.validate.markdown import markdown_report
 
 x, y, t = sp.symbols("x y t")
 SHORT = {
-    "model": po.MLP(width=8, depth=2),
-    "phases": [po.Adam(steps=5, lr=1e-2)],
+    "model": po.nn.MLP(width=8, depth=2),
+    "phases": [po.optim.Adam(steps=5, lr=1e-2)],
     "collocation": po.Collocation(interior=64, boundary=16),
     "log_every": 5,
 }
@@ -162,7 +162,7 @@ def test_derivatives_through_the_transform_match_finite_differences() -> None:
         ],
     )
     torch.manual_seed(0)
-    model, _ = build_model(problem, po.MLP(width=8, depth=2), plan_hard_constraints(problem))
+    model, _ = build_model(problem, po.nn.MLP(width=8, depth=2), plan_hard_constraints(problem))
     model = model.double()
     assert isinstance(model.net, HardConstrained)
     pts = torch.tensor([[0.3, -0.2, 0.4], [-0.5, 0.1, 0.7], [0.0, 0.6, 0.2]], dtype=torch.float64)
@@ -186,8 +186,8 @@ def test_derivatives_through_the_transform_match_finite_differences() -> None:
 
 def test_hard_boundary_beats_soft_at_an_equal_small_budget(tmp_path) -> None:
     kw = {
-        "model": po.MLP(width=16, depth=2),
-        "phases": [po.Adam(steps=100, lr=5e-3), po.LBFGS(steps=60)],
+        "model": po.nn.MLP(width=16, depth=2),
+        "phases": [po.optim.Adam(steps=100, lr=5e-3), po.optim.LBFGS(steps=60)],
         "collocation": po.Collocation(interior=128, boundary=32),
         "log_every": 200,
     }

@@ -64,7 +64,7 @@ def test_objective_changed_makes_lbfgs_start_afresh() -> None:
             trainer.objective_changed()
         seen.append((step, len(opt.s), opt.f is None))
 
-    trainer = po.train.Trainer(model, objective, points, [po.LBFGS(8)], log_every=4, callbacks=[cb])
+    trainer = po.train.Trainer(model, objective, points, [po.optim.LBFGS(8)], log_every=4, callbacks=[cb])
     trainer.objective_changed()  # no phase yet: nothing to do
     trainer.run()
     by_step = {s: (pairs, fresh) for s, pairs, fresh in seen}

@@ -97,15 +97,15 @@ def test_gain_table_extends_per_scheme_without_global_mutation() -> None:
 
 def test_zero_init_warns_and_leaves_a_symmetric_network() -> None:
     with pytest.warns(po.PinnoptWarning, match="same gradient"):
-        net = po.MLP(width=8, depth=2, init=init.Zero()).build(1, 1, ([0.0], [1.0]))
+        net = po.nn.MLP(width=8, depth=2, init=init.Zero()).build(1, 1, ([0.0], [1.0]))
     assert all(float(p.detach().abs().max()) == 0 for p in net.parameters())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        po.MLP(width=8, depth=2, init=init.GlorotUniform()).build(1, 1, ([0.0], [1.0]))
+        po.nn.MLP(width=8, depth=2, init=init.GlorotUniform()).build(1, 1, ([0.0], [1.0]))
 
 
 def test_schemes_apply_to_every_linear_layer_with_zero_biases() -> None:
-    spec = po.MLP(width=300, depth=2, activation="relu", init=init.KaimingNormal())
+    spec = po.nn.MLP(width=300, depth=2, activation="relu", init=init.KaimingNormal())
     net = spec.build(2, 1)
     for layer in net.linears:
         _, fan_in = layer.weight.shape
@@ -130,4 +130,4 @@ def test_scheme_configs_round_trip_and_bad_values_are_refused() -> None:
     with pytest.raises(po.ConfigError, match="unknown initialization"):
         init.initializer_from_config({"kind": "Nope"})
     with pytest.raises(po.ConfigError, match="init"):
-        po.MLP(init="glorot")  # type: ignore[arg-type]
+        po.nn.MLP(init="glorot")  # type: ignore[arg-type]

@@ -21,9 +21,9 @@ def test_diffusion_coefficient_from_noisy_data_quick() -> None:
     problem = DIFFUSION.make_problem(n_obs=200, noise=0.01, seed=0, init=0.5)
     result = po.solve(
         problem,
-        model=po.MLP(width=16, depth=2),
+        model=po.nn.MLP(width=16, depth=2),
         collocation=po.Collocation(interior=200, boundary=20, sampler="sobol"),
-        phases=[po.Adam(steps=200, lr=3e-3), po.LBFGS(steps=400)],
+        phases=[po.optim.Adam(steps=200, lr=3e-3), po.optim.LBFGS(steps=400)],
         log_every=200,
     )
     v = result.validate()
@@ -41,9 +41,9 @@ def test_lorenz_parameters_quick() -> None:
     problem = LORENZ.make_problem(n_obs=40, t_end=1.0)
     result = po.solve(
         problem,
-        model=po.MLP(width=32, depth=3),
+        model=po.nn.MLP(width=32, depth=3),
         collocation=po.Collocation(interior=200, boundary=1, sampler="sobol"),
-        phases=[po.Adam(steps=200, lr=3e-3), po.LBFGS(steps=500)],
+        phases=[po.optim.Adam(steps=200, lr=3e-3), po.optim.LBFGS(steps=500)],
         log_every=200,
     )
     errors = {k: p["rel_error"] for k, p in result.validate().parameters.items()}
@@ -82,9 +82,9 @@ def test_coefficient_field_depends_on_its_own_coordinates_only(tmp_path) -> None
     assert problem.unknown_coordinates == {"a": (x,), "u": (x, t)}
     result = po.solve(
         problem,
-        model=po.MLP(width=16, depth=2),
+        model=po.nn.MLP(width=16, depth=2),
         collocation=po.Collocation(interior=300, boundary=30, sampler="sobol"),
-        phases=[po.Adam(steps=300, lr=3e-3), po.LBFGS(steps=600)],
+        phases=[po.optim.Adam(steps=300, lr=3e-3), po.optim.LBFGS(steps=600)],
         log_every=200,
     )
     assert isinstance(result.model.net, CoordinateSubsets)
@@ -109,7 +109,7 @@ def test_unknowns_with_different_arguments_are_refused() -> None:
         po.Problem(domain=po.Interval(x, 0, 1) * po.Interval(t, 0, 1), equations=[u(x, t).diff(t) - u(x)])
     problem = coefficient_field_problem()
     with pytest.raises(po.ConfigError, match="custom torch module"):
-        po.solve(problem, model=torch.nn.Linear(2, 2), phases=[po.Adam(steps=1)])
+        po.solve(problem, model=torch.nn.Linear(2, 2), phases=[po.optim.Adam(steps=1)])
 
 
 def test_parameter_history_survives_save_and_load(tmp_path) -> None:
@@ -123,7 +123,7 @@ def test_parameter_history_survives_save_and_load(tmp_path) -> None:
         parameters=[po.Parameter(k, init=0.0, exact=2.0)],
     )
     result = po.solve(
-        problem, model=po.MLP(width=4, depth=1), phases=[po.Adam(steps=20, lr=1e-2)], log_every=10
+        problem, model=po.nn.MLP(width=4, depth=1), phases=[po.optim.Adam(steps=20, lr=1e-2)], log_every=10
     )
     h = result.parameter_history
     assert len(h["k"]) == 21 and h["k"][0] == 0.0 and h["k"][-1] != 0.0

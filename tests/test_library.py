@@ -62,11 +62,11 @@ def test_exact_solution_satisfies_the_declared_problem(name: str) -> None:
 def test_a_few_training_steps_lower_the_loss(name: str) -> None:
     problem = problems.get(name)
     kwargs = problems.recommended(name)
-    kwargs["phases"] = [po.Adam(steps=30, lr=1e-3)]
+    kwargs["phases"] = [po.optim.Adam(steps=30, lr=1e-3)]
     kwargs["collocation"] = po.Collocation(interior=128, boundary=16)
     # Causal slab weights move as the early slabs improve (later slabs gain weight), so the
     # weighted loss of two steps is not comparable: check the plain objective here.
-    kwargs.pop("causal", None)
+    kwargs.pop("strategies", None)
     result = run_configuration(problem, log_every=10, **kwargs)
     loss = result.history.loss
     assert loss[-1] < loss[0], f"{name}: {loss[0]:.3e} -> {loss[-1]:.3e}"

@@ -27,17 +27,17 @@ def sqrt_problem() -> po.Problem:
     )
 
 
-@pytest.mark.parametrize("phase", [po.Adam(50, lr=1e-3), po.LBFGS(20)], ids=["adam", "lbfgs"])
+@pytest.mark.parametrize("phase", [po.optim.Adam(50, lr=1e-3), po.optim.LBFGS(20)], ids=["adam", "lbfgs"])
 def test_nan_at_initialization_names_term_points_and_step_0(phase: po.train.Phase) -> None:
     result = po.solve(
         sqrt_problem(),
-        model=po.MLP(width=8, depth=2),
+        model=po.nn.MLP(width=8, depth=2),
         phases=[phase],
         collocation=po.Collocation(interior=32, boundary=1),
         log_every=10,
-        progress=False,
+        runtime=po.Runtime(progress=False),
     )
-    assert result.stop_reason is po.StopReason.NOT_FINITE
+    assert result.stop_reason is po.stop.StopReason.NOT_FINITE
     assert result.outcome.retries == 0 and result.steps == 0  # no pointless learning-rate halvings
     detail = result.outcome.stop_detail
     assert "step 0" in detail and "term 'pde' is NaN" in detail and "points of 'interior'" in detail
@@ -52,8 +52,8 @@ def test_nan_at_initialization_names_term_points_and_step_0(phase: po.train.Phas
 
 
 def test_a_divergence_from_a_finite_state_still_retries() -> None:
-    result = po.solve(ode_problem(), phases=[po.SGD(40, lr=1e6)], log_every=10, **SOLVE)
-    assert result.stop_reason is po.StopReason.DIVERGED and result.outcome.retries == 4
+    result = po.solve(ode_problem(), phases=[po.optim.SGD(40, lr=1e6)], log_every=10, **SOLVE)
+    assert result.stop_reason is po.stop.StopReason.DIVERGED and result.outcome.retries == 4
 
 
 def _run(fn, x0: list[float], dtype: torch.dtype = torch.float64, iters: int = 500, **kw) -> LBFGSStatus:
@@ -88,8 +88,8 @@ def _smooth(p: torch.Tensor) -> torch.Tensor:
 def test_lbfgs_at_round_off_has_converged_in_float64_and_float32() -> None:
     assert _run(_smooth, [0.0] * 20) is LBFGSStatus.ROUND_OFF
     assert _run(_smooth, [0.0] * 20, torch.float32) is LBFGSStatus.ROUND_OFF
-    assert po.StopReason.ROUND_OFF.converged and not po.StopReason.LINE_SEARCH_FAILED.converged
-    for reason in po.StopReason:
+    assert po.stop.StopReason.ROUND_OFF.converged and not po.stop.StopReason.LINE_SEARCH_FAILED.converged
+    for reason in po.stop.StopReason:
         assert "try float64" not in reason.value
 
 
@@ -109,8 +109,8 @@ def test_lbfgs_failure_above_round_off_is_a_failure() -> None:
 
 def test_float32_round_off_suggests_float64_only_in_float32() -> None:
     kw = {**SOLVE, "collocation": po.Collocation(interior=16, boundary=1)}
-    phase = po.LBFGS(600, tolerance_change=0, tolerance_grad=0, tolerance_step=0)
+    phase = po.optim.LBFGS(600, tolerance_change=0, tolerance_grad=0, tolerance_step=0)
     result = po.solve(ode_problem(), phases=[phase], dtype="float32", log_every=100, **kw)
     outcome = result.outcome.phases[-1]
-    assert outcome.reason is po.StopReason.ROUND_OFF and outcome.steps < 600
+    assert outcome.reason is po.stop.StopReason.ROUND_OFF and outcome.steps < 600
     assert "float32 round-off: float64 may reach a lower loss" in outcome.detail

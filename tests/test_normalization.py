@@ -46,9 +46,11 @@ def test_derivatives_through_the_scaled_model_are_exact(mode: str) -> None:
     w1, b1 = rng.normal(size=(3, 2)), rng.normal(size=3)
     w2, b2 = rng.normal(size=3), float(rng.normal())
     if mode == "standardize":
-        spec = po.MLP(width=3, depth=1, input_scaling="standardize", input_stats=((400.0, 2.0), (250.0, 1.5)))
+        spec = po.nn.MLP(
+            width=3, depth=1, input_scaling="standardize", input_stats=((400.0, 2.0), (250.0, 1.5))
+        )
     else:
-        spec = po.MLP(width=3, depth=1, output_scale=7.0 if mode == "output_scale" else None)
+        spec = po.nn.MLP(width=3, depth=1, output_scale=7.0 if mode == "output_scale" else None)
     net = spec.build(2, 1, BOX).double()
     linears, input_map = net.linears, (net.scaling if isinstance(net, MLPNet) else net.input_map)
     with torch.no_grad():
@@ -73,7 +75,7 @@ def test_derivatives_through_the_scaled_model_are_exact(mode: str) -> None:
 
 
 def test_standardization_fits_data_statistics() -> None:
-    net = po.MLP(width=4, depth=1, input_scaling="standardize").build(2, 1, BOX).double()
+    net = po.nn.MLP(width=4, depth=1, input_scaling="standardize").build(2, 1, BOX).double()
     layer = net.scaling
     assert isinstance(layer, InputStandardization)
     np.testing.assert_allclose(layer.std.numpy(), [1000 / 12**0.5, 5 / 12**0.5])
@@ -96,8 +98,8 @@ def test_input_scaling_solves_a_problem_on_0_1000() -> None:
     )
     result = po.solve(
         problem,
-        model=po.MLP(width=16, depth=2),
-        phases=[po.Adam(steps=200, lr=1e-2), po.LBFGS(steps=200)],
+        model=po.nn.MLP(width=16, depth=2),
+        phases=[po.optim.Adam(steps=200, lr=1e-2), po.optim.LBFGS(steps=200)],
         collocation=po.Collocation(interior=64, boundary=1),
     )
     assert result.validate().rel_l2["u"] <= 1e-2
@@ -106,7 +108,7 @@ def test_input_scaling_solves_a_problem_on_0_1000() -> None:
 # -- batch norm -------------------------------------------------------------------------------
 def _bn_net(seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return po.MLP(width=6, depth=3, norm="batch").build(1, 1, ([-1.0], [1.0])).double()
+    return po.nn.MLP(width=6, depth=3, norm="batch").build(1, 1, ([-1.0], [1.0])).double()
 
 
 def test_batch_norm_derivatives_are_pointwise() -> None:
@@ -179,8 +181,8 @@ def test_batch_norm_refuses_a_one_point_batch_in_training_mode() -> None:
     with pytest.raises(po.DataError, match="norm='layer'"):
         po.solve(
             poisson1d(),  # the statistics come from the interior set, here of one point
-            model=po.MLP(width=6, depth=2, norm="batch"),
-            phases=[po.Adam(steps=1)],
+            model=po.nn.MLP(width=6, depth=2, norm="batch"),
+            phases=[po.optim.Adam(steps=1)],
             collocation=po.Collocation(interior=1, boundary=1),
         )
 
@@ -189,8 +191,8 @@ def test_batch_norm_refuses_a_one_point_batch_in_training_mode() -> None:
 def test_layer_and_group_norm_train_poisson_1d(norm: str) -> None:
     result = po.solve(
         problems.get("poisson1d"),
-        model=po.MLP(width=20, depth=3, norm=norm),
-        phases=[po.Adam(steps=200, lr=1e-2), po.LBFGS(steps=100)],
+        model=po.nn.MLP(width=20, depth=3, norm=norm),
+        phases=[po.optim.Adam(steps=200, lr=1e-2), po.optim.LBFGS(steps=100)],
         collocation=po.Collocation(interior=128, boundary=1),
     )
     assert result.validate().rel_l2["u"] <= 1e-2

@@ -44,7 +44,7 @@ def test_obstacle_energy_plus_barrier_reaches_1e_2_and_stays_feasible(obstacle_r
     v = obstacle_result.validate()
     assert v.dtype == "float64"
     assert v.rel_l2["u"] <= obstacle.TARGET, v
-    report = po.feasibility(obstacle_result, n=10_000)
+    report = po.validate.feasibility(obstacle_result, n=10_000)
     entry = report["u>=psi"]
     assert entry.n_points == 10_000
     assert entry.max_violation <= 1e-3, report
@@ -54,7 +54,7 @@ def test_obstacle_energy_plus_barrier_reaches_1e_2_and_stays_feasible(obstacle_r
 
 
 def test_feasibility_report_is_a_table_and_json(obstacle_result: po.Result) -> None:
-    report = po.feasibility(obstacle_result, n=2000, tol=1e-6)
+    report = po.validate.feasibility(obstacle_result, n=2000, tol=1e-6)
     text = report.table()
     assert "u(x) >= x**2/2 - 5/8" in text and "field" in text and "active" in text
     d = json.loads(json.dumps(report.to_dict()))
@@ -106,7 +106,7 @@ def test_energy_term_integrates_the_integrand() -> None:
         with torch.no_grad():
             net.weight.fill_(1.0)
             net.bias.fill_(0.0)
-        model = po.PINN(net, problem.unknowns)
+        model = po.nn.PINN(net, problem.unknowns)
         terms = constraint_terms(problem.constraints)
         gen = torch.Generator().manual_seed(0)
         pts = constraint_points(

@@ -30,16 +30,19 @@ def _across(net: torch.nn.Module, lower: float, upper: float) -> tuple[torch.Ten
 @pytest.mark.parametrize(
     "spec",
     [
-        po.MLP(width=16, depth=3, embedding=po.PeriodicEmbedding((0,))),
-        po.MLP(
-            width=16, depth=3, embedding=po.PeriodicEmbedding((0,), harmonics=4), input_scaling="standardize"
+        po.nn.MLP(width=16, depth=3, embedding=po.nn.PeriodicEmbedding((0,))),
+        po.nn.MLP(
+            width=16,
+            depth=3,
+            embedding=po.nn.PeriodicEmbedding((0,), harmonics=4),
+            input_scaling="standardize",
         ),
-        po.ModifiedMLP(width=16, depth=3, embedding=po.PeriodicEmbedding((0,), harmonics=2)),
-        po.ResidualMLP(width=16, depth=3, embedding=po.PeriodicEmbedding((0,)), input_scaling=False),
+        po.nn.ModifiedMLP(width=16, depth=3, embedding=po.nn.PeriodicEmbedding((0,), harmonics=2)),
+        po.nn.ResidualMLP(width=16, depth=3, embedding=po.nn.PeriodicEmbedding((0,)), input_scaling=False),
     ],
     ids=["mlp", "standardized", "modified", "unscaled"],
 )
-def test_values_and_derivatives_agree_across_the_period(spec: po.ModelSpec) -> None:
+def test_values_and_derivatives_agree_across_the_period(spec: po.nn.ModelSpec) -> None:
     torch.manual_seed(0)
     net = spec.build(2, 1, BOX).double()
     u0, du0, ddu0, u1, du1, ddu1 = _across(net, 0.0, 2 * math.pi)
@@ -52,23 +55,23 @@ def test_values_and_derivatives_agree_across_the_period(spec: po.ModelSpec) -> N
 def test_an_explicit_period_and_a_plain_model_for_contrast() -> None:
     torch.manual_seed(0)
     net = (
-        po.MLP(width=16, depth=3, embedding=po.PeriodicEmbedding((0,), period=math.pi))
+        po.nn.MLP(width=16, depth=3, embedding=po.nn.PeriodicEmbedding((0,), period=math.pi))
         .build(2, 1, BOX)
         .double()
     )
     u0, du0, _, u1, du1, _ = _across(net, 0.5, 0.5 + math.pi)
     assert float((u0 - u1).abs().max()) < 1e-12 and float((du0 - du1).abs().max()) < 1e-12
-    plain = po.MLP(width=16, depth=3).build(2, 1, BOX).double()
+    plain = po.nn.MLP(width=16, depth=3).build(2, 1, BOX).double()
     v0, _, _, v1, _, _ = _across(plain, 0.0, 2 * math.pi)
     assert float((v0 - v1).abs().max()) > 1e-3
 
 
 def test_layer_layout_and_config_round_trip() -> None:
-    emb = po.PeriodicEmbedding(("x",), harmonics=3)
+    emb = po.nn.PeriodicEmbedding(("x",), harmonics=3)
     assert emb.out_dim(2) == 1 + 2 * 3
     bound = emb.bind(["x", "t"])
     assert bound.coordinates == (0,)
-    spec = po.MLP(width=8, depth=2, embedding=emb).bind(["t", "x"])
+    spec = po.nn.MLP(width=8, depth=2, embedding=emb).bind(["t", "x"])
     assert spec.embedding.coordinates == (1,)
     again = model_from_config(spec.config())
     assert again == spec
@@ -86,13 +89,13 @@ def test_layer_layout_and_config_round_trip() -> None:
 
 def test_bad_settings_name_the_problem() -> None:
     with pytest.raises(po.ConfigError, match="harmonics"):
-        po.PeriodicEmbedding(harmonics=0)
+        po.nn.PeriodicEmbedding(harmonics=0)
     with pytest.raises(po.ConfigError, match="period"):
-        po.PeriodicEmbedding(period=-1.0)
+        po.nn.PeriodicEmbedding(period=-1.0)
     with pytest.raises(po.ConfigError, match="no coordinate named 'y'"):
-        po.PeriodicEmbedding(("y",)).bind(["x", "t"])
+        po.nn.PeriodicEmbedding(("y",)).bind(["x", "t"])
     with pytest.raises(po.ConfigError, match=r"build it through po\.solve"):
-        po.MLP(embedding=po.PeriodicEmbedding(("x",))).build(2, 1, BOX)
+        po.nn.MLP(embedding=po.nn.PeriodicEmbedding(("x",))).build(2, 1, BOX)
 
 
 def test_solve_resolves_names_and_records_the_embedding() -> None:
@@ -106,8 +109,8 @@ def test_solve_resolves_names_and_records_the_embedding() -> None:
     )
     result = po.solve(
         problem,
-        model=po.MLP(width=8, depth=2, embedding=po.PeriodicEmbedding(("x",))),
-        phases=[po.Adam(5)],
+        model=po.nn.MLP(width=8, depth=2, embedding=po.nn.PeriodicEmbedding(("x",))),
+        phases=[po.optim.Adam(5)],
         collocation=po.Collocation(64, 16),
         log_every=5,
     )

@@ -41,8 +41,8 @@ def assert_valid_png(path: Path, min_variance: float = 1e-3) -> None:
 def _quick(problem: po.Problem, **kw: object) -> po.Result:
     return po.solve(
         problem,
-        model=po.MLP(width=8, depth=2),
-        phases=[po.Adam(steps=15, lr=1e-2)],
+        model=po.nn.MLP(width=8, depth=2),
+        phases=[po.optim.Adam(steps=15, lr=1e-2)],
         collocation=po.Collocation(interior=64, boundary=16),
         log_every=5,
         **kw,
@@ -66,7 +66,7 @@ def test_standard_plots_exist_are_png_and_not_blank(tmp_path: Path, make, expect
 
 
 def test_parameter_trajectories_landscape_and_convexity_of_a_result(tmp_path: Path) -> None:
-    recorder = po.ParameterRecorder()
+    recorder = po.callbacks.ParameterRecorder()
     result = _quick(heat_with_parameter(), callbacks=[recorder])
     traj = recorder.as_arrays()
     assert list(traj["step"]) == list(range(1, result.steps + 1))

@@ -247,7 +247,7 @@ class _Lazy:
 
 _FIELDS = [
     "phase", "lr", "steps", "history", "interior", "boundary", "sampler", "width", "depth", "activation",
-    "dtype", "device", "seed", "log_every", "hard_constraints", "collocation", "callbacks", "hooks",
+    "dtype", "device", "seed", "log_every", "hard_constraints", "collocation", "callbacks", "strategies",
     "resume", "progress",
 ]  # fmt: skip
 
@@ -265,12 +265,12 @@ def _configs(draw: st.DrawFn) -> dict[str, Any]:
     steps = pick("steps", [1], [-1, 1.5, "1", None])
     history = pick("history", [5], [0, "a", 2.5])
     phases = {
-        "adam": lambda: [po.Adam(steps=steps, lr=lr)],
-        "lbfgs": lambda: [po.LBFGS(steps=steps, history_size=history)],
-        "sgd": lambda: [po.SGD(steps=steps, lr=lr)],
+        "adam": lambda: [po.optim.Adam(steps=steps, lr=lr)],
+        "lbfgs": lambda: [po.optim.LBFGS(steps=steps, history_size=history)],
+        "sgd": lambda: [po.optim.SGD(steps=steps, lr=lr)],
         "none": lambda: [],
         "str": lambda: ["adam"],
-        "single": lambda: po.Adam(steps=1),
+        "single": lambda: po.optim.Adam(steps=1),
     }[phase]
     interior = pick("interior", [8, 5], [0, -3, 2.5, "8"])
     boundary = pick("boundary", [2, 1], [0, -1, None])
@@ -282,17 +282,18 @@ def _configs(draw: st.DrawFn) -> dict[str, Any]:
         "problem": _PROBLEMS[draw(st.sampled_from(sorted(_PROBLEMS)))],
         "phases": _Lazy(phases),
         "collocation": _Lazy(lambda: po.Collocation(interior=interior, boundary=boundary, sampler=sampler)),
-        "model": _Lazy(lambda: po.MLP(width=width, depth=depth, activation=activation)),
+        "model": _Lazy(lambda: po.nn.MLP(width=width, depth=depth, activation=activation)),
         "dtype": pick("dtype", ["float64", "float32", torch.float64], ["float16", "double", 64, None]),
-        "device": pick("device", ["cpu", "cpu:0", torch.device("cpu")], ["cpu:1", "cuda", "tpu", "meta", 0]),
         "seed": pick("seed", [0, 1, 12345, -1], [2**63, 2**70, 1.5, "a", None, True]),
         "log_every": pick("log_every", [1, 100], [0, -2, 2.0, "a"]),
         "hard_constraints": pick("hard_constraints", [False, True], ["yes", None]),
-        "progress": pick("progress", [False], ["yes", 1]),
     }
+    device = pick("device", ["cpu", "cpu:0", torch.device("cpu")], ["cpu:1", "cuda", "tpu", "meta", 0])
+    progress = pick("progress", [False], ["yes", 1])
+    kw["runtime"] = _Lazy(lambda: po.Runtime(device=device, progress=progress))
     if bad_field == "collocation":
         kw["collocation"] = draw(st.sampled_from(["many", {"interior": 8}, 8]))
-    if bad_field in ("callbacks", "hooks"):
+    if bad_field in ("callbacks", "strategies"):
         kw[bad_field] = draw(st.sampled_from([lambda tr, step: None, 3, "cb", [3]]))
     if bad_field == "resume":
         kw["resume"] = draw(st.sampled_from([3, "/nonexistent/checkpoint.pt"]))

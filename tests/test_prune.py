@@ -18,7 +18,7 @@ from .exact_problems import poisson1d
 
 
 def test_masks_remove_the_smallest_weights() -> None:
-    net = po.MLP(width=10, depth=2).build(1, 1)
+    net = po.nn.MLP(width=10, depth=2).build(1, 1)
     masks = magnitude_masks(net, 0.6)
     weights = torch.cat([m.weight.detach().abs().flatten() for m in net.linears])
     kept = torch.cat([masks[f"linears.{i}.weight"].flatten() for i in range(3)])
@@ -32,13 +32,13 @@ def test_masks_remove_the_smallest_weights() -> None:
         magnitude_masks(net, 1.0)
 
 
-@pytest.mark.parametrize("phase", [po.Adam(steps=15, lr=1e-2), po.LBFGS(steps=15)])
+@pytest.mark.parametrize("phase", [po.optim.Adam(steps=15, lr=1e-2), po.optim.LBFGS(steps=15)])
 def test_pruned_weights_stay_zero_while_fine_tuning(phase) -> None:
     problem = poisson1d()
     result = po.solve(
         problem,
-        model=po.MLP(width=10, depth=2),
-        phases=[po.Adam(steps=20)],
+        model=po.nn.MLP(width=10, depth=2),
+        phases=[po.optim.Adam(steps=20)],
         collocation=po.Collocation(32, 1),
     )
     net = result.model.net
@@ -63,12 +63,12 @@ def test_pruned_weights_stay_zero_while_fine_tuning(phase) -> None:
 def test_prune_and_finetune_reports_error_versus_sparsity() -> None:
     result = po.solve(
         poisson1d(),
-        model=po.MLP(width=16, depth=2),
-        phases=[po.Adam(steps=200, lr=1e-2), po.LBFGS(steps=200)],
+        model=po.nn.MLP(width=16, depth=2),
+        phases=[po.optim.Adam(steps=200, lr=1e-2), po.optim.LBFGS(steps=200)],
         collocation=po.Collocation(64, 1),
     )
     rows = prune_and_finetune(
-        result, (0.5, 0.9), phases=[po.Adam(steps=50, lr=1e-3)], collocation=po.Collocation(64, 1)
+        result, (0.5, 0.9), phases=[po.optim.Adam(steps=50, lr=1e-3)], collocation=po.Collocation(64, 1)
     )
     assert [round(r["sparsity"], 2) for r in rows] == [0.0, 0.5, 0.9]
     dense = rows[0]["rel_l2"]

@@ -17,11 +17,10 @@ x = sp.Symbol("x")
 u = sp.Function("u")(x)
 DOMAIN = po.Interval(x, 0, 1)
 SMALL = dict(
-    phases=[po.Adam(steps=1)],
+    phases=[po.optim.Adam(steps=1)],
     collocation=po.Collocation(interior=8, boundary=2),
-    progress=False,
     log_every=1,
-    device="cpu",
+    runtime=po.Runtime(progress=False, device="cpu"),
 )
 
 
@@ -107,7 +106,7 @@ def test_custom_module_with_flat_output_is_refused() -> None:
 @pytest.mark.parametrize("device", ["tpu", "meta", 3, "cuda:x", "cpu:1:2"])
 def test_unknown_device_is_a_config_error(device: object) -> None:
     with pytest.raises(ConfigError) as err:
-        po.solve(_problem(), **{**SMALL, "device": device})
+        po.solve(_problem(), **{**SMALL, "runtime": po.Runtime(device=device)})
     assert repr(device) in str(err.value) and "cuda:N" in str(err.value)
 
 
@@ -151,9 +150,12 @@ def test_barrier_settings_at_the_limits_stay_finite_in_float32() -> None:
 
 def test_a_non_finite_barrier_term_is_named() -> None:
     bound = po.Bound(u <= sp.log(x), where=sp.Eq(x, 0), name="logcap")
-    r = po.solve(_problem(bounds=[bound]), **{**SMALL, "guard": po.DivergenceGuard(max_retries=0)})
+    r = po.solve(
+        _problem(bounds=[bound]),
+        **{**SMALL, "runtime": po.Runtime(guard=po.optim.DivergenceGuard(max_retries=0))},
+    )
     # log(0) is -inf at the initial network already: no retry can help (issue 15, item 11)
-    assert r.stop_reason is po.StopReason.NOT_FINITE
+    assert r.stop_reason is po.stop.StopReason.NOT_FINITE
     assert "logcap" in r.outcome.stop_detail
 
 
@@ -163,7 +165,7 @@ def test_parameters_start_exactly_in_float64() -> None:
     prob = po.Problem(
         DOMAIN, [u.diff(x, 2) + k], [po.On(sp.Eq(x, 0), u)], parameters=[po.Parameter(k, init=0.1)]
     )
-    steps = {**SMALL, "phases": [po.Adam(steps=1, lr=1e-300)]}
+    steps = {**SMALL, "phases": [po.optim.Adam(steps=1, lr=1e-300)]}
     r = po.solve(prob, **steps)
     assert r.model.params["k"].dtype == torch.float64
     assert r.parameter_history["k"][0] == 0.1
@@ -243,12 +245,12 @@ _JUNK_OPTIONS = {
     "seed": 2**70,
     "seed ": 1.5,
     "seed  ": "a",
-    "phases": po.Adam(steps=1),
+    "phases": po.optim.Adam(steps=1),
     "collocation": "many",
     "callbacks": lambda tr, step: None,
-    "hooks": 3,
+    "strategies": 3,
     "resume": 3,
-    "progress": "yes",
+    "runtime": "fast",
 }
 
 
@@ -260,7 +262,7 @@ def test_junk_solve_options_are_config_errors_naming_the_option(option: str) -> 
 
 def test_lbfgs_history_size_must_be_an_int() -> None:
     with pytest.raises(ConfigError, match="history_size='a'"):
-        po.LBFGS(history_size="a")
+        po.optim.LBFGS(history_size="a")
 
 
 def test_the_probe_leaves_a_custom_module_unchanged() -> None:

@@ -47,21 +47,21 @@ def _same(a: po.Result, b: po.Result) -> bool:
     return all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-KW = {"phases": [po.Adam(400, lr=1e-2)], "log_every": 50, **SOLVE}
+KW = {"phases": [po.optim.Adam(400, lr=1e-2)], "log_every": 50, **SOLVE}
 
 
 # -- 1. a reused checkpoint folder -----------------------------------------------------------------
 def test_reused_checkpoint_folder_resumes_the_interrupted_run_not_the_older_one(tmp_path: Path) -> None:
     folder = tmp_path / "D"
-    seed0 = po.solve(ode_problem(), seed=0, checkpoint=po.Checkpoint(folder, every=50), **KW)
+    seed0 = po.solve(ode_problem(), seed=0, checkpoint=po.callbacks.Checkpoint(folder, every=50), **KW)
     cut = po.solve(
         ode_problem(),
         seed=1,
-        checkpoint=po.Checkpoint(folder, every=50),
+        checkpoint=po.callbacks.Checkpoint(folder, every=50),
         callbacks=[_interrupt_at(120)],
         **KW,
     )
-    assert cut.stop_reason is po.StopReason.INTERRUPTED and cut.steps == 120
+    assert cut.stop_reason is po.stop.StopReason.INTERRUPTED and cut.steps == 120
     mine = ckpt.checkpoints_in(folder, ckpt.run_id_of(ckpt.checkpoints_in(folder)[-1]))
     names = sorted(p.name.split("-")[1] for p in ckpt.checkpoints_in(folder))
     # both runs keep their newest 3 files: the seed-1 run's Ctrl-C checkpoint survived
@@ -78,8 +78,13 @@ def test_reused_checkpoint_folder_resumes_the_interrupted_run_not_the_older_one(
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cut")
-    kw = {**KW, "phases": [po.Adam(60, lr=1e-2)]}
-    po.solve(ode_problem(), checkpoint=po.Checkpoint(folder, every=1000), callbacks=[_interrupt_at(20)], **kw)
+    kw = {**KW, "phases": [po.optim.Adam(60, lr=1e-2)]}
+    po.solve(
+        ode_problem(),
+        checkpoint=po.callbacks.Checkpoint(folder, every=1000),
+        callbacks=[_interrupt_at(20)],
+        **kw,
+    )
     return folder
 
 
@@ -88,26 +93,26 @@ def interrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         ({"seed": 5}, "seed: 0 -> 5"),
         ({"collocation": po.Collocation(interior=32, boundary=1)}, "collocation: Collocation(interior=64"),
-        ({"model": po.MLP(width=16, depth=2)}, "model: MLP(width=8"),
+        ({"model": po.nn.MLP(width=16, depth=2)}, "model: MLP(width=8"),
         ({"dtype": "float32"}, "dtype: float64 -> float32"),
         (
-            {"phases": [po.Adam(60, lr=5e-3)]},
+            {"phases": [po.optim.Adam(60, lr=5e-3)]},
             "lr=0.01, betas=[0.9, 0.999], weight_decay=0.0, fused=None)] -> [Adam(",
         ),
-        ({"balance": po.LRAnnealing()}, "strategies: []"),
+        ({"strategies": [po.balance.LRAnnealing()]}, "strategies: []"),
     ],
     ids=["seed", "collocation", "width", "dtype", "lr", "strategy"],
 )
 def test_resume_refuses_another_run_listing_the_fields(interrupted: Path, change: dict, field: str) -> None:
-    kw = {**KW, "phases": [po.Adam(60, lr=1e-2)], **change}
+    kw = {**KW, "phases": [po.optim.Adam(60, lr=1e-2)], **change}
     with pytest.raises(po.CheckpointError, match="written by another run") as info:
         po.solve(ode_problem(), resume=interrupted, **kw)
     assert field in str(info.value), str(info.value)
 
 
 def test_resume_accepts_new_budgets_and_records_what_changed(interrupted: Path) -> None:
-    kw = {**KW, "phases": [po.Adam(80, lr=1e-2)], "log_every": 10}
-    result = po.solve(ode_problem(), resume=interrupted, stop=po.TimeLimit(600), **kw)
+    kw = {**KW, "phases": [po.optim.Adam(80, lr=1e-2)], "log_every": 10}
+    result = po.solve(ode_problem(), resume=interrupted, stop=po.stop.TimeLimit(600), **kw)
     assert result.steps == 80
     changed = result.config["resumed"]["changed"]
     assert set(changed) == {"phase_budgets", "log_every", "stop", "checkpoint"}
@@ -119,12 +124,12 @@ def test_a_model_that_does_not_fit_is_a_checkpoint_error(interrupted: Path) -> N
     from pinnopt.compile.assemble import build_model, build_objective, sample_points
 
     problem = ode_problem()
-    model, _ = build_model(problem, po.MLP(width=16, depth=2))
+    model, _ = build_model(problem, po.nn.MLP(width=16, depth=2))
     model = model.to(torch.float64)
     g = torch.Generator().manual_seed(0)
     points = sample_points(problem, SOLVE["collocation"], g, torch.float64, torch.device("cpu"))
     objective = build_objective(problem).to(torch.float64, torch.device("cpu"))
-    trainer = po.train.Trainer(model, objective, points, [po.Adam(60, lr=1e-2)])  # no identity
+    trainer = po.train.Trainer(model, objective, points, [po.optim.Adam(60, lr=1e-2)])  # no identity
     with pytest.raises(po.CheckpointError, match="does not fit this run's model"):
         trainer.load_checkpoint(interrupted)
 
@@ -141,7 +146,7 @@ def _burgers_identity() -> str:
         phases=kw["phases"],
         seed=0,
         dtype=torch.float64,
-        strategies=[po.LRAnnealing()],
+        strategies=[po.balance.LRAnnealing()],
     )
     return ident.hash
 
@@ -161,7 +166,11 @@ def test_stale_temporary_checkpoints_are_removed_on_the_next_write(tmp_path: Pat
     dead.write_bytes(b"partial")
     live = tmp_path / f".step-000000050-0badc0de.pt.{os.getpid()}.abc.tmp"  # a writer still running
     live.write_bytes(b"in progress")
-    po.solve(ode_problem(), checkpoint=po.Checkpoint(tmp_path, every=10), **{**KW, "phases": [po.Adam(10)]})
+    po.solve(
+        ode_problem(),
+        checkpoint=po.callbacks.Checkpoint(tmp_path, every=10),
+        **{**KW, "phases": [po.optim.Adam(10)]},
+    )
     assert not dead.exists() and live.exists()
     assert len(ckpt.checkpoints_in(tmp_path)) == 1
 
@@ -191,9 +200,9 @@ def _act(trainer, step):
 
 
 def recommended():
-    return {{"model": po.MLP(width=8, depth=2), "collocation": po.Collocation(interior=32, boundary=1),
-            "phases": [po.Adam(steps=30, lr=1e-2)], "guard": po.DivergenceGuard(max_retries=0),
-            "callbacks": [_act]}}
+    return {{"model": po.nn.MLP(width=8, depth=2), "collocation": po.Collocation(interior=32, boundary=1),
+            "phases": [po.optim.Adam(steps=30, lr=1e-2)],
+            "runtime": po.Runtime(guard=po.optim.DivergenceGuard(max_retries=0)), "callbacks": [_act]}}
 """
 
 EVIL = "open({marker!r}, 'w').write('ran')\n"
@@ -210,7 +219,7 @@ def _solve_cli(*argv: str) -> int:
 
 
 def test_exit_status_table_covers_every_stop_reason() -> None:
-    assert set(EXIT_CODES) == {r.name for r in po.StopReason}
+    assert set(EXIT_CODES) == {r.name for r in po.stop.StopReason}
     assert EXIT_CODES["DIVERGED"] == 3 and EXIT_CODES["INTERRUPTED"] == 130
     assert {c for c in EXIT_CODES.values()} == {0, 3, 130}
     epilog = build_parser().format_help()

@@ -29,15 +29,15 @@ x, t, beta, a = sp.symbols("x t beta a")
 STEPS, STOP_AT, LBFGS_FROM = 50, 37, 20
 
 BATCHING: dict[str, Callable[[], po.train.Batching]] = {
-    "full": lambda: po.FullBatch(),
-    "mini": lambda: po.MiniBatch(16),
-    "subset": lambda: po.FullBatch(subset=0.5),
+    "full": lambda: po.optim.FullBatch(),
+    "mini": lambda: po.optim.MiniBatch(16),
+    "subset": lambda: po.optim.FullBatch(subset=0.5),
 }
 ADAPTIVE: dict[str, Callable[[], list[Any]]] = {
     "none": lambda: [],
-    "rar": lambda: [po.RAR(every=10, add=4, candidates=64)],
-    "rad": lambda: [po.RAD(every=25, candidates=64)],
-    "resample": lambda: [po.Resample(every=10)],
+    "rar": lambda: [po.sample.RAR(every=10, add=4, candidates=64)],
+    "rad": lambda: [po.sample.RAD(every=25, candidates=64)],
+    "resample": lambda: [po.sample.Resample(every=10)],
 }
 OPTIMIZER = ("adam", "lbfgs")
 STRATEGY = (
@@ -105,35 +105,34 @@ def _problem(strategy: str) -> po.Problem:
     )
 
 
-def _strategy(strategy: str) -> dict[str, Any]:
+def _strategy(strategy: str) -> list[Any]:
     if strategy == "causal":
-        return {"causal": po.Causal(slabs=4, eps=(0.1, 1.0), every=10, lbfgs=True)}
+        return [po.balance.Causal(slabs=4, eps=(0.1, 1.0), every=10, lbfgs=True)]
     if strategy == "self_adaptive":
-        return {"balance": po.SelfAdaptive(lr=0.02, every=2)}
+        return [po.balance.SelfAdaptive(lr=0.02, every=2)]
     if strategy == "lr_annealing":
-        return {"balance": po.LRAnnealing(every=10, lbfgs=True)}
+        return [po.balance.LRAnnealing(every=10, lbfgs=True)]
     if strategy == "curriculum":
-        return {"curriculum": po.Curriculum("beta", 0.2, steps=40, stages=3)}
-    return {}
+        return [po.optim.Curriculum("beta", 0.2, steps=40, stages=3)]
+    return []
 
 
 def _solve(combo: tuple[str, ...], **kw: Any) -> po.Result:
     batching, adaptive, optimizer, strategy = combo
     batch = BATCHING[batching]()
     if optimizer == "adam":
-        phases = [po.Adam(STEPS, lr=1e-2, batch=batch)]
+        phases = [po.optim.Adam(STEPS, lr=1e-2, batch=batch)]
     else:
-        lbfgs = po.LBFGS(STEPS - LBFGS_FROM, history_size=5, batch=batch)
-        phases = [po.Adam(LBFGS_FROM, lr=1e-2, batch=batch), lbfgs]
+        lbfgs = po.optim.LBFGS(STEPS - LBFGS_FROM, history_size=5, batch=batch)
+        phases = [po.optim.Adam(LBFGS_FROM, lr=1e-2, batch=batch), lbfgs]
     return po.solve(
         _problem(strategy),
-        model=po.MLP(width=8, depth=1),
+        model=po.nn.MLP(width=8, depth=1),
         collocation=po.Collocation(interior=32),
         phases=phases,
-        hooks=ADAPTIVE[adaptive](),
+        strategies=[*ADAPTIVE[adaptive](), *_strategy(strategy)],
         log_every=10,
-        progress=False,
-        **_strategy(strategy),
+        runtime=po.Runtime(progress=False),
         **kw,
     )
 
@@ -169,8 +168,10 @@ def test_refused_combinations_are_refused(combo: tuple[str, ...]) -> None:
 def test_resume_is_bit_for_bit(combo: tuple[str, ...], tmp_path: Path) -> None:
     torch.set_num_threads(1)
     whole = _solve(combo)
-    first = _solve(combo, callbacks=[_interrupt_at(STOP_AT)], checkpoint=po.Checkpoint(tmp_path, every=25))
-    assert first.stop_reason is po.StopReason.INTERRUPTED and first.steps == STOP_AT
+    first = _solve(
+        combo, callbacks=[_interrupt_at(STOP_AT)], checkpoint=po.callbacks.Checkpoint(tmp_path, every=25)
+    )
+    assert first.stop_reason is po.stop.StopReason.INTERRUPTED and first.steps == STOP_AT
     resumed = _solve(combo, resume=tmp_path)
     assert resumed.steps == whole.steps
     for (name, p0), p1 in zip(

@@ -33,12 +33,12 @@ def _solve_lp(c, rows, n: int, upper: float | None = None) -> np.ndarray:
         lhs = sum(a * x for a, x in zip(syms, xs, strict=True))
         hinge = ResidualTerm(f"row{i}", "p", scalar(sp.Max(0, lhs - b), [*xs, *syms]), weight=RHO)
         space = UncertaintySpace([Uncertain(tuple(syms), uset)])
-        terms.append(RobustTerm(None, [hinge], space, unknowns=("u",), method=po.Vertices(), keep=64))
+        terms.append(RobustTerm(None, [hinge], space, unknowns=("u",), method=po.robust.Vertices(), keep=64))
     for j, x in enumerate(xs):
         terms.append(ResidualTerm(f"pos{j}", "p", scalar(sp.Max(0, -x), xs), weight=RHO))
         if upper is not None:
             terms.append(ResidualTerm(f"up{j}", "p", scalar(sp.Max(0, x - upper), xs), weight=RHO))
-    m, _ = train(terms, dict.fromkeys(xs, 0.0), [po.LBFGS(steps=300)])
+    m, _ = train(terms, dict.fromkeys(xs, 0.0), [po.optim.LBFGS(steps=300)])
     return np.array([m.parameter_values()[str(x)] for x in xs])
 
 
@@ -48,7 +48,9 @@ def test_box_uncertain_lp_matches_its_robust_counterpart() -> None:
     b = np.array([4.0, 6.0])
     d = 0.1 * a0
     c = np.array([3.0, 2.0])
-    rows = [(sp.symbols(f"a{i}_1 a{i}_2"), po.BoxSet(a0[i] - d[i], a0[i] + d[i]), b[i]) for i in range(2)]
+    rows = [
+        (sp.symbols(f"a{i}_1 a{i}_2"), po.robust.BoxSet(a0[i] - d[i], a0[i] + d[i]), b[i]) for i in range(2)
+    ]
     x = _solve_lp(c, rows, 2)
     # Robust counterpart for x >= 0: the worst coefficients are the upper ends, (a0 + d) x <= b.
     ref = linprog(-c, A_ub=a0 + d, b_ub=b, bounds=[(0, None)] * 2)
@@ -83,10 +85,10 @@ def test_budgeted_set_interpolates_between_nominal_and_full_box() -> None:
     syms = sp.symbols("a1:4")
     values = {}
     for gamma in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0):
-        x = _solve_lp(c, [(syms, po.Budget(a0, d, gamma), b)], 3, upper=1.0)
+        x = _solve_lp(c, [(syms, po.robust.Budget(a0, d, gamma), b)], 3, upper=1.0)
         values[gamma] = c @ x
         assert values[gamma] == pytest.approx(_budget_counterpart(c, a0, d, b, gamma, 1.0), rel=1e-3), gamma
-    box = c @ _solve_lp(c, [(syms, po.BoxSet(a0 - d, a0 + d), b)], 3, upper=1.0)
+    box = c @ _solve_lp(c, [(syms, po.robust.BoxSet(a0 - d, a0 + d), b)], 3, upper=1.0)
     nominal = linprog(-c, A_ub=a0[None], b_ub=[b], bounds=[(0, 1.0)] * 3)
     assert values[0.0] == pytest.approx(-nominal.fun, rel=1e-4)  # Gamma = 0: the nominal LP
     assert values[3.0] == pytest.approx(box, rel=1e-6)  # Gamma = n: the full box

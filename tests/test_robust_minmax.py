@@ -18,16 +18,16 @@ theta, xi, eta = sp.symbols("theta xi eta")
 
 
 def _space(a: float = 1.0, b: float = 3.0) -> UncertaintySpace:
-    return UncertaintySpace([Uncertain(xi, po.BoxSet(a, b))])
+    return UncertaintySpace([Uncertain(xi, po.robust.BoxSet(a, b))])
 
 
 @pytest.mark.parametrize(
     ("method", "tol"),
     [
-        (po.Vertices(), 1e-6),
-        (po.PGA(steps=4, restarts=2), 1e-6),
-        (po.GridSearch(21), 1e-6),
-        (po.Sampling(n=32), 3e-2),
+        (po.robust.Vertices(), 1e-6),
+        (po.robust.PGA(steps=4, restarts=2), 1e-6),
+        (po.robust.GridSearch(21), 1e-6),
+        (po.robust.Sampling(n=32), 3e-2),
     ],
 )
 def test_min_over_theta_of_max_over_an_interval_is_its_midpoint(method, tol: float) -> None:
@@ -39,7 +39,7 @@ def test_min_over_theta_of_max_over_an_interval_is_its_midpoint(method, tol: flo
         unknowns=("u",),
         method=method,
     )
-    m, objective = train([term], {theta: 0.0}, [po.Adam(steps=60, lr=0.1), po.LBFGS(steps=40)])
+    m, objective = train([term], {theta: 0.0}, [po.optim.Adam(steps=60, lr=0.1), po.optim.LBFGS(steps=40)])
     assert abs(m.parameter_values()["theta"] - (a + b) / 2) <= tol
     rep = robust_report(m, objective, points(), [term], trained=True)
     (g,) = rep.groups
@@ -62,10 +62,12 @@ def _interior(method) -> RobustTerm:
     )
 
 
-@pytest.mark.parametrize(("method", "tol"), [(po.PGA(steps=6, restarts=2), 1e-3), (po.Sampling(n=24), 3e-2)])
+@pytest.mark.parametrize(
+    ("method", "tol"), [(po.robust.PGA(steps=6, restarts=2), 1e-3), (po.robust.Sampling(n=24), 3e-2)]
+)
 def test_interior_worst_case_is_found_by_ascent_and_sampling(method, tol: float) -> None:
     term = _interior(method)
-    m, objective = train([term], {theta: 0.0}, [po.Adam(steps=40, lr=0.1), po.LBFGS(steps=25)])
+    m, objective = train([term], {theta: 0.0}, [po.optim.Adam(steps=40, lr=0.1), po.optim.LBFGS(steps=25)])
     assert m.parameter_values()["theta"] == pytest.approx(2.0, abs=tol)
     (g,) = robust_report(m, objective, points(), [term], trained=True).groups
     assert g.worst["xi"] == pytest.approx(0.5, abs=10 * tol)
@@ -74,8 +76,8 @@ def test_interior_worst_case_is_found_by_ascent_and_sampling(method, tol: float)
 
 
 def test_vertex_enumeration_is_wrong_for_an_interior_worst_case_and_the_certificate_says_so() -> None:
-    term = _interior(po.Vertices())
-    m, objective = train([term], {theta: 0.0}, [po.LBFGS(steps=30)])
+    term = _interior(po.robust.Vertices())
+    m, objective = train([term], {theta: 0.0}, [po.optim.LBFGS(steps=30)])
     got = m.parameter_values()["theta"]
     assert got == pytest.approx(28 / 15, abs=1e-6)  # the vertex-only min-max, not 2
     (g,) = robust_report(m, objective, points(), [term], trained=True).groups
@@ -93,14 +95,14 @@ def test_soft_worst_cases_lie_between_mean_and_max() -> None:
     ev = Objective([res], ("u",)).evaluation(m, points())
     values = {}
     for name, agg in {
-        "max": po.Max(),
-        "mean": po.Mean(),
-        "lse_hot": po.LogSumExp(temperature=100.0),
-        "lse_cold": po.LogSumExp(temperature=1e-3),
-        "cvar_all": po.CVaR(1.0),
-        "cvar_tail": po.CVaR(0.1),
+        "max": po.robust.Max(),
+        "mean": po.robust.Mean(),
+        "lse_hot": po.robust.LogSumExp(temperature=100.0),
+        "lse_cold": po.robust.LogSumExp(temperature=1e-3),
+        "cvar_all": po.robust.CVaR(1.0),
+        "cvar_tail": po.robust.CVaR(0.1),
     }.items():
-        t = RobustTerm(None, [res], space, unknowns=("u",), method=po.GridSearch(11), aggregate=agg)
+        t = RobustTerm(None, [res], space, unknowns=("u",), method=po.robust.GridSearch(11), aggregate=agg)
         values[name] = float(t.loss(ev).detach())
     grid = np.linspace(1, 3, 11)
     assert values["max"] == pytest.approx((0.5 - 1) ** 2 if False else (3 - 0.5) ** 2)
@@ -121,7 +123,7 @@ def test_robust_terms_compose_with_nominal_terms_and_differentiate_at_the_worst_
         [ResidualTerm("phys", "p", scalar(theta * xi - 1, [theta, xi]))],
         _space(0.5, 2.0),
         unknowns=("u",),
-        method=po.Vertices(),
+        method=po.robust.Vertices(),
     )
     objective = Objective([data, robust], ("u",))
     total, losses = objective(m, points())
@@ -140,11 +142,13 @@ def test_vectorized_residuals_equal_the_term_evaluated_one_xi_at_a_time() -> Non
     m = model({theta: 0.3})
     pts = {"p": PointSet("p", torch.linspace(0, 1, 7, dtype=torch.float64)[:, None])}
     expr = scalar(sp.sin(S * xi) + theta * eta * S, [theta, xi, eta])
-    space = UncertaintySpace([Uncertain((xi, eta), po.Ellipsoid([1.0, 2.0], [[1.0, 0.3], [0.3, 0.5]]))])
+    space = UncertaintySpace(
+        [Uncertain((xi, eta), po.robust.Ellipsoid([1.0, 2.0], [[1.0, 0.3], [0.3, 0.5]]))]
+    )
     xis = torch.as_tensor(space.dense(40, torch.Generator().manual_seed(0)), dtype=torch.float64)
     out = []
     for cls in (ResidualTerm, Plain):
-        term = RobustTerm(None, [cls("f", "p", expr)], space, unknowns=("u",), method=po.PGA())
+        term = RobustTerm(None, [cls("f", "p", expr)], space, unknowns=("u",), method=po.robust.PGA())
         ev = Objective([cls("f", "p", expr)], ("u",)).evaluation(m, pts)
         out.append(term.evaluator.bind(ev).values(xis, "loss"))
     torch.testing.assert_close(out[0], out[1])
@@ -155,7 +159,7 @@ def test_vectorized_residuals_equal_the_term_evaluated_one_xi_at_a_time() -> Non
 
 def test_warm_start_state_round_trips_through_state_dict() -> None:
     m = model({theta: 0.0})
-    make = lambda: _interior(po.PGA(steps=3, restarts=3, explore=1))  # noqa: E731
+    make = lambda: _interior(po.robust.PGA(steps=3, restarts=3, explore=1))  # noqa: E731
     a = make()
     objective = Objective([a], ("u",))
     for step in range(3):
@@ -175,16 +179,20 @@ def test_warm_start_state_round_trips_through_state_dict() -> None:
 
 def test_methods_refuse_sets_they_cannot_search() -> None:
     a, b = sp.symbols("a b")
-    ell = UncertaintySpace([Uncertain((a, b), po.Ellipsoid([0, 0], 1.0))])
+    ell = UncertaintySpace([Uncertain((a, b), po.robust.Ellipsoid([0, 0], 1.0))])
     with pytest.raises(po.ConfigError, match="infinitely many extreme points"):
-        po.Vertices().check(ell)
-    big = UncertaintySpace([Uncertain(tuple(sp.symbols("c0:14")), po.BoxSet([0] * 14, [1] * 14))])
+        po.robust.Vertices().check(ell)
+    big = UncertaintySpace([Uncertain(tuple(sp.symbols("c0:14")), po.robust.BoxSet([0] * 14, [1] * 14))])
     with pytest.raises(po.ConfigError, match="16384 extreme points"):
-        po.Vertices().check(big)
-    scen = UncertaintySpace([Uncertain(a, po.Scenarios([1.0, 2.0]))])
+        po.robust.Vertices().check(big)
+    scen = UncertaintySpace([Uncertain(a, po.robust.Scenarios([1.0, 2.0]))])
     with pytest.raises(po.ConfigError, match="finite scenario set"):
-        po.PGA().check(scen)
-    assert isinstance(po.robust.default_method(scen), po.Vertices)
-    for bad in (lambda: po.PGA(steps=0), lambda: po.CVaR(0.0), lambda: po.LogSumExp(-1.0)):
+        po.robust.PGA().check(scen)
+    assert isinstance(po.robust.default_method(scen), po.robust.Vertices)
+    for bad in (
+        lambda: po.robust.PGA(steps=0),
+        lambda: po.robust.CVaR(0.0),
+        lambda: po.robust.LogSumExp(-1.0),
+    ):
         with pytest.raises(po.ConfigError):
             bad()

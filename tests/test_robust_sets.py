@@ -19,11 +19,11 @@ def _gen(seed: int = 0) -> torch.Generator:
 
 
 SETS = {
-    "box": po.BoxSet([0.9, -1.0, 2.0], [1.1, 1.0, 2.5]),
-    "ellipsoid": po.Ellipsoid([1.0, 2.0], [[2.0, 0.6], [0.6, 0.5]], radius=1.5),
-    "ellipsoid3": po.Ellipsoid([0.0, 1.0, 2.0], [1.0, 4.0, 0.25], radius=2.0),
-    "budget": po.Budget([1.0, 2.0, 3.0, 4.0], [0.1, 0.5, 0.2, 0.0], gamma=1.5),
-    "scenarios": po.Scenarios([[1.0, 2.0], [1.5, 2.5], [0.5, 3.0]]),
+    "box": po.robust.BoxSet([0.9, -1.0, 2.0], [1.1, 1.0, 2.5]),
+    "ellipsoid": po.robust.Ellipsoid([1.0, 2.0], [[2.0, 0.6], [0.6, 0.5]], radius=1.5),
+    "ellipsoid3": po.robust.Ellipsoid([0.0, 1.0, 2.0], [1.0, 4.0, 0.25], radius=2.0),
+    "budget": po.robust.Budget([1.0, 2.0, 3.0, 4.0], [0.1, 0.5, 0.2, 0.0], gamma=1.5),
+    "scenarios": po.robust.Scenarios([[1.0, 2.0], [1.5, 2.5], [0.5, 3.0]]),
 }
 
 
@@ -71,23 +71,23 @@ def test_projection_onto_scenarios_picks_the_closest_case() -> None:
 
 
 def test_box_vertices_grid_and_degenerate_interval() -> None:
-    b = po.BoxSet([0, 0, 5], [1, 2, 5])
+    b = po.robust.BoxSet([0, 0, 5], [1, 2, 5])
     assert b.n_vertices() == 4 and sorted(map(tuple, b.vertices())) == [
         (0, 0, 5),
         (0, 2, 5),
         (1, 0, 5),
         (1, 2, 5),
     ]
-    grid = po.BoxSet(0.9, 1.1).dense(11, _gen())
+    grid = po.robust.BoxSet(0.9, 1.1).dense(11, _gen())
     np.testing.assert_allclose(grid[:, 0], np.linspace(0.9, 1.1, 11))
-    assert po.BoxSet(0.9, 1.1).contains([0.95, 1.2]).tolist() == [True, False]
-    assert po.BoxSet([0, 0], [1, 1]).contains([0.5, 0.5]) is True
+    assert po.robust.BoxSet(0.9, 1.1).contains([0.95, 1.2]).tolist() == [True, False]
+    assert po.robust.BoxSet([0, 0], [1, 1]).contains([0.5, 0.5]) is True
 
 
 def test_budget_extreme_points_for_integer_and_fractional_gamma() -> None:
     c, d = np.zeros(4), np.ones(4)
     for gamma, count in [(0, 1), (1, 8), (1.5, 4 * 3 * 4), (2, 6 * 4), (4, 16), (3.25, 4 * 1 * 16)]:
-        s = po.Budget(c, d, gamma)
+        s = po.robust.Budget(c, d, gamma)
         v = s.vertices()
         assert len(v) == s.n_vertices() == count, gamma
         z = np.abs(v)
@@ -95,21 +95,21 @@ def test_budget_extreme_points_for_integer_and_fractional_gamma() -> None:
         if gamma < 4:
             np.testing.assert_allclose(z.sum(1), gamma)
             assert all(sorted(row)[::-1][:k] == [1.0] * k for row in z.tolist())
-    full = po.Budget([1.0, 2.0], [0.5, 0.5], 2)
-    box = po.BoxSet([0.5, 1.5], [1.5, 2.5])
+    full = po.robust.Budget([1.0, 2.0], [0.5, 0.5], 2)
+    box = po.robust.BoxSet([0.5, 1.5], [1.5, 2.5])
     assert sorted(map(tuple, full.vertices())) == sorted(map(tuple, box.vertices()))
-    nominal = po.Budget([1.0, 2.0], [0.5, 0.5], 0)
+    nominal = po.robust.Budget([1.0, 2.0], [0.5, 0.5], 0)
     assert nominal.vertices().tolist() == [[1.0, 2.0]]
     assert not nominal.contains([1.1, 2.0]) and nominal.contains([1.0, 2.0])
 
 
 def test_ellipsoid_membership_matches_the_quadratic_form() -> None:
-    s = po.Ellipsoid([1.0, 2.0], [[2.0, 0.6], [0.6, 0.5]], radius=1.5)
+    s = po.robust.Ellipsoid([1.0, 2.0], [[2.0, 0.6], [0.6, 0.5]], radius=1.5)
     x = np.random.default_rng(0).normal(size=(400, 2)) * 2 + [1, 2]
     q = np.einsum("ki,ij,kj->k", x - [1, 2], np.linalg.inv([[2.0, 0.6], [0.6, 0.5]]), x - [1, 2])
     assert np.array_equal(s.contains(x, tol=0.0), q <= 1.5**2)
     assert 0.1 < (q <= 2.25).mean() < 0.9  # both sides are exercised
-    one = po.Ellipsoid(2.0, 0.25, radius=2.0)  # an interval [1, 3]
+    one = po.robust.Ellipsoid(2.0, 0.25, radius=2.0)  # an interval [1, 3]
     assert one.vertices().ravel().tolist() == [1.0, 3.0]
     assert one.contains([1.0, 3.0, 3.01], tol=0).tolist() == [True, True, False]
 
@@ -117,19 +117,19 @@ def test_ellipsoid_membership_matches_the_quadratic_form() -> None:
 @pytest.mark.parametrize(
     ("make", "match"),
     [
-        (lambda: po.BoxSet(1.1, 0.9), r"lower\[0\] = 1.1 > upper\[0\] = 0.9"),
-        (lambda: po.BoxSet([0, 0], [1]), "lower has 2 entries but upper has 1"),
-        (lambda: po.BoxSet(0, float("nan")), "NaN"),
-        (lambda: po.Ellipsoid([0, 0], [[1, 0.5], [0.4, 1]]), "not symmetric"),
-        (lambda: po.Ellipsoid([0, 0], [[1, 2], [2, 1]]), "not positive definite"),
-        (lambda: po.Ellipsoid([0, 0], np.eye(3)), r"shape \(3, 3\); expected \(2, 2\)"),
-        (lambda: po.Ellipsoid([0, 0], 1.0, radius=0), "radius=0"),
-        (lambda: po.Budget([0, 0], [1, 1], 2.5), r"gamma=2.5 is outside \[0, 2\]"),
-        (lambda: po.Budget([0, 0], [1, 1], -0.1), "outside"),
-        (lambda: po.Budget([0, 0], [1, -1], 1), r"deviation\[1\] = -1 < 0"),
-        (lambda: po.Budget([0, 0, 0], [1, 1], 1), "center has 3 entries but deviation has 2"),
-        (lambda: po.Scenarios([]), "empty"),
-        (lambda: po.Scenarios([[1, 2], [3]]), "equally long"),
+        (lambda: po.robust.BoxSet(1.1, 0.9), r"lower\[0\] = 1.1 > upper\[0\] = 0.9"),
+        (lambda: po.robust.BoxSet([0, 0], [1]), "lower has 2 entries but upper has 1"),
+        (lambda: po.robust.BoxSet(0, float("nan")), "NaN"),
+        (lambda: po.robust.Ellipsoid([0, 0], [[1, 0.5], [0.4, 1]]), "not symmetric"),
+        (lambda: po.robust.Ellipsoid([0, 0], [[1, 2], [2, 1]]), "not positive definite"),
+        (lambda: po.robust.Ellipsoid([0, 0], np.eye(3)), r"shape \(3, 3\); expected \(2, 2\)"),
+        (lambda: po.robust.Ellipsoid([0, 0], 1.0, radius=0), "radius=0"),
+        (lambda: po.robust.Budget([0, 0], [1, 1], 2.5), r"gamma=2.5 is outside \[0, 2\]"),
+        (lambda: po.robust.Budget([0, 0], [1, 1], -0.1), "outside"),
+        (lambda: po.robust.Budget([0, 0], [1, -1], 1), r"deviation\[1\] = -1 < 0"),
+        (lambda: po.robust.Budget([0, 0, 0], [1, 1], 1), "center has 3 entries but deviation has 2"),
+        (lambda: po.robust.Scenarios([]), "empty"),
+        (lambda: po.robust.Scenarios([[1, 2], [3]]), "equally long"),
     ],
 )
 def test_malformed_sets_are_refused_with_a_clear_message(make, match: str) -> None:
@@ -139,14 +139,14 @@ def test_malformed_sets_are_refused_with_a_clear_message(make, match: str) -> No
 
 def test_uncertain_declarations_are_checked() -> None:
     a, b = sp.symbols("a b")
-    u = po.Uncertain((a, b), po.Ellipsoid([1, 2], [1, 1]))
+    u = po.Uncertain((a, b), po.robust.Ellipsoid([1, 2], [1, 1]))
     assert u.names == ("a", "b") and u.nominal.tolist() == [1.0, 2.0]
-    assert po.Uncertain(a, po.BoxSet(0, 2), nominal=0.5).nominal.tolist() == [0.5]
-    assert po.Uncertain(a, po.Scenarios([3.0, 1.0, 2.0])).nominal.tolist() == [3.0]
+    assert po.Uncertain(a, po.robust.BoxSet(0, 2), nominal=0.5).nominal.tolist() == [0.5]
+    assert po.Uncertain(a, po.robust.Scenarios([3.0, 1.0, 2.0])).nominal.tolist() == [3.0]
     with pytest.raises(po.ProblemError, match="2 symbols but the set"):
-        po.Uncertain((a, b), po.BoxSet(0, 1))
+        po.Uncertain((a, b), po.robust.BoxSet(0, 1))
     with pytest.raises(po.ProblemError, match="lies outside"):
-        po.Uncertain(a, po.BoxSet(0, 1), nominal=2.0)
+        po.Uncertain(a, po.robust.BoxSet(0, 1), nominal=2.0)
     with pytest.raises(po.ProblemError, match="set must be"):
         po.Uncertain(a, (0, 1))  # type: ignore[arg-type]
 
@@ -154,7 +154,7 @@ def test_uncertain_declarations_are_checked() -> None:
 def test_space_products_restrict_and_enumerate() -> None:
     a, b, c = sp.symbols("a b c")
     space = UncertaintySpace(
-        [po.Uncertain(a, po.BoxSet(0, 1)), po.Uncertain((b, c), po.Budget([0, 0], [1, 2], 1))]
+        [po.Uncertain(a, po.robust.BoxSet(0, 1)), po.Uncertain((b, c), po.robust.Budget([0, 0], [1, 2], 1))]
     )
     assert space.names == ("a", "b", "c") and space.dim == 3
     assert space.n_vertices() == 2 * 4 and len(space.vertices()) == 8
@@ -165,7 +165,7 @@ def test_space_products_restrict_and_enumerate() -> None:
     assert space.restrict(["c"]).names == ("b", "c")
     dense = space.dense(400, _gen())
     assert space.contains(dense).all() and len(dense) >= 100
-    ell = UncertaintySpace([po.Uncertain((a, b), po.Ellipsoid([0, 0], 1.0))])
+    ell = UncertaintySpace([po.Uncertain((a, b), po.robust.Ellipsoid([0, 0], 1.0))])
     assert ell.n_vertices() is None and ell.vertices() is None
     assert space.as_dict([0.5, 0.1, 0.2]) == {"a": 0.5, "b": 0.1, "c": 0.2}
 
@@ -177,7 +177,7 @@ def test_problem_declares_uncertain_coefficients_as_named_scalars() -> None:
         domain=po.Interval(x, 0, 1),
         equations=[-k * u.diff(x, 2) - 1],
         conditions=[po.On(sp.Eq(x, 0), u), po.On(sp.Eq(x, 1), u)],
-        uncertain={k: po.BoxSet(0.9, 1.1)},
+        uncertain={k: po.robust.BoxSet(0.9, 1.1)},
         exact=x * (1 - x) / (2 * k),
     )
     assert problem.uncertainty is not None and problem.uncertainty.names == ("k",)
@@ -190,18 +190,20 @@ def test_problem_declares_uncertain_coefficients_as_named_scalars() -> None:
             domain=po.Interval(x, 0, 1),
             equations=[-k * u.diff(x, 2) - 1],
             parameters={k: 1.0},
-            uncertain={k: po.BoxSet(0.9, 1.1)},
+            uncertain={k: po.robust.BoxSet(0.9, 1.1)},
         )
     with pytest.raises(po.UnknownSymbolError):
         po.Problem(
-            domain=po.Interval(x, 0, 1), equations=[-q * u.diff(x, 2) - 1], uncertain={k: po.BoxSet(0, 1)}
+            domain=po.Interval(x, 0, 1),
+            equations=[-q * u.diff(x, 2) - 1],
+            uncertain={k: po.robust.BoxSet(0, 1)},
         )
     with pytest.raises(po.ProblemError, match="uncertain must be"):
         po.Problem(domain=po.Interval(x, 0, 1), equations=[u], uncertain=3)
 
 
 def test_dense_grids_cover_small_boxes_exhaustively() -> None:
-    b = po.BoxSet([0, 0], [1, 2])
+    b = po.robust.BoxSet([0, 0], [1, 2])
     grid = b.dense(121, _gen())
     assert len(grid) == 121
     assert set(map(tuple, b.vertices())) <= set(map(tuple, grid))

@@ -28,7 +28,7 @@ def _poisson(**kw) -> po.Problem:
         domain=po.Interval(x, 0, 1),
         equations=[-k * u.diff(x, 2) - 1],
         conditions=[po.On(sp.Eq(x, 0), u), po.On(sp.Eq(x, 1), u - c, name="right")],
-        uncertain={k: po.BoxSet(0.8, 1.2)},
+        uncertain={k: po.robust.BoxSet(0.8, 1.2)},
         parameters={c: 0.0},
         **kw,
     )
@@ -55,13 +55,13 @@ def test_the_robust_design_example_meets_the_target_where_the_nominal_design_doe
 
 def test_default_groups_wrap_the_terms_that_read_uncertain_coefficients() -> None:
     problem = _poisson()
-    pinn, _ = build_model(problem, po.MLP(width=8, depth=1))
+    pinn, _ = build_model(problem, po.nn.MLP(width=8, depth=1))
     groups = resolve(problem, None)
     assert [g.terms for g in groups] == [("pde",)]
     objective = build_objective(problem, robust=groups, model=pinn)
     assert objective.names == ("worst(pde)", "x=0", "right")
     assert isinstance(objective.terms[0], RobustTerm)
-    assert isinstance(objective.terms[0].method, po.PGA) and objective.terms[0].method.vertices
+    assert isinstance(objective.terms[0].method, po.robust.PGA) and objective.terms[0].method.vertices
     nominal = build_objective(problem, robust=resolve(problem, False), model=pinn)
     assert isinstance(nominal.terms[0], AtValues) and nominal.terms[0].values == {"k": 1.0}
     assert type(nominal.terms[1]) is ResidualTerm  # does not read k: untouched
@@ -72,7 +72,7 @@ def test_default_groups_wrap_the_terms_that_read_uncertain_coefficients() -> Non
 def test_nominal_terms_see_the_nominal_value_and_robust_terms_the_worst() -> None:
     problem = _poisson()
     torch.manual_seed(0)
-    pinn, _ = build_model(problem, po.MLP(width=8, depth=1))
+    pinn, _ = build_model(problem, po.nn.MLP(width=8, depth=1))
     pinn = pinn.double()
     pts = sample_points(
         problem,
@@ -88,7 +88,9 @@ def test_nominal_terms_see_the_nominal_value_and_robust_terms_the_worst() -> Non
     nominal = build_objective(problem, robust=resolve(problem, False), model=pinn)
     assert float(nominal(pinn, pts)[1][0].detach()) == pytest.approx(at_one)
     robust = build_objective(
-        problem, robust=resolve(problem, [po.Robust("pde", method=po.GridSearch(41))]), model=pinn
+        problem,
+        robust=resolve(problem, [po.robust.Robust("pde", method=po.robust.GridSearch(41))]),
+        model=pinn,
     )
     worst = float(robust(pinn, pts)[1][0].detach())
 
@@ -103,25 +105,25 @@ def test_nominal_terms_see_the_nominal_value_and_robust_terms_the_worst() -> Non
 def test_group_declarations_are_checked() -> None:
     problem = _poisson()
     with pytest.raises(po.ConfigError, match="no term named 'pdf'"):
-        resolve(problem, po.Robust(["pdf"]))
+        resolve(problem, po.robust.Robust(["pdf"]))
     with pytest.raises(po.ConfigError, match="in two robust groups"):
-        resolve(problem, [po.Robust(["pde"]), po.Robust(["pde", "right"])])
+        resolve(problem, [po.robust.Robust(["pde"]), po.robust.Robust(["pde", "right"])])
     with pytest.raises(po.ConfigError, match="does not read any uncertain coefficient"):
-        resolve(problem, po.Robust(["right"]))
+        resolve(problem, po.robust.Robust(["right"]))
     with pytest.raises(po.ConfigError, match=r"infinitely many extreme points"):
         a, b = sp.symbols("a b")
         ell = po.Problem(
             domain=po.Interval(x, 0, 1),
             equations=[-a * u.diff(x, 2) - b],
-            uncertain={(a, b): po.Ellipsoid([1, 1], 0.01)},
+            uncertain={(a, b): po.robust.Ellipsoid([1, 1], 0.01)},
         )
-        resolve(ell, po.Robust(method=po.Vertices()))
+        resolve(ell, po.robust.Robust(method=po.robust.Vertices()))
     plain = po.Problem(domain=po.Interval(x, 0, 1), equations=[u.diff(x, 2)])
     assert resolve(plain, None) == []
     with pytest.raises(po.ConfigError, match="declares no uncertain coefficients"):
-        resolve(plain, po.Robust())
+        resolve(plain, po.robust.Robust())
     with pytest.raises(po.ConfigError, match="expected an int >= 1"):
-        po.Robust(keep=0)
+        po.robust.Robust(keep=0)
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def test_hard_equality_over_an_uncertain_coefficient_is_refused_in_a_robust_solv
     problem = _poisson()
     object.__setattr__(problem, "equalities", (_Equality(c + k - 2),))
     with pytest.raises(po.ProblemError, match="cannot hold for every value") as err:
-        po.solve(problem, phases=[po.Adam(steps=1)])
+        po.solve(problem, phases=[po.optim.Adam(steps=1)])
     assert "['k']" in str(err.value) and "BoxSet(0.8, 1.2)" in str(err.value)
     assert resolve(problem, False) == []  # the nominal solve imposes it at k = 1: allowed
     object.__setattr__(problem, "equalities", (_Equality(c - 1),))  # no uncertain symbol: fine
@@ -144,7 +146,7 @@ def test_hard_equality_over_an_uncertain_coefficient_is_refused_in_a_robust_solv
 def test_parametric_batches_agree_with_one_xi_at_a_time() -> None:
     problem = rd.make_problem()
     torch.manual_seed(0)
-    pinn, _ = build_model(problem, po.Parametric(po.MLP(width=8, depth=2)))
+    pinn, _ = build_model(problem, po.robust.Parametric(po.nn.MLP(width=8, depth=2)))
     pinn = pinn.double()
     pts = sample_points(
         problem,
@@ -163,7 +165,7 @@ def test_parametric_batches_agree_with_one_xi_at_a_time() -> None:
     for cls in (ResidualTerm, Plain):
         terms = [cls(s.name, s.region.name, s.expr, s.weight) for s in problem.terms]
         term = RobustTerm(
-            None, terms, problem.uncertainty, unknowns=("u",), method=po.GridSearch(3), parametric=True
+            None, terms, problem.uncertainty, unknowns=("u",), method=po.robust.GridSearch(3), parametric=True
         )
         ev = po.losses.Objective(terms, ("u",)).evaluation(pinn, pts)
         values.append(term.evaluator.bind(ev).values(xis, "loss"))
@@ -183,9 +185,9 @@ def test_parametric_batches_agree_with_one_xi_at_a_time() -> None:
 def test_a_nominal_solve_reports_its_worst_case_and_the_report_is_json_ready() -> None:
     result = po.solve(
         _poisson(exact=x * (1 - x) / (2 * k)),
-        model=po.MLP(width=8, depth=1),
+        model=po.nn.MLP(width=8, depth=1),
         collocation=po.Collocation(interior=16, boundary=1),
-        phases=[po.Adam(steps=20, lr=1e-2)],
+        phases=[po.optim.Adam(steps=20, lr=1e-2)],
         robust=False,
         log_every=10,
     )

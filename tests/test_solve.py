@@ -35,8 +35,8 @@ def test_oscillator_reaches_1e_2_under_60s(timer) -> None:
 def small_result() -> po.Result:
     return po.solve(
         poisson1d(),
-        model=po.MLP(width=10, depth=2),
-        phases=[po.Adam(steps=200, lr=5e-3), po.LBFGS(steps=200)],
+        model=po.nn.MLP(width=10, depth=2),
+        phases=[po.optim.Adam(steps=200, lr=5e-3), po.optim.LBFGS(steps=200)],
         collocation=po.Collocation(interior=64, boundary=1),
         log_every=50,
     )
@@ -98,11 +98,11 @@ def test_load_refuses_foreign_files(tmp_path) -> None:
 def test_lbfgs_reports_which_tolerance_fired() -> None:
     result = po.solve(
         poisson1d(),
-        model=po.MLP(width=8, depth=2),
-        phases=[po.LBFGS(steps=5000, tolerance_change=1e-6)],
+        model=po.nn.MLP(width=8, depth=2),
+        phases=[po.optim.LBFGS(steps=5000, tolerance_change=1e-6)],
         collocation=po.Collocation(interior=32, boundary=1),
     )
-    assert result.stop_reason is po.StopReason.LOSS_CHANGE_TOLERANCE
+    assert result.stop_reason is po.stop.StopReason.LOSS_CHANGE_TOLERANCE
     assert result.steps < 5000
     assert result.stop_reason.converged
 
@@ -110,8 +110,8 @@ def test_lbfgs_reports_which_tolerance_fired() -> None:
 def test_float32_and_validation_report_dtype() -> None:
     result = po.solve(
         poisson1d(),
-        model=po.MLP(width=8, depth=2),
-        phases=[po.Adam(steps=50)],
+        model=po.nn.MLP(width=8, depth=2),
+        phases=[po.optim.Adam(steps=50)],
         collocation=po.Collocation(interior=32, boundary=1),
         dtype="float32",
     )
@@ -122,12 +122,12 @@ def test_float32_and_validation_report_dtype() -> None:
 def test_divergence_restores_last_finite_state() -> None:
     result = po.solve(
         poisson1d(),
-        model=po.MLP(width=8, depth=2),
-        phases=[po.SGD(steps=400, lr=1e6)],
+        model=po.nn.MLP(width=8, depth=2),
+        phases=[po.optim.SGD(steps=400, lr=1e6)],
         collocation=po.Collocation(interior=32, boundary=1),
         log_every=10,
     )
-    assert result.stop_reason is po.StopReason.DIVERGED
+    assert result.stop_reason is po.stop.StopReason.DIVERGED
     assert all(torch.isfinite(p).all() for p in result.model.parameters())
     assert np.isfinite(result.history.loss).all()
 
@@ -150,8 +150,8 @@ def test_inverse_parameter_is_fitted() -> None:
     )
     result = po.solve(
         problem,
-        model=po.MLP(width=16, depth=2),
-        phases=[po.Adam(steps=300, lr=1e-2), po.LBFGS(steps=500)],
+        model=po.nn.MLP(width=16, depth=2),
+        phases=[po.optim.Adam(steps=300, lr=1e-2), po.optim.LBFGS(steps=500)],
         collocation=po.Collocation(interior=100, boundary=1),
     )
     v = result.validate()
@@ -165,11 +165,11 @@ def test_solve_rejects_bad_options() -> None:
     with pytest.raises(po.ConfigError, match="phases"):
         po.solve(p, phases=[])
     with pytest.raises(po.ConfigError, match="steps"):
-        po.Adam(steps=-1)
+        po.optim.Adam(steps=-1)
     with pytest.raises(po.ConfigError, match="lr"):
-        po.Adam(lr=0)
+        po.optim.Adam(lr=0)
     with pytest.raises(po.ConfigError, match="activation"):
-        po.MLP(activation="swish2")
+        po.nn.MLP(activation="swish2")
     if not torch.cuda.is_available():
         with pytest.raises(po.ConfigError, match="CUDA is not available"):
-            po.solve(p, device="cuda")
+            po.solve(p, runtime=po.Runtime(device="cuda"))

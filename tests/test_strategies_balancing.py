@@ -12,16 +12,18 @@ from pinnopt.compile.assemble import build_model, build_objective, sample_points
 from .strategy_helpers import SMALL, advection_problem, imbalanced_problem
 
 IMBALANCED = {
-    "model": po.MLP(width=16, depth=2),
+    "model": po.nn.MLP(width=16, depth=2),
     "collocation": po.Collocation(interior=64, boundary=1),
-    "phases": [po.Adam(300, lr=1e-2)],
+    "phases": [po.optim.Adam(300, lr=1e-2)],
     "log_every": 100,
 }
 
 
 def _imbalanced(balance: object = None, steps: int = 300) -> po.Result:
     return po.solve(
-        imbalanced_problem(), balance=balance, **{**IMBALANCED, "phases": [po.Adam(steps, lr=1e-2)]}
+        imbalanced_problem(),
+        strategies=[balance],
+        **{**IMBALANCED, "phases": [po.optim.Adam(steps, lr=1e-2)]},
     )
 
 
@@ -32,7 +34,7 @@ def equal() -> po.Result:
 
 @pytest.fixture(scope="module")
 def annealed() -> po.Result:
-    return _imbalanced(po.LRAnnealing())
+    return _imbalanced(po.balance.LRAnnealing())
 
 
 def test_the_equation_gradient_is_about_1000x_the_condition_gradient() -> None:
@@ -63,10 +65,10 @@ def test_lr_annealing_beats_equal_weights_tenfold_at_the_same_budget(
 @pytest.mark.parametrize(
     "balance",
     [
-        po.LRAnnealing(every=20),
-        po.GradNorm(every=20),
-        po.NTKWeights(every=20, probes=2),
-        po.ReLoBRaLo(every=20),
+        po.balance.LRAnnealing(every=20),
+        po.balance.GradNorm(every=20),
+        po.balance.NTKWeights(every=20, probes=2),
+        po.balance.ReLoBRaLo(every=20),
     ],
     ids=lambda b: type(b).__name__,
 )
@@ -81,7 +83,7 @@ def test_weights_are_recorded_at_updates_and_move(balance: po.strategies.Balance
     np.testing.assert_array_equal(arrays["weights/x=0"], weights[:, 1])
     np.testing.assert_array_equal(arrays["weights/step"], steps)
     assert result.config["strategies"]["balance"]["kind"] == type(balance).__name__
-    if isinstance(balance, (po.GradNorm, po.ReLoBRaLo)):
+    if isinstance(balance, (po.balance.GradNorm, po.balance.ReLoBRaLo)):
         np.testing.assert_allclose(weights.sum(axis=1)[1:], 2.0, rtol=1e-12)  # normalized to the count
 
 
@@ -91,7 +93,7 @@ def test_lr_annealing_keeps_the_reference_weight_and_raises_the_condition(anneal
 
 
 def test_fixed_weights_replace_the_declared_ones(equal: po.Result) -> None:
-    result = _imbalanced(po.FixedWeights({"x=0": 1e3}))
+    result = _imbalanced(po.balance.FixedWeights({"x=0": 1e3}))
     steps, w = result.history.series("weights")
     assert list(steps) == [0]  # set once: fixed weights never update
     np.testing.assert_array_equal(w[0], [1.0, 1e3])
@@ -99,11 +101,11 @@ def test_fixed_weights_replace_the_declared_ones(equal: po.Result) -> None:
 
 
 def test_weights_hold_during_lbfgs_unless_asked() -> None:
-    kw = {**SMALL, "phases": [po.Adam(40, lr=1e-2), po.LBFGS(30)], "log_every": 10}
-    held = po.solve(advection_problem(), balance=po.LRAnnealing(every=10), **kw)
+    kw = {**SMALL, "phases": [po.optim.Adam(40, lr=1e-2), po.optim.LBFGS(30)], "log_every": 10}
+    held = po.solve(advection_problem(), strategies=[po.balance.LRAnnealing(every=10)], **kw)
     steps, _ = held.history.series("weights")
     assert steps.max() == 40
-    moving = po.solve(advection_problem(), balance=po.LRAnnealing(every=10, lbfgs=True), **kw)
+    moving = po.solve(advection_problem(), strategies=[po.balance.LRAnnealing(every=10, lbfgs=True)], **kw)
     steps, w = moving.history.series("weights")
     assert steps.max() > 40 and np.isfinite(w).all()
     assert moving.outcome.phases[1].steps > 10  # L-BFGS keeps going after each reset
@@ -112,8 +114,8 @@ def test_weights_hold_during_lbfgs_unless_asked() -> None:
 def test_self_adaptive_weights_rise_where_residuals_persist() -> None:
     result = po.solve(
         advection_problem(),
-        balance=po.SelfAdaptive(lr=0.05),
-        phases=[po.Adam(60, lr=1e-2)],
+        strategies=[po.balance.SelfAdaptive(lr=0.05)],
+        phases=[po.optim.Adam(60, lr=1e-2)],
         log_every=20,
         **SMALL,
     )
@@ -127,12 +129,12 @@ def test_self_adaptive_weights_rise_where_residuals_persist() -> None:
 
 def test_bad_balancing_settings_name_the_problem() -> None:
     with pytest.raises(po.ConfigError, match="alpha"):
-        po.LRAnnealing(alpha=1.0)
+        po.balance.LRAnnealing(alpha=1.0)
     with pytest.raises(po.ConfigError, match="every"):
-        po.GradNorm(every=0)
+        po.balance.GradNorm(every=0)
     with pytest.raises(po.ConfigError, match="no loss term named 'nope'"):
-        _imbalanced(po.FixedWeights({"nope": 2.0}))
+        _imbalanced(po.balance.FixedWeights({"nope": 2.0}))
     with pytest.raises(po.ConfigError, match="no reference term"):
-        _imbalanced(po.LRAnnealing(terms=("x=0",)))
-    with pytest.raises(po.ConfigError, match="balance="):
-        po.solve(imbalanced_problem(), balance="lr-annealing")
+        _imbalanced(po.balance.LRAnnealing(terms=("x=0",)))
+    with pytest.raises(po.ConfigError, match="not a training strategy"):
+        po.solve(imbalanced_problem(), strategies=["lr-annealing"])

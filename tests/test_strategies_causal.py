@@ -66,9 +66,9 @@ def test_slab_losses_weights_and_gradient_follow_the_formula() -> None:
 
 
 def test_eps_moves_along_its_schedule_and_the_history_shows_the_weights() -> None:
-    causal = po.Causal(slabs=8, eps=(1e-6, 1e-5, 1e3), every=10)
+    causal = po.balance.Causal(slabs=8, eps=(1e-6, 1e-5, 1e3), every=10)
     result = po.solve(
-        advection_problem(), causal=causal, phases=[po.Adam(40, lr=1e-2)], log_every=10, **SMALL
+        advection_problem(), strategies=[causal], phases=[po.optim.Adam(40, lr=1e-2)], log_every=10, **SMALL
     )
     steps, eps = result.history.series("causal_eps")
     assert list(steps) == [10, 20, 30, 40]
@@ -97,12 +97,12 @@ class _Probe(po.train.TrainingHook):
 @pytest.mark.parametrize("live", [False, True])
 def test_lbfgs_sees_frozen_weights(live: bool) -> None:
     probe = _Probe()
-    causal = po.Causal(slabs=8, eps=1.0, every=5, lbfgs=live)
+    causal = po.balance.Causal(slabs=8, eps=1.0, every=5, lbfgs=live)
     result = po.solve(
         advection_problem(),
-        causal=causal,
-        hooks=[probe],
-        phases=[po.Adam(20, lr=1e-2), po.LBFGS(15)],
+        strategies=[causal],
+        callbacks=[probe],
+        phases=[po.optim.Adam(20, lr=1e-2), po.optim.LBFGS(15)],
         log_every=5,
         **SMALL,
     )
@@ -122,8 +122,8 @@ def test_lbfgs_sees_frozen_weights(live: bool) -> None:
 
 def test_causal_needs_a_time_coordinate() -> None:
     with pytest.raises(po.ConfigError, match="no time coordinate 't'"):
-        po.solve(imbalanced_problem(), causal=po.Causal(), phases=[po.Adam(1)])
+        po.solve(imbalanced_problem(), strategies=[po.balance.Causal()], phases=[po.optim.Adam(1)])
     with pytest.raises(po.ConfigError, match="must not decrease"):
-        po.Causal(eps=(1.0, 0.1))
-    with pytest.raises(po.ConfigError, match="causal="):
-        po.solve(advection_problem(), causal=32)
+        po.balance.Causal(eps=(1.0, 0.1))
+    with pytest.raises(po.ConfigError, match="not a training strategy"):
+        po.solve(advection_problem(), strategies=[32])

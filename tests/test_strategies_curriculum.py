@@ -11,12 +11,12 @@ from .strategy_helpers import SMALL, advection_problem, imbalanced_problem
 
 
 def test_schedule_levels_then_the_target() -> None:
-    c = po.Curriculum("beta", 1.0, stages=4)
+    c = po.optim.Curriculum("beta", 1.0, stages=4)
     levels = [c.value(s, 90, 30.0) for s in (0, 29, 30, 59, 60, 89, 90, 500)]
     assert levels == pytest.approx([1.0, 1.0, 1 + 29 / 3, 1 + 29 / 3, 1 + 58 / 3, 1 + 58 / 3, 30.0, 30.0])
-    g = po.Curriculum("beta", 1.0, stages=3, spacing="geometric")
+    g = po.optim.Curriculum("beta", 1.0, stages=3, spacing="geometric")
     assert [g.value(s, 10, 100.0) for s in (0, 5, 10)] == pytest.approx([1.0, 10.0, 100.0])
-    smooth = po.Curriculum("beta", 0.0, stages=None)
+    smooth = po.optim.Curriculum("beta", 0.0, stages=None)
     assert smooth.value(25, 100, 4.0) == pytest.approx(1.0)
 
 
@@ -37,9 +37,9 @@ def test_the_coefficient_rises_and_the_last_phase_trains_at_the_declared_value()
     probe = _Probe()
     result = po.solve(
         advection_problem(),
-        curriculum=po.Curriculum("beta", 0.5, stages=4),
-        phases=[po.Adam(30, lr=1e-2), po.Adam(10, lr=1e-3)],
-        hooks=[probe],
+        strategies=[po.optim.Curriculum("beta", 0.5, stages=4)],
+        phases=[po.optim.Adam(30, lr=1e-2), po.optim.Adam(10, lr=1e-3)],
+        callbacks=[probe],
         log_every=10,
         **SMALL,
     )
@@ -55,9 +55,9 @@ def test_a_change_during_lbfgs_resets_its_memory() -> None:
     probe = _Probe()
     result = po.solve(
         advection_problem(),
-        curriculum=po.Curriculum("beta", 1.0, steps=30, stages=3),
-        phases=[po.Adam(10, lr=1e-2), po.LBFGS(30)],
-        hooks=[probe],
+        strategies=[po.optim.Curriculum("beta", 1.0, steps=30, stages=3)],
+        phases=[po.optim.Adam(10, lr=1e-2), po.optim.LBFGS(30)],
+        callbacks=[probe],
         log_every=10,
         **SMALL,
     )
@@ -69,8 +69,10 @@ def test_a_change_during_lbfgs_resets_its_memory() -> None:
 
 def test_curriculum_errors_name_the_problem() -> None:
     with pytest.raises(po.ConfigError, match="not a constant of the problem"):
-        po.solve(imbalanced_problem(), curriculum=po.Curriculum("beta", 1.0), phases=[po.Adam(1)])
+        po.solve(
+            imbalanced_problem(), strategies=[po.optim.Curriculum("beta", 1.0)], phases=[po.optim.Adam(1)]
+        )
     with pytest.raises(po.ConfigError, match="stages"):
-        po.Curriculum("beta", 1.0, stages=1)
+        po.optim.Curriculum("beta", 1.0, stages=1)
     with pytest.raises(po.ConfigError, match="same sign"):
-        po.solve(advection_problem(), curriculum=po.Curriculum("beta", -1.0, spacing="geometric"))
+        po.solve(advection_problem(), strategies=[po.optim.Curriculum("beta", -1.0, spacing="geometric")])

@@ -13,15 +13,15 @@ from pinnopt.workflows.marching import window_problem
 
 from .strategy_helpers import SMALL, advection_problem, imbalanced_problem
 
-KW = {**SMALL, "phases": [po.Adam(30, lr=1e-2), po.LBFGS(20)], "log_every": 10}
+KW = {**SMALL, "phases": [po.optim.Adam(30, lr=1e-2), po.optim.LBFGS(20)], "log_every": 10}
 
 
 @pytest.fixture(scope="module")
-def marched() -> po.MarchResult:
+def marched() -> po.workflows.MarchResult:
     return po.march(advection_problem(), po.Marching(2), **KW)
 
 
-def test_windows_cover_time_and_continue_each_other(marched: po.MarchResult) -> None:
+def test_windows_cover_time_and_continue_each_other(marched: po.workflows.MarchResult) -> None:
     assert len(marched.windows) == 2 and marched.edges == [0.0, 0.5, 1.0]
     first, second = marched.windows
     assert first.problem.domain.bounds == ((0.0, 0.0), (2 * np.pi, 0.5))
@@ -44,9 +44,9 @@ def test_windows_cover_time_and_continue_each_other(marched: po.MarchResult) -> 
 
 def test_a_configuration_with_marching_returns_the_stitched_result() -> None:
     result = run_configuration(
-        advection_problem(), marching=po.Marching(2, shared=False), **{**KW, "phases": [po.Adam(3)]}
+        advection_problem(), marching=po.Marching(2, shared=False), **{**KW, "phases": [po.optim.Adam(3)]}
     )
-    assert isinstance(result, po.MarchResult) and result.steps == 6
+    assert isinstance(result, po.workflows.MarchResult) and result.steps == 6
 
 
 def test_solve_itself_does_not_march() -> None:
@@ -71,7 +71,10 @@ def test_continuity_covers_every_constrained_time_derivative() -> None:
     spec = po.Marching(4, points=32)
     first = window_problem(wave, spec, 0, [0.0, 0.25, 0.5, 0.75, 1.0], None)
     previous = po.Result(
-        first, po.PINN(po.MLP(width=4, depth=1).build(2, 1, first.domain.bounds).double(), ["u"]), None, {}
+        first,
+        po.nn.PINN(po.nn.MLP(width=4, depth=1).build(2, 1, first.domain.bounds).double(), ["u"]),
+        None,
+        {},
     )
     later = window_problem(wave, spec, 2, [0.0, 0.25, 0.5, 0.75, 1.0], previous)
     names = {s.name: s for s in later.terms}
@@ -92,9 +95,9 @@ def _interrupt_after(n: int):
     return cb
 
 
-def test_an_interrupted_march_resumes_bit_for_bit(marched: po.MarchResult, tmp_path) -> None:
+def test_an_interrupted_march_resumes_bit_for_bit(marched: po.workflows.MarchResult, tmp_path) -> None:
     cut = po.march(advection_problem(), 2, checkpoint=tmp_path, callbacks=[_interrupt_after(50 + 36)], **KW)
-    assert len(cut.windows) == 2 and cut.windows[1].stop_reason is po.StopReason.INTERRUPTED
+    assert len(cut.windows) == 2 and cut.windows[1].stop_reason is po.stop.StopReason.INTERRUPTED
     assert (tmp_path / "window-0" / "result.pt").exists()
     resumed = po.march(advection_problem(), 2, checkpoint=tmp_path, resume=tmp_path, **KW)
     for a, b in zip(marched.windows, resumed.windows, strict=True):
@@ -108,7 +111,7 @@ def test_hard_constraints_make_each_window_start_exactly_at_the_previous_end() -
     result = po.march(
         advection_problem(dirichlet=False),
         po.Marching(2),
-        **{**SMALL, "phases": [po.Adam(3)]},
+        **{**SMALL, "phases": [po.optim.Adam(3)]},
         hard_constraints=True,
     )
     first, second = result.windows

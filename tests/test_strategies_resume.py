@@ -17,22 +17,24 @@ from pinnopt.train import checkpoint as ckpt
 from .strategy_helpers import SMALL, advection_problem
 
 BALANCERS = [
-    (po.LRAnnealing(every=4), 13),
-    (po.GradNorm(every=4, lbfgs=True), 26),
-    (po.NTKWeights(every=4, probes=2), 13),
-    (po.ReLoBRaLo(every=4, lbfgs=True), 26),
-    (po.SelfAdaptive(lr=0.02, every=2), 13),
-    (po.FixedWeights({"t=0": 10.0}), 26),
+    (po.balance.LRAnnealing(every=4), 13),
+    (po.balance.GradNorm(every=4, lbfgs=True), 26),
+    (po.balance.NTKWeights(every=4, probes=2), 13),
+    (po.balance.ReLoBRaLo(every=4, lbfgs=True), 26),
+    (po.balance.SelfAdaptive(lr=0.02, every=2), 13),
+    (po.balance.FixedWeights({"t=0": 10.0}), 26),
 ]
 
 
 def _solve(balance: object, **kw: object) -> po.Result:
     return po.solve(
         advection_problem(),
-        balance=balance,
-        causal=po.Causal(slabs=4, eps=(0.1, 1.0, 10.0), every=5, lbfgs=True),
-        curriculum=po.Curriculum("beta", 1.0, steps=24, stages=3),
-        phases=[po.Adam(20, lr=1e-2, batch=po.MiniBatch(64)), po.LBFGS(12, history_size=5)],
+        strategies=[
+            balance,
+            po.balance.Causal(slabs=4, eps=(0.1, 1.0, 10.0), every=5, lbfgs=True),
+            po.optim.Curriculum("beta", 1.0, steps=24, stages=3),
+        ],
+        phases=[po.optim.Adam(20, lr=1e-2, batch=po.optim.MiniBatch(64)), po.optim.LBFGS(12, history_size=5)],
         log_every=5,
         **SMALL,
         **kw,
@@ -52,8 +54,10 @@ def _interrupt_at(k: int):
 )
 def test_resume_with_every_strategy_is_bit_for_bit(balance: object, k: int, tmp_path) -> None:
     whole = _solve(balance)
-    first = _solve(balance, callbacks=[_interrupt_at(k)], checkpoint=po.Checkpoint(tmp_path, every=1000))
-    assert first.stop_reason is po.StopReason.INTERRUPTED and first.steps == k
+    first = _solve(
+        balance, callbacks=[_interrupt_at(k)], checkpoint=po.callbacks.Checkpoint(tmp_path, every=1000)
+    )
+    assert first.stop_reason is po.stop.StopReason.INTERRUPTED and first.steps == k
     assert [p.name.rsplit("-", 1)[0] for p in ckpt.checkpoints_in(tmp_path)] == [f"step-{k:09d}"]
     resumed = _solve(balance, resume=tmp_path)
     assert resumed.steps == whole.steps == 32

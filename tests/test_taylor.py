@@ -239,7 +239,7 @@ def test_input_scaling_subclasses_are_recognized_only_with_the_affine_forward() 
 
 
 def test_recognizes_the_default_model_built_by_solve() -> None:
-    net = po.MLP(width=8, depth=2).build(2, 1, ([0.0, 0.0], [1.0, 2.0]))
+    net = po.nn.MLP(width=8, depth=2).build(2, 1, ([0.0, 0.0], [1.0, 2.0]))
     assert describe_mlp(PINN(net, ["u"]), default_rules()) is not None
     assert describe_mlp(net, default_rules()) is not None
 
@@ -303,13 +303,13 @@ def test_solve_with_the_auto_engine_records_its_choice_and_trains() -> None:
         conditions=[po.On(sp.Eq(t, 0), u - sp.sin(sp.pi * x), n=16)],
     )
     kw = {
-        "model": po.MLP(width=8, depth=2),
-        "phases": [po.Adam(steps=3, lr=1e-3)],
+        "model": po.nn.MLP(width=8, depth=2),
+        "phases": [po.optim.Adam(steps=3, lr=1e-3)],
         "collocation": po.Collocation(interior=64),
         "log_every": 1,
     }
-    auto = po.solve(problem, engine=AutoEngine(), **kw)
-    ref = po.solve(problem, engine=AutogradEngine(), **kw)
+    auto = po.solve(problem, runtime=po.Runtime(engine=AutoEngine()), **kw)
+    ref = po.solve(problem, runtime=po.Runtime(engine=AutogradEngine()), **kw)
     assert auto.config["engine"] == "auto"
     assert auto.config["engine_by_point_set"] == {"interior": "taylor", "t=0": "autograd"}
     la, lr = auto.history.loss, ref.history.loss
@@ -326,12 +326,12 @@ def test_solve_uses_the_auto_engine_by_default_and_rejects_non_engines() -> None
         conditions=[po.On(sp.Eq(x, 0), u), po.On(sp.Eq(x, 1), u)],
     )
     kw = {
-        "model": po.MLP(width=8, depth=2),
-        "phases": [po.Adam(steps=1)],
+        "model": po.nn.MLP(width=8, depth=2),
+        "phases": [po.optim.Adam(steps=1)],
         "collocation": po.Collocation(32, 4),
     }
     result = po.solve(problem, **kw)
     assert result.config["engine"] == "auto"
     assert result.config["engine_by_point_set"]["interior"] == "taylor"
     with pytest.raises(po.ConfigError, match="DerivativeEngine"):
-        po.solve(problem, engine="taylor", **kw)  # type: ignore[arg-type]
+        po.Runtime(engine="taylor")  # type: ignore[arg-type]

@@ -16,8 +16,10 @@ from pinnopt.train import checkpoint as ckpt
 from .train_helpers import SOLVE, ode_problem
 
 PHASES = [
-    po.Adam(40, lr=2e-2, batch=po.MiniBatch(16, subset=0.75), schedule=po.ReduceOnPlateau(patience=2)),
-    po.LBFGS(30, history_size=10),
+    po.optim.Adam(
+        40, lr=2e-2, batch=po.optim.MiniBatch(16, subset=0.75), schedule=po.optim.ReduceOnPlateau(patience=2)
+    ),
+    po.optim.LBFGS(30, history_size=10),
 ]
 KW = {"phases": PHASES, "log_every": 7, **SOLVE}
 
@@ -42,8 +44,14 @@ class Resample(po.train.TrainingHook):
         self.draws = int(state["draws"])
 
 
-def _solve(**kw: object) -> po.Result:
-    return po.solve(ode_problem(), hooks=[Resample()], stop=po.EarlyStopping(patience=1000), **KW, **kw)
+def _solve(callbacks: tuple = (), **kw: object) -> po.Result:
+    return po.solve(
+        ode_problem(),
+        callbacks=[Resample(), *callbacks],
+        stop=po.stop.EarlyStopping(patience=1000),
+        **KW,
+        **kw,
+    )
 
 
 def _interrupt_at(k: int):
@@ -63,8 +71,8 @@ def uninterrupted() -> po.Result:
 def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(
     uninterrupted: po.Result, tmp_path, k: int
 ) -> None:
-    first = _solve(callbacks=[_interrupt_at(k)], checkpoint=po.Checkpoint(tmp_path, every=1000))
-    assert first.stop_reason is po.StopReason.INTERRUPTED and first.steps == k
+    first = _solve(callbacks=[_interrupt_at(k)], checkpoint=po.callbacks.Checkpoint(tmp_path, every=1000))
+    assert first.stop_reason is po.stop.StopReason.INTERRUPTED and first.steps == k
     assert [p.name.rsplit("-", 1)[0] for p in ckpt.checkpoints_in(tmp_path)] == [f"step-{k:09d}"]
     resumed = _solve(resume=tmp_path)
     assert resumed.steps == uninterrupted.steps == 70
@@ -80,7 +88,7 @@ def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(
 
 
 def test_periodic_checkpoints_are_safe_atomic_files(uninterrupted: po.Result, tmp_path) -> None:
-    result = _solve(checkpoint=po.Checkpoint(tmp_path, every=10, keep=2))
+    result = _solve(checkpoint=po.callbacks.Checkpoint(tmp_path, every=10, keep=2))
     files = ckpt.checkpoints_in(tmp_path)
     assert [f.name.rsplit("-", 1)[0] for f in files] == ["step-000000060", "step-000000070"]
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
@@ -100,9 +108,9 @@ def test_resume_errors_name_the_problem(tmp_path) -> None:
     junk.write_bytes(b"junk")
     with pytest.raises(po.CheckpointError, match="not a readable"):
         _solve(resume=junk)
-    _solve(callbacks=[_interrupt_at(5)], checkpoint=po.Checkpoint(tmp_path / "c"))
+    _solve(callbacks=[_interrupt_at(5)], checkpoint=po.callbacks.Checkpoint(tmp_path / "c"))
     with pytest.raises(po.CheckpointError, match="phases"):
-        po.solve(ode_problem(), phases=[po.Adam(5)], resume=tmp_path / "c", **SOLVE)
+        po.solve(ode_problem(), phases=[po.optim.Adam(5)], resume=tmp_path / "c", **SOLVE)
 
 
 def test_sigint_returns_a_result_and_a_checkpoint(tmp_path) -> None:
@@ -112,10 +120,14 @@ def test_sigint_returns_a_result_and_a_checkpoint(tmp_path) -> None:
 
     before = signal.getsignal(signal.SIGINT)  # SIG_IGN when the suite runs in the background
     result = po.solve(
-        ode_problem(), phases=[po.Adam(100, lr=1e-2)], callbacks=[press_ctrl_c], checkpoint=tmp_path, **SOLVE
+        ode_problem(),
+        phases=[po.optim.Adam(100, lr=1e-2)],
+        callbacks=[press_ctrl_c],
+        checkpoint=tmp_path,
+        **SOLVE,
     )
-    assert result.stop_reason is po.StopReason.INTERRUPTED and result.steps == 12
-    assert result.outcome.phases[0].reason is po.StopReason.INTERRUPTED
+    assert result.stop_reason is po.stop.StopReason.INTERRUPTED and result.steps == 12
+    assert result.outcome.phases[0].reason is po.stop.StopReason.INTERRUPTED
     assert ckpt.checkpoints_in(tmp_path)[-1].name.startswith("step-000000012-")
     assert signal.getsignal(signal.SIGINT) is before  # handler restored
 
@@ -131,13 +143,13 @@ def test_nan_injection_recovers_and_checkpoints_stay_finite(tmp_path) -> None:
 
     result = po.solve(
         ode_problem(),
-        phases=[po.Adam(80, lr=2e-2), po.LBFGS(20)],
+        phases=[po.optim.Adam(80, lr=2e-2), po.optim.LBFGS(20)],
         callbacks=[inject],
-        checkpoint=po.Checkpoint(tmp_path, every=3, keep=0),
+        checkpoint=po.callbacks.Checkpoint(tmp_path, every=3, keep=0),
         log_every=7,
         **SOLVE,
     )
-    assert result.stop_reason is po.StopReason.STEP_BUDGET and result.steps == 100
+    assert result.stop_reason is po.stop.StopReason.STEP_BUDGET and result.steps == 100
     assert result.outcome.retries == 1
     h = result.history.as_arrays()
     assert np.isfinite(h["loss"]).all() and list(h["step"]) == list(range(1, 101))
@@ -153,21 +165,26 @@ def test_nan_injection_recovers_and_checkpoints_stay_finite(tmp_path) -> None:
 def test_guard_gives_up_after_its_retries() -> None:
     result = po.solve(
         ode_problem(),
-        phases=[po.SGD(200, lr=1e6)],
-        guard=po.DivergenceGuard(max_retries=2, factor=0.5),
+        phases=[po.optim.SGD(200, lr=1e6)],
+        runtime=po.Runtime(guard=po.optim.DivergenceGuard(max_retries=2, factor=0.5)),
         log_every=10,
         **SOLVE,
     )
-    assert result.stop_reason is po.StopReason.DIVERGED and result.outcome.retries == 3
+    assert result.stop_reason is po.stop.StopReason.DIVERGED and result.outcome.retries == 3
     assert "gave up after 2 retries" in result.outcome.stop_detail
     assert all(torch.isfinite(p).all() for p in result.model.parameters())
     with pytest.raises(po.ConfigError, match="factor"):
-        po.DivergenceGuard(factor=1.5)
+        po.optim.DivergenceGuard(factor=1.5)
 
 
 def test_resume_with_a_larger_budget_extends_the_phase(tmp_path) -> None:
     kw = {"log_every": 5, **SOLVE}
-    po.solve(ode_problem(), phases=[po.Adam(20, lr=1e-2)], checkpoint=po.Checkpoint(tmp_path, every=10), **kw)
-    more = po.solve(ode_problem(), phases=[po.Adam(35, lr=1e-2)], resume=tmp_path, **kw)
+    po.solve(
+        ode_problem(),
+        phases=[po.optim.Adam(20, lr=1e-2)],
+        checkpoint=po.callbacks.Checkpoint(tmp_path, every=10),
+        **kw,
+    )
+    more = po.solve(ode_problem(), phases=[po.optim.Adam(35, lr=1e-2)], resume=tmp_path, **kw)
     assert more.steps == 35 and more.history.step == list(range(1, 36))
     assert more.config["resumed_from"] == str(tmp_path)

@@ -26,7 +26,8 @@ def test_two_rank_gloo_run_matches_the_single_process_full_batch(tmp_path) -> No
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert r0["world"] == r1["world"] == 2
-    single = po.solve(ode_problem(), phases=[po.Adam(20, lr=1e-2)], distributed=False, **DDP_SOLVE)
+    options = {**DDP_SOLVE, "runtime": po.Runtime(device="cpu", distributed=False)}
+    single = po.solve(ode_problem(), phases=[po.optim.Adam(20, lr=1e-2)], **options)
     ref = single.history.loss
     ddp = r0["adam_loss"].numpy()
     assert abs(ddp[-1] - ref[-1]) <= 1e-6 * abs(ref[-1]), (ddp[-1], ref[-1])

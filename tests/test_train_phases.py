@@ -16,19 +16,21 @@ from pinnopt.train.batching import BatchStream
 from .train_helpers import SOLVE, full_loss, ode_problem, setup
 
 COMBINATIONS = {
-    "batch_gd": [po.SGD(300, lr=0.05)],
+    "batch_gd": [po.optim.SGD(300, lr=0.05)],
     "sgd_one_point": [
-        po.SGD(256, lr=0.05, batch=po.MiniBatch(1), schedule=po.ExponentialDecay(0.1, every=256))
+        po.optim.SGD(
+            256, lr=0.05, batch=po.optim.MiniBatch(1), schedule=po.optim.ExponentialDecay(0.1, every=256)
+        )
     ],
-    "minibatch_gd": [po.SGD(300, lr=0.1, batch=po.MiniBatch(16))],
-    "momentum": [po.Momentum(150, lr=0.05)],
-    "nesterov": [po.Momentum(150, lr=0.02, nesterov=True)],
-    "adam": [po.Adam(200, lr=2e-2)],
-    "adamw": [po.AdamW(200, lr=2e-2, weight_decay=1e-4)],
-    "adam_minibatch_subset": [po.Adam(200, lr=2e-2, batch=po.MiniBatch(16, subset=0.5))],
-    "lbfgs": [po.LBFGS(40)],
-    "adam_then_lbfgs": [po.Adam(100, lr=2e-2), po.LBFGS(30)],
-    "sgd_then_adam_then_lbfgs": [po.SGD(50, lr=0.1), po.Adam(50, lr=1e-2), po.LBFGS(20)],
+    "minibatch_gd": [po.optim.SGD(300, lr=0.1, batch=po.optim.MiniBatch(16))],
+    "momentum": [po.optim.Momentum(150, lr=0.05)],
+    "nesterov": [po.optim.Momentum(150, lr=0.02, nesterov=True)],
+    "adam": [po.optim.Adam(200, lr=2e-2)],
+    "adamw": [po.optim.AdamW(200, lr=2e-2, weight_decay=1e-4)],
+    "adam_minibatch_subset": [po.optim.Adam(200, lr=2e-2, batch=po.optim.MiniBatch(16, subset=0.5))],
+    "lbfgs": [po.optim.LBFGS(40)],
+    "adam_then_lbfgs": [po.optim.Adam(100, lr=2e-2), po.optim.LBFGS(30)],
+    "sgd_then_adam_then_lbfgs": [po.optim.SGD(50, lr=0.1), po.optim.Adam(50, lr=1e-2), po.optim.LBFGS(20)],
 }
 
 
@@ -52,7 +54,7 @@ def test_minibatch_draws_b_points_from_each_set_and_an_epoch_covers_the_largest(
     big = PointSet("big", torch.arange(10.0)[:, None], {"w": torch.arange(10.0) * 10})
     small = PointSet("small", torch.arange(3.0)[:, None] + 100)
     pts = {"big": big, "small": small, "other": small}
-    stream = BatchStream(po.MiniBatch(4), ["big", "small"], g)
+    stream = BatchStream(po.optim.MiniBatch(4), ["big", "small"], g)
     seen: list[torch.Tensor] = []
     for i in range(3):  # ceil(10 / 4) = 3 updates per epoch
         batch = stream.next(pts)
@@ -69,11 +71,11 @@ def test_minibatch_draws_b_points_from_each_set_and_an_epoch_covers_the_largest(
 def test_subset_batches_come_from_one_random_subset_per_epoch() -> None:
     g = torch.Generator().manual_seed(1)
     pts = {"a": PointSet("a", torch.arange(100.0)[:, None])}
-    stream = BatchStream(po.MiniBatch(10, subset=0.3), ["a"], g)
+    stream = BatchStream(po.optim.MiniBatch(10, subset=0.3), ["a"], g)
     epoch = [stream.next(pts)["a"].x[:, 0] for _ in range(3)]  # 30 points -> 3 updates
     assert stream.epoch_done
     assert len(set(torch.cat(epoch).tolist())) == 30
-    full = BatchStream(po.FullBatch(subset=0.25), ["a"], g)
+    full = BatchStream(po.optim.FullBatch(subset=0.25), ["a"], g)
     assert len(full.next(pts)["a"]) == 25 and full.epoch_done
 
 
@@ -81,7 +83,7 @@ def test_epochs_replace_steps_and_callbacks_see_step_and_epoch_ends() -> None:
     _, model, points, objective = setup(interior=64)
     events: list[tuple[str, int]] = []
 
-    class Spy(po.Callback):
+    class Spy(po.callbacks.Callback):
         def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
             events.append(("epoch", epoch))
 
@@ -89,7 +91,7 @@ def test_epochs_replace_steps_and_callbacks_see_step_and_epoch_ends() -> None:
             events.append(("phase", phase))
 
     steps: list[int] = []
-    phases = [po.Adam(lr=1e-2, epochs=3, batch=po.MiniBatch(16)), po.Adam(5, lr=1e-3)]
+    phases = [po.optim.Adam(lr=1e-2, epochs=3, batch=po.optim.MiniBatch(16)), po.optim.Adam(5, lr=1e-3)]
     outcome = Trainer(
         model, objective, points, phases, log_every=100, callbacks=[Spy(), lambda tr, s: steps.append(s)]
     ).run()
@@ -101,22 +103,24 @@ def test_epochs_replace_steps_and_callbacks_see_step_and_epoch_ends() -> None:
 
 
 def test_schedules_are_applied_step_by_step() -> None:
-    assert [po.StepDecay(2, 0.5).multiplier(t, 10, {}) for t in range(5)] == [1, 1, 0.5, 0.5, 0.25]
-    assert po.ExponentialDecay(0.1, every=10).multiplier(5, 100, {}) == pytest.approx(0.1**0.5)
-    assert po.ExponentialDecay(0.1, every=10, staircase=True).multiplier(15, 100, {}) == pytest.approx(0.1)
-    cos = po.CosineDecay(min_factor=0.1)
+    assert [po.optim.StepDecay(2, 0.5).multiplier(t, 10, {}) for t in range(5)] == [1, 1, 0.5, 0.5, 0.25]
+    assert po.optim.ExponentialDecay(0.1, every=10).multiplier(5, 100, {}) == pytest.approx(0.1**0.5)
+    assert po.optim.ExponentialDecay(0.1, every=10, staircase=True).multiplier(15, 100, {}) == pytest.approx(
+        0.1
+    )
+    cos = po.optim.CosineDecay(min_factor=0.1)
     assert cos.multiplier(0, 10, {}) == 1 and cos.multiplier(10, 10, {}) == pytest.approx(0.1)
-    warm = po.Warmup(4, then=po.StepDecay(2, 0.5))
+    warm = po.optim.Warmup(4, then=po.optim.StepDecay(2, 0.5))
     assert [warm.multiplier(t, 10, {}) for t in range(8)] == [0.25, 0.5, 0.75, 1, 1, 1, 0.5, 0.5]
     _, model, points, objective = setup()
-    phase = po.Adam(20, lr=0.1, schedule=po.Warmup(5, then=po.CosineDecay()))
+    phase = po.optim.Adam(20, lr=0.1, schedule=po.optim.Warmup(5, then=po.optim.CosineDecay()))
     out = Trainer(model, objective, points, [phase], log_every=7).run()
     expected = [0.1 * phase.schedule.multiplier(t, 20, {}) for t in range(20)]
     np.testing.assert_allclose(out.history.lr, expected)
 
 
 def test_reduce_on_plateau_cuts_the_rate_after_patience_epochs() -> None:
-    plateau = po.ReduceOnPlateau(factor=0.5, patience=2, threshold=0.0)
+    plateau = po.optim.ReduceOnPlateau(factor=0.5, patience=2, threshold=0.0)
     state = plateau.init_state()
     factors = []
     for cost in [5, 4, 4, 4, 4, 4, 3]:
@@ -124,7 +128,9 @@ def test_reduce_on_plateau_cuts_the_rate_after_patience_epochs() -> None:
         factors.append(plateau.multiplier(0, 1, state))
     assert factors == [1, 1, 1, 0.5, 0.5, 0.25, 0.25]
     _, model, points, objective = setup()
-    phase = po.SGD(40, lr=1e-9, schedule=po.ReduceOnPlateau(factor=0.1, patience=3, threshold=0.5))
+    phase = po.optim.SGD(
+        40, lr=1e-9, schedule=po.optim.ReduceOnPlateau(factor=0.1, patience=3, threshold=0.5)
+    )
     out = Trainer(model, objective, points, [phase], log_every=4).run()
     assert out.history.lr[0] == 1e-9 and out.history.lr[-1] < 1e-9  # a plateau: the rate was cut
 
@@ -132,7 +138,10 @@ def test_reduce_on_plateau_cuts_the_rate_after_patience_epochs() -> None:
 def test_batch_size_scaling_and_clipping_are_recorded() -> None:
     result = po.solve(
         ode_problem(),
-        phases=[po.Adam(30, lr=1e-3, batch=po.MiniBatch(8, scale_lr=True), clip_norm=0.5), po.LBFGS(5)],
+        phases=[
+            po.optim.Adam(30, lr=1e-3, batch=po.optim.MiniBatch(8, scale_lr=True), clip_norm=0.5),
+            po.optim.LBFGS(5),
+        ],
         **SOLVE,
     )
     lrs = result.config["learning_rates"]
@@ -142,7 +151,7 @@ def test_batch_size_scaling_and_clipping_are_recorded() -> None:
     # the clipped gradient norm never exceeds clip_norm: one step moves parameters little
     _, model, points, objective = setup()
     before = [p.detach().clone() for p in model.parameters()]
-    Trainer(model, objective, points, [po.SGD(1, lr=1.0, clip_norm=1e-3)]).run()
+    Trainer(model, objective, points, [po.optim.SGD(1, lr=1.0, clip_norm=1e-3)]).run()
     moved = math.sqrt(
         sum(float((p.detach() - b).pow(2).sum()) for p, b in zip(model.parameters(), before, strict=True))
     )
@@ -151,31 +160,31 @@ def test_batch_size_scaling_and_clipping_are_recorded() -> None:
 
 def test_lbfgs_refuses_mini_batches_and_bad_options_are_named() -> None:
     with pytest.raises(po.ConfigError, match="full batch"):
-        po.LBFGS(batch=po.MiniBatch(32))
+        po.optim.LBFGS(batch=po.optim.MiniBatch(32))
     with pytest.raises(po.ConfigError, match="size"):
-        po.MiniBatch(0)
+        po.optim.MiniBatch(0)
     with pytest.raises(po.ConfigError, match="subset"):
-        po.MiniBatch(8, subset=1.5)
+        po.optim.MiniBatch(8, subset=1.5)
     with pytest.raises(po.ConfigError, match="clip_norm"):
-        po.Adam(clip_norm=-1.0)
+        po.optim.Adam(clip_norm=-1.0)
     with pytest.raises(po.ConfigError, match="schedule"):
-        po.Adam(schedule="cosine")  # type: ignore[arg-type]
+        po.optim.Adam(schedule="cosine")  # type: ignore[arg-type]
     with pytest.raises(po.ConfigError, match="momentum"):
-        po.SGD(nesterov=True)
+        po.optim.SGD(nesterov=True)
     with pytest.raises(po.ConfigError, match="gamma"):
-        po.StepDecay(10, gamma=2.0)
+        po.optim.StepDecay(10, gamma=2.0)
     with pytest.raises(po.ConfigError, match="patience"):
-        po.ReduceOnPlateau(patience=0)
+        po.optim.ReduceOnPlateau(patience=0)
     with pytest.raises(po.ConfigError, match="batch"):
         po.solve(ode_problem(), batch="mini")  # type: ignore[arg-type]
     with pytest.raises(po.ConfigError, match="log_every"):
         po.solve(ode_problem(), log_every=0)
     with pytest.raises(po.ConfigError, match=r"MPS|mps"):
-        po.solve(ode_problem(), device="mps")
+        po.solve(ode_problem(), runtime=po.Runtime(device="mps"))
 
 
 def test_bagging_reports_a_spread_that_covers_the_error() -> None:
-    bag = po.bagging(ode_problem(), k=3, subset=0.7, phases=[po.Adam(150, lr=2e-2)], **SOLVE)
+    bag = po.workflows.bagging(ode_problem(), k=3, subset=0.7, phases=[po.optim.Adam(150, lr=2e-2)], **SOLVE)
     assert bag.k == 3 and all(s["interior"] == 45 for s in bag.subsets)
     pts = np.linspace(0, 1, 21)
     mean, spread = bag.predict_with_spread(pts)
@@ -186,7 +195,7 @@ def test_bagging_reports_a_spread_that_covers_the_error() -> None:
     unc = bag.uncertainty()["u"]
     assert 0 < unc["mean_spread"] <= unc["max_spread"] and 0 <= unc["coverage_2sd"] <= 1
     with pytest.raises(po.ConfigError, match="k"):
-        po.bagging(ode_problem(), k=1)
+        po.workflows.bagging(ode_problem(), k=1)
 
 
 def test_no_host_synchronization_between_check_points(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -215,10 +224,14 @@ def test_no_host_synchronization_between_check_points(monkeypatch: pytest.Monkey
 
     _, model, points, objective = setup()
     phases = [
-        po.Adam(30, lr=1e-2, clip_norm=1.0, schedule=po.CosineDecay()),
-        po.SGD(30, lr=1e-2, batch=po.MiniBatch(4, subset=0.5)),  # 8 steps per epoch: check every 4 epochs
+        po.optim.Adam(30, lr=1e-2, clip_norm=1.0, schedule=po.optim.CosineDecay()),
+        po.optim.SGD(
+            30, lr=1e-2, batch=po.optim.MiniBatch(4, subset=0.5)
+        ),  # 8 steps per epoch: check every 4 epochs
     ]
-    Trainer(model, objective, points, phases, log_every=30, callbacks=[arm], stop=po.MaxSteps(10_000)).run()
+    Trainer(
+        model, objective, points, phases, log_every=30, callbacks=[arm], stop=po.stop.MaxSteps(10_000)
+    ).run()
     armed[0] = False
 
 
@@ -247,9 +260,12 @@ def test_cuda_run_stays_on_the_device_without_synchronizing_inside_steps(dtype: 
     try:
         result = po.solve(
             ode_problem(),
-            device="cuda",
+            runtime=po.Runtime(device="cuda"),
             dtype=dtype,
-            phases=[po.Adam(30, lr=1e-2, batch=po.MiniBatch(16), clip_norm=1.0), po.LBFGS(5)],
+            phases=[
+                po.optim.Adam(30, lr=1e-2, batch=po.optim.MiniBatch(16), clip_norm=1.0),
+                po.optim.LBFGS(5),
+            ],
             callbacks=[watch],
             log_every=100,
             **SOLVE,

@@ -26,11 +26,11 @@ def ode_problem() -> po.Problem:
 
 def setup(
     seed: int = 0, interior: int = 64, dtype: torch.dtype = torch.float64
-) -> tuple[po.Problem, po.PINN, dict[str, PointSet], Objective]:
+) -> tuple[po.Problem, po.nn.PINN, dict[str, PointSet], Objective]:
     """Model, points and objective of :func:`ode_problem`, as ``po.solve`` builds them."""
     problem = ode_problem()
     torch.manual_seed(seed)
-    model, _ = build_model(problem, po.MLP(width=8, depth=2))
+    model, _ = build_model(problem, po.nn.MLP(width=8, depth=2))
     model = model.to(dtype)
     g = torch.Generator().manual_seed(seed)
     points = sample_points(
@@ -47,14 +47,14 @@ def full_loss(model: torch.nn.Module, objective: Objective, points: dict[str, Po
 
 
 SOLVE = {
-    "model": po.MLP(width=8, depth=2),
+    "model": po.nn.MLP(width=8, depth=2),
     "collocation": po.Collocation(interior=64, boundary=1),
 }
 """Keyword arguments of ``po.solve`` for :func:`ode_problem` tests."""
 
 DDP_SOLVE = {
-    "device": "cpu",  # gloo on CPU, also on machines with GPUs
-    "model": po.MLP(width=8, depth=2),
+    "runtime": po.Runtime(device="cpu"),  # gloo on CPU, also on machines with GPUs
+    "model": po.nn.MLP(width=8, depth=2),
     "collocation": po.Collocation(interior=64, boundary=2),
     "log_every": 5,
 }

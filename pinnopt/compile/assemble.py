@@ -104,13 +104,13 @@ def build_network(
             some = {problem.unknowns[k]: [str(c) for c in uses] for uses, ks in groups.items() for k in ks}
             raise ConfigError(
                 f"unknowns depend on different coordinates ({some}); a custom torch module gets every "
-                "coordinate, so use a po.MLP spec (one network per coordinate group)"
+                "coordinate, so use a po.nn.MLP spec (one network per coordinate group)"
             )
         net, config = spec, None
     else:
         raise ConfigError(
-            "model must be a model spec (po.MLP, po.ResidualMLP, po.ModifiedMLP), po.Parametric or a "
-            f"torch.nn.Module, got {spec!r}"
+            "model must be a model spec (po.nn.MLP, po.nn.ResidualMLP, po.nn.ModifiedMLP), "
+            f"po.robust.Parametric or a torch.nn.Module, got {spec!r}"
         )
     if plan is not None and plan.enforced:
         net = HardConstrained(net, plan, problem.context)
@@ -155,7 +155,7 @@ def sample_points(
     """Draw one point set per region used by the problem's terms (on ``device``), then those
     its field bounds and energies need."""
     sources = point_sources(problem, collocation, skip)
-    sets = {name: draw_point_set(src, generator, dtype, device) for name, src in sources.items()}
+    sets = {name: PointSet.draw(src, generator, dtype, device) for name, src in sources.items()}
     sets.update(  # the points of field bounds and energies that the terms above do not provide
         constraint_points(
             problem.constraints,
@@ -169,18 +169,6 @@ def sample_points(
         )
     )
     return sets
-
-
-def draw_point_set(
-    source: PointSource,
-    generator: torch.Generator,
-    dtype: torch.dtype,
-    device: torch.device,
-    n: int | None = None,
-) -> PointSet:
-    """Draw a fresh :class:`PointSet` from ``source``."""
-    x, data = source.draw(generator, dtype, device, n)
-    return PointSet(source.name, x, data)
 
 
 def problem_terms(

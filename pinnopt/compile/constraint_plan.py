@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..declare.problem import Problem, TermSpec
+from ..declare.items import TermSpec
+from ..declare.problem import Problem
 from ..domain import MappedRegion, PieceUnion, Points, ProductPiece, face_of
 from ..domain.shapes import Sphere
 from ..errors import ConfigError, PinnoptWarning

@@ -159,7 +159,7 @@ def compile_problem(
             hook.bind(sources, seed=seed + 7919 * (i + 1), dtype=dt, device=dev)
     engine = AutoEngine() if engine is None else engine
     if not isinstance(engine, DerivativeEngine):
-        raise ConfigError(f"engine must be a DerivativeEngine (e.g. po.AutoEngine()), got {engine!r}")
+        raise ConfigError(f"engine must be a DerivativeEngine (e.g. po.nn.AutoEngine()), got {engine!r}")
     groups = groups_for(problem, robust, pinn)
     terms = problem_terms(problem, engine, skip=enforced, robust=groups, model=pinn)
     asm, strategy_hooks = apply_strategies(strategies, problem, terms, sets, dt, dev)

@@ -25,7 +25,7 @@ import sympy as sp
 from ..domain import Domain, PeriodicPair, Points, Side, face_of
 from ..errors import ProblemError, as_number
 from ..symbolic import SymbolContext, compile_expression, normal_derivative
-from .problem import Condition, On, TermSpec
+from .items import Condition, On, TermSpec
 
 
 def Dirichlet(

@@ -29,7 +29,7 @@ from sympy.core.function import AppliedUndef
 from ..domain import Domain, Points
 from ..errors import DataError, as_number
 from ..symbolic import Field, SymbolContext, compile_expression
-from .problem import Condition, TermSpec
+from .items import Condition, TermSpec
 
 _OUTSIDE_TOL = 1e-9
 

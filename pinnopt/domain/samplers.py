@@ -163,6 +163,6 @@ def resolve_sampler(spec: Sampler | str | None) -> Sampler:
     if isinstance(spec, str) and spec.lower() in SAMPLERS:
         return SAMPLERS[spec.lower()]()
     raise ConfigError(
-        f"sampler={spec!r}: expected a po.Sampler (Uniform, Grid, LatinHypercube, Sobol, Halton) or "
+        f"sampler={spec!r}: expected a po.sample.Sampler (Uniform, Grid, LatinHypercube, Sobol, Halton) or "
         f"one of the names {sorted(SAMPLERS)}"
     )

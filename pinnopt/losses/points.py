@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..domain.sampling import PointSource
+
 
 @dataclass
 class PointSet:
@@ -19,6 +21,19 @@ class PointSet:
     name: str
     x: torch.Tensor
     data: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @classmethod
+    def draw(
+        cls,
+        source: PointSource,
+        generator: torch.Generator,
+        dtype: torch.dtype,
+        device: torch.device,
+        n: int | None = None,
+    ) -> PointSet:
+        """Draw a fresh point set from ``source`` (``n`` points, default its own count)."""
+        x, data = source.draw(generator, dtype, device, n)
+        return cls(source.name, x, data)
 
     def __post_init__(self) -> None:
         n = self.x.shape[0]

@@ -1,5 +1,7 @@
-"""Models: network specs and modules, initialization, normalization, Taylor-mode derivatives."""
+"""Networks (``po.nn``): specs and modules, initialization, normalization, and the derivative
+engines (Taylor mode through recognized networks, reverse mode everywhere)."""
 
+from ..symbolic import AutogradEngine, DerivativeEngine
 from . import init
 from .activations import ACTIVATIONS, GAINS, AdaptiveActivation, gain
 from .embedding import Embedding, FourierFeatures, PeriodicEmbedding, embedding_from_config
@@ -7,6 +9,7 @@ from .models import MLP, MODELS, ModelSpec, ModifiedMLP, ResidualMLP, model_from
 from .networks import FeedForwardNet, MLPNet, ModifiedMLPNet, SeparateNets
 from .norm import BatchNorm, InputScaling, InputStandardization, OutputScaling, fit_input_statistics
 from .pinn import PINN
+from .taylor import AutoEngine, TaylorEngine
 
 __all__ = [
     "ACTIVATIONS",
@@ -15,7 +18,10 @@ __all__ = [
     "MODELS",
     "PINN",
     "AdaptiveActivation",
+    "AutoEngine",
+    "AutogradEngine",
     "BatchNorm",
+    "DerivativeEngine",
     "Embedding",
     "FeedForwardNet",
     "FourierFeatures",
@@ -29,6 +35,7 @@ __all__ = [
     "PeriodicEmbedding",
     "ResidualMLP",
     "SeparateNets",
+    "TaylorEngine",
     "embedding_from_config",
     "fit_input_statistics",
     "gain",

@@ -1,6 +1,6 @@
 """The initialization subsystem (``po.init``): schemes, gains and transfer learning.
 
-Use a scheme through a model spec, e.g. ``po.MLP(init=po.init.KaimingNormal())``; see
+Use a scheme through a model spec, e.g. ``po.nn.MLP(init=po.init.KaimingNormal())``; see
 :mod:`pinnopt.nn.initializers` for the formulas and docs/initialization.md for a guide.
 """
 

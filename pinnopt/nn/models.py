@@ -62,7 +62,7 @@ class ModelSpec(abc.ABC):
         """This spec with names of the problem's coordinates resolved (default: unchanged).
 
         :func:`pinnopt.assemble.build_model` calls it, so that e.g. a periodic embedding may
-        name its coordinates (``po.PeriodicEmbedding(("x",))``).
+        name its coordinates (``po.nn.PeriodicEmbedding(("x",))``).
         """
         return self
 
@@ -136,7 +136,9 @@ class _NetworkSpec(ModelSpec):
             scalar = isinstance(self.output_scale, (int, float))
             object.__setattr__(self, "output_scale", scale[0] if scalar else scale)
         if self.embedding is not None and not isinstance(self.embedding, Embedding):
-            raise ConfigError(f"{owner}(embedding={self.embedding!r}): expected e.g. po.FourierFeatures(...)")
+            raise ConfigError(
+                f"{owner}(embedding={self.embedding!r}): expected e.g. po.nn.FourierFeatures(...)"
+            )
         if self.adaptive is not None and (
             isinstance(self.adaptive, bool)
             or not isinstance(self.adaptive, (int, float))
@@ -279,7 +281,7 @@ class MLP(_NetworkSpec):
 
     Defaults: 4 hidden layers of 32 tanh units, input scaling of the domain's box to
     [-1, 1], Glorot normal weights and zero biases. See :mod:`pinnopt.nn.models` for the
-    options, e.g. ``po.MLP(width=64, init=po.init.KaimingNormal(), norm="layer",
+    options, e.g. ``po.nn.MLP(width=64, init=po.init.KaimingNormal(), norm="layer",
     output_scale=10.0)``.
     """
 

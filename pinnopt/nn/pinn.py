@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..declare.problem import Parameter
+from ..declare.items import Parameter
 
 
 class PINN(nn.Module):

@@ -3,10 +3,12 @@
 Declare uncertain coefficients on the problem, choose which terms are robust, solve::
 
     k = sp.Symbol("k")
-    problem = po.Problem(..., uncertain=[po.Uncertain(k, po.BoxSet(0.9, 1.5), nominal=1.0)])
-    result = po.solve(problem, model=po.Parametric(po.MLP()),
-                      robust=[po.Robust(["pde", "u0"], method=po.GridSearch(9), aggregate=po.Mean()),
-                              po.Robust(["target"], method=po.PGA())])
+    problem = po.Problem(..., uncertain=[po.Uncertain(k, po.robust.BoxSet(0.9, 1.5), nominal=1.0)])
+    groups = [
+        po.robust.Robust(["pde", "u0"], method=po.robust.GridSearch(9), aggregate=po.robust.Mean()),
+        po.robust.Robust(["target"], method=po.robust.PGA()),
+    ]
+    result = po.solve(problem, model=po.robust.Parametric(po.nn.MLP()), robust=groups)
     print(result.robust)      # worst xi, nominal vs worst-case objective, dense certificate
 
 See docs/robust.md.

@@ -62,11 +62,11 @@ class ParametricNet(nn.Module):
 class Parametric:
     """Model specification: a network taking the problem's uncertain coefficients as inputs.
 
-    ``po.solve(problem, model=po.Parametric(po.MLP(width=32)))``. The input scaling of an
+    ``po.solve(problem, model=po.robust.Parametric(po.nn.MLP(width=32)))``. The input scaling of an
     MLP covers the domain's bounding box and the uncertainty set's bounding box.
 
     Args:
-        base: the network spec (``po.MLP``) or a module mapping ``(N, dim + n_uncertain)``
+        base: the network spec (``po.nn.MLP``) or a module mapping ``(N, dim + n_uncertain)``
             inputs to the unknowns.
     """
 
@@ -77,7 +77,7 @@ class Parametric:
         space = problem.uncertainty
         if space is None:
             raise ProblemError(
-                "po.Parametric needs uncertain coefficients (Problem(uncertain=...)); "
+                "po.robust.Parametric needs uncertain coefficients (Problem(uncertain=...)); "
                 "this problem declares none"
             )
         base: ModelSpec | nn.Module = self.base if self.base is not None else MLP()
@@ -94,7 +94,7 @@ class Parametric:
             net = base
         else:
             raise ConfigError(
-                f"Parametric(base={base!r}): expected a model spec (po.MLP...) or a torch.nn.Module"
+                f"Parametric(base={base!r}): expected a model spec (po.nn.MLP...) or a torch.nn.Module"
             )
         return ParametricNet(net, dim, space.names, space.nominal)
 

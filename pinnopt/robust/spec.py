@@ -68,8 +68,8 @@ class Robust:
         object.__setattr__(self, "terms", terms)
         if self.method is not None and not isinstance(self.method, InnerMaximizer):
             raise ConfigError(
-                f"Robust(method={self.method!r}): expected po.Vertices(), po.GridSearch(), po.Sampling() "
-                "or po.PGA()"
+                f"Robust(method={self.method!r}): expected po.robust.Vertices(), po.robust.GridSearch(), "
+                "po.robust.Sampling() or po.robust.PGA()"
             )
         if not isinstance(self.aggregate, Aggregate):
             raise ConfigError(
@@ -133,7 +133,7 @@ def check_equalities(problem: Problem, groups: Sequence[Group]) -> None:
                 + f"({where}). A hard equality cannot hold for every value in an uncertainty set: it is "
                 "one equation per value, and generically no parameters satisfy all of them at once. "
                 "Impose it at the nominal value (substitute the nominal into the expression), or write "
-                "it as a residual term in a po.Robust group (a worst-case penalty: it minimizes the "
+                "it as a residual term in a po.robust.Robust group (a worst-case penalty: it minimizes the "
                 "largest violation instead of enforcing zero), or solve with robust=False"
             )
 
@@ -148,7 +148,7 @@ def resolve(problem: Problem, robust: Any, *, parametric: bool = False) -> list[
             return []
         raise ConfigError(
             "robust= was given but the problem declares no uncertain coefficients; declare them with "
-            "Problem(uncertain={symbol: po.BoxSet(lo, hi)})"
+            "Problem(uncertain={symbol: po.robust.BoxSet(lo, hi)})"
         )
     if robust is None or robust is True:
         specs: list[Robust] = [Robust()]
@@ -159,11 +159,11 @@ def resolve(problem: Problem, robust: Any, *, parametric: bool = False) -> list[
             specs = list(robust)
         except TypeError as exc:
             raise ConfigError(
-                f"robust={robust!r}: expected True/False, a po.Robust or a list of them"
+                f"robust={robust!r}: expected True/False, a po.robust.Robust or a list of them"
             ) from exc
         bad = [s for s in specs if not isinstance(s, Robust)]
         if bad or not specs:
-            raise ConfigError(f"robust={robust!r}: expected True/False, a po.Robust or a list of them")
+            raise ConfigError(f"robust={robust!r}: expected True/False, a po.robust.Robust or a list of them")
     names = [t.name for t in problem.terms]
     reads = {t.name: set(t.expr.scalars) & set(space.names) for t in problem.terms}
     claimed: dict[str, int] = {}
@@ -198,7 +198,7 @@ def resolve(problem: Problem, robust: Any, *, parametric: bool = False) -> list[
             raise ConfigError(
                 f"robust group {list(members)} does not read any uncertain coefficient "
                 f"{list(space.names)} and the model is not parametric: its worst case is its nominal "
-                "value. Use po.Parametric(...) when the solution depends on the coefficient, or put "
+                "value. Use po.robust.Parametric(...) when the solution depends on the coefficient, or put "
                 "terms that read it in the group"
             )
         method = s.method if s.method is not None else default_method(group_space)

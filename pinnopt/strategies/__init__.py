@@ -9,7 +9,7 @@ Each strategy is a keyword option of :func:`pinnopt.solve`:
 - ``curriculum=``: :class:`Curriculum` (raise a coefficient during training);
 - time-marching is a workflow on top of solve: :func:`pinnopt.march` (:mod:`pinnopt.workflows`).
 
-Exact periodicity is a model option: ``po.MLP(embedding=po.PeriodicEmbedding(("x",)))``.
+Exact periodicity is a model option: ``po.nn.MLP(embedding=po.nn.PeriodicEmbedding(("x",)))``.
 See docs/strategies.md.
 """
 

@@ -118,7 +118,7 @@ class SelfAdaptiveTerm(Term):
 @final
 @dataclass(frozen=True)
 class SelfAdaptive(Strategy):
-    """Self-adaptive per-point weights (``balance=po.SelfAdaptive()``).
+    """Self-adaptive per-point weights (``balance=po.balance.SelfAdaptive()``).
 
     Args:
         terms: the terms to weight point by point (default: the problem's equations and

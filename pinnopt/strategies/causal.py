@@ -102,7 +102,7 @@ class CausalTerm(Term):
 @final
 @dataclass(frozen=True)
 class Causal(Strategy):
-    """Causal training of time-dependent problems (``causal=po.Causal(slabs=32)``).
+    """Causal training of time-dependent problems (``causal=po.balance.Causal(slabs=32)``).
 
     Args:
         slabs: number of time slabs.

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, final
 import sympy as sp
 import torch
 
-from ..declare.problem import Parameter, Problem
+from ..declare.items import Parameter
+from ..declare.problem import Problem
 from ..errors import ConfigError, PinnoptError
 from ..losses import ResidualTerm
 from ..losses.hooks import TrainingHook
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 @final
 @dataclass(frozen=True)
 class Curriculum(Strategy):
-    """A schedule for one constant of the problem (``curriculum=po.Curriculum(beta, 1, 30)``).
+    """A schedule for one constant of the problem (``curriculum=po.optim.Curriculum(beta, 1, 30)``).
 
     Args:
         symbol: the constant (a sympy symbol or its name) declared in ``Problem(constants=)``.

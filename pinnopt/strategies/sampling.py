@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..compile.assemble import draw_point_set
 from ..domain.sampling import PointSource
 from ..errors import ConfigError
 from ..losses import PointSet, ResidualTerm
@@ -99,7 +98,7 @@ class SamplingHook(TrainingHook):
     def on_train_start(self, trainer: Trainer) -> None:
         if self.generator is None:
             raise ConfigError(
-                f"{type(self).__name__} is not bound to a problem: pass it to po.solve(hooks=[...]) or "
+                f"{type(self).__name__} is not bound to a problem: pass it to po.solve(strategies=[...]) or "
                 "call hook.bind(point_sources, seed=..., dtype=..., device=...)"
             )
         fixed = [
@@ -129,7 +128,7 @@ class SamplingHook(TrainingHook):
     def draw(self, name: str, n: int | None = None) -> PointSet:
         """Draw from the source of ``name`` with this hook's generator."""
         assert self.generator is not None
-        return draw_point_set(self.sources[name], self.generator, self.dtype, self.device, n)
+        return PointSet.draw(self.sources[name], self.generator, self.dtype, self.device, n)
 
     # -- checkpoints ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -58,6 +58,6 @@ def as_callbacks(items: Any) -> list[Callback]:
             out.append(FunctionCallback(item))
         else:
             raise ConfigError(
-                f"callbacks: {item!r} is neither a po.Callback nor a function cb(trainer, step)"
+                f"callbacks: {item!r} is neither a po.callbacks.Callback nor a function cb(trainer, step)"
             )
     return out

@@ -37,7 +37,7 @@ class MetricThreshold(Leaf):
     def __init__(self, threshold: float, metric: Metric | None = None) -> None:
         self.threshold = check_number("MetricThreshold", "threshold", threshold)
         if metric is not None and not isinstance(metric, Metric):
-            raise ConfigError(f"MetricThreshold(metric={metric!r}): expected a po.Metric")
+            raise ConfigError(f"MetricThreshold(metric={metric!r}): expected a po.stop.Metric")
         self.metric = metric or Metric()
         super().__init__()
 
@@ -92,7 +92,7 @@ class EarlyStopping(Leaf):
         self.patience = check_count("EarlyStopping", "patience", patience)
         self.min_delta = check_number("EarlyStopping", "min_delta", min_delta, positive=False)
         if monitor != "cost" and not isinstance(monitor, Metric):
-            raise ConfigError(f"EarlyStopping(monitor={monitor!r}): expected 'cost' or a po.Metric")
+            raise ConfigError(f"EarlyStopping(monitor={monitor!r}): expected 'cost' or a po.stop.Metric")
         self.monitor = monitor
         self.restore_best = bool(restore_best)
         super().__init__()

@@ -66,7 +66,7 @@ class Phase(abc.ABC):
             raise ConfigError(f"{self.name}(lr={lr!r}): expected a positive finite number")
         if self.stop is not None and not isinstance(self.stop, Criterion):
             raise ConfigError(
-                f"{self.name}(stop={self.stop!r}): expected a stopping criterion such as po.MaxSteps"
+                f"{self.name}(stop={self.stop!r}): expected a stopping criterion such as po.stop.MaxSteps"
             )
 
 
@@ -87,9 +87,13 @@ class GradientPhase(Phase):
     def _check(self) -> None:
         super()._check()
         if self.schedule is not None and not isinstance(self.schedule, Schedule):
-            raise ConfigError(f"{self.name}(schedule={self.schedule!r}): expected e.g. po.CosineDecay()")
+            raise ConfigError(
+                f"{self.name}(schedule={self.schedule!r}): expected e.g. po.optim.CosineDecay()"
+            )
         if self.batch is not None and not isinstance(self.batch, Batching):
-            raise ConfigError(f"{self.name}(batch={self.batch!r}): expected po.FullBatch() or po.MiniBatch()")
+            raise ConfigError(
+                f"{self.name}(batch={self.batch!r}): expected po.optim.FullBatch() or po.optim.MiniBatch()"
+            )
         c = self.clip_norm
         if c is not None and (isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 < c < math.inf):
             raise ConfigError(f"{self.name}(clip_norm={c!r}): expected a positive finite number or None")
@@ -179,8 +183,8 @@ class AdamW(_AdamFamily):
 class SGD(GradientPhase):
     """Gradient descent, optionally with (Nesterov) momentum.
 
-    With the default full batch this is batch gradient descent; ``batch=po.MiniBatch(32)``
-    makes it mini-batch gradient descent and ``batch=po.MiniBatch(1)`` stochastic gradient
+    With the default full batch this is batch gradient descent; ``batch=po.optim.MiniBatch(32)``
+    makes it mini-batch gradient descent and ``batch=po.optim.MiniBatch(1)`` stochastic gradient
     descent (one point of each point set per update).
     """
 
@@ -226,7 +230,7 @@ class LBFGS(Phase):
     names which): ``tolerance_grad`` on the largest gradient component,
     ``tolerance_change`` on the relative loss decrease of an iteration,
     ``tolerance_step`` on the largest parameter update. It always uses the full batch
-    (``batch`` may only be None or ``po.FullBatch()``); under data-parallel training the
+    (``batch`` may only be None or ``po.optim.FullBatch()``); under data-parallel training the
     loss and gradient are averaged across ranks so every rank runs the same line search.
     """
 

@@ -5,7 +5,7 @@ multiplier of the phase's learning rate. Only :class:`ReduceOnPlateau` has train
 state; the trainer keeps that state (a plain dict) next to the optimizer and checkpoints it,
 so the schedule objects themselves stay immutable and reusable.
 
-    po.Adam(steps=5000, lr=1e-3, schedule=po.Warmup(200, then=po.CosineDecay()))
+    po.optim.Adam(steps=5000, lr=1e-3, schedule=po.optim.Warmup(200, then=po.optim.CosineDecay()))
 """
 
 from __future__ import annotations
@@ -111,7 +111,9 @@ class Warmup(Schedule):
         _positive_int("Warmup", "steps", self.steps)
         _in_range("Warmup", "start_factor", self.start_factor, 0.0, 1.0)
         if self.then is not None and not isinstance(self.then, Schedule):
-            raise ConfigError(f"Warmup(then={self.then!r}): expected a schedule such as po.CosineDecay()")
+            raise ConfigError(
+                f"Warmup(then={self.then!r}): expected a schedule such as po.optim.CosineDecay()"
+            )
 
     def multiplier(self, t: int, total: int, state: dict[str, Any]) -> float:
         if t < self.steps:

@@ -11,7 +11,6 @@ a resumed run is bit-for-bit the run that was interrupted.
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 from pathlib import Path
@@ -28,7 +27,7 @@ from .batching import steps_per_epoch
 from .lbfgs import LBFGSOptimizer
 from .outcome import PhaseOutcome, Signal
 from .stop import StopReason
-from .stopping import to_device
+from .trees import clone_tree, to_device
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trainer import Trainer
@@ -37,21 +36,6 @@ log = logging.getLogger("pinnopt.train")
 
 _LOCAL = ("points", "stream", "generator")
 """State that differs between data-parallel ranks."""
-
-
-def clone_tree(state: Any) -> Any:
-    """A copy of a nested state: tensors cloned, dicts and lists rebuilt (faster than deepcopy)."""
-    if isinstance(state, torch.Tensor):
-        return state.detach().clone()
-    if isinstance(state, dict):
-        return {k: clone_tree(v) for k, v in state.items()}
-    if isinstance(state, list):
-        return [clone_tree(v) for v in state]
-    if isinstance(state, tuple):
-        return tuple(clone_tree(v) for v in state)
-    if state is None or isinstance(state, (bool, int, float, str)):
-        return state
-    return copy.deepcopy(state)
 
 
 class Restart(Exception):  # noqa: N818 - a control-flow signal, not an error

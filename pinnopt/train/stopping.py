@@ -1,6 +1,6 @@
 """Stopping criteria: small stateful objects, combinable with ``|`` (any) and ``&`` (all).
 
-    stop = (po.CostThreshold(1e-6) | po.ConvergenceThreshold(1e-9)) & po.MaxSteps(1000)
+    stop = (po.stop.CostThreshold(1e-6) | po.stop.ConvergenceThreshold(1e-9)) & po.stop.MaxSteps(1000)
 
 The trainer shows every criterion the epochs completed since its previous check point, in
 order (an epoch is one step for full-batch phases and one pass over the largest point set
@@ -25,10 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from ..errors import ConfigError
 from .stop import StopReason
+from .trees import clone_tree
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..declare.problem import Problem
@@ -134,13 +133,9 @@ class Leaf(Criterion):
         """Called when training stops because of this criterion."""
 
     def state_dict(self) -> dict[str, Any]:
-        from .state import clone_tree
-
         return clone_tree(self._state)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        from .state import clone_tree
-
         fresh = self._fresh()
         fresh.update(clone_tree(dict(state)))
         self._state = fresh
@@ -324,14 +319,3 @@ class TimeLimit(Leaf):
 def describe_stop(leaves: Sequence[Leaf]) -> str:
     """One line naming the criteria that fired and why."""
     return "; ".join(f"{leaf!r}: {leaf.detail}" for leaf in leaves)
-
-
-def to_device(state: Any, device: torch.device) -> Any:
-    """Move every tensor of a nested state to ``device``."""
-    if isinstance(state, torch.Tensor):
-        return state.to(device)
-    if isinstance(state, dict):
-        return {k: to_device(v, device) for k, v in state.items()}
-    if isinstance(state, list):
-        return [to_device(v, device) for v in state]
-    return state

@@ -448,17 +448,20 @@ def _check_types(
     hooks: Sequence[Any],
 ) -> None:
     if not phases or not all(isinstance(p, Phase) for p in phases):
-        raise ConfigError(f"phases must be a non-empty list of po.Adam/po.LBFGS/..., got {phases!r}")
+        raise ConfigError(
+            f"phases must be a non-empty list of po.optim.Adam/po.optim.LBFGS/..., got {phases!r}"
+        )
     if batch is not None and not isinstance(batch, Batching):
-        raise ConfigError(f"batch={batch!r}: expected po.FullBatch() or po.MiniBatch(size=...)")
+        raise ConfigError(f"batch={batch!r}: expected po.optim.FullBatch() or po.optim.MiniBatch(size=...)")
     if stop is not None and not isinstance(stop, Criterion):
         raise ConfigError(
-            f"stop={stop!r}: expected a criterion such as po.CostThreshold(1e-6) | po.MaxSteps(1000)"
+            f"stop={stop!r}: expected a criterion such as "
+            "po.stop.CostThreshold(1e-6) | po.stop.MaxSteps(1000)"
         )
     if guard is not None and not isinstance(guard, DivergenceGuard):
-        raise ConfigError(f"guard={guard!r}: expected po.DivergenceGuard(...)")
+        raise ConfigError(f"guard={guard!r}: expected po.optim.DivergenceGuard(...)")
     if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
-        raise ConfigError(f"checkpoint={checkpoint!r}: expected po.Checkpoint(dir, every=...)")
+        raise ConfigError(f"checkpoint={checkpoint!r}: expected po.callbacks.Checkpoint(dir, every=...)")
     for h in hooks:
         if not isinstance(h, TrainingHook):
             raise ConfigError(f"hooks: {h!r} is not a po TrainingHook")

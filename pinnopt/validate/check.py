@@ -34,7 +34,8 @@ from sympy.core.function import AppliedUndef
 from torch import nn
 
 from ..compile.assemble import build_objective
-from ..declare.problem import Problem, TermSpec
+from ..declare.items import TermSpec
+from ..declare.problem import Problem
 from ..errors import ValidationError
 from ..losses import Evaluation, PairedTerm, PointSet, ResidualTerm, Term
 from ..robust import AtValues, ScalarView

@@ -248,7 +248,7 @@ def diagnose(
     band: tuple[float, float] = BAND,
     saturated_share: float = SATURATED_SHARE,
 ) -> InitReport:
-    """Diagnose the initialization of ``model`` (default ``po.MLP()``) on ``problem``'s points.
+    """Diagnose the initialization of ``model`` (default ``po.nn.MLP()``) on ``problem``'s points.
 
     The network is built and the points are sampled exactly as :func:`pinnopt.solve` would
     with the same ``seed``, ``collocation`` and ``dtype``; activations are measured on all

@@ -5,14 +5,14 @@ predictions is the bagged solution and the spread (standard deviation across mem
 an uncertainty estimate: large where the members disagree, i.e. where the points and the
 physics pin the solution down least.
 
-    bag = po.bagging(problem, k=5, subset=0.8, phases=[po.Adam(steps=2000)])
+    bag = po.workflows.bagging(problem, k=5, subset=0.8, phases=[po.optim.Adam(steps=2000)])
     mean, spread = bag.predict_with_spread(points)
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -118,16 +118,20 @@ def bagging(
         seed: seeds the pool of points, the subsets and the members (member ``i`` uses
             ``seed + i`` for its initialization and batching).
         **solve_kwargs: passed to :func:`pinnopt.solve` (``model``, ``phases``, ``collocation``,
-            ``dtype``...); ``points`` and ``resume`` are not allowed.
+            ``dtype``...); given point sets and ``resume`` are not allowed.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 2:
         raise ConfigError(f"bagging(k={k!r}): expected an int >= 2")
     ok = isinstance(subset, (int, float)) and not isinstance(subset, bool)
     if not (ok and 0.0 < subset <= 1.0):
         raise ConfigError(f"bagging(subset={subset!r}): expected a fraction in (0, 1]")
-    for bad in ("points", "resume", "seed"):
+    for bad in ("resume", "seed"):
         if bad in solve_kwargs:
             raise ConfigError(f"bagging(): {bad}= cannot be given; the members draw their own")
+    if isinstance(solve_kwargs.get("collocation"), Mapping):
+        raise ConfigError(
+            "bagging(): collocation= must be counts (po.Collocation); the members draw their own points"
+        )
     if solve_kwargs.get("checkpoint") is not None:
         raise ConfigError("bagging(): checkpoint= is not supported (the members would share one folder)")
     with torch.random.fork_rng(devices=[]):
@@ -150,5 +154,5 @@ def bagging(
             points[name] = ps.take(idx)
         sizes.append({name: len(ps) for name, ps in points.items()})
         log.info("bagging: member %d of %d", i + 1, k)
-        members.append(solve(problem, points=points, seed=seed + i, **solve_kwargs))
+        members.append(solve(problem, **{**solve_kwargs, "collocation": points}, seed=seed + i))
     return Bagging(problem, members, sizes)

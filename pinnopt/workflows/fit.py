@@ -28,7 +28,8 @@ from ..compile.constraints import constraint_terms
 from ..compile.reparam import bake, exact_limits, reparameterize
 from ..declare.bounds import EXACT_METHODS
 from ..declare.constraints import ConstraintSet, compile_constraints
-from ..declare.problem import Parameter, _normalize_parameters
+from ..declare.items import Parameter
+from ..declare.problem import _normalize_parameters
 from ..errors import ConfigError, ProblemError
 from ..losses import Evaluation, Objective, Term
 from ..losses.barrier import BarrierTerm

@@ -36,7 +36,8 @@ import sympy as sp
 import torch
 from torch import nn
 
-from ..declare.problem import On, Problem
+from ..declare.items import On
+from ..declare.problem import Problem
 from ..domain import Interval, Product
 from ..domain.box import Face, ProductPiece
 from ..errors import ConfigError
@@ -45,6 +46,7 @@ from ..nn import InputScaling
 from ..result import Result
 from ..solve import solve
 from ..strategies.base import check_int
+from ..strategies.sampling import SamplingHook
 from ..symbolic import AutogradEngine, DerivativePlan, Field
 from ..train import Checkpoint
 from ..train.checkpoint import checkpoints_in
@@ -281,14 +283,14 @@ def march(
     Args:
         problem: a time-dependent forward problem on a space-time box.
         marching: a :class:`Marching` or the number of windows.
-        checkpoint: a folder (or ``po.Checkpoint``): window ``k`` checkpoints into
+        checkpoint: a folder (or ``po.callbacks.Checkpoint``): window ``k`` checkpoints into
             ``<dir>/window-k`` and saves its result there when done.
         resume: the folder of an earlier march: finished windows are reloaded, the
             interrupted one resumes from its newest checkpoint.
-        hooks: training hooks for every window, or a function ``k -> hooks`` (hooks hold
-            one run's state, so give fresh ones per window).
+        hooks: training hooks or adaptive samplers for every window, or a function
+            ``k -> hooks`` (hooks hold one run's state, so give fresh ones per window).
         options: every other keyword of :func:`pinnopt.solve` (model, phases, collocation,
-            dtype, seed, balance, causal, curriculum...), applied to each window.
+            dtype, seed, strategies...), applied to each window.
     """
     spec = marching if isinstance(marching, Marching) else Marching(windows=marching)
     if not isinstance(spec, Marching):
@@ -315,7 +317,7 @@ def march(
             window_resume = None
             if resume is not None and checkpoints_in(Path(resume) / f"window-{k}"):
                 window_resume = Path(resume) / f"window-{k}"
-            res = solve(wp, hooks=extra, checkpoint=window_ckpt, resume=window_resume, **options)
+            res = solve(wp, **_with_hooks(options, extra), checkpoint=window_ckpt, resume=window_resume)
             interrupted = res.stop_reason is not None and res.stop_reason.name == "INTERRUPTED"
             if folder is not None and not interrupted:
                 res.save(folder / RESULT_FILE)
@@ -340,3 +342,15 @@ def march(
         }
     )
     return MarchResult(problem, results, edges, axis, config)
+
+
+def _with_hooks(options: dict[str, Any], hooks: Sequence[TrainingHook]) -> dict[str, Any]:
+    """``options`` with a window's hooks added: adaptive samplers to ``strategies``, the rest
+    (warm starts, user hooks) to ``callbacks``."""
+    samplers = [h for h in hooks if isinstance(h, SamplingHook)]
+    others = [h for h in hooks if not isinstance(h, SamplingHook)]
+    return {
+        **options,
+        "strategies": [*options.get("strategies", ()), *samplers],
+        "callbacks": [*options.get("callbacks", ()), *others],
+    }

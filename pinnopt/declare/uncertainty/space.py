@@ -1,7 +1,7 @@
 """Declaring uncertain coefficients, and the joint space of all of them.
 
-``po.Uncertain(k, po.BoxSet(0.9, 1.1))`` declares the sympy symbol ``k`` uncertain;
-``po.Uncertain((a, b), po.Ellipsoid(...))`` declares two correlated ones. A problem's
+``po.Uncertain(k, po.robust.BoxSet(0.9, 1.1))`` declares the sympy symbol ``k`` uncertain;
+``po.Uncertain((a, b), po.robust.Ellipsoid(...))`` declares two correlated ones. A problem's
 uncertain coefficients form an :class:`UncertaintySpace`: the product of the declared
 sets, one flat vector ``xi`` in declaration order, which inner maximizers search.
 """
@@ -45,8 +45,8 @@ class Uncertain:
             raise ProblemError(f"Uncertain: symbols {[str(s) for s in syms]} repeat a symbol")
         if not isinstance(self.set, UncertaintySet):
             raise ProblemError(
-                f"Uncertain {[str(s) for s in syms]}: set must be a po.BoxSet, po.Ellipsoid, po.Budget or "
-                f"po.Scenarios, got {type(self.set).__name__}"
+                f"Uncertain {[str(s) for s in syms]}: set must be a po.robust.BoxSet, po.robust.Ellipsoid, "
+                f"po.robust.Budget or po.robust.Scenarios, got {type(self.set).__name__}"
             )
         if self.set.dim != len(syms):
             raise ProblemError(

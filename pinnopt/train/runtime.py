@@ -1,0 +1,59 @@
+"""How a run executes: device, derivative engine, torch.compile, data parallelism, the
+divergence guard and the progress display (``po.Runtime``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..errors import ConfigError
+from ..symbolic import DerivativeEngine
+from .guard import DivergenceGuard
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Execution settings of :func:`pinnopt.solve`; none of them changes what is minimized.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` (float32 only); default CUDA
+            when available, else the CPU.
+        engine: the derivative engine. Default: ``po.nn.AutoEngine()``, which propagates
+            derivatives forward (Taylor mode) through recognized MLPs when a point set needs
+            derivatives of order >= 2, and uses reverse-mode autograd otherwise;
+            ``po.nn.AutogradEngine()`` forces reverse mode everywhere.
+        compile: ``torch.compile`` the objective (forward and backward): True, or a dict of
+            ``torch.compile`` options. Compiling takes tens of seconds at the first step and
+            then makes steps faster (``benchmarks/speed_peers.py``): worth it for long runs.
+        distributed: data-parallel training under ``torchrun`` (default: when ``WORLD_SIZE`` > 1).
+        guard: the divergence guard (default ``po.optim.DivergenceGuard()``: 3 retries, lr x0.5).
+        progress: show progress (default: only when writing to a terminal).
+    """
+
+    device: str | torch.device | None = None
+    engine: DerivativeEngine | None = None
+    compile: bool | Mapping[str, Any] = False
+    distributed: bool | None = None
+    guard: DivergenceGuard | None = None
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.device is not None and not isinstance(self.device, (str, torch.device)):
+            raise ConfigError(f"Runtime(device={self.device!r}): expected 'cpu', 'cuda', 'cuda:N' or 'mps'")
+        if self.engine is not None and not isinstance(self.engine, DerivativeEngine):
+            raise ConfigError(
+                f"Runtime(engine={self.engine!r}): expected a DerivativeEngine such as po.nn.AutoEngine()"
+            )
+        if not isinstance(self.compile, (bool, Mapping)):
+            raise ConfigError(f"Runtime(compile={self.compile!r}): expected True/False or a dict of options")
+        if self.distributed not in (None, True, False):
+            raise ConfigError(
+                f"Runtime(distributed={self.distributed!r}): expected None (auto), True or False"
+            )
+        if self.guard is not None and not isinstance(self.guard, DivergenceGuard):
+            raise ConfigError(f"Runtime(guard={self.guard!r}): expected po.optim.DivergenceGuard(...)")
+        if self.progress is not None and not isinstance(self.progress, bool):
+            raise ConfigError(f"Runtime(progress={self.progress!r}): expected True, False or None")
