@@ -86,9 +86,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             this.append(got[str(HERE)])
             base.append(got[str(args.baseline)])
             ratios.append(this[-1] / base[-1])
-            print(
-                f"{case} round {r}: this {this[-1]:.1f} steps/s, baseline {base[-1]:.1f}, ratio {ratios[-1]:.3f}"
-            )
+            line = f"{case} round {r}: this {this[-1]:.1f} steps/s, baseline {base[-1]:.1f}"
+            print(f"{line}, ratio {ratios[-1]:.3f}")
         out[case] = {
             "this_steps_per_s": this,
             "baseline_steps_per_s": base,
