@@ -58,7 +58,7 @@ def test_objective_changed_makes_lbfgs_start_afresh() -> None:
     seen: list[tuple[int, int, bool]] = []
 
     def cb(trainer: po.train.Trainer, step: int) -> None:
-        opt = trainer._opt
+        opt = trainer._state.runner.opt
         assert isinstance(opt, LBFGSOptimizer)
         if step == 5:
             trainer.objective_changed()

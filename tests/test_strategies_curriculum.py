@@ -29,7 +29,7 @@ class _Probe(po.train.TrainingHook):
 
     def on_step(self, trainer: po.train.Trainer, step: int) -> None:
         self.beta[step] = float(trainer.objective.scalars["beta"])
-        opt = trainer._opt
+        opt = getattr(trainer._state.runner, "opt", None)
         self.reset[step] = getattr(opt, "f", 0.0) is None
 
 
