@@ -103,8 +103,9 @@ def solve(
             ``AutogradEngine()`` forces reverse mode everywhere.
         log_every: steps between check points (history flush, divergence guard, stopping
             criteria, log line, progress bar); no host synchronization in between.
-        callbacks: ``cb(trainer, step)`` after every step, or :class:`po.Callback` objects
-            (step, epoch, phase and run ends).
+        callbacks: ``cb(view, step)`` after every step (a read-only ``TrainingView``; it may
+            return a ``TrainingUpdate``), or :class:`po.Callback` objects (step, epoch, phase and
+            run ends).
         hooks: stateful training strategies updated after every step (adaptive sampling:
             ``po.RAR``, ``po.RAD``, ``po.Resample`` are bound to the problem's point sources here).
         batch: default batching of gradient phases (``po.FullBatch()``; ``po.MiniBatch(32)``).

@@ -44,6 +44,7 @@ from .options import check_options
 from .outcome import Signal, TrainOutcome
 from .phases import Phase
 from .progress import Progress
+from .reactions import Reactions
 from .resume import Checkpointer
 from .runners import RunnerContext, StepResult
 from .state import Restart, RunState
@@ -63,7 +64,8 @@ class Trainer:
         phases: optimizer phases run in order, sharing one step counter and history.
         log_every: steps between check points (history flush, divergence guard, stopping
             criteria, log line, progress bar).
-        callbacks: functions ``cb(trainer, step)`` or :class:`~pinnopt.train.Callback` objects.
+        callbacks: functions ``cb(view, step)`` or :class:`~pinnopt.train.Callback` objects (they
+            see a read-only :class:`~pinnopt.losses.hooks.TrainingView` and may return updates).
         hooks: stateful strategies (:class:`~pinnopt.train.hooks.TrainingHook`) updated after
             every step, e.g. adaptive resampling of ``points``.
         batch: the default batching of gradient phases (default ``FullBatch()``).
@@ -158,6 +160,17 @@ class Trainer:
         self._checks = CheckPoints(
             self._state, self._ckpt, model, objective, stop, self.guard, self.dist, checkpoint
         )
+        self._react = Reactions(
+            self._state,
+            model,
+            objective,
+            self.phases,
+            log_every,
+            self.dist,
+            self.history,
+            self.hooks,
+            self.callbacks,
+        )
         self._in_step = False
         self._interrupts = sigint_flag()
 
@@ -220,8 +233,7 @@ class Trainer:
         """Run the phases (from where a loaded checkpoint left off); return the outcome."""
         self._state.t0 = time.perf_counter() - self._ckpt.elapsed0
         if not self._ckpt.resumed:
-            for hook in self.hooks:
-                hook.on_train_start(self)
+            self._react.train_start()
             if self.stop is not None:
                 self.stop.reset()
         total = sum(p.steps for p in self.phases)
@@ -246,8 +258,7 @@ class Trainer:
             calibrate_batch_norm(self.model, self.points[reference].x)
         self.history.flush()
         outcome = self.loop.outcome(self.history, reason, self.elapsed(), self._state.retries)
-        for cb in self.callbacks:
-            cb.on_train_end(self, outcome)
+        self._react.train_end(outcome)
         return outcome
 
     # -- phases -------------------------------------------------------------------------------
@@ -273,8 +284,7 @@ class Trainer:
     def _start_phase(self, phase: Phase) -> None:
         """Start the phase afresh: its runner, hooks, step budget and stopping state."""
         runner = self._state.runner = self._state.make_runner(phase, fresh=True)
-        for hook in self.hooks:
-            hook.on_phase_start(self, self.loop.phase_index)
+        self._react.phase_start()
         self.loop.phase_total = runner.total_steps(self.points)
         self.loop.phase_epochs = 0
         self.loop.phase_status = None
@@ -310,10 +320,7 @@ class Trainer:
         index = loop.phase_index
         if not sig.run:
             self._state.next_phase()
-        for cb in self.callbacks:
-            if partial:
-                cb.on_epoch_end(self, loop.epoch)
-            cb.on_phase_end(self, index, outcome)
+        self._react.phase_end(index, outcome, loop.epoch if partial else None)
         return sig
 
     # -- one step's bookkeeping -----------------------------------------------------------------
@@ -329,8 +336,7 @@ class Trainer:
             self._close_epoch()
         for t in self.objective.terms:
             t.on_step(loop.step)
-        for hook in self.hooks:
-            hook.on_step(self, loop.step)
+        self._react.step(result.total, result.losses)
         self._in_step = False
         runner = self._state.runner
         if runner is not None and runner.minibatch:
@@ -349,11 +355,9 @@ class Trainer:
                 return  # the state went back to the last good step: nothing more to do for this one
         if self.checkpoint is not None and loop.step % self.checkpoint.every == 0:
             self._ckpt.write_periodic()
-        for cb in self.callbacks:
-            cb.on_step_end(self, loop.step)
+        self._react.step_end(loop.step)
         if epoch_done:
-            for cb in self.callbacks:
-                cb.on_epoch_end(self, loop.epoch)
+            self._react.epoch_end(loop.epoch)
         if self._interrupts.requested:
             raise KeyboardInterrupt
 
