@@ -151,6 +151,11 @@ class TrainingView:
             return None
         return float(self._history.loss[-1])
 
+    @property
+    def unknowns(self) -> tuple[str, ...]:
+        """The names of the model's output columns."""
+        return tuple(self._objective.unknowns)
+
     def weights(self) -> torch.Tensor:
         """A copy of the objective's weight vector."""
         return self._objective.weights.detach().clone()

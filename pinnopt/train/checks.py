@@ -8,7 +8,7 @@ decide on as arguments and return the decision; the trainer applies it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -58,11 +58,13 @@ def decide(
     criteria: Sequence[tuple[Criterion | None, bool]],
     dist: DistributedContext | None,
     device: torch.device,
-    stopped: Any,
+    live: Any,
+    apply: Callable[[Any], None],
 ) -> Signal | None:
     """Show the observations to each ``(criterion, ends the run)``; the first that fires gives
-    the signal (a run-ending one wins over a phase-ending one). ``stopped`` is passed to the
-    fired leaves' ``on_stop``. Under DDP rank 0's decision is broadcast."""
+    the signal (a run-ending one wins over a phase-ending one). The fired leaves' ``on_stop``
+    sees ``live`` (the run's view); ``apply`` applies the update it returns. Under DDP rank
+    0's decision is broadcast."""
     found: Signal | None = None
     for crit, run in criteria:
         if crit is None:
@@ -73,7 +75,7 @@ def decide(
                 if found is None or (run and not found.run):
                     found = Signal(leaves[0].reason, run, describe_stop(leaves))
                     for leaf in leaves:
-                        leaf.on_stop(stopped)
+                        apply(leaf.on_stop(live))
                 break
     if dist:
         code = -1.0 if found is None else float(_REASONS.index(found.reason) + (1000 if found.run else 0))
@@ -127,6 +129,8 @@ class CheckPoints:
         guard: the divergence guard's settings.
         dist: this rank's place in a data-parallel run.
         config: the periodic checkpoint settings (None: none).
+        apply: applies a :class:`~pinnopt.losses.hooks.TrainingUpdate` (returned by a stopping
+            criterion's ``on_stop``).
     """
 
     def __init__(
@@ -139,9 +143,11 @@ class CheckPoints:
         guard: DivergenceGuard,
         dist: DistributedContext | None,
         config: Checkpoint | None,
+        apply: Callable[[Any], None],
     ) -> None:
         self.state, self.checkpoints, self.model, self.objective = state, checkpoints, model, objective
         self.stop, self.guard, self.dist, self.config = stop, guard, dist, config
+        self.apply = apply
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.coordinates: tuple[str, ...] = ()
         self.bar: Progress | None = None
@@ -174,7 +180,7 @@ class CheckPoints:
                 if o.cost is not None:
                     st.runner.observe(o.cost)
         criteria = ((self.stop, True), (phase.stop if phase is not None else None, False))
-        sig = decide(obs, criteria, self.dist, st.device, live)
+        sig = decide(obs, criteria, self.dist, st.device, live, self.apply)
         if self.is_main and len(rows):
             name = phase.name if phase is not None else ""
             log.info("step %6d  loss %.4e  %s", loop.step, rows[-1][0], name)

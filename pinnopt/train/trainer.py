@@ -157,9 +157,6 @@ class Trainer:
         self._ckpt = Checkpointer(
             self._state, self.phases, objective.names, dtype, self.dist, identity, checkpoint
         )
-        self._checks = CheckPoints(
-            self._state, self._ckpt, model, objective, stop, self.guard, self.dist, checkpoint
-        )
         self._react = Reactions(
             self._state,
             model,
@@ -170,6 +167,17 @@ class Trainer:
             self.history,
             self.hooks,
             self.callbacks,
+        )
+        self._checks = CheckPoints(
+            self._state,
+            self._ckpt,
+            model,
+            objective,
+            stop,
+            self.guard,
+            self.dist,
+            checkpoint,
+            self._react.apply,
         )
         self._in_step = False
         self._interrupts = sigint_flag()
@@ -200,16 +208,6 @@ class Trainer:
         return self._ckpt.resume_changes
 
     @property
-    def step(self) -> int:
-        """Optimizer steps completed (global across phases)."""
-        return self.loop.step
-
-    @property
-    def phase_index(self) -> int:
-        """The index of the phase under way (``len(phases)`` after the last)."""
-        return self.loop.phase_index
-
-    @property
     def is_main(self) -> bool:
         """True on the process that logs and writes checkpoints (rank 0, or the only one)."""
         return self.dist is None or self.dist.is_main
@@ -237,7 +235,7 @@ class Trainer:
             if self.stop is not None:
                 self.stop.reset()
         total = sum(p.steps for p in self.phases)
-        bar = Progress(self.progress if self.is_main else False, total, self.objective.names, self.step)
+        bar = Progress(self.progress if self.is_main else False, total, self.objective.names, self.loop.step)
         self._checks.bar = bar
         reason: StopReason | None = None
         try:
@@ -316,7 +314,7 @@ class Trainer:
         partial = self._state.runner is not None and self._state.runner.in_epoch
         if partial:
             self._close_epoch()
-        sig, outcome = self._checks.close_phase(sig, self)
+        sig, outcome = self._checks.close_phase(sig, self._react.view())
         index = loop.phase_index
         if not sig.run:
             self._state.next_phase()
@@ -350,7 +348,7 @@ class Trainer:
             if not due and crit is not None:
                 due = crit.due(loop.step, clock)
         if due:
-            loop.signal = self._checks.check(self)
+            loop.signal = self._checks.check(self._react.view())
             if loop.signal is not None and loop.signal.reason is StopReason.DIVERGED:
                 return  # the state went back to the last good step: nothing more to do for this one
         if self.checkpoint is not None and loop.step % self.checkpoint.every == 0:
