@@ -73,9 +73,9 @@ def run(
     """Solve once; return D's trajectory summary, the final error and the stop reason."""
     trace: list[float] = []
 
-    def record(trainer: Any, step: int) -> None:
+    def record(view: Any, step: int) -> None:
         if step % 10 == 0:
-            trace.append(float(trainer.model.scalars()["D"].detach()))
+            trace.append(float(view.scalars()["D"]))
 
     t0 = time.perf_counter()
     result = po.solve(

@@ -59,11 +59,10 @@ class ErrorTrace:
         self.steps: list[int] = []
         self.errors: list[float] = []
 
-    def __call__(self, trainer: Any, step: int) -> None:
+    def __call__(self, view: Any, step: int) -> None:
         if step % self.every:
             return
-        with torch.no_grad():
-            pred = trainer.model(self.x)[:, 0].numpy()
+        pred = view.predict(self.x)[:, 0].numpy()
         self.steps.append(step)
         self.errors.append(float(np.linalg.norm(pred - self.ref) / np.linalg.norm(self.ref)))
 

@@ -112,12 +112,12 @@ class _Progress:
         self.bar = tqdm(total=total, unit="step", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
         self._seen = 0
 
-    def __call__(self, trainer: Any, step: int) -> None:
+    def __call__(self, view: Any, step: int) -> None:
         self.bar.update(step - self.bar.n)
-        n = len(trainer.history)
+        n = view.history_rows
         if n and n != self._seen:  # (a time-marching run feeds it several trainers in turn)
             self._seen = n
-            self.bar.set_postfix(loss=f"{trainer.history.loss[-1]:.3e}", refresh=False)
+            self.bar.set_postfix(loss=f"{view.recorded_loss():.3e}", refresh=False)
 
     def close(self) -> None:
         self.bar.close()

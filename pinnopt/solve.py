@@ -108,8 +108,10 @@ def solve(
             one worst-case group of every term depending on them), False (nominal solve), or
             ``po.robust.Robust(...)`` groups. The result's ``robust`` reports the worst case
             found, the nominal vs worst-case objective and a dense certificate (docs/robust.md).
-        callbacks: ``cb(trainer, step)`` functions, ``po.callbacks.Callback`` objects (step,
-            epoch, phase and run ends) and training hooks (``po.callbacks.TrainingHook``).
+        callbacks: ``cb(view, step)`` functions (``view``: a read-only
+            ``po.callbacks.TrainingView``; they may return a ``po.callbacks.TrainingUpdate``),
+            ``po.callbacks.Callback`` objects (step, epoch, phase and run ends) and training
+            hooks (``po.callbacks.TrainingHook``).
         checkpoint: ``po.callbacks.Checkpoint(dir, every=500)`` or a folder (every 500 steps);
             also written on Ctrl-C.
         resume: a checkpoint file, or a folder (the newest checkpoint of its most recent run

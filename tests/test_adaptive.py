@@ -29,8 +29,8 @@ def sharp_problem() -> po.Problem:
     )
 
 
-def setup(hook: po.sample.RAR | po.sample.RAD | po.sample.Resample, seed: int = 0) -> SimpleNamespace:
-    """What a hook sees of a trainer: model, objective, points (no optimizer needed)."""
+def setup(hook: po.sample.RAR | po.sample.RAD | po.sample.Resample, seed: int = 0) -> po.train.Trainer:
+    """A trainer (never run) whose view the hook sees, and which applies the hook's updates."""
     problem = sharp_problem()
     torch.manual_seed(0)
     model, _ = build_model(problem, po.nn.MLP(width=8, depth=1))
@@ -38,28 +38,39 @@ def setup(hook: po.sample.RAR | po.sample.RAD | po.sample.Resample, seed: int = 
     sources = point_sources(problem, po.Collocation(interior=100, boundary=1))
     g = torch.Generator().manual_seed(1)
     points = {name: PointSet.draw(src, g, torch.float64, CPU) for name, src in sources.items()}
-    trainer = SimpleNamespace(model=model, objective=build_objective(problem), points=points)
+    trainer = po.train.Trainer(model, build_objective(problem), points, [po.optim.Adam(1)])
     hook.bind(sources, seed=seed, dtype=torch.float64, device=CPU)
-    hook.on_train_start(trainer)  # type: ignore[arg-type]
+    trainer._react.apply(hook.on_train_start(trainer._react.view()))
     return trainer
 
 
-def fresh_residuals(trainer: SimpleNamespace, n: int = 2000) -> torch.Tensor:
+def at(trainer: po.train.Trainer, hook: po.train.TrainingHook, step: int) -> None:
+    """Call the hook after step ``step`` as the trainer does, and apply its update."""
+    trainer.loop.step = step
+    trainer._react.apply(hook.on_step(trainer._react.view()))
+
+
+def norms(trainer: po.train.Trainer, pts: po.sample.PointSet, chunk: int = 8192) -> torch.Tensor:
+    view = trainer._react.view()
+    return residual_norms(view, view.points, "interior", pts, chunk)
+
+
+def fresh_residuals(trainer: po.train.Trainer, n: int = 2000) -> torch.Tensor:
     src = point_sources(sharp_problem(), po.Collocation(interior=n))["interior"]
     uniform = PointSet.draw(src, torch.Generator().manual_seed(5), torch.float64, CPU)
-    return residual_norms(trainer, "interior", uniform)  # type: ignore[arg-type]
+    return norms(trainer, uniform)
 
 
 def test_rar_adds_the_points_with_the_largest_residual() -> None:
     hook = po.sample.RAR(every=10, add=20, candidates=1000)
     trainer = setup(hook)
     before = trainer.points["interior"]
-    hook.on_step(trainer, 5)  # type: ignore[arg-type]
+    at(trainer, hook, 5)
     assert len(trainer.points["interior"]) == 100
-    hook.on_step(trainer, 10)  # type: ignore[arg-type]
+    at(trainer, hook, 10)
     after = trainer.points["interior"]
     assert len(after) == 120 and torch.equal(after.x[:100], before.x)
-    added = residual_norms(trainer, "interior", after.take(torch.arange(100, 120)))  # type: ignore[arg-type]
+    added = norms(trainer, after.take(torch.arange(100, 120)))
     assert float(added.min()) >= float(torch.quantile(fresh_residuals(trainer), 0.95))
     assert hook.updates == 1
 
@@ -67,25 +78,25 @@ def test_rar_adds_the_points_with_the_largest_residual() -> None:
 def test_rad_concentrates_points_where_the_residual_is_large() -> None:
     hook = po.sample.RAD(every=1, k=2.0, c=0.0, candidates=2000)
     trainer = setup(hook)
-    hook.on_step(trainer, 1)  # type: ignore[arg-type]
+    at(trainer, hook, 1)
     pts = trainer.points["interior"]
     assert len(pts) == 100 and len(torch.unique(pts.x)) == 100  # same size, no repeats
-    r_rad = residual_norms(trainer, "interior", pts)  # type: ignore[arg-type]
+    r_rad = norms(trainer, pts)
     assert float(r_rad.mean()) > 3 * float(fresh_residuals(trainer).mean())
 
 
 def test_hooks_are_reproducible_and_checkpointed() -> None:
     a, b = po.sample.RAD(every=1), po.sample.RAD(every=1)
     ta, tb = setup(a, seed=3), setup(b, seed=3)
-    a.on_step(ta, 1)  # type: ignore[arg-type]
-    b.on_step(tb, 1)  # type: ignore[arg-type]
+    at(ta, a, 1)
+    at(tb, b, 1)
     assert torch.equal(ta.points["interior"].x, tb.points["interior"].x)
     state = a.state_dict()
-    a.on_step(ta, 2)  # type: ignore[arg-type]
+    at(ta, a, 2)
     c = po.sample.RAD(every=1)
     tc = setup(c, seed=99)
     c.load_state_dict(state)
-    c.on_step(tc, 2)  # restores the saved points, then redraws with the saved generator state
+    at(tc, c, 2)  # restores the saved points, then redraws with the saved generator state
     assert torch.equal(tc.points["interior"].x, ta.points["interior"].x)
 
 
@@ -93,20 +104,20 @@ def test_resample_redraws_every_n_steps_until_the_limit() -> None:
     hook = po.sample.Resample(every=2, until=4)
     trainer = setup(hook)
     first = trainer.points["interior"].x.clone()
-    hook.on_step(trainer, 1)  # type: ignore[arg-type]
+    at(trainer, hook, 1)
     assert torch.equal(trainer.points["interior"].x, first)
-    hook.on_step(trainer, 2)  # type: ignore[arg-type]
+    at(trainer, hook, 2)
     second = trainer.points["interior"].x.clone()
     assert not torch.equal(second, first) and len(second) == 100
-    hook.on_step(trainer, 6)  # type: ignore[arg-type]
+    at(trainer, hook, 6)
     assert torch.equal(trainer.points["interior"].x, second)
 
 
 def test_residual_norms_do_not_depend_on_chunking() -> None:
     trainer = setup(po.sample.Resample())
     pts = trainer.points["interior"]
-    whole = residual_norms(trainer, "interior", pts, chunk=1000)  # type: ignore[arg-type]
-    parts = residual_norms(trainer, "interior", pts, chunk=7)  # type: ignore[arg-type]
+    whole = norms(trainer, pts, chunk=1000)
+    parts = norms(trainer, pts, chunk=7)
     torch.testing.assert_close(whole, parts, rtol=1e-12, atol=1e-12)
     assert not whole.requires_grad
 

@@ -116,8 +116,8 @@ def test_continuation_reaches_final_m_and_hook_restores_state() -> None:
     )
     seen: list[float] = []
 
-    def record(trainer, step) -> None:
-        seen.append(next(t for t in trainer.objective.terms if t.name == "cap").m_value)
+    def record(view, step) -> None:
+        seen.append(next(t for t in view.terms if t.name == "cap").m_value)
 
     po.solve(
         problem,

@@ -57,14 +57,18 @@ def test_objective_changed_makes_lbfgs_start_afresh() -> None:
     _, model, points, objective = setup()
     seen: list[tuple[int, int, bool]] = []
 
-    def cb(trainer: po.train.Trainer, step: int) -> None:
-        opt = trainer._opt
+    def change(view: po.train.TrainingView, step: int) -> po.train.TrainingUpdate | None:
+        return po.train.TrainingUpdate(objective_changed=True) if step == 5 else None
+
+    def cb(view: po.train.TrainingView, step: int) -> None:
+        opt = trainer._state.runner.opt  # the update of `change` is applied before this runs
         assert isinstance(opt, LBFGSOptimizer)
-        if step == 5:
-            trainer.objective_changed()
         seen.append((step, len(opt.s), opt.f is None))
 
-    trainer = po.train.Trainer(model, objective, points, [po.optim.LBFGS(8)], log_every=4, callbacks=[cb])
+    callbacks = [change, cb]
+    trainer = po.train.Trainer(
+        model, objective, points, [po.optim.LBFGS(8)], log_every=4, callbacks=callbacks
+    )
     trainer.objective_changed()  # no phase yet: nothing to do
     trainer.run()
     by_step = {s: (pairs, fresh) for s, pairs, fresh in seen}

@@ -191,10 +191,10 @@ def make_problem():
                       conditions=[po.On(sp.Eq(x, 0), u)], exact=x**2, name="tiny")
 
 
-def _act(trainer, step):
+def _act(view, step):
     if MODE == "diverge" and step == 5:
-        with torch.no_grad():
-            next(trainer.model.parameters()).fill_(float("nan"))
+        key, value = next(iter(view.model_state().items()))
+        return po.train.TrainingUpdate(model_state={{key: torch.full_like(value, float("nan"))}})
     if MODE == "interrupt" and step == 12:
         raise KeyboardInterrupt
 

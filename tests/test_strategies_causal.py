@@ -89,9 +89,9 @@ class _Probe(po.train.TrainingHook):
     def __init__(self) -> None:
         self.frozen: dict[int, torch.Tensor | None] = {}
 
-    def on_step(self, trainer: po.train.Trainer, step: int) -> None:
-        term = next(t for t in trainer.objective.terms if isinstance(t, CausalTerm))
-        self.frozen[step] = None if term.frozen is None else term.frozen.clone()
+    def on_step(self, view: po.train.TrainingView) -> None:
+        term = next(t for t in view.terms if isinstance(t, CausalTerm))
+        self.frozen[view.step] = None if term.frozen is None else term.frozen.clone()
 
 
 @pytest.mark.parametrize("live", [False, True])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import pinnopt as po
+from pinnopt.train.runners import LBFGSRunner
 
 from .strategy_helpers import SMALL, advection_problem, imbalanced_problem
 
@@ -20,17 +21,22 @@ def test_schedule_levels_then_the_target() -> None:
     assert smooth.value(25, 100, 4.0) == pytest.approx(1.0)
 
 
+RESETS: list[int] = []
+"""L-BFGS runners told that the objective changed (test_a_change_during_lbfgs_resets_its_memory)."""
+
+
 class _Probe(po.train.TrainingHook):
     """Records the objective's coefficient and whether L-BFGS lost its memory, after each step."""
 
     def __init__(self) -> None:
         self.beta: dict[int, float] = {}
         self.reset: dict[int, bool] = {}
+        self._seen = 0
 
-    def on_step(self, trainer: po.train.Trainer, step: int) -> None:
-        self.beta[step] = float(trainer.objective.scalars["beta"])
-        opt = trainer._opt
-        self.reset[step] = getattr(opt, "f", 0.0) is None
+    def on_step(self, view: po.train.TrainingView) -> None:
+        self.beta[view.step] = float(view.objective_scalars()["beta"])
+        self.reset[view.step] = len(RESETS) > self._seen  # the runner was told the objective changed
+        self._seen = len(RESETS)
 
 
 def test_the_coefficient_rises_and_the_last_phase_trains_at_the_declared_value() -> None:
@@ -51,7 +57,15 @@ def test_the_coefficient_rises_and_the_last_phase_trains_at_the_declared_value()
     assert result.validate().rel_l2["u"] < 2.0  # validated against the declared beta = 2
 
 
-def test_a_change_during_lbfgs_resets_its_memory() -> None:
+def test_a_change_during_lbfgs_resets_its_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    told = LBFGSRunner.objective_changed
+
+    def spy(self: LBFGSRunner) -> None:
+        RESETS.append(self.opt.n_iter if self.opt is not None else -1)
+        told(self)
+
+    RESETS.clear()
+    monkeypatch.setattr(LBFGSRunner, "objective_changed", spy)
     probe = _Probe()
     result = po.solve(
         advection_problem(),

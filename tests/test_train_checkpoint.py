@@ -30,12 +30,13 @@ class Resample(po.train.TrainingHook):
     def __init__(self) -> None:
         self.draws = 0
 
-    def on_step(self, trainer: po.train.Trainer, step: int) -> None:
-        if step % 15 == 0 and step <= 40:
+    def on_step(self, view: po.train.TrainingView) -> po.train.TrainingUpdate | None:
+        if view.step % 15 == 0 and view.step <= 40:
             self.draws += 1
-            ps = trainer.points["interior"]
+            ps = view.points["interior"]
             x = torch.rand(ps.x.shape, dtype=ps.x.dtype)  # the global RNG: checkpointed too
-            trainer.points["interior"] = PointSet(ps.name, x, {})
+            return po.train.TrainingUpdate(points={"interior": PointSet(ps.name, x, {})})
+        return None
 
     def state_dict(self) -> dict[str, int]:
         return {"draws": self.draws}
@@ -135,11 +136,14 @@ def test_sigint_returns_a_result_and_a_checkpoint(tmp_path) -> None:
 def test_nan_injection_recovers_and_checkpoints_stay_finite(tmp_path) -> None:
     injected: list[int] = []
 
-    def inject(trainer: po.train.Trainer, step: int) -> None:
+    def inject(view: po.train.TrainingView, step: int) -> po.train.TrainingUpdate | None:
         if step == 30 and not injected:  # poison the points once: loss, gradients, parameters go NaN
             injected.append(step)
-            ps = trainer.points["interior"]
-            trainer.points["interior"] = PointSet(ps.name, torch.full_like(ps.x, float("nan")), ps.data)
+            ps = view.points["interior"]
+            return po.train.TrainingUpdate(
+                points={"interior": PointSet(ps.name, torch.full_like(ps.x, float("nan")), ps.data)}
+            )
+        return None
 
     result = po.solve(
         ode_problem(),

@@ -17,7 +17,12 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
 def test_two_rank_gloo_run_matches_the_single_process_full_batch(tmp_path) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent)}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        # the checkout under test first (not an installed pinnopt)
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(Path(__file__).parents[1])]),
+    }
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
         str(WORKER), str(tmp_path),

@@ -251,9 +251,9 @@ def test_progress_bar_is_quiet_off_a_terminal(capsys: pytest.CaptureFixture[str]
 def test_cuda_run_stays_on_the_device_without_synchronizing_inside_steps(dtype: str) -> None:
     devices: set[str] = set()
 
-    def watch(trainer: Trainer, step: int) -> None:
-        devices.update(ps.x.device.type for ps in trainer.points.values())
-        devices.update(p.device.type for p in trainer.parameters())
+    def watch(view: po.train.TrainingView, step: int) -> None:
+        devices.update(ps.x.device.type for ps in view.points.values())
+        devices.update(view.device.type for _ in (0,))
         # steps 3..28 of the Adam phase run with synchronizations turned into errors
         torch.cuda.set_sync_debug_mode("error" if 2 <= step < 28 else "default")
 

@@ -169,8 +169,8 @@ def test_early_stopping_restores_the_best_model() -> None:
     _, model, points, objective = setup()
     seen: dict[int, list[torch.Tensor]] = {}
 
-    def remember(trainer: Trainer, step: int) -> None:
-        seen[step] = [p.detach().clone() for p in trainer.model.parameters()]
+    def remember(view: po.train.TrainingView, step: int) -> None:
+        seen[step] = list(view.parameters())
 
     early = po.stop.EarlyStopping(patience=10)
     # The warm-up raises the learning rate until the cost, after falling 100x, blows up.

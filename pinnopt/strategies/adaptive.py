@@ -19,19 +19,16 @@ causal training weights already. The history records the mean and maximum of ``l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, final
+from typing import Any, ClassVar, final
 
 import torch
 
 from ..errors import ConfigError
 from ..losses import Evaluation, PointSet, Term
-from ..losses.hooks import TrainingHook
+from ..losses.hooks import TrainingHook, TrainingUpdate, TrainingView
 from ..symbolic import Field
-from .base import Assembly, Strategy, check_float, check_int, in_lbfgs, term_names
+from .base import Assembly, Strategy, check_float, check_int, term_names
 from .causal import CausalTerm
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..train.trainer import Trainer
 
 INDEX = "sa_index"
 """The per-point data key holding each point's row in its set."""
@@ -178,38 +175,40 @@ class SelfAdaptiveHook(TrainingHook):
         self.spec = spec
         self.names = names
 
-    def _terms(self, trainer: Trainer) -> list[SelfAdaptiveTerm]:
-        found = {t.name: t for t in trainer.objective.terms if isinstance(t, SelfAdaptiveTerm)}
+    def _terms(self, view: TrainingView) -> list[SelfAdaptiveTerm]:
+        found = {t.name: t for t in view.terms if isinstance(t, SelfAdaptiveTerm)}
         return [found[n] for n in self.names]
 
-    def on_train_start(self, trainer: Trainer) -> None:
-        self._record(trainer, trainer.step)
+    def on_train_start(self, view: TrainingView) -> TrainingUpdate:
+        return self._record(view, view.step)
 
-    def on_phase_start(self, trainer: Trainer, index: int) -> None:
-        for term in self._terms(trainer):
+    def on_phase_start(self, view: TrainingView) -> None:
+        for term in self._terms(view):
             term.lam.grad = None  # nothing carried over from an earlier phase
 
-    def on_step(self, trainer: Trainer, step: int) -> None:
-        terms = self._terms(trainer)
-        if in_lbfgs(trainer):
+    def on_step(self, view: TrainingView) -> TrainingUpdate | None:
+        step = view.step
+        terms = self._terms(view)
+        if view.in_quasi_newton:
             for term in terms:
                 term.lam.grad = None
-            return
+            return None
         if step % self.spec.every != 0:
-            return
+            return None
         for term in terms:
             g = term.lam.grad
-            if g is not None and trainer.dist is not None:
-                torch.distributed.all_reduce(g)
+            if g is not None:
+                view.all_reduce(g)
             term.ascend(self.spec.lr)
-        if step % max(trainer.log_every, self.spec.every) == 0:
-            self._record(trainer, step)
+        if step % max(view.log_every, self.spec.every) == 0:
+            return self._record(view, step)
+        return None
 
-    def _record(self, trainer: Trainer, step: int) -> None:
+    def _record(self, view: TrainingView, step: int) -> TrainingUpdate:
         stats = []
         labels = []
-        for term in self._terms(trainer):
+        for term in self._terms(view):
             w2 = term.lam.detach() ** 2
             stats += [w2.mean(), w2.max()]
             labels += [f"{term.name}:mean", f"{term.name}:max"]
-        trainer.history.record_series("sa_weights", step, torch.stack(stats), labels)
+        return TrainingUpdate(records=[("sa_weights", step, torch.stack(stats), labels)])

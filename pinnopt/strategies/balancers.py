@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, final
 import torch
 
 from ..errors import ConfigError
-from .balancing import TINY, BalanceHook, Balancer, term_gradients, term_losses
+from .balancing import TINY, BalanceHook, Balancer
 from .base import Assembly, check_float, check_int, term_names
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Mapping, Sequence
 
-    from ..train.trainer import Trainer
+    from ..losses.hooks import TrainingView
 
 
 def _check_alpha(owner: str, alpha: Any) -> None:
@@ -70,10 +70,10 @@ class LRAnnealing(Balancer):
             return list(self.reference)
         return [n for n in names if kinds.get(n) == "equation"]
 
-    def update(self, hook: BalanceHook, trainer: Trainer) -> torch.Tensor:
+    def update(self, hook: BalanceHook, view: TrainingView) -> torch.Tensor:
         assert hook.lam is not None and hook.base is not None
         ref = set(self._reference(hook.names, hook.kinds))
-        _, grads = term_gradients(trainer, hook.positions(trainer))
+        _, grads = view.term_gradients(hook.positions(view))
         base = hook.base.to(grads[0])
         g_ref = sum(base[j] * grads[j] for j, n in enumerate(hook.names) if n in ref)
         top = g_ref.abs().max()  # type: ignore[union-attr]
@@ -110,14 +110,14 @@ class GradNorm(Balancer):
         check_float(self.kind, "lr", self.lr, 0.0, 10.0)
         self._check_common()
 
-    def initial_state(self, hook: BalanceHook, trainer: Trainer) -> dict[str, Any]:
+    def initial_state(self, hook: BalanceHook, view: TrainingView) -> dict[str, Any]:
         assert hook.lam is not None
         zeros = torch.zeros_like(hook.lam)
-        return {"L0": term_losses(trainer, hook.positions(trainer)), "m": zeros, "v": zeros.clone(), "t": 0}
+        return {"L0": view.term_losses(hook.positions(view)), "m": zeros, "v": zeros.clone(), "t": 0}
 
-    def update(self, hook: BalanceHook, trainer: Trainer) -> torch.Tensor:
+    def update(self, hook: BalanceHook, view: TrainingView) -> torch.Tensor:
         assert hook.lam is not None and hook.base is not None
-        losses, grads = term_gradients(trainer, hook.positions(trainer))
+        losses, grads = view.term_gradients(hook.positions(view))
         lam = hook.lam
         gnorm = torch.stack([(b * g).norm() for b, g in zip(hook.base.to(grads[0]), grads, strict=True)]).to(
             lam
@@ -168,25 +168,23 @@ class NTKWeights(Balancer):
         if bad:
             raise ConfigError(f"NTKWeights needs pointwise residuals; terms {bad} have none")
 
-    def initial_state(self, hook: BalanceHook, trainer: Trainer) -> dict[str, Any]:
-        g = torch.Generator(device=trainer.device)
+    def initial_state(self, hook: BalanceHook, view: TrainingView) -> dict[str, Any]:
+        g = torch.Generator(device=view.device)
         g.manual_seed(self.seed)
         return {"generator": g.get_state()}
 
-    def update(self, hook: BalanceHook, trainer: Trainer) -> torch.Tensor:
+    def update(self, hook: BalanceHook, view: TrainingView) -> torch.Tensor:
         assert hook.lam is not None
-        gen = torch.Generator(device=trainer.device)
+        gen = torch.Generator(device=view.device)
         gen.set_state(hook.state["generator"].cpu())
-        obj = trainer.objective
-        ev = obj.evaluation(trainer.model, trainer.points)
-        params = trainer.parameters()
+        ev = view.evaluation(create_graph=True)
         traces = []
-        for i in hook.positions(trainer):
-            r = obj.terms[i].residual(ev)  # type: ignore[attr-defined]
+        for i in hook.positions(view):
+            r = view.terms[i].residual(ev)  # type: ignore[attr-defined]
             total = torch.zeros((), dtype=r.dtype, device=r.device)
             for _ in range(self.probes):
                 v = torch.randint(0, 2, r.shape, generator=gen, device=r.device).to(r.dtype) * 2 - 1
-                g = torch.autograd.grad((v * r).sum(), params, retain_graph=True, allow_unused=True)
+                g = view.gradient_of((v * r).sum(), retain_graph=True)
                 total = total + sum((x * x).sum() for x in g if x is not None)
             traces.append(total / (self.probes * max(r.numel(), 1)))
         tr = torch.stack(traces).detach().to(hook.lam)
@@ -224,23 +222,23 @@ class ReLoBRaLo(Balancer):
         check_int(self.kind, "seed", self.seed, 0)
         self._check_common()
 
-    def initial_state(self, hook: BalanceHook, trainer: Trainer) -> dict[str, Any]:
-        g = torch.Generator(device=trainer.device)
+    def initial_state(self, hook: BalanceHook, view: TrainingView) -> dict[str, Any]:
+        g = torch.Generator(device=view.device)
         g.manual_seed(self.seed)
-        losses = term_losses(trainer, hook.positions(trainer))
+        losses = view.term_losses(hook.positions(view))
         return {"L0": losses, "prev": losses.clone(), "generator": g.get_state()}
 
-    def update(self, hook: BalanceHook, trainer: Trainer) -> torch.Tensor:
+    def update(self, hook: BalanceHook, view: TrainingView) -> torch.Tensor:
         assert hook.lam is not None
         st = hook.state
-        losses = term_losses(trainer, hook.positions(trainer)).to(hook.lam)
+        losses = view.term_losses(hook.positions(view)).to(hook.lam)
         n = len(losses)
         t = self.temperature
         bal_prev = n * torch.softmax(losses / (t * st["prev"].to(losses) + TINY), dim=0)
         bal_0 = n * torch.softmax(losses / (t * st["L0"].to(losses) + TINY), dim=0)
-        gen = torch.Generator(device=trainer.device)
+        gen = torch.Generator(device=view.device)
         gen.set_state(st["generator"].cpu())
-        u = torch.rand((), generator=gen, device=trainer.device, dtype=losses.dtype)
+        u = torch.rand((), generator=gen, device=view.device, dtype=losses.dtype)
         rho = (u < self.expected_rho).to(losses.dtype)
         lam = self.alpha * (rho * hook.lam + (1 - rho) * bal_0) + (1 - self.alpha) * bal_prev
         hook.state = {"L0": st["L0"], "prev": losses, "generator": gen.get_state()}

@@ -20,16 +20,13 @@ import abc
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, final
+from typing import Any, ClassVar, final
 
 import torch
 
 from ..errors import ConfigError
-from ..losses.hooks import TrainingHook
-from .base import Assembly, Strategy, broadcast, check_int, in_lbfgs, term_names
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..train.trainer import Trainer
+from ..losses.hooks import TrainingHook, TrainingUpdate, TrainingView
+from .base import Assembly, Strategy, check_int, term_names
 
 TINY = 1e-30
 
@@ -69,12 +66,12 @@ class Balancer(Strategy):
     def _check_terms(self, asm: Assembly, names: list[str]) -> None:
         """Raise ConfigError when a balanced term lacks what the balancer needs."""
 
-    def initial_state(self, hook: BalanceHook, trainer: Trainer) -> dict[str, Any]:
+    def initial_state(self, hook: BalanceHook, view: TrainingView) -> dict[str, Any]:
         """The balancer's own state at the start of training (default: none)."""
         return {}
 
     @abc.abstractmethod
-    def update(self, hook: BalanceHook, trainer: Trainer) -> torch.Tensor:
+    def update(self, hook: BalanceHook, view: TrainingView) -> torch.Tensor:
         """The new multipliers ``lam`` of the balanced terms (a device tensor)."""
 
 
@@ -93,42 +90,37 @@ class BalanceHook(TrainingHook):
         self.updates = 0
         self._pos: torch.Tensor | None = None
 
-    def positions(self, trainer: Trainer) -> list[int]:
+    def positions(self, view: TrainingView) -> list[int]:
         """Positions of the balanced terms in the objective."""
-        names = trainer.objective.names
-        return [names.index(n) for n in self.names]
+        return [view.names.index(n) for n in self.names]
 
-    def on_train_start(self, trainer: Trainer) -> None:
-        w = trainer.objective.weights
-        pos = self.positions(trainer)
+    def on_train_start(self, view: TrainingView) -> TrainingUpdate:
+        w = view.weights()
+        pos = self.positions(view)
         self.base = w[pos].detach().clone()
         self.lam = torch.ones_like(self.base)
-        self.state = self.spec.initial_state(self, trainer)
-        self._apply(trainer)
-        self._record(trainer, trainer.step)
+        self.state = self.spec.initial_state(self, view)
+        return self._update(view, view.step, changed=False)
 
-    def on_step(self, trainer: Trainer, step: int) -> None:
-        if self.spec.static or step % self.spec.every != 0 or (in_lbfgs(trainer) and not self.spec.lbfgs):
-            return
-        lam = self.spec.update(self, trainer).detach()
-        broadcast(trainer, lam)
+    def on_step(self, view: TrainingView) -> TrainingUpdate | None:
+        step = view.step
+        if self.spec.static or step % self.spec.every != 0 or (view.in_quasi_newton and not self.spec.lbfgs):
+            return None
+        lam = self.spec.update(self, view).detach()
+        view.broadcast(lam)
         self.lam = lam
         self.updates += 1
-        self._apply(trainer)
-        self._record(trainer, step)
-        trainer.objective_changed()
+        return self._update(view, step, changed=True)
 
-    def _apply(self, trainer: Trainer) -> None:
+    def _update(self, view: TrainingView, step: int, *, changed: bool) -> TrainingUpdate:
+        """The new weight vector, recorded in the history."""
         assert self.lam is not None and self.base is not None
-        obj = trainer.objective
-        if self._pos is None or self._pos.device != obj.weights.device:
-            self._pos = torch.tensor(self.positions(trainer), device=obj.weights.device)
-        w = obj.weights.detach().clone()
+        w = view.weights()
+        if self._pos is None or self._pos.device != w.device:
+            self._pos = torch.tensor(self.positions(view), device=w.device)
         w[self._pos] = (self.base * self.lam).to(w)
-        obj.weights = w
-
-    def _record(self, trainer: Trainer, step: int) -> None:
-        trainer.history.record_series("weights", step, trainer.objective.weights, trainer.objective.names)
+        records = [("weights", step, w, view.names)]
+        return TrainingUpdate(weights=w, records=records, objective_changed=changed)
 
     def state_dict(self) -> dict[str, Any]:
         return {"lam": self.lam, "base": self.base, "state": self.state, "updates": self.updates}
@@ -138,35 +130,6 @@ class BalanceHook(TrainingHook):
         self.state = dict(state["state"])
         self.updates = int(state["updates"])
         self._pos = None
-
-
-# -- shared computations -------------------------------------------------------------------------
-def term_losses(trainer: Trainer, positions: Sequence[int]) -> torch.Tensor:
-    """The current unweighted losses of the terms at ``positions`` (full point sets, detached)."""
-    obj = trainer.objective
-    ev = obj.evaluation(trainer.model, trainer.points, create_graph=False)
-    return torch.stack([obj.terms[i].loss(ev) for i in positions]).detach()
-
-
-def term_gradients(trainer: Trainer, positions: Sequence[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Losses and flat parameter gradients of the terms at ``positions`` (one evaluation)."""
-    obj = trainer.objective
-    ev = obj.evaluation(trainer.model, trainer.points)
-    params = trainer.parameters()
-    losses, grads = [], []
-    for k, i in enumerate(positions):
-        loss = obj.terms[i].loss(ev)
-        g = torch.autograd.grad(loss, params, retain_graph=k < len(positions) - 1, allow_unused=True)
-        grads.append(
-            torch.cat(
-                [
-                    (x if x is not None else torch.zeros_like(p)).reshape(-1)
-                    for x, p in zip(g, params, strict=True)
-                ]
-            )
-        )
-        losses.append(loss.detach())
-    return torch.stack(losses), grads
 
 
 # -- the balancers ---------------------------------------------------------------------------------
@@ -197,13 +160,13 @@ class FixedWeights(Balancer):
         object.__setattr__(self, "terms", tuple(n for n, _ in items))
         self._check_common()
 
-    def initial_state(self, hook: BalanceHook, trainer: Trainer) -> dict[str, Any]:
+    def initial_state(self, hook: BalanceHook, view: TrainingView) -> dict[str, Any]:
         assert hook.base is not None
         target = torch.tensor([w for _, w in self.weights], dtype=hook.base.dtype, device=hook.base.device)
         hook.lam = target / hook.base
         return {}
 
-    def update(self, hook: BalanceHook, trainer: Trainer) -> torch.Tensor:
+    def update(self, hook: BalanceHook, view: TrainingView) -> torch.Tensor:
         assert hook.lam is not None
         return hook.lam
 

@@ -9,7 +9,8 @@ self-adaptive weights), add per-point data or scalars, and returns a
 state and the objective's state (weights, wrapped terms, scalars) are checkpointed by the
 trainer, so a resumed run continues exactly.
 
-Strategies that change the objective call ``trainer.objective_changed()`` after doing so:
+Strategies that change the objective say so in the update their hook returns
+(``TrainingUpdate(objective_changed=True)``, see :mod:`pinnopt.losses.hooks`):
 during an L-BFGS phase that makes L-BFGS re-evaluate the loss and drop its curvature
 memory (which describe the old objective). By default they act only in gradient phases and
 hold their values during L-BFGS (``lbfgs=True`` lets them act there too, at the price of
@@ -21,17 +22,14 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import torch
 
 from ..declare.problem import Problem
 from ..errors import ConfigError
 from ..losses import PointSet, Term
-from ..losses.hooks import TrainingHook
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..train.trainer import Trainer
+from ..losses.hooks import TrainingHook, TrainingView
 
 
 @dataclass
@@ -133,21 +131,9 @@ def term_names(owner: str, terms: Any) -> tuple[str, ...] | None:
     return items
 
 
-def in_lbfgs(trainer: Trainer) -> bool:
-    """True when the trainer's current phase is L-BFGS."""
-    i = trainer.phase_index
-    return i < len(trainer.phases) and trainer.phases[i].quasi_newton
-
-
-def steps_before_last_phase(trainer: Trainer) -> int:
+def steps_before_last_phase(view: TrainingView) -> int:
     """Steps of every phase but the last (half the steps when there is one phase)."""
-    phases = trainer.phases
+    phases = view.phases
     if len(phases) == 1:
-        return max(1, int(getattr(phases[0], "steps", 0) or 0) // 2)
-    return sum(int(getattr(p, "steps", 0) or 0) for p in phases[:-1])
-
-
-def broadcast(trainer: Trainer, tensor: torch.Tensor) -> None:
-    """Make ``tensor`` equal on every data-parallel rank (rank 0's value; no-op otherwise)."""
-    if trainer.dist is not None:
-        torch.distributed.broadcast(tensor, src=0)
+        return max(1, int(phases[0].steps or 0) // 2)
+    return sum(int(p.steps or 0) for p in phases[:-1])

@@ -21,18 +21,15 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, final
+from typing import Any, ClassVar, final
 
 import torch
 
 from ..errors import ConfigError
 from ..losses import Evaluation, Term
-from ..losses.hooks import TrainingHook
+from ..losses.hooks import TrainingHook, TrainingUpdate, TrainingView
 from ..symbolic import Field
-from .base import Assembly, Strategy, check_float, check_int, in_lbfgs, term_names
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..train.trainer import Trainer
+from .base import Assembly, Strategy, check_float, check_int, term_names
 
 
 class CausalTerm(Term):
@@ -189,30 +186,31 @@ class CausalHook(TrainingHook):
         self.values = torch.tensor(spec.schedule, dtype=eps.dtype, device=eps.device)
         self.index = torch.zeros((), dtype=torch.long, device=eps.device)
 
-    def _terms(self, trainer: Trainer) -> list[CausalTerm]:
-        found = {t.name: t for t in trainer.objective.terms if isinstance(t, CausalTerm)}
+    def _terms(self, view: TrainingView) -> list[CausalTerm]:
+        found = {t.name: t for t in view.terms if isinstance(t, CausalTerm)}
         return [found[n] for n in self.names]
 
-    def on_phase_start(self, trainer: Trainer, index: int) -> None:
-        terms = self._terms(trainer)
-        if not in_lbfgs(trainer):
+    def on_phase_start(self, view: TrainingView) -> None:
+        terms = self._terms(view)
+        if not view.in_quasi_newton:
             for term in terms:
                 term.frozen = None
             return
-        ev = trainer.objective.evaluation(trainer.model, trainer.points, create_graph=False)
+        ev = view.evaluation(create_graph=False)
         for term in terms:
             term.frozen = term.weights_for(term.slab_losses(ev).detach())
             term.last_weights = term.frozen
 
-    def on_step(self, trainer: Trainer, step: int) -> None:
+    def on_step(self, view: TrainingView) -> TrainingUpdate | None:
+        step = view.step
         if step % self.spec.every != 0:
-            return
-        lbfgs = in_lbfgs(trainer)
+            return None
+        lbfgs = view.in_quasi_newton
         if lbfgs and not self.spec.lbfgs:
-            return
-        terms = [t for t in self._terms(trainer) if t.last_weights is not None]
+            return None
+        terms = [t for t in self._terms(view) if t.last_weights is not None]
         if not terms:
-            return
+            return None
         if len(self.values) > 1:
             low = torch.stack([t.last_weights.min() for t in terms]).min()  # type: ignore[union-attr]
             advance = (low > self.spec.threshold) & (self.index < len(self.values) - 1)
@@ -223,16 +221,17 @@ class CausalHook(TrainingHook):
             for t in terms:
                 assert t.last_losses is not None
                 t.frozen = t.weights_for(t.last_losses)
-            trainer.objective_changed()
-        self._record(trainer, step, terms)
+        return TrainingUpdate(records=self._records(step, terms), objective_changed=lbfgs)
 
-    def _record(self, trainer: Trainer, step: int, terms: list[CausalTerm]) -> None:
+    def _records(self, step: int, terms: list[CausalTerm]) -> list[tuple[str, int, torch.Tensor, list[str]]]:
         labels = [f"w{i}" for i in range(self.spec.slabs)]
+        out = []
         for t in terms:
             name = "causal" if len(self.names) == 1 else f"causal/{t.name}"
             w = t.frozen if t.frozen is not None else t.last_weights
-            trainer.history.record_series(name, step, w, labels)  # type: ignore[arg-type]
-        trainer.history.record_series("causal_eps", step, self.eps, ["eps"])
+            out.append((name, step, w, labels))
+        out.append(("causal_eps", step, self.eps, ["eps"]))
+        return out  # type: ignore[return-value]
 
     def state_dict(self) -> dict[str, Any]:
         return {"index": self.index.clone()}

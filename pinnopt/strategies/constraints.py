@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -20,26 +20,23 @@ from ..declare.bounds import Continuation
 from ..errors import ConfigError, PinnoptWarning
 from ..losses.barrier import BarrierTerm
 from ..losses.constraint_terms import EqualityTerm
-from ..losses.hooks import TrainingHook
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..train.trainer import Trainer
+from ..losses.hooks import TrainingHook, TrainingUpdate, TrainingView
 
 log = logging.getLogger("pinnopt.constraints")
 
 
-def gradient_steps(trainer: Trainer) -> int:
+def gradient_steps(view: TrainingView) -> int:
     """Steps of the phases that run before the first L-BFGS phase."""
     total = 0
-    for phase in getattr(trainer, "phases", ()):
-        if getattr(phase, "quasi_newton", False):
+    for phase in view.phases:
+        if phase.quasi_newton:
             break
-        total += int(getattr(phase, "steps", 0) or 0)
+        total += int(phase.steps or 0)
     return total
 
 
-def _terms(trainer: Trainer, kind: type, names: Sequence[str]) -> dict[str, Any]:
-    found = {t.name: t for t in trainer.objective.terms if isinstance(t, kind)}
+def _terms(view: TrainingView, kind: type, names: Sequence[str]) -> dict[str, Any]:
+    found = {t.name: t for t in view.terms if isinstance(t, kind)}
     missing = [n for n in names if n not in found]
     if missing:
         raise ConfigError(f"the objective has no {kind.__name__} named {missing}; it has {sorted(found)}")
@@ -62,15 +59,15 @@ class BarrierContinuation(TrainingHook):
         self._steps: dict[str, int] = {}
         self._bound = False
 
-    def on_train_start(self, trainer: Trainer) -> None:
-        self._bind(trainer)
+    def on_train_start(self, view: TrainingView) -> None:
+        self._bind(view)
         self._apply(self.step)
 
-    def _bind(self, trainer: Trainer) -> None:
+    def _bind(self, view: TrainingView) -> None:
         """Find the terms and the continuation lengths (at the start, and after a resume)."""
-        self._terms = _terms(trainer, BarrierTerm, list(self.schedules))
+        self._terms = _terms(view, BarrierTerm, list(self.schedules))
         self._bound = True
-        default = gradient_steps(trainer)
+        default = gradient_steps(view)
         for name, (cont, _) in self.schedules.items():
             self._steps[name] = cont.steps if cont.steps is not None else default
             if self._steps[name] <= 0:
@@ -90,9 +87,10 @@ class BarrierContinuation(TrainingHook):
         for name, term in self._terms.items():
             term.set_m(self.m_at(name, step))
 
-    def on_step(self, trainer: Trainer, step: int) -> None:
+    def on_step(self, view: TrainingView) -> None:
+        step = view.step
         if not self._bound:  # resumed from a checkpoint: m is restored with the objective
-            self._bind(trainer)
+            self._bind(view)
         self.step = step
         for name, term in self._terms.items():
             cont, _ = self.schedules[name]
@@ -123,14 +121,14 @@ class AugmentedLagrangian(TrainingHook):
         self._until: dict[str, int] = {}
         self._bound = False
 
-    def on_train_start(self, trainer: Trainer) -> None:
-        self._bind(trainer)
+    def on_train_start(self, view: TrainingView) -> None:
+        self._bind(view)
 
-    def _bind(self, trainer: Trainer) -> None:
+    def _bind(self, view: TrainingView) -> None:
         """Find the terms and the last update steps (at the start, and after a resume)."""
-        self._terms = _terms(trainer, EqualityTerm, self.names)
+        self._terms = _terms(view, EqualityTerm, self.names)
         self._bound = True
-        default = gradient_steps(trainer)
+        default = gradient_steps(view)
         for name, term in self._terms.items():
             until = term.equality.until
             self._until[name] = default if until is None else int(until)
@@ -142,10 +140,11 @@ class AugmentedLagrangian(TrainingHook):
                     name,
                 )
 
-    def on_step(self, trainer: Trainer, step: int) -> None:
+    def on_step(self, view: TrainingView) -> None:
+        step = view.step
         if not self._bound:  # resumed from a checkpoint: the multipliers are restored with the objective
-            self._bind(trainer)
-        scalars = trainer.model.scalars() if hasattr(trainer.model, "scalars") else {}
+            self._bind(view)
+        scalars = view.scalars()
         for name, term in self._terms.items():
             if step <= self._until[name] and step % term.equality.every == 0:
                 term.update(scalars)
@@ -174,18 +173,17 @@ class Projection(TrainingHook):
     def __init__(self, limits: Mapping[str, tuple[float | None, float | None]]) -> None:
         self.limits = dict(limits)
 
-    def project(self, model: Any) -> None:
-        """Clamp the model's parameters in place."""
-        params = model.params
-        with torch.no_grad():
-            for name, (lo, hi) in self.limits.items():
-                params[name].clamp_(min=lo, max=hi)
+    def project(self, scalars: Mapping[str, torch.Tensor]) -> TrainingUpdate:
+        """The parameters clamped into their limits."""
+        return TrainingUpdate(
+            scalars={name: scalars[name].clamp(min=lo, max=hi) for name, (lo, hi) in self.limits.items()}
+        )
 
-    def on_train_start(self, trainer: Trainer) -> None:
-        self.project(trainer.model)
+    def on_train_start(self, view: TrainingView) -> TrainingUpdate:
+        return self.project(view.scalars())
 
-    def on_step(self, trainer: Trainer, step: int) -> None:
-        self.project(trainer.model)
+    def on_step(self, view: TrainingView) -> TrainingUpdate:
+        return self.project(view.scalars())
 
 
 class BarrierMonitor(TrainingHook):
@@ -214,26 +212,26 @@ class BarrierMonitor(TrainingHook):
         self._terms: dict[str, BarrierTerm] = {}
         self._bound = False
 
-    def on_train_start(self, trainer: Trainer) -> None:
-        self._terms = _terms(trainer, BarrierTerm, self.names)
+    def on_train_start(self, view: TrainingView) -> None:
+        self._terms = _terms(view, BarrierTerm, self.names)
         self._bound = True
 
-    def on_step(self, trainer: Trainer, step: int) -> None:
+    def on_step(self, view: TrainingView) -> None:
+        step = view.step
         if not self._bound:  # resumed from a checkpoint
-            self.on_train_start(trainer)
-        every = self.every or int(getattr(trainer, "log_every", 100))
+            self.on_train_start(view)
+        every = self.every or view.log_every
         if step % every != 0 or len(self.warned) == len(self._terms):
             return
-        self.check(trainer, step)
+        self.check(view, step)
 
-    def check(self, trainer: Trainer, step: int) -> dict[str, float]:
+    def check(self, view: TrainingView, step: int) -> dict[str, float]:
         """Evaluate the shares now (synchronizes with the device); warn on new offenders."""
-        objective = trainer.objective
-        ev = objective.evaluation(trainer.model, trainer.points, create_graph=False)
-        losses = objective.losses(ev).detach()
-        weighted = (objective.weights.to(losses) * losses).abs()
+        ev = view.evaluation(create_graph=False)
+        losses = torch.stack([t.loss(ev) for t in view.terms]).detach()
+        weighted = (view.weights().to(losses) * losses).abs()
         total = float(weighted.sum())
-        index = {t.name: i for i, t in enumerate(objective.terms)}
+        index = {t.name: i for i, t in enumerate(view.terms)}
         for name, term in self._terms.items():
             share = float(weighted[index[name]]) / total if total > 0 else 0.0
             self.last_shares[name] = share

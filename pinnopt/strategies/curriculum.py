@@ -7,7 +7,7 @@ from a schedule: from ``start`` up to ``end`` (default: the declared value) over
 ``steps`` steps, in ``stages`` equal levels (or continuously), then held at ``end``. By
 default ``steps`` covers every phase but the last, so the last phase (e.g. L-BFGS) trains
 at the target value; validation always uses the declared value. A change during an L-BFGS
-phase resets its memory (``trainer.objective_changed()``). The history records the value
+phase resets its memory (the hook's update says ``objective_changed``). The history records the value
 (series ``"curriculum"``).
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, final
+from typing import Any, ClassVar, final
 
 import sympy as sp
 import torch
@@ -25,11 +25,8 @@ from ..declare.items import Parameter
 from ..declare.problem import Problem
 from ..errors import ConfigError, PinnoptError
 from ..losses import ResidualTerm
-from ..losses.hooks import TrainingHook
+from ..losses.hooks import TrainingHook, TrainingUpdate, TrainingView, merge
 from .base import Assembly, Strategy, check_int, steps_before_last_phase
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..train.trainer import Trainer
 
 
 @final
@@ -174,29 +171,29 @@ class CurriculumHook(TrainingHook):
         self.steps = spec.steps
         self.current = spec.start
 
-    def _set(self, trainer: Trainer, step: int) -> None:
-        steps = self.steps if self.steps is not None else steps_before_last_phase(trainer)
+    def _set(self, view: TrainingView, step: int) -> TrainingUpdate | None:
+        steps = self.steps if self.steps is not None else steps_before_last_phase(view)
         v = self.spec.value(step, steps, self.end)
         if v == self.current:
-            return
+            return None
         continuous = self.spec.stages is None
         if continuous and step < steps and step % self.spec.every != 0:
-            return
+            return None
         self.current = v
         with torch.no_grad():
             self.value.fill_(v)
-        trainer.history.record_series("curriculum", step, self.value, [self.spec.symbol])
-        trainer.objective_changed()
+        records = [("curriculum", step, self.value.clone(), [self.spec.symbol])]
+        return TrainingUpdate(records=records, objective_changed=True)
 
-    def on_train_start(self, trainer: Trainer) -> None:
+    def on_train_start(self, view: TrainingView) -> TrainingUpdate | None:
         self.current = self.spec.start
         with torch.no_grad():
             self.value.fill_(self.spec.start)
-        trainer.history.record_series("curriculum", trainer.step, self.value, [self.spec.symbol])
-        self._set(trainer, trainer.step)
+        first = TrainingUpdate(records=[("curriculum", view.step, self.value.clone(), [self.spec.symbol])])
+        return merge(first, self._set(view, view.step))
 
-    def on_step(self, trainer: Trainer, step: int) -> None:
-        self._set(trainer, step)
+    def on_step(self, view: TrainingView) -> TrainingUpdate | None:
+        return self._set(view, view.step)
 
     def state_dict(self) -> dict[str, Any]:
         return {"current": self.current}

@@ -21,17 +21,14 @@ starts afresh on the new points.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from ..domain.sampling import PointSource
 from ..errors import ConfigError
 from ..losses import PointSet, ResidualTerm
-from ..losses.hooks import TrainingHook
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..train.trainer import Trainer
+from ..losses.hooks import TrainingHook, TrainingUpdate, TrainingView
 
 
 class SamplingHook(TrainingHook):
@@ -95,7 +92,7 @@ class SamplingHook(TrainingHook):
             and (self.until is None or step <= self.until)
         )
 
-    def on_train_start(self, trainer: Trainer) -> None:
+    def on_train_start(self, view: TrainingView) -> TrainingUpdate | None:
         if self.generator is None:
             raise ConfigError(
                 f"{type(self).__name__} is not bound to a problem: pass it to po.solve(strategies=[...]) or "
@@ -103,7 +100,7 @@ class SamplingHook(TrainingHook):
             )
         fixed = [
             (t.name, t.point_set)
-            for t in trainer.objective.terms
+            for t in view.terms
             if getattr(t, "fixed_points", False) and t.point_set in self.target_sets()
         ]
         if fixed:
@@ -112,17 +109,20 @@ class SamplingHook(TrainingHook):
                 f"{[n for n, _ in fixed]} keep per-point state (self-adaptive weights) that needs fixed "
                 "point sets: drop the sampling hook, or the per-point weighting"
             )
-        self._apply_pending(trainer)
+        pending = self._pending_sets(view.points)
+        return TrainingUpdate(points=pending) if pending else None
 
-    def on_step(self, trainer: Trainer, step: int) -> None:
-        self._apply_pending(trainer)
-        if self.due(step):
+    def on_step(self, view: TrainingView) -> TrainingUpdate | None:
+        new = self._pending_sets(view.points)
+        if self.due(view.step):
+            points = {**view.points, **new}
             for name in self.target_sets():
-                trainer.points[name] = self.update(trainer, name)
+                points[name] = new[name] = self.update(view, points, name)
             self.updates += 1
+        return TrainingUpdate(points=new) if new else None
 
-    def update(self, trainer: Trainer, name: str) -> PointSet:
-        """The new point set ``name``."""
+    def update(self, view: TrainingView, points: Mapping[str, PointSet], name: str) -> PointSet:
+        """The new point set ``name`` (``points``: the current sets, earlier updates included)."""
         raise NotImplementedError
 
     def draw(self, name: str, n: int | None = None) -> PointSet:
@@ -149,17 +149,20 @@ class SamplingHook(TrainingHook):
             self.generator.set_state(state["generator"])
         self._pending = dict(state.get("points", {})) or None
 
-    def _apply_pending(self, trainer: Trainer) -> None:
+    def _pending_sets(self, points: Mapping[str, PointSet]) -> dict[str, PointSet]:
+        """The sets restored from a checkpoint that the run does not hold yet."""
+        out: dict[str, PointSet] = {}
         if not self._pending:
-            return
+            return out
         for name, saved in self._pending.items():
             x = saved["x"].to(self.device, self.dtype)
             data = {k: v.to(self.device, self.dtype) for k, v in saved.items() if k != "x"}
-            current = trainer.points.get(name)
+            current = points.get(name)
             if current is not None and _same_points(current, x, data):
                 continue  # the trainer restored this set already: keep the object its batches refer to
-            trainer.points[name] = PointSet(name, x, data)
+            out[name] = PointSet(name, x, data)
         self._pending = None
+        return out
 
 
 def _same_points(ps: PointSet, x: torch.Tensor, data: Mapping[str, torch.Tensor]) -> bool:
@@ -190,7 +193,7 @@ class Resample(SamplingHook):
     ) -> None:
         super().__init__(every, sets, until, start)
 
-    def update(self, trainer: Trainer, name: str) -> PointSet:
+    def update(self, view: TrainingView, points: Mapping[str, PointSet], name: str) -> PointSet:
         return self.draw(name)
 
 
@@ -244,12 +247,12 @@ class RAR(_ResidualHook):
             raise ConfigError(f"RAR(add={add}) exceeds candidates={candidates}")
         self.add = add
 
-    def update(self, trainer: Trainer, name: str) -> PointSet:
+    def update(self, view: TrainingView, points: Mapping[str, PointSet], name: str) -> PointSet:
         cand = self.draw(name, self.candidates)
-        r = residual_norms(trainer, name, cand, self.chunk)
+        r = residual_norms(view, points, name, cand, self.chunk)
         best = torch.topk(r, min(self.add, len(r))).indices
         new = cand.take(best)
-        old = trainer.points[name]
+        old = points[name]
         merged = PointSet(
             name, torch.cat([old.x, new.x]), {k: torch.cat([old.data[k], new.data[k]]) for k in old.data}
         )
@@ -289,26 +292,28 @@ class RAD(_ResidualHook):
         self.k = float(k)
         self.c = float(c)
 
-    def update(self, trainer: Trainer, name: str) -> PointSet:
-        n = len(trainer.points[name])
+    def update(self, view: TrainingView, points: Mapping[str, PointSet], name: str) -> PointSet:
+        n = len(points[name])
         cand = self.draw(name, max(self.candidates or 10 * n, n))
-        r = residual_norms(trainer, name, cand, self.chunk)
+        r = residual_norms(view, points, name, cand, self.chunk)
         p = r**self.k
         p = p / p.mean().clamp_min(torch.finfo(p.dtype).tiny) + self.c
         idx = torch.multinomial(p, n, replacement=False, generator=self.generator)
         return self.remember(cand.take(idx))
 
 
-def residual_norms(trainer: Trainer, name: str, points: PointSet, chunk: int = 8192) -> torch.Tensor:
-    """``sqrt(sum_t r_t^2)`` over the pointwise residual terms of point set ``name``, at ``points``.
+def residual_norms(
+    view: TrainingView, current: Mapping[str, PointSet], name: str, points: PointSet, chunk: int = 8192
+) -> torch.Tensor:
+    """``sqrt(sum_t r_t^2)`` over the pointwise residual terms of point set ``name``, at ``points``
+    (``current``: the run's point sets).
 
     Pointwise residual terms are plain residual terms and terms that wrap one (causal or
     self-adaptive weighting); other terms of the set (a barrier of a bound, an energy) have
     no pointwise residual and do not take part. Evaluated chunk by chunk with
     ``create_graph=False``; the result is detached.
     """
-    objective = trainer.objective
-    terms = [t for t in objective.terms if t.point_set == name]
+    terms = [t for t in view.terms if t.point_set == name]
     residual = [t for t in terms if _pointwise(t)]
     if not residual:
         raise ConfigError(
@@ -319,9 +324,7 @@ def residual_norms(trainer: Trainer, name: str, points: PointSet, chunk: int = 8
     with torch.enable_grad():
         for start in range(0, len(points), chunk):
             part = points.take(torch.arange(start, min(start + chunk, len(points)), device=points.x.device))
-            ev = objective.evaluation(
-                trainer.model, {**trainer.points, name: part}, create_graph=False, reference=trainer.points
-            )
+            ev = view.evaluation({**current, name: part}, create_graph=False, reference=current)
             r2 = sum(t.residual(ev).detach() ** 2 for t in residual)  # type: ignore[attr-defined]
             out.append(r2)  # type: ignore[arg-type]
     return torch.cat(out).sqrt()

@@ -1,6 +1,6 @@
 """The shared trainer: optimizer phases, batching, schedules, stopping, checkpoints, DDP."""
 
-from ..losses.hooks import TrainingHook
+from ..losses.hooks import PhaseInfo, TrainingHook, TrainingUpdate, TrainingView
 from .batching import Batching, FullBatch, MiniBatch
 from .callbacks import Callback
 from .checkpoint import Checkpoint
@@ -55,6 +55,7 @@ __all__ = [
     "Momentum",
     "Observation",
     "Phase",
+    "PhaseInfo",
     "PhaseOutcome",
     "ReduceOnPlateau",
     "Schedule",
@@ -64,5 +65,7 @@ __all__ = [
     "TrainOutcome",
     "Trainer",
     "TrainingHook",
+    "TrainingUpdate",
+    "TrainingView",
     "Warmup",
 ]

@@ -1,6 +1,10 @@
 """Callbacks: user code run at step, epoch, phase and run ends.
 
-A plain function ``cb(trainer, step)`` is a step callback. Subclass :class:`Callback` to be
+Callbacks follow the training protocol of :mod:`pinnopt.losses.hooks`: each receives a
+read-only :class:`~pinnopt.losses.hooks.TrainingView` of the run (never the trainer) and
+may return a :class:`~pinnopt.losses.hooks.TrainingUpdate` that the trainer applies.
+
+A plain function ``cb(view, step)`` is a step callback. Subclass :class:`Callback` to be
 called at epoch ends too (an epoch is one step for full-batch phases, one pass over the
 largest point set for mini-batch phases). Callbacks run after the step's bookkeeping, at a
 step boundary: raising ``KeyboardInterrupt`` there stops training like Ctrl-C does.
@@ -9,40 +13,42 @@ step boundary: raising ``KeyboardInterrupt`` there stops training like Ctrl-C do
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ConfigError
+from ..losses.hooks import TrainingUpdate, TrainingView
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .trainer import Trainer
-
-StepCallback = Callable[["Trainer", int], None]
+StepCallback = Callable[[TrainingView, int], "TrainingUpdate | None"]
 
 
 class Callback:
-    """Base class with no-op hooks; override the ones you need."""
+    """Base class with no-op hooks; override the ones you need (each may return an update)."""
 
-    def on_step_end(self, trainer: Trainer, step: int) -> None:
+    def on_step_end(self, view: TrainingView, step: int) -> TrainingUpdate | None:
         """After global step ``step`` (1-based)."""
+        return None
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_end(self, view: TrainingView, epoch: int) -> TrainingUpdate | None:
         """After epoch ``epoch`` (1-based, global across phases)."""
+        return None
 
-    def on_phase_end(self, trainer: Trainer, phase: int, outcome: Any) -> None:
+    def on_phase_end(self, view: TrainingView, phase: int, outcome: Any) -> TrainingUpdate | None:
         """After phase ``phase`` ended with ``outcome`` (a :class:`PhaseOutcome`)."""
+        return None
 
-    def on_train_end(self, trainer: Trainer, outcome: Any) -> None:
+    def on_train_end(self, view: TrainingView, outcome: Any) -> TrainingUpdate | None:
         """After training ended (a :class:`TrainOutcome`)."""
+        return None
 
 
 class FunctionCallback(Callback):
-    """Wraps a plain ``cb(trainer, step)`` function as a step callback."""
+    """Wraps a plain ``cb(view, step)`` function as a step callback."""
 
     def __init__(self, fn: StepCallback) -> None:
         self.fn = fn
 
-    def on_step_end(self, trainer: Trainer, step: int) -> None:
-        self.fn(trainer, step)
+    def on_step_end(self, view: TrainingView, step: int) -> TrainingUpdate | None:
+        return self.fn(view, step)
 
     def __repr__(self) -> str:
         return f"FunctionCallback({getattr(self.fn, '__name__', self.fn)!r})"
@@ -58,6 +64,6 @@ def as_callbacks(items: Any) -> list[Callback]:
             out.append(FunctionCallback(item))
         else:
             raise ConfigError(
-                f"callbacks: {item!r} is neither a po.callbacks.Callback nor a function cb(trainer, step)"
+                f"callbacks: {item!r} is neither a po.callbacks.Callback nor a function cb(view, step)"
             )
     return out

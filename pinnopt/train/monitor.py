@@ -10,7 +10,10 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any
 
+import torch
+
 from ..errors import ConfigError
+from ..losses.hooks import TrainingUpdate, TrainingView
 from .metric import Metric
 from .stop import StopReason
 from .stopping import Leaf, Observation, check_count, check_number
@@ -21,9 +24,22 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("pinnopt.train")
 
 
+class _ViewModel:
+    """The model as a metric reads it, through the run's read-only view."""
+
+    def __init__(self, view: TrainingView) -> None:
+        self.view = view
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.view.predict(x)
+
+    def parameters(self) -> tuple[torch.Tensor, ...]:
+        return self.view.parameters()
+
+
 def _evaluate(metric: Metric, obs: Observation) -> float:
-    trainer = obs.trainer
-    return metric.evaluate(trainer.model, trainer.objective.unknowns)
+    view = obs.view
+    return metric.evaluate(_ViewModel(view), view.unknowns)
 
 
 class MetricThreshold(Leaf):
@@ -131,7 +147,7 @@ class EarlyStopping(Leaf):
         if value < s["best"] - self.min_delta:
             s["best"], s["best_epoch"], s["best_step"] = value, obs.epoch, obs.step
             if self.restore_best:
-                s["best_state"] = {k: v.detach().clone() for k, v in obs.trainer.model.state_dict().items()}
+                s["best_state"] = obs.view.model_state()
         s["met"] = obs.epoch - s["best_epoch"] >= self.patience
         if s["met"]:
             what = "cost" if self.monitor == "cost" else self.monitor.kind  # type: ignore[union-attr]
@@ -141,11 +157,12 @@ class EarlyStopping(Leaf):
             )
         return bool(s["met"])
 
-    def on_stop(self, trainer: Any) -> None:
+    def on_stop(self, view: Any) -> TrainingUpdate | None:
         best = self._state["best_state"]
         if self.restore_best and best is not None:
-            trainer.model.load_state_dict(best)
             log.info("early stopping: restored the model of step %d", self._state["best_step"])
+            return TrainingUpdate(model_state=best)
+        return None
 
     @property
     def best_step(self) -> int:

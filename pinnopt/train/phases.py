@@ -28,6 +28,7 @@ import torch
 from ..errors import ConfigError
 from .batching import Batching, FullBatch
 from .lbfgs import LBFGSOptimizer
+from .runners import GradientRunner, LBFGSRunner, PhaseRunner, RunnerContext
 from .schedules import Schedule
 from .stopping import Criterion
 
@@ -58,6 +59,10 @@ class Phase(abc.ABC):
             parts.append(f"{f.name}={value!r}")
         return f"{self.name}({', '.join(parts)})"
 
+    @abc.abstractmethod
+    def runner(self, ctx: RunnerContext) -> PhaseRunner:
+        """The engine that runs this phase (:mod:`pinnopt.train.runners`)."""
+
     def _check(self) -> None:
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
             raise ConfigError(f"{self.name}(steps={self.steps!r}): expected an int >= 0")
@@ -83,6 +88,10 @@ class GradientPhase(Phase):
     @abc.abstractmethod
     def make(self, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
         """Create the optimizer."""
+
+    def runner(self, ctx: RunnerContext) -> PhaseRunner:
+        """A :class:`~pinnopt.train.runners.GradientRunner` for this phase."""
+        return GradientRunner(self, ctx)
 
     def _check(self) -> None:
         super()._check()
@@ -257,6 +266,10 @@ class LBFGS(Phase):
                 f"LBFGS(batch={self.batch!r}): L-BFGS always uses the full batch (its curvature pairs "
                 "need the same objective at every iteration); use mini-batches in an Adam/SGD phase"
             )
+
+    def runner(self, ctx: RunnerContext) -> PhaseRunner:
+        """An :class:`~pinnopt.train.runners.LBFGSRunner` for this phase."""
+        return LBFGSRunner(self, ctx)
 
     def make(self, params: Iterable[torch.Tensor], lr_scale: float = 1.0) -> LBFGSOptimizer:
         return LBFGSOptimizer(

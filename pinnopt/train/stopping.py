@@ -45,7 +45,8 @@ class Observation:
         cost: the epoch's cost (mean step loss), or None at a check point inside an epoch.
         elapsed: wall time in seconds since training started (continued across resumes).
         live: True when the trainer's current model is the model after ``step``.
-        trainer: the trainer (live observations only).
+        view: the run's read-only :class:`~pinnopt.losses.hooks.TrainingView` (live
+            observations only).
     """
 
     step: int
@@ -53,7 +54,7 @@ class Observation:
     cost: float | None
     elapsed: float
     live: bool
-    trainer: Any = None
+    view: Any = None
 
 
 def check_number(owner: str, name: str, value: Any, *, positive: bool = True) -> float:
@@ -129,8 +130,10 @@ class Leaf(Criterion):
         """Why the criterion holds (empty when it does not)."""
         return str(self._state["detail"]) if self._state["met"] else ""
 
-    def on_stop(self, trainer: Any) -> None:
-        """Called when training stops because of this criterion."""
+    def on_stop(self, view: Any) -> Any:
+        """Called when training stops because of this criterion, with the run's read-only
+        view; may return a :class:`~pinnopt.losses.hooks.TrainingUpdate` (default: None)."""
+        return None
 
     def state_dict(self) -> dict[str, Any]:
         return clone_tree(self._state)

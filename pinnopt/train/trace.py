@@ -9,16 +9,13 @@ parameters, and the result reports the fitted values and their history
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..losses.hooks import TrainingHook
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .trainer import Trainer
+from ..losses.hooks import TrainingHook, TrainingView
 
 
 class ParameterTrace(TrainingHook):
@@ -38,19 +35,19 @@ class ParameterTrace(TrainingHook):
         self._steps: list[int] = []
         self._rows: list[torch.Tensor] = []
 
-    def on_train_start(self, trainer: Trainer) -> None:
-        scalars = trainer.model.scalars() if hasattr(trainer.model, "scalars") else {}
+    def on_train_start(self, view: TrainingView) -> None:
+        scalars = view.scalars()
         self.names = list(scalars)
         if self.names and not self._rows:
-            self._record(trainer, 0)
+            self._record(scalars, 0)
 
-    def on_step(self, trainer: Trainer, step: int) -> None:
+    def on_step(self, view: TrainingView) -> None:
+        step = view.step
         if self.names and step % self.every == 0:
-            self._record(trainer, step)
+            self._record(view.scalars(), step)
 
-    def _record(self, trainer: Trainer, step: int) -> None:
-        scalars = trainer.model.scalars()
-        self._rows.append(torch.stack([scalars[n].detach() for n in self.names]).clone())
+    def _record(self, scalars: dict[str, torch.Tensor], step: int) -> None:
+        self._rows.append(torch.stack([scalars[n] for n in self.names]).clone())
         self._steps.append(step)
 
     def history(self) -> dict[str, np.ndarray]:

@@ -6,15 +6,20 @@ learning rate is computed on the host. Everything that needs a value from the de
 (logging, the divergence guard, stopping criteria, plateau schedules, the progress bar)
 happens at *check points*: every ``log_every`` steps in full-batch phases, at epoch ends
 (about every ``log_every`` steps) in mini-batch phases, at phase ends, and when a
-criterion asks for one. See :mod:`pinnopt.train.state` for checkpoints and restores.
+criterion asks for one. Each phase runs through its own runner
+(:mod:`pinnopt.train.runners`); the run's state and its capture live in
+:mod:`pinnopt.train.state`, checkpoint files in :mod:`pinnopt.train.resume`, check-point
+decisions in :mod:`pinnopt.train.checks`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,39 +30,31 @@ from ..losses import Objective, PointSet
 from ..losses.evaluation import statistics_set
 from ..losses.hooks import TrainingHook
 from ..nn.norm import calibrate_batch_norm
-from . import checkpoint as ckpt_files
 from . import distributed as ddp
-from .batching import Batching, BatchStream, FullBatch, steps_per_epoch
+from .batching import Batching, FullBatch
 from .callbacks import Callback, StepCallback, as_callbacks
 from .checkpoint import Checkpoint
-from .checks import CheckMixin, sigint_flag
+from .checks import CheckPoints, sigint_flag
 from .compiled import compiled_objective
 from .distributed import DistributedContext
 from .guard import DivergenceGuard
 from .history import History
 from .identity import RunIdentity
-from .lbfgs import LBFGSOptimizer, LBFGSStatus
-from .outcome import PhaseOutcome, Signal, TrainOutcome
-from .phases import LBFGS, GradientPhase, Phase
+from .options import check_options
+from .outcome import Signal, TrainOutcome
+from .phases import Phase
 from .progress import Progress
-from .state import Restart, StateMixin
+from .reactions import Reactions
+from .resume import Checkpointer
+from .runners import RunnerContext, StepResult
+from .state import Restart, RunState
 from .stop import StopReason
 from .stopping import Criterion
 
 log = logging.getLogger("pinnopt.train")
 
-_LBFGS_REASONS = {
-    LBFGSStatus.GRADIENT_TOLERANCE: StopReason.GRADIENT_TOLERANCE,
-    LBFGSStatus.LOSS_CHANGE_TOLERANCE: StopReason.LOSS_CHANGE_TOLERANCE,
-    LBFGSStatus.STEP_TOLERANCE: StopReason.STEP_TOLERANCE,
-    LBFGSStatus.LINE_SEARCH_FAILED: StopReason.LINE_SEARCH_FAILED,
-    LBFGSStatus.ROUND_OFF: StopReason.ROUND_OFF,
-    LBFGSStatus.LINE_SEARCH_NOT_FINITE: StopReason.LINE_SEARCH_NOT_FINITE,
-    LBFGSStatus.NOT_FINITE: StopReason.DIVERGED,
-}
 
-
-class Trainer(StateMixin, CheckMixin):
+class Trainer:
     """Minimizes an :class:`~pinnopt.losses.Objective` over a model with chained phases.
 
     Args:
@@ -67,7 +64,8 @@ class Trainer(StateMixin, CheckMixin):
         phases: optimizer phases run in order, sharing one step counter and history.
         log_every: steps between check points (history flush, divergence guard, stopping
             criteria, log line, progress bar).
-        callbacks: functions ``cb(trainer, step)`` or :class:`~pinnopt.train.Callback` objects.
+        callbacks: functions ``cb(view, step)`` or :class:`~pinnopt.train.Callback` objects (they
+            see a read-only :class:`~pinnopt.losses.hooks.TrainingView` and may return updates).
         hooks: stateful strategies (:class:`~pinnopt.train.hooks.TrainingHook`) updated after
             every step, e.g. adaptive resampling of ``points``.
         batch: the default batching of gradient phases (default ``FullBatch()``).
@@ -105,7 +103,7 @@ class Trainer(StateMixin, CheckMixin):
     ) -> None:
         if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1:
             raise ConfigError(f"log_every={log_every!r}: expected an int >= 1")
-        _check_types(phases, batch, stop, guard, checkpoint, hooks)
+        check_options(phases, batch, stop, guard, checkpoint, hooks)
         self.model = model
         self.objective = objective
         self._compiled = compiled_objective(objective, compile)
@@ -118,54 +116,97 @@ class Trainer(StateMixin, CheckMixin):
         self.guard = guard or DivergenceGuard()
         self.checkpoint = checkpoint
         self.identity = identity
-        self.run_id = ckpt_files.new_run_id()
-        self.resume_changes: dict[str, dict[str, str]] = {}
         self.progress = progress
-        self.coordinates: tuple[str, ...] = ()
-        """Names of the point coordinates, for messages (``po.solve`` sets them)."""
         self.dist = distributed if distributed is not None and distributed.world_size > 1 else None
         self._params = [p for p in model.parameters() if p.requires_grad]
         if not self._params:
             raise ConfigError("the model has no trainable parameters")
         self.device = self._params[0].device
-        self.points = ddp.shard(points, self.dist) if self.dist else dict(points)
+        points = ddp.shard(points, self.dist) if self.dist else dict(points)
         if self.dist:
             ddp.broadcast_parameters(model)
         self.generator = torch.Generator(device=self.device)
         rank = self.dist.rank if self.dist else 0
         self.generator.manual_seed((int(seed) * 1_000_003 + 0x5EED + rank) % (2**63))
         self.history = History(objective.names)
-        self.step = 0
-        self.evaluations = 0
-        self.epoch = 0
-        self.phase_index = 0
-        self.phase_step = 0
-        self.lr_scale = 1.0
-        self._opt: torch.optim.Optimizer | LBFGSOptimizer | None = None
-        self._stream: BatchStream | None = None
-        self._phase_total = 0
-        self._phase_epochs = 0
-        self._check_epochs = 1
-        self._phase_status: StopReason | None = None
-        self._sched_state: dict[str, Any] = {}
-        self._outcomes: list[PhaseOutcome] = []
-        self._phase_start = (0, 0, 0.0)
-        self._epoch_start_row = 0
-        self._pending_epochs: list[tuple[int, int, int, int]] = []
-        self._checked_rows = 0
-        self._lr_set: float | None = None
-        self._grad_ok: torch.Tensor | None = None
-        self._retries = 0
-        self._elapsed0 = 0.0
-        self._t0 = time.perf_counter()
-        self._good: dict[str, Any] | None = None
-        self._resumed = False
+        self._state = RunState(
+            model,
+            objective,
+            points,
+            self.phases,
+            self.hooks,
+            stop,
+            self.history,
+            self.generator,
+            self.device,
+            RunnerContext(
+                model,
+                self._compiled or objective,
+                self._params,
+                self.generator,
+                self.dist.world_size if self.dist else 1,
+                self.batch,
+                tuple(objective.point_set_names),
+                0,
+                self.is_main,
+            ),
+        )
+        self.loop = self._state.loop
+        """Where the run stands (counters, pending signal, outcomes)."""
+        dtype = self._params[0].dtype
+        self._ckpt = Checkpointer(
+            self._state, self.phases, objective.names, dtype, self.dist, identity, checkpoint
+        )
+        self._react = Reactions(
+            self._state,
+            model,
+            objective,
+            self.phases,
+            log_every,
+            self.dist,
+            self.history,
+            self.hooks,
+            self.callbacks,
+        )
+        self._checks = CheckPoints(
+            self._state,
+            self._ckpt,
+            model,
+            objective,
+            stop,
+            self.guard,
+            self.dist,
+            checkpoint,
+            self._react.apply,
+        )
         self._in_step = False
-        self._sigint = False
-        self._stop_detail = ""
-        self._signal: Signal | None = None
+        self._interrupts = sigint_flag()
 
     # -- public -------------------------------------------------------------------------------
+    @property
+    def points(self) -> dict[str, PointSet]:
+        """The point sets (hooks may replace entries)."""
+        return self._state.points
+
+    @property
+    def coordinates(self) -> tuple[str, ...]:
+        """Names of the point coordinates, for messages (``po.solve`` sets them)."""
+        return self._checks.coordinates
+
+    @coordinates.setter
+    def coordinates(self, value: tuple[str, ...]) -> None:
+        self._checks.coordinates = tuple(value)
+
+    @property
+    def run_id(self) -> str:
+        """The id in this run's checkpoint file names (kept by a resumed run)."""
+        return self._ckpt.run_id
+
+    @property
+    def resume_changes(self) -> dict[str, dict[str, str]]:
+        """The settings that changed since the loaded checkpoint was written."""
+        return self._ckpt.resume_changes
+
     @property
     def is_main(self) -> bool:
         """True on the process that logs and writes checkpoints (rank 0, or the only one)."""
@@ -179,28 +220,28 @@ class Trainer(StateMixin, CheckMixin):
         """Tell the trainer that the objective changed (weights, coefficients): an L-BFGS phase
         re-evaluates the loss and drops its curvature memory before its next iteration;
         gradient phases need nothing."""
-        if isinstance(self._opt, LBFGSOptimizer):
-            self._opt.reset()
+        if self._state.runner is not None:
+            self._state.runner.objective_changed()
 
     def elapsed(self) -> float:
         """Wall time of the run so far in seconds (continued across resumes)."""
-        return time.perf_counter() - self._t0
+        return self._state.elapsed()
 
     def run(self) -> TrainOutcome:
         """Run the phases (from where a loaded checkpoint left off); return the outcome."""
-        self._t0 = time.perf_counter() - self._elapsed0
-        if not self._resumed:
-            for hook in self.hooks:
-                hook.on_train_start(self)
+        self._state.t0 = time.perf_counter() - self._ckpt.elapsed0
+        if not self._ckpt.resumed:
+            self._react.train_start()
             if self.stop is not None:
                 self.stop.reset()
         total = sum(p.steps for p in self.phases)
-        self._bar = Progress(self.progress if self.is_main else False, total, self.objective.names, self.step)
+        bar = Progress(self.progress if self.is_main else False, total, self.objective.names, self.loop.step)
+        self._checks.bar = bar
         reason: StopReason | None = None
         try:
-            with sigint_flag(self):
-                if self._good is None:
-                    self._snapshot()
+            with self._interrupts:
+                if self._state.good is None:
+                    self._state.snapshot()
                 while reason is None:
                     try:
                         reason = self._run_phases()
@@ -209,259 +250,148 @@ class Trainer(StateMixin, CheckMixin):
                     except KeyboardInterrupt:
                         reason = self._interrupted()
         finally:
-            self._bar.close()
+            bar.close()
         reference = statistics_set(self.points)
         if reference is not None:  # batch norm: eval mode gets the trained function's statistics
             calibrate_batch_norm(self.model, self.points[reference].x)
         self.history.flush()
-        outcome = TrainOutcome(
-            self.history,
-            reason,
-            list(self._outcomes),
-            self.step,
-            self.evaluations,
-            self.elapsed(),
-            self._stop_detail,
-            self.epoch,
-            self._retries,
-        )
-        for cb in self.callbacks:
-            cb.on_train_end(self, outcome)
+        outcome = self.loop.outcome(self.history, reason, self.elapsed(), self._state.retries)
+        self._react.train_end(outcome)
         return outcome
 
     # -- phases -------------------------------------------------------------------------------
     def _run_phases(self) -> StopReason:
+        loop = self.loop
         reason = StopReason.STEP_BUDGET
-        while self.phase_index < len(self.phases):
-            phase = self.phases[self.phase_index]
-            if self._opt is None:
+        while loop.phase_index < len(self.phases):
+            phase = self.phases[loop.phase_index]
+            if self._state.runner is None:
                 self._start_phase(phase)
-            if isinstance(phase, LBFGS):
-                self._lbfgs_steps(phase)
-            else:
-                self._gradient_steps(phase)  # type: ignore[arg-type]
-            sig, self._signal = self._signal, None
+            self._steps(phase)
+            sig, loop.signal = loop.signal, None
             if sig is None or not sig.run:
                 sig = self._end_phase(phase, sig)
             else:
-                self._record_outcome(sig.reason, sig.detail)
-                self._stop_detail = sig.detail
+                self._checks.record_outcome(sig.reason, sig.detail)
+                loop.stop_detail = sig.detail
             if sig.run:
                 return sig.reason
             reason = sig.reason
         return reason
 
-    def _start_phase(self, phase: Phase, *, fresh: bool = True) -> None:
-        """Create the phase's optimizer and batch stream (``fresh``: also reset its state)."""
-        if isinstance(phase, LBFGS):
-            self._opt = phase.make(self._params, self.lr_scale)
-            self._stream = BatchStream(FullBatch(), (), self.generator)
-            spe = 1
-        elif isinstance(phase, GradientPhase):
-            self._opt = phase.make(self._params)
-            spec = phase.batch or self.batch
-            names = [n for n in self.objective.point_set_names if n in self.points]
-            self._stream = BatchStream(spec, names, self.generator)
-            spe = steps_per_epoch(spec, [len(self.points[n]) for n in names])
-        else:
-            raise ConfigError(f"unsupported phase {phase!r}")
-        self._lr_set = None
-        self._check_epochs = max(1, math.ceil(self.log_every / spe))
-        if not fresh:
-            return
-        for hook in self.hooks:
-            hook.on_phase_start(self, self.phase_index)
-        self._phase_total = phase.epochs * spe if getattr(phase, "epochs", None) is not None else phase.steps
-        self._phase_epochs = 0
-        self._phase_status = None
-        schedule = getattr(phase, "schedule", None)
-        self._sched_state = schedule.init_state() if schedule is not None else {}
+    def _start_phase(self, phase: Phase) -> None:
+        """Start the phase afresh: its runner, hooks, step budget and stopping state."""
+        runner = self._state.runner = self._state.make_runner(phase, fresh=True)
+        self._react.phase_start()
+        self.loop.phase_total = runner.total_steps(self.points)
+        self.loop.phase_epochs = 0
+        self.loop.phase_status = None
         if phase.stop is not None:
             phase.stop.reset()
-        if isinstance(phase, LBFGS) and not self.batch.trivial and self.is_main:
-            log.info(
-                "phase %d (L-BFGS) uses the full batch; batch=%r applies to gradient phases",
-                self.phase_index,
-                self.batch,
+
+    def _steps(self, phase: Phase) -> None:
+        """Run the phase's steps until its budget, a stop status or a signal."""
+        runner, loop = self._state.runner, self.loop
+        assert runner is not None
+        while loop.signal is None and loop.phase_status is None and loop.phase_step < loop.phase_total:
+            self._in_step = True
+            result, evaluations, status = runner.step(
+                self.points, lr_scale=loop.lr_scale, phase_step=loop.phase_step, phase_total=loop.phase_total
             )
-
-    def _lr(self, phase: GradientPhase) -> float:
-        spec = phase.batch or self.batch
-        lr = phase.lr * spec.lr_factor() * self.lr_scale
-        if phase.schedule is not None:
-            lr *= phase.schedule.multiplier(self.phase_step, self._phase_total, self._sched_state)
-        return lr
-
-    def _gradient_steps(self, phase: GradientPhase) -> None:
-        opt, stream = self._opt, self._stream
-        assert isinstance(opt, torch.optim.Optimizer) and stream is not None
-        params, clip, world = self._params, phase.clip_norm, self.dist.world_size if self.dist else 1
-        while self._signal is None and self._phase_status is None and self.phase_step < self._phase_total:
-            lr = self._lr(phase)
-            if lr != self._lr_set:
-                for group in opt.param_groups:
-                    group["lr"] = lr
-                self._lr_set = lr
-            self._in_step = True
-            batch = stream.next(self.points)
-            opt.zero_grad(set_to_none=True)
-            total, losses = (self._compiled or self.objective)(self.model, batch)
-            total.backward()
-            if world > 1:
-                total, losses = ddp.average(params, total, losses, world)
-            if clip is not None:
-                norm = torch.nn.utils.clip_grad_norm_(params, clip)
-                ok = torch.isfinite(norm)
-                self._grad_ok = ok if self._grad_ok is None else self._grad_ok & ok
-            opt.step()
-            self.evaluations += 1
-            self._end_step(phase, lr, total, losses, stream.epoch_done)
-
-    def _lbfgs_steps(self, phase: LBFGS) -> None:
-        opt = self._opt
-        assert isinstance(opt, LBFGSOptimizer)
-        world = self.dist.world_size if self.dist else 1
-
-        def closure() -> tuple[torch.Tensor, torch.Tensor]:
-            total, losses = (self._compiled or self.objective)(self.model, self.points)
-            total.backward()
-            if world > 1:
-                total, losses = ddp.average(self._params, total, losses, world)
-            return total.detach(), losses.detach()
-
-        while self._signal is None and self._phase_status is None and self.phase_step < self._phase_total:
-            self._in_step = True
-            before_iter, before_evals = opt.n_iter, opt.n_evals
-            status = opt.step(closure)
-            self.evaluations += opt.n_evals - before_evals
-            if status is not LBFGSStatus.CONTINUE:
-                self._phase_status = _LBFGS_REASONS[status]
-            if opt.n_iter > before_iter:
-                extra = opt.extra
-                total = torch.as_tensor(opt.f, dtype=extra.dtype, device=extra.device)
-                self._end_step(phase, opt.lr, total, extra, True)
+            loop.evaluations += evaluations
+            if status is not None:
+                loop.phase_status = status
+            if result is not None:
+                self._state.note_gradient(result.grad_ok)
+                self._end_step(phase, result)
             self._in_step = False
-        if self._signal is None and self._phase_status is StopReason.DIVERGED:
-            self._signal = self._diverge("L-BFGS met a non-finite loss")
+        if loop.signal is None and loop.phase_status is StopReason.DIVERGED:
+            loop.signal = self._checks.diverge(f"{runner.label} met a non-finite loss")
 
     def _end_phase(self, phase: Phase, sig: Signal | None) -> Signal:
         """Close the phase: last epoch, final check, outcome; then move to the next phase."""
-        stream = self._stream
-        partial = stream is not None and stream.in_epoch
+        loop = self.loop
+        partial = self._state.runner is not None and self._state.runner.in_epoch
         if partial:
             self._close_epoch()
-        fresh = self._checked_rows == self.history.rows and not self._pending_epochs
-        final = None if fresh else self._check()  # nothing new since this step's check point
-        if final is not None and (final.run or sig is None):
-            sig = final
-        reason = sig.reason if sig is not None else (self._phase_status or StopReason.STEP_BUDGET)
-        detail = sig.detail if sig is not None else ""
-        dtype = self._params[0].dtype
-        if reason is StopReason.ROUND_OFF and torch.finfo(dtype).bits < 64:
-            detail = f"at {str(dtype).replace('torch.', '')} round-off: float64 may reach a lower loss"
-        run_ends = sig is not None and sig.run
-        if run_ends:
-            self._stop_detail = detail
-        elapsed = self.elapsed()
-        outcome = self._record_outcome(reason, detail)
-        if self.is_main:
-            log.info(
-                "phase %d (%s) ended after %d steps: %s%s",
-                self.phase_index,
-                phase.name,
-                self.step - self._phase_start[0],
-                reason.value,
-                f" ({detail})" if detail else "",
-            )
-        index = self.phase_index
-        self.phase_index += 1 if not run_ends else 0
-        if not run_ends:
-            self.phase_step = 0
-            self._opt = None
-            self._stream = None
-            self._phase_status = None
-            self._sched_state = {}
-            self.lr_scale = 1.0
-            self._phase_start = (self.step, self.evaluations, elapsed)
-            self._snapshot()
-        for cb in self.callbacks:
-            if partial:
-                cb.on_epoch_end(self, self.epoch)
-            cb.on_phase_end(self, index, outcome)
-        return sig if sig is not None else Signal(reason, False)
+        sig, outcome = self._checks.close_phase(sig, self._react.view())
+        index = loop.phase_index
+        if not sig.run:
+            self._state.next_phase()
+        self._react.phase_end(index, outcome, loop.epoch if partial else None)
+        return sig
 
     # -- one step's bookkeeping -----------------------------------------------------------------
-    def _end_step(
-        self, phase: Phase, lr: float, total: torch.Tensor, losses: torch.Tensor, epoch_done: bool
-    ) -> None:
-        self.step += 1
-        self.phase_step += 1
+    def _end_step(self, phase: Phase, result: StepResult) -> None:
+        loop = self.loop
+        loop.step += 1
+        loop.phase_step += 1
         elapsed = self.elapsed()
-        self.history.record(
-            self.step, self.phase_index, float(lr), elapsed, self.evaluations, total, losses, self.epoch + 1
-        )
+        row = (loop.step, loop.phase_index, float(result.lr), elapsed, loop.evaluations)
+        self.history.record(*row, result.total, result.losses, loop.epoch + 1)
+        epoch_done = result.epoch_done
         if epoch_done:
             self._close_epoch()
         for t in self.objective.terms:
-            t.on_step(self.step)
-        for hook in self.hooks:
-            hook.on_step(self, self.step)
+            t.on_step(loop.step)
+        self._react.step(result.total, result.losses)
         self._in_step = False
-        stream = self._stream
-        if stream is not None and not stream.spec.trivial:
-            due = epoch_done and self._phase_epochs % self._check_epochs == 0
+        runner = self._state.runner
+        if runner is not None and runner.minibatch:
+            every = max(1, math.ceil(self.log_every / runner.steps_per_epoch))
+            due = epoch_done and loop.phase_epochs % every == 0
         else:
-            due = self.step % self.log_every == 0
+            due = loop.step % self.log_every == 0
         # Under DDP only step-determined requests count: wall clocks differ between ranks.
         clock = elapsed if self.dist is None else 0.0
         for crit in (self.stop, phase.stop):
             if not due and crit is not None:
-                due = crit.due(self.step, clock)
+                due = crit.due(loop.step, clock)
         if due:
-            self._signal = self._check()
-            if self._signal is not None and self._signal.reason is StopReason.DIVERGED:
+            loop.signal = self._checks.check(self._react.view())
+            if loop.signal is not None and loop.signal.reason is StopReason.DIVERGED:
                 return  # the state went back to the last good step: nothing more to do for this one
-        if self.checkpoint is not None and self.step % self.checkpoint.every == 0:
-            self._write_checkpoint()
-        for cb in self.callbacks:
-            cb.on_step_end(self, self.step)
+        if self.checkpoint is not None and loop.step % self.checkpoint.every == 0:
+            self._ckpt.write_periodic()
+        self._react.step_end(loop.step)
         if epoch_done:
-            for cb in self.callbacks:
-                cb.on_epoch_end(self, self.epoch)
-        if self._sigint:
+            self._react.epoch_end(loop.epoch)
+        if self._interrupts.requested:
             raise KeyboardInterrupt
 
     def _close_epoch(self) -> None:
-        self.epoch += 1
-        self._phase_epochs += 1
+        loop = self.loop
+        loop.epoch += 1
+        loop.phase_epochs += 1
         end = self.history.rows
-        self._pending_epochs.append((self.epoch, self._epoch_start_row, end, self.step))
-        self._epoch_start_row = end
+        loop.pending_epochs.append((loop.epoch, loop.epoch_start_row, end, loop.step))
+        loop.epoch_start_row = end
 
+    def _interrupted(self) -> StopReason:
+        in_step, self._in_step = self._in_step, False
+        return self._checks.interrupted(in_step)
 
-def _check_types(
-    phases: Sequence[Phase],
-    batch: Any,
-    stop: Any,
-    guard: Any,
-    checkpoint: Any,
-    hooks: Sequence[Any],
-) -> None:
-    if not phases or not all(isinstance(p, Phase) for p in phases):
-        raise ConfigError(
-            f"phases must be a non-empty list of po.optim.Adam/po.optim.LBFGS/..., got {phases!r}"
-        )
-    if batch is not None and not isinstance(batch, Batching):
-        raise ConfigError(f"batch={batch!r}: expected po.optim.FullBatch() or po.optim.MiniBatch(size=...)")
-    if stop is not None and not isinstance(stop, Criterion):
-        raise ConfigError(
-            f"stop={stop!r}: expected a criterion such as "
-            "po.stop.CostThreshold(1e-6) | po.stop.MaxSteps(1000)"
-        )
-    if guard is not None and not isinstance(guard, DivergenceGuard):
-        raise ConfigError(f"guard={guard!r}: expected po.optim.DivergenceGuard(...)")
-    if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
-        raise ConfigError(f"checkpoint={checkpoint!r}: expected po.callbacks.Checkpoint(dir, every=...)")
-    for h in hooks:
-        if not isinstance(h, TrainingHook):
-            raise ConfigError(f"hooks: {h!r} is not a po TrainingHook")
+    # -- checkpoints ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The checkpoint payload: CPU tensors and plain data only (``weights_only``-safe).
+
+        Under data-parallel training this is a collective call (every rank must make it).
+        """
+        return self._ckpt.payload()
+
+    def load_state_dict(self, payload: dict[str, Any]) -> None:
+        """Continue from a checkpoint payload (see :meth:`state_dict`)."""
+        self._ckpt.load(payload)
+
+    def save_checkpoint(self, path: str | os.PathLike[str]) -> Path | None:
+        """Write a checkpoint of the current state to ``path`` (rank 0 only; atomic)."""
+        return self._ckpt.save(path)
+
+    def load_checkpoint(self, path: str | os.PathLike[str]) -> Path:
+        """Continue from a checkpoint file, or from the newest checkpoint of a folder.
+
+        A folder may hold the checkpoints of several runs: the most recently written run whose
+        fingerprint matches this run's is continued; when none matches, the error lists the
+        fields that differ from the most recent one. Returns the file loaded.
+        """
+        return self._ckpt.load_file(path)

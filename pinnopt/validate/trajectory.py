@@ -7,15 +7,11 @@ steps without synchronizing with the host; the copies reach the host when asked 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 
 from ..errors import ConfigError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..train import Trainer
+from ..losses.hooks import TrainingView
 
 
 class ParameterRecorder:
@@ -33,11 +29,11 @@ class ParameterRecorder:
         self._steps: list[int] = []
         self._values: list[torch.Tensor] = []
 
-    def __call__(self, trainer: Trainer, step: int) -> None:
-        """The trainer callback: ``cb(trainer, step)``."""
+    def __call__(self, view: TrainingView, step: int) -> None:
+        """The trainer callback: ``cb(view, step)``."""
         if step % self.every:
             return
-        scalars = trainer.model.scalars() if hasattr(trainer.model, "scalars") else {}
+        scalars = view.scalars()
         if not scalars:
             return
         if not self.names:

@@ -41,7 +41,7 @@ from ..declare.problem import Problem
 from ..domain import Interval, Product
 from ..domain.box import Face, ProductPiece
 from ..errors import ConfigError
-from ..losses.hooks import TrainingHook
+from ..losses.hooks import TrainingHook, TrainingUpdate, TrainingView
 from ..nn import InputScaling
 from ..result import Result
 from ..solve import solve
@@ -105,14 +105,13 @@ class WarmStart(TrainingHook):
     def __init__(self, state: dict[str, torch.Tensor]) -> None:
         self.state = state
 
-    def on_train_start(self, trainer: Any) -> None:
-        own = trainer.model.state_dict()
-        with torch.no_grad():
-            for k, v in self.state.items():
-                if k in own and own[k].shape == v.shape:
-                    own[k].copy_(v)
+    def on_train_start(self, view: TrainingView) -> TrainingUpdate:
+        own = view.model_state()
+        return TrainingUpdate(
+            model_state={k: v for k, v in self.state.items() if k in own and own[k].shape == v.shape}
+        )
 
-    def on_step(self, trainer: Any, step: int) -> None:
+    def on_step(self, view: TrainingView) -> None:
         return
 
 
