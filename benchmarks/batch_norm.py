@@ -10,7 +10,7 @@ and seeds (``normalization.json`` keeps the input-scaling and layer/group-norm r
   the interior statistics at the current weights (the function the objective sees).
 - ``variants``: 1-D batch norm with one change each (below), against the same no-norm runs.
 - ``issue``: the configuration of issue 15, ``po.solve(problems.get("poisson1d"),
-  model=po.MLP(norm="batch"))`` against ``po.MLP()``: default network (4 x 32) and
+  model=po.nn.MLP(norm="batch"))`` against ``po.nn.MLP()``: default network (4 x 32) and
   collocation (2000 interior, 100 per boundary set), default phases with a shortened
   budget applied to both arms (``--issue-steps``, Adam lr 1e-3 then L-BFGS).
 
@@ -134,9 +134,9 @@ VARIANTS: dict[str, tuple[Callable[[Any], None] | None, Callable[[Any], None] | 
 def _solve(norm: str | None, seed: int, lbfgs: int = LBFGS, **kw: Any) -> Any:
     return po.solve(
         problems.get("poisson1d"),
-        model=po.MLP(width=20, depth=3, norm=norm),
+        model=po.nn.MLP(width=20, depth=3, norm=norm),
         seed=seed,
-        phases=[po.Adam(steps=ADAM, lr=1e-2), po.LBFGS(steps=lbfgs)],
+        phases=[po.optim.Adam(steps=ADAM, lr=1e-2), po.optim.LBFGS(steps=lbfgs)],
         collocation=po.Collocation(128, boundary=2),
         log_every=10_000,
         progress=False,
@@ -220,7 +220,7 @@ def curves(seeds: int, lbfgs: int = 1500, every: int = 50) -> dict[str, Any]:
 def issue(seeds: int, adam: int, lbfgs: int) -> dict[str, Any]:
     """Issue 15's configuration: default network and collocation, shortened default phases."""
     out: dict[str, Any] = {"phases": [f"Adam(steps={adam}, lr=1e-3)", f"LBFGS(steps={lbfgs})"]}
-    for arm, spec in (("none", po.MLP()), ("batch", po.MLP(norm="batch"))):
+    for arm, spec in (("none", po.nn.MLP()), ("batch", po.nn.MLP(norm="batch"))):
         errors, times = [], []
         for seed in range(seeds):
             t0 = time.perf_counter()
@@ -228,7 +228,7 @@ def issue(seeds: int, adam: int, lbfgs: int) -> dict[str, Any]:
                 problems.get("poisson1d"),
                 model=spec,
                 seed=seed,
-                phases=[po.Adam(steps=adam, lr=1e-3), po.LBFGS(steps=lbfgs)],
+                phases=[po.optim.Adam(steps=adam, lr=1e-3), po.optim.LBFGS(steps=lbfgs)],
                 log_every=10_000,
                 progress=False,
             )

@@ -8,6 +8,7 @@ terms (hard constraints, robust groups and strategies included).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from torch import nn
 
 from ..declare.problem import Problem
 from ..domain.sampling import Collocation, PointSource
-from ..errors import ConfigError
+from ..errors import ConfigError, PinnoptWarning
 from ..losses import Objective, PointSet
 from ..losses.hooks import TrainingHook
 from ..nn import PINN, ModelSpec
@@ -43,6 +44,13 @@ from .reparam import exact_limits, reparameterize
 from .robust import groups_for
 
 ModelOption = ModelSpec | Parametric | nn.Module | None
+
+BATCH_NORM_WARNING = (
+    "norm='batch': batch statistics couple the collocation points, and training is slower and "
+    "less accurate than without a norm (Poisson 1-D: 3.6x the error of no norm at equal budget, "
+    "53x with the default configuration; docs/normalization.md); norm='layer' or 'group' act "
+    "on each point alone"
+)
 
 
 @dataclass
@@ -140,6 +148,8 @@ def compile_problem(
         raise ConfigError(f"collocation={collocation!r}: expected po.Collocation(interior=..., boundary=...)")
     plan = resolve_hard_constraints(problem, hard_constraints)
     enforced = plan.enforced if plan is not None else []
+    if isinstance(model, ModelSpec) and getattr(model, "norm", None) == "batch":
+        warnings.warn(BATCH_NORM_WARNING, PinnoptWarning, stacklevel=3)
     torch.manual_seed(seed)
     pinn, net_config = build_model(problem, model, plan)
     pinn = pinn.to(device=dev, dtype=dt)
