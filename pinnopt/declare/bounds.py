@@ -32,6 +32,7 @@ from ..domain import Domain, Region
 from ..errors import ProblemError, as_number
 from ..symbolic import CompiledExpression, SymbolContext
 from ..symbolic.scalars import compile_scalar_safe, scalar_env
+from .barriers import DEFAULT_CAP, DEFAULT_FLOOR, check_barrier_settings
 from .checks import check_points_inside
 
 METHODS = {
@@ -44,53 +45,6 @@ METHODS = {
 
 EXACT_METHODS = ("reparam", "project")
 REDUCTIONS = ("mean", "max")
-
-
-DEFAULT_CAP = 20.0
-"""Default exponent cap of barriers: ``exp(20) = 4.9e8``; past it the exponential continues linearly."""
-
-DEFAULT_FLOOR = 1e-9
-"""Default slack below which the log barrier continues as a quadratic."""
-
-MAX_CAP = 80.0
-"""Largest exponent cap: ``exp(80) = 5.5e34`` is finite in float32 (``exp(88.7)`` is not)."""
-
-MAX_SCALE = 1e30
-"""Largest barrier slope: ``m * exp(cap)`` (exponential) or ``1 / (m * floor**2)`` (log).
-
-Below it the barrier and its gradient stay finite in float32 for violations up to about 1e8.
-"""
-
-
-def check_barrier_settings(method: str, m: float, cap: float, floor: float, label: str) -> None:
-    """Refuse barrier settings whose value or slope would overflow in float32 (and so in float64).
-
-    Rules: ``cap <= 80``; ``m <= 1e30``; exponential barrier ``m * exp(cap) <= 1e30``; log
-    barrier ``1 / (m * floor**2) <= 1e30``.
-
-    Raises:
-        ProblemError: naming ``label`` and the setting, with the rule it breaks.
-    """
-    m, cap, floor = float(m), float(cap), float(floor)
-    if cap > MAX_CAP:
-        raise ProblemError(
-            f"{label}: cap={cap:g}; expected cap <= {MAX_CAP:g} so that exp(cap) is finite in float32 "
-            "(past the cap the barrier continues linearly; a larger cap only risks overflow)"
-        )
-    if m > MAX_SCALE:
-        raise ProblemError(f"{label}: m={m:g}; expected m <= {MAX_SCALE:g} (finite in float32)")
-    if method == "barrier" and m * math.exp(cap) > MAX_SCALE:
-        raise ProblemError(
-            f"{label}: m={m:g} with cap={cap:g} gives a barrier slope m * exp(cap) = "
-            f"{m * math.exp(cap):.3g}, above {MAX_SCALE:g}: the barrier would overflow float32 for "
-            "moderate violations; lower m or cap"
-        )
-    if method == "log" and 1.0 / (m * floor * floor) > MAX_SCALE:
-        raise ProblemError(
-            f"{label}: m={m:g} with floor={floor:g} gives a log-barrier curvature "
-            f"1 / (m * floor^2) = {1.0 / (m * floor * floor):.3g}, above {MAX_SCALE:g}: the barrier "
-            "would overflow float32 for moderate violations; raise m or floor"
-        )
 
 
 def between(expr: Any, lower: float, upper: float) -> sp.And:

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ..declare.bounds import DEFAULT_CAP, DEFAULT_FLOOR
+from ..declare.barriers import DEFAULT_CAP, DEFAULT_FLOOR
 from ..symbolic import CompiledExpression, Field
 from ..symbolic.scalars import scalar_env
 from .evaluation import Evaluation
