@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from .. import ACTIVATIONS
+from ..activations import ACTIVATIONS
 
 Poly = tuple[Fraction, ...]
 """Polynomial coefficients, constant term first."""

@@ -30,7 +30,9 @@ from torch import nn
 from ...errors import ConfigError
 from ...symbolic.derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
 from ...symbolic.fields import Field
-from .. import PINN, InputScaling, MLPNet
+from ..networks import MLPNet
+from ..norm import InputScaling
+from ..pinn import PINN
 from .activations import ActivationRule, default_rules
 from .plan import TaylorPlan
 from .sets import PlanChannels, Request, fused_sets
