@@ -45,7 +45,7 @@ def main(steps: int = 1000, out: str | None = None) -> po.Result:
     print(result.stop_reason)
     print(result.validate())
     if out:
-        result.report(out)
+        po.validate.report_run(result, out)
         print(f"report and plots in {out}")
     return result
 

@@ -228,30 +228,6 @@ class Result:
         dtype = str(self.dtype).replace("torch.", "")
         return Validation(metrics, params, n_points=len(pts), dtype=dtype)
 
-    def plot(self, directory: str | os.PathLike[str], **options: Any) -> dict[str, Path]:
-        """Write the standard plots (PNG) into ``directory``; see
-        :func:`pinnopt.validate.figures.plot_result` for the options."""
-        from .validate.figures import plot_result
-
-        return plot_result(self, _path(directory, "plot(directory)"), **options)
-
-    def report(self, directory: str | os.PathLike[str], **options: Any) -> dict[str, Path]:
-        """Write the run folder: report.json, report.md, plots, model.pt, history.npz.
-
-        Validates against the exact solution when the problem has one; see
-        :func:`pinnopt.validate.rundir.write_run` for the options.
-        """
-        directory = _path(directory, "report(directory)")
-        if (
-            "validation" not in options
-            and self.problem is not None
-            and self.problem.exact_solution is not None
-        ):
-            options["validation"] = self.validate()
-        from .validate.rundir import write_run  # the validate layer sits above (docs/architecture.md)
-
-        return write_run(self, directory, **options)
-
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the trained model with its problem metadata (tensors and plain data only)."""

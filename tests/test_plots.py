@@ -59,7 +59,7 @@ def _quick(problem: po.Problem, **kw: object) -> po.Result:
     ids=["1d", "2d", "space-time"],
 )
 def test_standard_plots_exist_are_png_and_not_blank(tmp_path: Path, make, expected) -> None:  # type: ignore[no-untyped-def]
-    files = _quick(make()).plot(tmp_path, n=41)
+    files = po.validate.plot_result(_quick(make()), tmp_path, n=41)
     assert set(files) == expected
     for path in files.values():
         assert_valid_png(path)
@@ -72,7 +72,8 @@ def test_parameter_trajectories_landscape_and_convexity_of_a_result(tmp_path: Pa
     assert list(traj["step"]) == list(range(1, result.steps + 1))
     assert traj["k"][0] != traj["k"][-1] and traj["k"][-1] == pytest.approx(result.parameters["k"])
     theta = flat_parameters(result.model)
-    files = result.plot(
+    files = po.validate.plot_result(
+        result,
         tmp_path,
         trajectory=traj,
         landscape=True,

@@ -282,7 +282,8 @@ def test_junk_inputs_to_a_result_are_pinnopt_errors(tmp_path: object) -> None:
         lambda: r.predict({"x": "a"}),
         lambda: r.predict([[0.1]], 3),
         lambda: r.save(3),
-        lambda: r.report(3),
+        lambda: po.validate.report_run(r, 3),
+        lambda: po.validate.plot_result(r, 3),
         lambda: po.Result.load(tmp_path / "missing.pt"),  # type: ignore[operator]
     ):
         with pytest.raises(PinnoptError):

@@ -28,7 +28,7 @@ from .landscape import (
     result_loss,
 )
 from .markdown import markdown_report
-from .rundir import rerender_run, write_run
+from .rundir import report_run, rerender_run, write_run
 from .trajectory import ParameterRecorder
 
 _DRAWING = {"plot_result": "figures", "plot_feasibility": "plots"}
@@ -58,6 +58,7 @@ __all__ = [
     "plot_reports",
     "plot_result",
     "relative_l2",
+    "report_run",
     "rerender_run",
     "result_convexity",
     "result_landscape",

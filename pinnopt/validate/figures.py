@@ -57,6 +57,8 @@ def plot_result(
         only: draw only these kinds (``"loss"``, ``"solution"`` for the solution plots of any
             dimension, ``"parameters"``, ``"landscape"`` for the landscapes and the probe).
     """
+    if not isinstance(directory, (str, os.PathLike)):
+        raise ConfigError(f"plot_result(directory={directory!r}): expected a path (str or os.PathLike)")
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     kinds = {"loss", "solution", "parameters", "landscape"}

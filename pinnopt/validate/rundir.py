@@ -184,6 +184,20 @@ def writable_folder(directory: str | os.PathLike[str]) -> Path:
     return path
 
 
+def report_run(result: Result, directory: str | os.PathLike[str], **options: Any) -> dict[str, Path]:
+    """Write the run folder of ``result`` (report.json, report.md, plots, model.pt, history.npz),
+    validated against the exact solution when the problem has one; return ``{kind: path}``.
+
+    ``options`` are those of :func:`write_run` (``validation=`` overrides the automatic one).
+    """
+    if not isinstance(directory, (str, os.PathLike)):
+        raise ConfigError(f"report_run(directory={directory!r}): expected a path (str or os.PathLike)")
+    exact = result.problem is not None and result.problem.exact_solution is not None
+    if "validation" not in options and exact:
+        options["validation"] = result.validate()
+    return write_run(result, directory, **options)
+
+
 def write_run(
     result: Result,
     directory: str | os.PathLike[str],
