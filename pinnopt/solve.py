@@ -140,8 +140,9 @@ def solve(
     points = collocation if isinstance(collocation, Mapping) else None
     collocation = None if points is not None else collocation
     kinds, samplers = collect_strategies(strategies)
-    hooks = [c for c in _as_list("callbacks", callbacks) if isinstance(c, TrainingHook)]
-    callbacks = [c for c in _as_list("callbacks", callbacks) if not isinstance(c, TrainingHook)]
+    given = _as_list("callbacks", callbacks)
+    hooks = [c for c in given if isinstance(c, TrainingHook)]
+    callbacks = [c for c in given if not isinstance(c, TrainingHook)]
     phases, checkpoint = check_solve_options(
         seed=seed, phases=phases, collocation=collocation, stop=stop, checkpoint=checkpoint, resume=resume
     )

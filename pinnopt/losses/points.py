@@ -50,6 +50,10 @@ class PointSet:
         """The rows ``index`` of the points and of every per-point tensor."""
         return PointSet(self.name, self.x[index], {k: v[index] for k, v in self.data.items()})
 
+    def head(self, n: int | None) -> PointSet:
+        """The first ``n`` points (all of them when ``n`` is None)."""
+        return self.take(slice(None, n))  # type: ignore[arg-type]
+
     def to(self, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> PointSet:
         """Cast floating tensors to ``dtype`` and move everything to ``device``."""
 

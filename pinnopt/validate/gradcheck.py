@@ -154,7 +154,7 @@ def gradient_check(
     )
     model = copy.deepcopy(model if model is not None else compiled.model).to(torch.float64)
     points = {
-        k: PointSet(p.name, p.x[:max_points], {d: v[:max_points] for d, v in p.data.items()})
+        k: p.head(max_points)
         for k, p in compiled.points.items()
     }
     objective = compiled.objective

@@ -80,7 +80,7 @@ def result_points(result: Result, *, max_points: int | None = None) -> dict[str,
     """
     if result.compiled is not None:  # the training points of this session's solve
         return {
-            name: PointSet(p.name, p.x[:max_points], {d: v[:max_points] for d, v in p.data.items()})
+            name: p.head(max_points)
             for name, p in result.compiled.points.items()
         }
     if result.problem is None:
