@@ -123,7 +123,7 @@ def pinnopt_lp(uset: po.robust.UncertaintySet, method: po.robust.InnerMaximizer)
     search = None if isinstance(method, po.robust.Vertices) else [_Value(comp(excess), "excess")]
     terms: list[Term] = [
         _Value(comp(-sum(ci * x for ci, x in zip(C, xs, strict=True)))),
-        RobustTerm(None, [hinge], space, unknowns=("u",), method=method, keep=64, search_terms=search),
+        RobustTerm(None, [hinge], space, method=method, keep=64, search_terms=search),
     ]
     for j, x in enumerate(xs):
         terms.append(ResidualTerm(f"lo{j}", "p", comp(sp.Max(0, -x)), RHO))

@@ -201,14 +201,7 @@ def solve(
     if resumed_file is not None:
         config["resumed"] = {"file": str(resumed_file), "changed": trainer.resume_changes}
     history = trace.history() if trace is not None else None
-    report = summarize(
-        problem,
-        compiled.model,
-        compiled.objective,
-        trainer.points,
-        compiled.groups,
-        compiled.objective.engine,
-    )
+    report = summarize(problem, compiled.model, compiled.objective, trainer.points, compiled.groups)
     return Result(
         problem, compiled.model, outcome, config, robust=report, parameter_history=history, compiled=compiled
     )

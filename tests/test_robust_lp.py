@@ -33,7 +33,7 @@ def _solve_lp(c, rows, n: int, upper: float | None = None) -> np.ndarray:
         lhs = sum(a * x for a, x in zip(syms, xs, strict=True))
         hinge = ResidualTerm(f"row{i}", "p", scalar(sp.Max(0, lhs - b), [*xs, *syms]), weight=RHO)
         space = UncertaintySpace([Uncertain(tuple(syms), uset)])
-        terms.append(RobustTerm(None, [hinge], space, unknowns=("u",), method=po.robust.Vertices(), keep=64))
+        terms.append(RobustTerm(None, [hinge], space, method=po.robust.Vertices(), keep=64))
     for j, x in enumerate(xs):
         terms.append(ResidualTerm(f"pos{j}", "p", scalar(sp.Max(0, -x), xs), weight=RHO))
         if upper is not None:

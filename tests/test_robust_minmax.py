@@ -36,7 +36,6 @@ def test_min_over_theta_of_max_over_an_interval_is_its_midpoint(method, tol: flo
         None,
         [ResidualTerm("f", "p", scalar(theta - xi, [theta, xi]))],
         _space(a, b),
-        unknowns=("u",),
         method=method,
     )
     m, objective = train([term], {theta: 0.0}, [po.optim.Adam(steps=60, lr=0.1), po.optim.LBFGS(steps=40)])
@@ -57,9 +56,7 @@ def _interior(method) -> RobustTerm:
     # max over xi in [-1, 1] of (theta - 2)^2 + 4 - (xi - theta/4)^2 lies inside, at xi = theta/4:
     # the min-max is theta* = 2, value 4, worst xi = 0.5. Concave in xi: vertices miss it.
     expr = (theta - 2) ** 2 + 4 - (xi - theta / 4) ** 2
-    return RobustTerm(
-        None, [ValueTerm("f", scalar(expr, [theta, xi]))], _space(-1.0, 1.0), unknowns=("u",), method=method
-    )
+    return RobustTerm(None, [ValueTerm("f", scalar(expr, [theta, xi]))], _space(-1.0, 1.0), method=method)
 
 
 @pytest.mark.parametrize(
@@ -102,7 +99,7 @@ def test_soft_worst_cases_lie_between_mean_and_max() -> None:
         "cvar_all": po.robust.CVaR(1.0),
         "cvar_tail": po.robust.CVaR(0.1),
     }.items():
-        t = RobustTerm(None, [res], space, unknowns=("u",), method=po.robust.GridSearch(11), aggregate=agg)
+        t = RobustTerm(None, [res], space, method=po.robust.GridSearch(11), aggregate=agg)
         values[name] = float(t.loss(ev).detach())
     grid = np.linspace(1, 3, 11)
     assert values["max"] == pytest.approx((0.5 - 1) ** 2 if False else (3 - 0.5) ** 2)
@@ -122,7 +119,6 @@ def test_robust_terms_compose_with_nominal_terms_and_differentiate_at_the_worst_
         "worst",
         [ResidualTerm("phys", "p", scalar(theta * xi - 1, [theta, xi]))],
         _space(0.5, 2.0),
-        unknowns=("u",),
         method=po.robust.Vertices(),
     )
     objective = Objective([data, robust], ("u",))
@@ -148,7 +144,7 @@ def test_vectorized_residuals_equal_the_term_evaluated_one_xi_at_a_time() -> Non
     xis = torch.as_tensor(space.dense(40, torch.Generator().manual_seed(0)), dtype=torch.float64)
     out = []
     for cls in (ResidualTerm, Plain):
-        term = RobustTerm(None, [cls("f", "p", expr)], space, unknowns=("u",), method=po.robust.PGA())
+        term = RobustTerm(None, [cls("f", "p", expr)], space, method=po.robust.PGA())
         ev = Objective([cls("f", "p", expr)], ("u",)).evaluation(m, pts)
         out.append(term.evaluator.bind(ev).values(xis, "loss"))
     torch.testing.assert_close(out[0], out[1])

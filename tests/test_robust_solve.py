@@ -164,9 +164,7 @@ def test_parametric_batches_agree_with_one_xi_at_a_time() -> None:
     values = []
     for cls in (ResidualTerm, Plain):
         terms = [cls(s.name, s.region.name, s.expr, s.weight) for s in problem.terms]
-        term = RobustTerm(
-            None, terms, problem.uncertainty, unknowns=("u",), method=po.robust.GridSearch(3), parametric=True
-        )
+        term = RobustTerm(None, terms, problem.uncertainty, method=po.robust.GridSearch(3), parametric=True)
         ev = po.losses.Objective(terms, ("u",)).evaluation(pinn, pts)
         values.append(term.evaluator.bind(ev).values(xis, "loss"))
     torch.testing.assert_close(values[0], values[1])

@@ -210,7 +210,7 @@ def problem_terms(
             )
     terms += constraint_terms(problem.constraints)
     if problem.uncertain:
-        terms = build_terms(problem, terms, robust, model if model is not None else nn.Identity(), engine)
+        terms = build_terms(problem, terms, robust, model if model is not None else nn.Identity())
     return terms
 
 

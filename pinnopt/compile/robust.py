@@ -14,7 +14,6 @@ from ..robust.parametric import is_parametric
 from ..robust.report import RobustReport, robust_report
 from ..robust.spec import Group, resolve, robust_terms
 from ..robust.term import RobustTerm
-from ..symbolic import DerivativeEngine
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..declare.problem import Problem
@@ -34,10 +33,9 @@ def build_terms(
     terms: Sequence[Term],
     groups: Sequence[Group],
     model: nn.Module,
-    engine: DerivativeEngine | None = None,
 ) -> list[Term]:
     """The objective's terms: groups wrapped, other uncertain-reading terms at nominal values."""
-    return robust_terms(problem, terms, groups, engine=engine, parametric=is_parametric(model))
+    return robust_terms(problem, terms, groups, parametric=is_parametric(model))
 
 
 def summarize(
@@ -46,7 +44,6 @@ def summarize(
     objective: Objective,
     points: Mapping[str, PointSet],
     groups: Sequence[Group],
-    engine: DerivativeEngine | None = None,
 ) -> RobustReport | None:
     """The :class:`RobustReport` of a finished solve (None when nothing is uncertain).
 
@@ -66,7 +63,7 @@ def summarize(
         base = [ResidualTerm(s.name, s.region.name, s.expr, s.weight) for s in problem.terms]
         audit = [
             t
-            for t in robust_terms(problem, base, default, engine=engine, parametric=is_parametric(model))
+            for t in robust_terms(problem, base, default, parametric=is_parametric(model))
             if isinstance(t, RobustTerm)
         ]
     return robust_report(model, objective, points, audit, trained=trained)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import sympy as sp
 import torch
@@ -28,6 +29,33 @@ from .samplers import Sampler, resolve_sampler
 PointData = dict[str, torch.Tensor]
 
 _MAX_DRAWS = 200
+
+_Builder = TypeVar("_Builder", bound=Callable[..., Any])
+
+_BUILDERS: dict[str, Callable[..., Any]] = {}
+"""What :class:`Domain`'s methods construct, by role: ``"interior"``, ``"boundary"``,
+``"region"`` (regions.py), ``"product"`` (box.py), ``"union"``, ``"intersection"``,
+``"difference"`` (csg.py). Those modules define subclasses of the classes here, so this
+module cannot import them; each registers its constructors with :func:`builds`, and
+``import pinnopt.domain`` imports them all. The imports stay one-way (base at the bottom)."""
+
+
+def builds(role: str) -> Callable[[_Builder], _Builder]:
+    """Register the class or function that :class:`Domain` calls for ``role``."""
+
+    def register(fn: _Builder) -> _Builder:
+        _BUILDERS[role] = fn
+        return fn
+
+    return register
+
+
+def _build(role: str, *args: Any) -> Any:
+    try:
+        fn = _BUILDERS[role]
+    except KeyError:  # pragma: no cover - pinnopt.domain imports every registering module
+        raise RuntimeError(f"no domain constructor for {role!r}: import pinnopt.domain") from None
+    return fn(*args)
 
 
 class Region(abc.ABC):
@@ -250,15 +278,11 @@ class Domain(abc.ABC):
 
     def interior(self) -> MappedRegion:
         """The interior as a region."""
-        from .regions import Interior
-
-        return Interior(self)
+        return _build("interior", self)
 
     def boundary(self) -> Region:
         """The whole boundary: every piece, points shared in proportion to measure."""
-        from .regions import PieceUnion
-
-        return PieceUnion(list(self.pieces().values()), "boundary")
+        return _build("boundary", self)
 
     # -- region specs ---------------------------------------------------------------------------
     def region(self, where: object) -> Region:
@@ -268,30 +292,20 @@ class Domain(abc.ABC):
         ``Eq(coordinate, value)`` (a side); ``Side(t, "lower")``; ``Eq(x, 0) | Eq(x, 1)`` or a
         list of pieces (their union, points shared in proportion to measure).
         """
-        from .regions import resolve
-
-        return resolve(self, where)
+        return _build("region", self, where)
 
     # -- combinations ---------------------------------------------------------------------------
     def __mul__(self, other: Domain) -> Domain:
-        from .box import Product
-
-        return Product.of(self, other)
+        return _build("product", self, other)
 
     def __or__(self, other: Domain) -> Domain:
-        from .csg import Union
-
-        return Union(self, other)
+        return _build("union", self, other)
 
     def __and__(self, other: Domain) -> Domain:
-        from .csg import Intersection
-
-        return Intersection(self, other)
+        return _build("intersection", self, other)
 
     def __sub__(self, other: Domain) -> Domain:
-        from .csg import Difference
-
-        return Difference(self, other)
+        return _build("difference", self, other)
 
 
 def per_axis(n: int | Sequence[int], dim: int) -> list[int]:

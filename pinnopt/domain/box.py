@@ -8,7 +8,7 @@ import sympy as sp
 import torch
 
 from ..errors import ProblemError
-from .base import Domain, MappedRegion, PointData, Region, per_axis
+from .base import Domain, MappedRegion, PointData, Region, builds, per_axis
 from .samplers import Sampler
 
 
@@ -132,11 +132,6 @@ class Product(Domain):
         self._offsets = _offsets([f.dim for f in flat])
         self._pieces: dict[str, MappedRegion] | None = None
 
-    @staticmethod
-    def of(a: Domain, b: Domain) -> Product:
-        """``a * b``; nested products are flattened."""
-        return Product([a, b])
-
     @property
     def bounds(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         lo = tuple(v for f in self.factors for v in f.bounds[0])
@@ -193,6 +188,12 @@ class Product(Domain):
 
     def __repr__(self) -> str:
         return " * ".join(repr(f) for f in self.factors)
+
+
+@builds("product")
+def product(a: Domain, b: Domain) -> Product:
+    """``a * b``: the product of two domains; nested products are flattened."""
+    return Product([a, b])
 
 
 class ProductPiece(MappedRegion):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 
 from ..errors import ProblemError
-from .base import Domain, MappedRegion, draw_mapped
+from .base import Domain, MappedRegion, builds, draw_mapped
 from .box import unique_name
 from .samplers import Uniform
 
@@ -98,6 +98,7 @@ class _Boolean(Domain):
         return f"({self.a!r} {self.symbol} {self.b!r})"
 
 
+@builds("union")
 class Union(_Boolean):
     """Points in ``a`` or in ``b`` (``a | b``)."""
 
@@ -119,6 +120,7 @@ class Union(_Boolean):
         ]
 
 
+@builds("intersection")
 class Intersection(_Boolean):
     """Points in both ``a`` and ``b`` (``a & b``)."""
 
@@ -140,6 +142,7 @@ class Intersection(_Boolean):
         ]
 
 
+@builds("difference")
 class Difference(_Boolean):
     """Points in ``a`` but not inside ``b`` (``a - b``); ``b``'s pieces become holes."""
 

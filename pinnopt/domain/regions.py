@@ -11,7 +11,7 @@ import sympy as sp
 import torch
 
 from ..errors import ProblemError
-from .base import Domain, MappedRegion, PointData, Region
+from .base import Domain, MappedRegion, PointData, Region, builds
 from .samplers import Sampler
 
 
@@ -27,6 +27,7 @@ class Side:
             raise ProblemError(f"Side({self.coordinate}, {self.end!r}): end must be 'lower' or 'upper'")
 
 
+@builds("interior")
 class Interior(MappedRegion):
     """The interior of a domain."""
 
@@ -179,6 +180,13 @@ def _real_tensor(value: object, what: str) -> torch.Tensor:
         raise ProblemError(f"{what} must be a numeric array of real numbers: {exc}") from None
 
 
+@builds("boundary")
+def boundary_of(domain: Domain) -> Region:
+    """The whole boundary of ``domain``: every piece, points shared in proportion to measure."""
+    return PieceUnion(list(domain.pieces().values()), "boundary")
+
+
+@builds("region")
 def resolve(domain: Domain, where: object) -> Region:
     """Resolve a region spec.
 

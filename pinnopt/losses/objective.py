@@ -15,6 +15,15 @@ from .points import PointSet
 from .terms import Term
 
 
+def derivative_plans(terms: Sequence[Term]) -> dict[str, DerivativePlan]:
+    """What each point set must provide for ``terms``: one derivative plan per point set."""
+    need: dict[str, set[Field]] = {}
+    for t in terms:
+        if t.point_set is not None:
+            need.setdefault(t.point_set, set()).update(t.fields)
+    return {name: DerivativePlan.build(f) for name, f in need.items()}
+
+
 class Objective:
     """``J = sum_i w_i L_i`` over named terms; each point set is evaluated once per call.
 
@@ -45,11 +54,7 @@ class Objective:
         self.names = tuple(names)
         self.unknowns = tuple(unknowns)
         self.engine = engine or AutogradEngine()
-        need: dict[str, set[Field]] = {}
-        for t in self.terms:
-            if t.point_set is not None:
-                need.setdefault(t.point_set, set()).update(t.fields)
-        self.plans = {name: DerivativePlan.build(f) for name, f in need.items()}
+        self.plans = derivative_plans(self.terms)
         self.weights = torch.tensor([t.weight for t in self.terms], dtype=torch.float64)
         self.scalars: dict[str, torch.Tensor] = {}
 

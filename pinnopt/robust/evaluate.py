@@ -23,8 +23,9 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..losses import Evaluation, Objective, ResidualTerm, Term
-from ..symbolic import DerivativeEngine, DerivativePlan, Env
+from ..losses import Evaluation, ResidualTerm, Term
+from ..losses.objective import derivative_plans
+from ..symbolic import DerivativePlan, Env
 from .parametric import ParametricNet
 
 MAX_ROWS = 1 << 16
@@ -179,8 +180,6 @@ class GroupEvaluator:
     Args:
         terms: the group's terms (their weights apply inside the group).
         names: names of the uncertain coefficients, the columns of ``xi``.
-        unknowns: the model's outputs.
-        engine: the derivative engine (default autograd).
         parametric: whether the model takes ``xi`` as input.
     """
 
@@ -188,21 +187,19 @@ class GroupEvaluator:
         self,
         terms: Sequence[Term],
         names: Sequence[str],
-        unknowns: Sequence[str],
-        engine: DerivativeEngine | None = None,
         *,
         parametric: bool = False,
     ) -> None:
         self.terms = tuple(terms)
         self.names = tuple(names)
         self.parametric = parametric
-        self.inner = Objective(self.terms, unknowns, engine)
+        self.plans = derivative_plans(self.terms)
         self.weights = [float(t.weight) for t in self.terms]
 
     @property
     def point_sets(self) -> tuple[str, ...]:
         """The point sets the group reads."""
-        return self.inner.point_set_names
+        return tuple(self.plans)
 
     def bind(self, ev: Evaluation) -> BoundGroup:
         """Attach to one outer evaluation (its model, points and, where possible, its fields)."""
@@ -224,7 +221,7 @@ class BoundGroup:
 
     def _shared(self) -> _GroupFields:
         if self._fields is None:
-            self._fields = _GroupFields(self.ev, self.group.inner.plans)
+            self._fields = _GroupFields(self.ev, self.group.plans)
         return self._fields
 
     def values(self, xi: torch.Tensor, mode: str = "loss") -> torch.Tensor:
@@ -245,12 +242,12 @@ class BoundGroup:
         k = xi.shape[0]
         if g.parametric:
             graph = self.ev.create_graph if mode == "loss" else mode == "search_grad"
-            batched = _Batched(self.ev, g.inner.plans, xi, g.names, create_graph=graph)
+            batched = _Batched(self.ev, g.plans, xi, g.names, create_graph=graph)
             if mode == "search":
                 batched.scalars = {n: v.detach() for n, v in batched.scalars.items()}
 
             def single(j: int) -> Evaluation:
-                return _Batched(self.ev, g.inner.plans, xi[j : j + 1], g.names, create_graph=graph)
+                return _Batched(self.ev, g.plans, xi[j : j + 1], g.names, create_graph=graph)
 
             vec: Evaluation = batched
         else:

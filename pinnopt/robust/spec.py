@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from ..declare.uncertainty.space import UncertaintySpace
 from ..errors import ConfigError, ProblemError
 from ..losses import Term
-from ..symbolic import DerivativeEngine
 from .inner import Aggregate, InnerMaximizer, Max, default_method
 from .term import AtValues, RobustTerm
 
@@ -213,7 +212,6 @@ def robust_terms(
     terms: Sequence[Term],
     groups: Sequence[Group],
     *,
-    engine: DerivativeEngine | None = None,
     parametric: bool = False,
 ) -> list[Term]:
     """Replace each group's terms by one :class:`RobustTerm` (at the first member's place);
@@ -240,8 +238,6 @@ def robust_terms(
                 g.spec.name,
                 [by_name[n] for n in g.terms],
                 g.space,
-                unknowns=problem.unknowns,
-                engine=engine,
                 method=g.spec.method,
                 aggregate=g.spec.aggregate,
                 parametric=parametric,

@@ -9,7 +9,7 @@ import torch
 
 from ..declare.uncertainty.space import UncertaintySpace
 from ..losses import Evaluation, Term
-from ..symbolic import DerivativeEngine, Field
+from ..symbolic import Field
 from .evaluate import BoundGroup, GroupEvaluator, ScalarView
 from .inner import Aggregate, InnerMaximizer, Max, SearchContext, default_method
 
@@ -35,8 +35,6 @@ class RobustTerm(Term):
         name: the term's name (default ``worst(a+b)``).
         terms: the wrapped terms: residuals, conditions, data misfits, barriers, any Term.
         space: the uncertain coefficients the worst case is taken over.
-        unknowns: the model's outputs.
-        engine: the derivative engine.
         method: the inner maximizer (default: :func:`~pinnopt.robust.inner.default_method`).
         aggregate: how the losses at the candidates become one (default :class:`Max`).
         parametric: the model takes ``xi`` as input (:class:`~pinnopt.robust.ParametricNet`).
@@ -57,8 +55,6 @@ class RobustTerm(Term):
         terms: Sequence[Term],
         space: UncertaintySpace,
         *,
-        unknowns: Sequence[str],
-        engine: DerivativeEngine | None = None,
         method: InnerMaximizer | None = None,
         aggregate: Aggregate | None = None,
         parametric: bool = False,
@@ -77,11 +73,11 @@ class RobustTerm(Term):
         self.name = name or f"{prefix}({'+'.join(t.name for t in self.terms)})"
         self.weight = 1.0
         self.point_set = None
-        self.evaluator = GroupEvaluator(self.terms, space.names, unknowns, engine, parametric=parametric)
+        self.evaluator = GroupEvaluator(self.terms, space.names, parametric=parametric)
         self.searcher = (
             self.evaluator
             if search_terms is None
-            else GroupEvaluator(tuple(search_terms), space.names, unknowns, engine, parametric=parametric)
+            else GroupEvaluator(tuple(search_terms), space.names, parametric=parametric)
         )
         self.keep = int(keep)
         self.every = int(every)

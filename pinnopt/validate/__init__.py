@@ -1,14 +1,10 @@
 """Validation (``po.validate``): metrics, checks, gradient checks, feasibility, init
 diagnostics, loss landscapes, reports and run folders.
 
-Everything is imported eagerly except what draws (figures, plots), so ``import pinnopt``
-does not import matplotlib; ``plot_result`` and ``plot_feasibility`` load it on first use.
+``import pinnopt`` does not import matplotlib: the plotting functions load it on first use.
 """
 
 from __future__ import annotations
-
-import importlib
-from typing import Any
 
 from ..declare.exact import ExactSolution
 from ..declare.reference import ReferenceSolution
@@ -17,6 +13,7 @@ from .check import check_problem
 from .check_report import CheckReport, TermCheck
 from .diagnostics import InitReport, diagnose, diagnose_network, plot_reports
 from .feasibility import FeasibilityReport, feasibility
+from .figures import plot_result
 from .gradcheck import GradCheckReport, gradient_check
 from .landscape import (
     ConvexityReport,
@@ -28,10 +25,9 @@ from .landscape import (
     result_loss,
 )
 from .markdown import markdown_report
+from .plots import plot_feasibility
 from .rundir import report_run, rerender_run, write_run
 from .trajectory import ParameterRecorder
-
-_DRAWING = {"plot_result": "figures", "plot_feasibility": "plots"}
 
 __all__ = [
     "CheckReport",
@@ -65,9 +61,3 @@ __all__ = [
     "result_loss",
     "write_run",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _DRAWING:
-        return getattr(importlib.import_module(f".{_DRAWING[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,6 +25,8 @@ from ..errors import CheckpointError, ConfigError, PinnoptError
 from ..result import Result
 from ..train import checkpoint as ckpt
 from ..train.checkpoint import remove_stale_temporaries
+from . import plots
+from .figures import plot_result
 from .markdown import markdown_report
 from .report import read_json, solve_report, write_json, write_text_atomic
 
@@ -230,7 +232,7 @@ def write_run(
     files: dict[str, Path] = {}
     figures: dict[str, Path] = {}
     if plots:
-        figures = _plot_result()(result, out, trajectory=trajectory, landscape=landscape)
+        figures = plot_result(result, out, trajectory=trajectory, landscape=landscape)
         files.update(figures)
     arrays = result.history.as_arrays() if result.history is not None else {}
     for name, values in (trajectory or {}).items():
@@ -278,10 +280,8 @@ def rerender_run(directory: str | os.PathLike[str], *, problem: Problem | None =
     notes = [n for n in report.get("notes") or [] if not n.startswith("re-rendered")]
     if problem is not None and (out / MODEL).exists():
         result = Result.load(out / MODEL, problem)
-        figures = _plot_result()(result, out, history=history or None, trajectory=trajectory or None)
+        figures = plot_result(result, out, history=history or None, trajectory=trajectory or None)
     else:
-        from . import plots
-
         figures = {}
         if len(history.get("loss", [])):
             figures["loss"] = plots.plot_loss_history(
@@ -351,10 +351,3 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if len(set(lengths.values())) > 1:
         raise CheckpointError(f"{path}: the per-step arrays differ in length: {lengths}")
     return arrays
-
-
-def _plot_result() -> Any:
-    """The figure writer, imported on first use: it loads matplotlib (seconds at start-up)."""
-    from .figures import plot_result
-
-    return plot_result
