@@ -215,6 +215,10 @@ class Result:
         if self.problem is None:
             raise ValidationError("this result was loaded without its problem; pass problem=")
         exact = self.problem.exact_solution
+        known = {p.name: float(p.exact) for p in self.problem.parameters if p.exact is not None}
+        dtype = str(self.dtype).replace("torch.", "")
+        if exact is None and not self.unknowns and known:  # an optimization over parameters only
+            return Validation({}, parameter_errors(self.parameters, known), n_points=0, dtype=dtype)
         if exact is None:
             raise ValidationError(
                 f"problem {self.problem.name!r} declares no exact solution; give Problem(exact=...)"
@@ -223,9 +227,7 @@ class Result:
         pred = self.predict(pts)
         ref = exact(pts)
         metrics = {u: compute_metrics(pred[u], ref[u], name=u) for u in self.unknowns}
-        known = {p.name: float(p.exact) for p in self.problem.parameters if p.exact is not None}
         params = parameter_errors(self.parameters, known)
-        dtype = str(self.dtype).replace("torch.", "")
         return Validation(metrics, params, n_points=len(pts), dtype=dtype)
 
     # -- persistence ----------------------------------------------------------------------------
