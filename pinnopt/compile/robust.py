@@ -64,7 +64,12 @@ def summarize(
         except ConfigError as exc:
             log.info("no worst-case audit of the nominal solve: %s", exc)
             return None
-        base: list[Term] = [ResidualTerm(s.name, s.region.name, s.expr, s.weight) for s in problem.terms]
+        base: list[Term] = [
+            ResidualTerm(
+                s.name, s.region.name, s.expr, s.weight, target=s.target, point_weights=s.point_weights
+            )
+            for s in problem.terms
+        ]
         base += [ScalarTerm(c.name, c.compiled, c.weight) for c in problem.losses]
         audit = [
             t

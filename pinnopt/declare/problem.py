@@ -18,7 +18,7 @@ import torch
 from sympy.core.function import AppliedUndef
 
 from ..domain import Domain, NoCoordinates, Region
-from ..errors import ProblemError, UnusedSymbolError, as_number
+from ..errors import NoUnknownError, ProblemError, UnusedSymbolError, as_number
 from ..symbolic import (
     DEFAULT_FUNCTIONS,
     CompiledExpression,
@@ -362,7 +362,12 @@ class Problem:
                 if isinstance(item, Condition):
                     new = item.term_specs(self.domain, ctx, what)
                 else:
-                    compiled = compile_expression(item.expr, ctx, what=what)
+                    try:
+                        compiled = compile_expression(item.expr, ctx, what=what)
+                    except NoUnknownError as exc:
+                        raise NoUnknownError(
+                            f"{exc}; a loss of the parameters alone is declared with Problem(minimize=expr)"
+                        ) from exc
                     region = self.domain.region(item.where)
                     check_points_inside(self.domain, region, what)
                     if item.name:
