@@ -187,3 +187,28 @@ def test_losses_weights_names_and_other_items_compose() -> None:
     # and the equality then gives b = 0.5 (augmented Lagrangian, multipliers during Adam)
     assert result.parameters["a"] == pytest.approx(2.0, abs=2e-2) and result.parameters["a"] <= 2.0
     assert result.parameters["a"] + result.parameters["b"] == pytest.approx(2.5, abs=2e-2)
+
+
+def test_any_torch_module_fits_data_and_the_weight_prior_is_ridge_regression() -> None:
+    # u = w . (x, y) + c as a torch.nn.Linear; mean((u - Y)^2) + lam |w|^2 is ridge regression
+    # with an unpenalized intercept (the prior skips biases): a closed form to compare with.
+    x, y = sp.symbols("x y")
+    u = sp.Function("u")(x, y)
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-1, 1, size=(100, 2))
+    Y = X @ np.array([1.0, -2.0]) + 0.5 + 0.1 * rng.standard_normal(100)
+    lam = 0.3
+    problem = po.Problem(
+        po.Box([x, y], [-1, -1], [1, 1]),
+        data=[po.Observations(X, {u: Y})],
+        regularization=[po.WeightPrior(lam)],
+    )
+    net = torch.nn.Linear(2, 1).double()
+    result = po.solve(problem, model=net, phases=[po.optim.LBFGS(steps=100)])
+    Xc, Yc = X - X.mean(0), Y - Y.mean()
+    w = np.linalg.solve(Xc.T @ Xc / len(Y) + lam * np.eye(2), Xc.T @ Yc / len(Y))
+    c = Y.mean() - X.mean(0) @ w
+    np.testing.assert_allclose(net.weight.detach().numpy()[0], w, atol=1e-8)
+    assert float(net.bias.detach()) == pytest.approx(c, abs=1e-8)
+    pred = result.predict(X)["u"]
+    np.testing.assert_allclose(pred, X @ w + c, atol=1e-8)
