@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from .compile.assemble import build_network
+from .compile.assemble import NoNetwork, build_network
 from .compile.hard import HardConstraints, plan_hard_constraints
 from .compile.stage import Compiled, compile_problem
 from .declare.items import Parameter
@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .robust import RobustReport
 
 FORMAT = "pinnopt.result/1"
+NO_NETWORK = {"kind": "none"}
+"""The saved model description of a problem without unknown functions (parameters only)."""
 
 
 class Result:
@@ -235,6 +237,8 @@ class Result:
         """Write the trained model with its problem metadata (tensors and plain data only)."""
         path = _path(path, "save(path)")
         net_config = self.config.get("model")
+        if net_config is None and not self.unknowns:  # parameters only: no network to rebuild
+            net_config = NO_NETWORK
         if net_config is None:
             raise ConfigError(
                 "this result's network is a custom torch module; save its state_dict yourself "
@@ -299,10 +303,13 @@ class Result:
                 f"given problem has {list(problem.unknowns)} in "
                 f"{[str(c) for c in problem.coordinates]}"
             )
-        spec = model_from_config(json.loads(payload["model"]))
+        saved = json.loads(payload["model"])
+        spec = None if saved == NO_NETWORK else model_from_config(saved)
         lower, upper = payload["bounds"]
         config = json.loads(payload["config"])
-        if config.get("hard_constraints") or config.get("unknown_coordinates"):
+        if spec is None:
+            net: torch.nn.Module = NoNetwork()
+        elif config.get("hard_constraints") or config.get("unknown_coordinates"):
             if problem is None:
                 raise CheckpointError(
                     f"{path}: saved with hard constraints or coefficient fields on some coordinates; "

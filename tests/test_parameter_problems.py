@@ -41,6 +41,8 @@ def test_minmax_declared_in_six_lines_finds_theta_1_value_1_and_reports_the_wors
     assert report["robust"]["groups"][0]["worst"] in ({"xi": pytest.approx(0.0)}, {"xi": pytest.approx(1.0)})
     assert report["parameter_errors"]["theta"]["exact"] == 1.0
     assert "Worst case over the uncertainty set" in files["markdown"].read_text()
+    loaded = po.Result.load(files["model"], problem)  # parameters only: no network to rebuild
+    assert loaded.parameters == result.parameters and loaded.validate().parameters["theta"]["exact"] == 1.0
 
 
 def test_fit_parameters_takes_uncertainty_sets_through_the_same_declaration() -> None:
