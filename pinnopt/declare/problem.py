@@ -18,7 +18,7 @@ import torch
 from sympy.core.function import AppliedUndef
 
 from ..domain import Domain, NoCoordinates, Region
-from ..errors import NoUnknownError, ProblemError, UnusedSymbolError, as_number
+from ..errors import NoUnknownError, ProblemError, as_number
 from ..symbolic import (
     DEFAULT_FUNCTIONS,
     CompiledExpression,
@@ -27,7 +27,7 @@ from ..symbolic import (
     as_expression,
     compile_expression,
 )
-from .checks import check_points_inside, check_unknowns_determined
+from .checks import check_points_inside, check_uncertain_used, check_unknowns_determined, with_exact
 from .constraints import compile_constraints, declared_expressions
 from .exact import ExactSolution, unknown_name
 from .grids import evaluation_grid
@@ -138,7 +138,7 @@ class Problem:
                 "a problem needs at least one equation, condition, observation or energy, or a loss to "
                 "minimize over its parameters (minimize=)"
             )
-        parameters = _with_exact(_normalize_parameters(self.parameters), self.exact_parameters)
+        parameters = with_exact(_normalize_parameters(self.parameters), self.exact_parameters)
         constants = {
             s: as_number(v, f"constants[{s}]", ProblemError) for s, v in dict(self.constants).items()
         }
@@ -198,7 +198,7 @@ class Problem:
             shared_regions={t.region.name: t.region for t in terms},
             taken=[t.name for t in terms] + [c.name for c in compiled_losses],
         )
-        _check_uncertain_used(uncertain, terms, compiled_losses, constraints)
+        check_uncertain_used(uncertain, terms, compiled_losses, constraints)
         object.__setattr__(self, "bounds", constraints.bounds)
         object.__setattr__(self, "regularization", tuple(r.regularizer for r in constraints.regularization))
         object.__setattr__(self, "equalities", constraints.equalities)
@@ -415,54 +415,6 @@ def _as_tuple(items: Any, what: str) -> tuple[Any, ...]:
         return tuple(items)
     except TypeError as exc:
         raise ProblemError(f"Problem.{what} must be a list, got {type(items).__name__}") from exc
-
-
-def _with_exact(
-    params: tuple[Parameter, ...], exact: Mapping[sp.Symbol, float] | None
-) -> tuple[Parameter, ...]:
-    """Set ``Parameter.exact`` from ``Problem(exact_parameters={symbol: value})``."""
-    if exact is None:
-        return params
-    if not isinstance(exact, Mapping):
-        raise ProblemError(f"exact_parameters={exact!r}: expected a dict {{symbol: value}}")
-    by_name = {p.name: p for p in params}
-    values = {}
-    for s, v in exact.items():
-        name = str(s)
-        if name not in by_name:
-            raise ProblemError(
-                f"exact_parameters: {name} is not a declared parameter "
-                f"(parameters: {sorted(by_name) or 'none'})"
-            )
-        values[name] = as_number(v, f"exact_parameters[{name}]", ProblemError)
-    return tuple(replace(p, exact=values[p.name]) if p.name in values else p for p in params)
-
-
-def _check_uncertain_used(
-    uncertain: Sequence[Any], terms: Sequence[TermSpec], losses: Sequence[CompiledLoss], constraints: Any
-) -> None:
-    """Refuse an uncertain coefficient that no compiled expression reads (a typo or a stray set)."""
-    if not uncertain:
-        return
-    read: set[str] = set()
-    for t in terms:
-        for c in (t.expr, *t.exprs):
-            read |= set(c.scalars)
-    read |= {n for c in losses for n in c.compiled.scalars}
-    for group in (
-        constraints.inequalities,
-        constraints.regularization,
-        constraints.compiled_equalities,
-        constraints.energies,
-    ):
-        read |= {n for item in group for n in getattr(item.compiled, "scalars", ())}
-    unused = [n for u in uncertain for n in u.names if n not in read]
-    if unused:
-        raise UnusedSymbolError(
-            f"uncertain coefficient(s) {unused} appear in no loss, equation, condition, observation or "
-            f"bound (they read {sorted(read) or 'no scalar'}); an uncertainty set must be over a symbol the "
-            "problem uses"
-        )
 
 
 def _normalize_parameters(params: Any) -> tuple[Parameter, ...]:
