@@ -214,3 +214,32 @@ def test_any_torch_module_fits_data_and_the_weight_prior_is_ridge_regression() -
     assert float(net.bias.detach()) == pytest.approx(c, abs=1e-8)
     pred = result.predict(X)["u"]
     np.testing.assert_allclose(pred, X @ w + c, atol=1e-8)
+
+
+def test_a_torch_module_fit_takes_the_worst_case_over_an_uncertain_sensor_gain() -> None:
+    # observations of g * u with the gain g in [0.8, 1.2]: the misfit is convex in g, so the
+    # worst case is an end point; benchmarks/optimization.py runs it to the SLSQP optimum
+    x, g = sp.symbols("x g")
+    u = sp.Function("u")(x)
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0, 1, 50)
+    Y = 2.0 * X + 0.5 + 0.05 * rng.standard_normal(50)
+    problem = po.Problem(
+        po.Interval(x, 0, 1),
+        data=[po.Observations({x: X}, {g * u: Y})],
+        uncertain={g: po.robust.BoxSet(0.8, 1.2)},
+    )
+    torch.manual_seed(0)
+    net = torch.nn.Linear(1, 1).double()
+    result = po.solve(
+        problem,
+        model=net,
+        phases=[po.optim.Adam(steps=200, lr=5e-2)],
+        robust=po.robust.Robust(method=po.robust.Vertices()),  # exact: the misfit is convex in g
+        log_every=200,
+    )
+    (group,) = result.robust.groups
+    assert group.terms == ("data:g*u(x)",) and group.certified
+    assert group.worst["g"] in (pytest.approx(0.8), pytest.approx(1.2))
+    assert result.robust.robust_objective > result.robust.nominal_objective
+    assert result.history.loss[-1] < 0.2 * result.history.loss[0]
