@@ -35,10 +35,11 @@ from .declare.conditions import AtPoints, Dirichlet, Initial, InitialRate, Neuma
 from .declare.energy import Energy
 from .declare.equality import Equality
 from .declare.items import On, Parameter, interior
+from .declare.objective import Minimize
 from .declare.observations import Observations
 from .declare.problem import Problem
 from .declare.reference import ReferenceSolution
-from .declare.regularization import L1, L2, Range
+from .declare.regularization import L1, L2, Range, WeightPrior
 from .declare.uncertainty.space import Uncertain
 from .domain import (
     Ball,
@@ -106,6 +107,7 @@ __all__ = [
     "Intersection",
     "Interval",
     "Marching",
+    "Minimize",
     "Neumann",
     "NoUnknownError",
     "Observations",
@@ -132,6 +134,7 @@ __all__ = [
     "UnknownSymbolError",
     "UnsupportedFunctionError",
     "ValidationError",
+    "WeightPrior",
     "__version__",
     "balance",
     "between",

@@ -41,6 +41,14 @@ class NoUnknownError(CompileError):
     """An equation or condition does not involve any unknown function."""
 
 
+class NoParameterError(ProblemError):
+    """A loss to minimize over the parameters (``po.Minimize``) involves no trainable parameter."""
+
+
+class UnusedSymbolError(ProblemError):
+    """A declared uncertain coefficient appears in no loss, equation, condition or bound."""
+
+
 class DataError(PinnoptError, ValueError):
     """Observation data or evaluation points are malformed (NaN, wrong shape, outside the domain)."""
 

@@ -153,7 +153,10 @@ class Validation:
 
     @property
     def worst_rel_l2(self) -> float:
-        """The largest relative L2 error over the unknowns."""
+        """The largest relative L2 error over the unknowns (of the parameters when there is no
+        unknown function)."""
+        if not self.metrics:
+            return max((p["rel_error"] for p in self.parameters.values()), default=float("nan"))
         return max(self.rel_l2.values())
 
     def to_dict(self) -> dict[str, object]:
@@ -166,8 +169,11 @@ class Validation:
         }
 
     def __str__(self) -> str:
-        lines = [f"validation on {self.n_points} points ({self.dtype})"]
-        lines.append(f"  {'unknown':<10} {'rel L2':>12} {'max abs':>12} {'MSE':>12} {'MAPE %':>10}")
+        if not self.metrics:  # an optimization over parameters: only their known optimum
+            lines = [f"validation of the parameters against their known optimum ({self.dtype})"]
+        else:
+            lines = [f"validation on {self.n_points} points ({self.dtype})"]
+            lines.append(f"  {'unknown':<10} {'rel L2':>12} {'max abs':>12} {'MSE':>12} {'MAPE %':>10}")
         for name, m in self.metrics.items():
             mp = m.get("mape")
             lines.append(

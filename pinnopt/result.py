@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from .compile.assemble import build_network
+from .compile.assemble import NoNetwork, build_network
 from .compile.hard import HardConstraints, plan_hard_constraints
 from .compile.stage import Compiled, compile_problem
 from .declare.items import Parameter
@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .robust import RobustReport
 
 FORMAT = "pinnopt.result/1"
+NO_NETWORK = {"kind": "none"}
+"""The saved model description of a problem without unknown functions (parameters only)."""
 
 
 class Result:
@@ -215,6 +217,10 @@ class Result:
         if self.problem is None:
             raise ValidationError("this result was loaded without its problem; pass problem=")
         exact = self.problem.exact_solution
+        known = {p.name: float(p.exact) for p in self.problem.parameters if p.exact is not None}
+        dtype = str(self.dtype).replace("torch.", "")
+        if exact is None and not self.unknowns and known:  # an optimization over parameters only
+            return Validation({}, parameter_errors(self.parameters, known), n_points=0, dtype=dtype)
         if exact is None:
             raise ValidationError(
                 f"problem {self.problem.name!r} declares no exact solution; give Problem(exact=...)"
@@ -223,9 +229,7 @@ class Result:
         pred = self.predict(pts)
         ref = exact(pts)
         metrics = {u: compute_metrics(pred[u], ref[u], name=u) for u in self.unknowns}
-        known = {p.name: float(p.exact) for p in self.problem.parameters if p.exact is not None}
         params = parameter_errors(self.parameters, known)
-        dtype = str(self.dtype).replace("torch.", "")
         return Validation(metrics, params, n_points=len(pts), dtype=dtype)
 
     # -- persistence ----------------------------------------------------------------------------
@@ -233,6 +237,8 @@ class Result:
         """Write the trained model with its problem metadata (tensors and plain data only)."""
         path = _path(path, "save(path)")
         net_config = self.config.get("model")
+        if net_config is None and not self.unknowns:  # parameters only: no network to rebuild
+            net_config = NO_NETWORK
         if net_config is None:
             raise ConfigError(
                 "this result's network is a custom torch module; save its state_dict yourself "
@@ -297,10 +303,13 @@ class Result:
                 f"given problem has {list(problem.unknowns)} in "
                 f"{[str(c) for c in problem.coordinates]}"
             )
-        spec = model_from_config(json.loads(payload["model"]))
+        saved = json.loads(payload["model"])
+        spec = None if saved == NO_NETWORK else model_from_config(saved)
         lower, upper = payload["bounds"]
         config = json.loads(payload["config"])
-        if config.get("hard_constraints") or config.get("unknown_coordinates"):
+        if spec is None:
+            net: torch.nn.Module = NoNetwork()
+        elif config.get("hard_constraints") or config.get("unknown_coordinates"):
             if problem is None:
                 raise CheckpointError(
                     f"{path}: saved with hard constraints or coefficient fields on some coordinates; "

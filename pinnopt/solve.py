@@ -79,7 +79,8 @@ def solve(
             scaling to [-1, 1]; also ``po.nn.ResidualMLP``, ``po.nn.ModifiedMLP``, with options
             for initialization, normalization, embeddings...) or any ``torch.nn.Module``
             mapping ``(N, dim)`` to ``(N, n_unknowns)``; ``po.robust.Parametric(po.nn.MLP())``
-            for a network that also takes the uncertain coefficients as inputs.
+            for a network that also takes the uncertain coefficients as inputs. A problem without
+            unknown functions (``Problem(minimize=...)``, docs/optimization.md) takes none.
         phases: optimizer phases (default: ``po.optim.Adam(2000, lr=1e-3)``, then
             ``po.optim.LBFGS(5000)``).
         collocation: numbers of collocation points (``po.Collocation``, default 2000

@@ -28,6 +28,7 @@ def test_every_example_is_covered() -> None:
         "bounded_fit.py",  # tests/test_constraints_solve.py
         "robust_design.py",  # tests/test_robust_solve.py
         "inverse_from_csv.py",  # here
+        "minimax.py",  # here
     }
     assert {p.name for p in EXAMPLES.glob("*.py")} == covered, "add a test for each new example"
 
@@ -41,6 +42,12 @@ def test_forward_pde_writes_a_report(tmp_path: Path) -> None:
     result = _load("forward_pde.py")["main"](steps=20, out=str(tmp_path))
     assert (tmp_path / "report.json").exists() and list(tmp_path.glob("*.png"))
     assert result.validate().rel_l2["u"] < 1.0
+
+
+def test_minimax_finds_theta_1_and_its_worst_case() -> None:
+    result = _load("minimax.py")["main"](steps=50)
+    assert abs(result.parameters["theta"] - 1.0) <= 1e-3
+    assert abs(result.robust.robust_objective - 1.0) <= 1e-3 and result.robust.certified
 
 
 def test_inverse_from_csv_fits_the_coefficient() -> None:

@@ -175,6 +175,21 @@ def _resolve(path: str) -> object:
     return obj
 
 
+NEW = {
+    "Minimize": "Minimize",  # issue 20: problems made of parameters
+    "WeightPrior": "WeightPrior",
+    "NoParameterError": "errors.NoParameterError",
+    "UnusedSymbolError": "errors.UnusedSymbolError",
+    "NoCoordinates": "domain.NoCoordinates",
+}
+"""Names added after 0.2.0 and where they live."""
+
+
+@pytest.mark.parametrize("name", sorted(NEW))
+def test_every_new_name_resolves(name: str) -> None:
+    assert _resolve(NEW[name]) is not None
+
+
 def test_the_flat_core_has_at_most_60_names() -> None:
     flat = [n for n in po.__all__ if n not in NAMESPACES and n != "__version__"]
     assert len(flat) <= 60, flat

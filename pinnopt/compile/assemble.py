@@ -13,6 +13,7 @@ from ..domain import Interior
 from ..domain.sampling import Collocation, PointSource
 from ..errors import ConfigError
 from ..losses import DataTerm, Objective, PairedTerm, PointSet, ResidualTerm, Term
+from ..losses.constraint_terms import ScalarTerm
 from ..nn import MLP, PINN, ModelSpec
 from ..nn.subsets import CoordinateSubsets
 from ..robust import Group, Parametric
@@ -67,6 +68,13 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
     return table[dtype]
 
 
+class NoNetwork(nn.Module):
+    """The network of a problem without unknown functions: ``(N, dim)`` points to ``(N, 0)``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(x.shape[0], 0)
+
+
 def build_network(
     problem: Problem, model: ModelSpec | Parametric | nn.Module | None, plan: ConstraintPlan | None = None
 ) -> tuple[nn.Module, dict[str, Any] | None]:
@@ -76,6 +84,14 @@ def build_network(
     own network on those coordinates (:class:`~pinnopt.nn.subsets.CoordinateSubsets`); with a
     constraint ``plan`` the output is wrapped by :class:`~pinnopt.compile.hard.HardConstrained`.
     """
+    if not problem.unknowns:
+        if model is not None:
+            raise ConfigError(
+                f"problem {problem.name!r} has no unknown function (an optimization over its parameters "
+                f"{[p.name for p in problem.parameters]}), so it takes no network: solve it with model=None, "
+                "or declare the network's output as an unknown (u(x, y) in observations or bounds)"
+            )
+        return NoNetwork(), None
     spec = model if model is not None else MLP()
     coords = problem.coordinates
     n_out = len(problem.unknowns)
@@ -208,6 +224,7 @@ def problem_terms(
                     point_weights=spec.point_weights,
                 )
             )
+    terms += [ScalarTerm(c.name, c.compiled, c.weight) for c in problem.losses]
     terms += constraint_terms(problem.constraints)
     if problem.uncertain:
         terms = build_terms(problem, terms, robust, model if model is not None else nn.Identity())

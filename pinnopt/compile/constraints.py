@@ -9,11 +9,12 @@ import torch
 from ..declare.bounds import EXACT_METHODS
 from ..declare.constraints import ConstraintSet
 from ..declare.energy import WEIGHT_KEY, CompiledEnergy, box_axes, domain_measure, gauss_points
+from ..declare.regularization import WeightPrior
 from ..domain import Domain, Interior
 from ..errors import ProblemError
 from ..losses import PointSet, Term
 from ..losses.barrier import BarrierTerm
-from ..losses.constraint_terms import EnergyTerm, EqualityTerm, RegularizationTerm
+from ..losses.constraint_terms import EnergyTerm, EqualityTerm, RegularizationTerm, WeightPriorTerm
 from ..losses.hooks import TrainingHook
 from ..strategies.constraints import AugmentedLagrangian, BarrierContinuation, BarrierMonitor, Projection
 from .reparam import exact_limits
@@ -40,7 +41,12 @@ def constraint_terms(cs: ConstraintSet) -> list[Term]:
                 weight=b.weight,
             )
         )
-    terms += [RegularizationTerm(r.name, r.compiled, r.regularizer) for r in cs.regularization]
+    for r in cs.regularization:
+        if isinstance(r.regularizer, WeightPrior):
+            terms.append(WeightPriorTerm(r.name, r.regularizer))
+        else:
+            assert r.compiled is not None
+            terms.append(RegularizationTerm(r.name, r.compiled, r.regularizer))
     terms += [EqualityTerm(e.name, e.compiled, e.equality) for e in cs.compiled_equalities]
     terms += [EnergyTerm(e.name, e.name, e.compiled, e.measure, e.energy.weight) for e in cs.energies]
     return terms

@@ -10,6 +10,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..losses import Objective, PointSet, ResidualTerm, Term
+from ..losses.constraint_terms import ScalarTerm
 from ..robust.parametric import is_parametric
 from ..robust.report import RobustReport, robust_report
 from ..robust.spec import Group, resolve, robust_terms
@@ -60,7 +61,13 @@ def summarize(
         except ConfigError as exc:
             log.info("no worst-case audit of the nominal solve: %s", exc)
             return None
-        base = [ResidualTerm(s.name, s.region.name, s.expr, s.weight) for s in problem.terms]
+        base: list[Term] = [
+            ResidualTerm(
+                s.name, s.region.name, s.expr, s.weight, target=s.target, point_weights=s.point_weights
+            )
+            for s in problem.terms
+        ]
+        base += [ScalarTerm(c.name, c.compiled, c.weight) for c in problem.losses]
         audit = [
             t
             for t in robust_terms(problem, base, default, parametric=is_parametric(model))

@@ -4,6 +4,8 @@
 * :func:`check_unknowns_determined`: every unknown appears in an equation or an energy (a
   typo such as ``U`` for ``u`` in a condition would otherwise become a second unknown with
   no equation).
+* :func:`check_uncertain_used`: every uncertain coefficient is read by some compiled expression.
+* :func:`with_exact`: ``Problem(exact_parameters=...)`` names declared parameters.
 * :func:`probe_module`: a custom ``torch.nn.Module`` maps ``(N, dim)`` to ``(N, n_unknowns)``
   and something trainable reaches its output.
 """
@@ -11,7 +13,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sympy as sp
@@ -19,7 +22,9 @@ import torch
 from sympy.core.function import AppliedUndef
 
 from ..domain import Domain, Region
-from ..errors import ProblemError
+from ..errors import ProblemError, UnusedSymbolError, as_number
+from .items import Parameter, TermSpec
+from .objective import CompiledLoss
 
 OUTSIDE_TOL = 1e-9
 """Relative tolerance (times the domain's largest coordinate, at least 1) for points on the boundary."""
@@ -101,3 +106,51 @@ def check_unknowns_determined(
         + f" (the equations determine {sorted(used)}; list every unknown in Problem(unknowns=[...]) "
         "to keep one determined by conditions or data alone)"
     )
+
+
+def with_exact(
+    params: tuple[Parameter, ...], exact: Mapping[sp.Symbol, float] | None
+) -> tuple[Parameter, ...]:
+    """Set ``Parameter.exact`` from ``Problem(exact_parameters={symbol: value})``."""
+    if exact is None:
+        return params
+    if not isinstance(exact, Mapping):
+        raise ProblemError(f"exact_parameters={exact!r}: expected a dict {{symbol: value}}")
+    by_name = {p.name: p for p in params}
+    values = {}
+    for s, v in exact.items():
+        name = str(s)
+        if name not in by_name:
+            raise ProblemError(
+                f"exact_parameters: {name} is not a declared parameter "
+                f"(parameters: {sorted(by_name) or 'none'})"
+            )
+        values[name] = as_number(v, f"exact_parameters[{name}]", ProblemError)
+    return tuple(replace(p, exact=values[p.name]) if p.name in values else p for p in params)
+
+
+def check_uncertain_used(
+    uncertain: Sequence[Any], terms: Sequence[TermSpec], losses: Sequence[CompiledLoss], constraints: Any
+) -> None:
+    """Refuse an uncertain coefficient that no compiled expression reads (a typo or a stray set)."""
+    if not uncertain:
+        return
+    read: set[str] = set()
+    for t in terms:
+        for c in (t.expr, *t.exprs):
+            read |= set(c.scalars)
+    read |= {n for c in losses for n in c.compiled.scalars}
+    for group in (
+        constraints.inequalities,
+        constraints.regularization,
+        constraints.compiled_equalities,
+        constraints.energies,
+    ):
+        read |= {n for item in group for n in getattr(item.compiled, "scalars", ())}
+    unused = [n for u in uncertain for n in u.names if n not in read]
+    if unused:
+        raise UnusedSymbolError(
+            f"uncertain coefficient(s) {unused} appear in no loss, equation, condition, observation or "
+            f"bound (they read {sorted(read) or 'no scalar'}); an uncertainty set must be over a symbol the "
+            "problem uses"
+        )

@@ -207,7 +207,11 @@ class Observations(Condition):
         specs: list[TermSpec] = []
         region = Points(points, name=self.name, data={})
         for label, (expr, values) in quantities.items():
-            compiled = compile_expression(expr, ctx, what=f"{what} ({self.name}: {label})")
+            # with no unknown function, an observed quantity is an expression of the coordinates
+            # and the parameters (a parametric model such as A * exp(-k * t))
+            compiled = compile_expression(
+                expr, ctx, what=f"{what} ({self.name}: {label})", require_unknown=bool(ctx.unknowns)
+            )
             key = f"observed:{label}"
             data[key] = values
             wkey = "observed_weight" if weights is not None else None

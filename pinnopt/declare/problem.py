@@ -17,8 +17,8 @@ import sympy as sp
 import torch
 from sympy.core.function import AppliedUndef
 
-from ..domain import Domain, Region
-from ..errors import ProblemError, as_number
+from ..domain import Domain, NoCoordinates, Region
+from ..errors import NoUnknownError, ProblemError, as_number
 from ..symbolic import (
     DEFAULT_FUNCTIONS,
     CompiledExpression,
@@ -27,11 +27,12 @@ from ..symbolic import (
     as_expression,
     compile_expression,
 )
-from .checks import check_points_inside, check_unknowns_determined
+from .checks import check_points_inside, check_uncertain_used, check_unknowns_determined, with_exact
 from .constraints import compile_constraints, declared_expressions
 from .exact import ExactSolution, unknown_name
 from .grids import evaluation_grid
 from .items import Condition, On, Parameter, TermSpec, interior
+from .objective import CompiledLoss, as_losses, compile_losses
 from .uncertainty.space import UncertaintySpace, normalize_uncertain
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,12 +41,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("pinnopt")
 
+
 @dataclass(frozen=True)
 class Problem:
-    """A differential-equation problem declared with sympy.
+    """A differential-equation problem, a data fit or an optimization, declared with sympy.
+
+    A problem with no unknown function is an optimization over its parameters: losses
+    (``minimize=``), observations of expressions of the parameters, bounds, equalities,
+    priors and uncertainty sets; :func:`pinnopt.solve` trains it with ``model=None``
+    (docs/optimization.md).
 
     Args:
-        domain: where the problem lives (``Interval``, products of intervals, ...).
+        domain: where the problem lives (``Interval``, products of intervals, ...); None for
+            an optimization over parameters only (then ``domain`` is a
+            :class:`~pinnopt.domain.NoCoordinates`).
         equations: expressions (or ``Eq``) that vanish in the interior, or :class:`On`
             items for equations on other regions.
         conditions: :class:`On` items: boundary, initial and point conditions.
@@ -74,10 +83,15 @@ class Problem:
             :class:`~pinnopt.robust.Uncertain` items (with a nominal value). Expressions read
             them like parameters; :func:`pinnopt.solve` takes the worst case over their sets
             (see docs/robust.md); validation uses the nominal values.
+        minimize: losses: a sympy expression of the parameters (and uncertain coefficients),
+            a :class:`~pinnopt.Minimize` item or a list of them; each is a loss term added as
+            is (``weight * expr``). After construction a tuple of ``po.Minimize``.
+        exact_parameters: the known optimum ``{symbol: value}`` of some parameters (the same
+            as ``po.Parameter(..., exact=)``); ``Result.validate()`` reports their errors.
     """
 
-    domain: Domain
-    equations: Sequence[Any]
+    domain: Domain | None = None
+    equations: Sequence[Any] = ()
     conditions: Sequence[On] = ()
     parameters: Sequence[Parameter] | Mapping[sp.Symbol, float] = ()
     exact: Any = None
@@ -93,11 +107,15 @@ class Problem:
     equalities: Sequence[Any] = ()
     energy: Any = ()
     uncertain: Sequence[Uncertain] | Mapping[Any, Any] = ()
+    minimize: Any = ()
+    exact_parameters: Mapping[sp.Symbol, float] | None = None
 
     def __post_init__(self) -> None:
+        if self.domain is None:
+            object.__setattr__(self, "domain", NoCoordinates())
         if not isinstance(self.domain, Domain):
             raise ProblemError(
-                f"Problem.domain must be a pinnopt domain (e.g. po.Interval(x, 0, 1)), got "
+                f"Problem.domain must be a pinnopt domain (e.g. po.Interval(x, 0, 1)) or None, got "
                 f"{type(self.domain).__name__}"
             )
         if not isinstance(self.name, str) or not self.name:
@@ -114,9 +132,13 @@ class Problem:
         for i, d in enumerate(data):
             if not isinstance(d, Condition):
                 raise ProblemError(f"data item {i} must be po.Observations, got {type(d).__name__}: {d!r}")
-        if not equations and not conditions and not data and not self.energy:
-            raise ProblemError("a problem needs at least one equation, condition, observation or energy")
-        parameters = _normalize_parameters(self.parameters)
+        losses = as_losses(self.minimize)
+        if not equations and not conditions and not data and not self.energy and not losses:
+            raise ProblemError(
+                "a problem needs at least one equation, condition, observation or energy, or a loss to "
+                "minimize over its parameters (minimize=)"
+            )
+        parameters = with_exact(_normalize_parameters(self.parameters), self.exact_parameters)
         constants = {
             s: as_number(v, f"constants[{s}]", ProblemError) for s, v in dict(self.constants).items()
         }
@@ -144,6 +166,7 @@ class Problem:
         exprs += [e for c in (*conditions, *data) if isinstance(c, Condition) for e in c.expressions()]
 
         exprs += declared_expressions(self.bounds, self.energy)
+        exprs += [sp.sympify(m.expr) for m in losses]
         unknowns, unknown_coords = self._find_unknowns(exprs, table, coords)
         declared: tuple[str, ...] = ()
         if self.unknowns is not None:
@@ -163,6 +186,7 @@ class Problem:
             unknown_coordinates=unknown_coords,
         )
         terms = self._compile_terms(items, conditions, data, ctx)
+        compiled_losses = compile_losses(losses, ctx, [p.name for p in parameters], [t.name for t in terms])
         constraints = compile_constraints(
             self.domain,
             ctx,
@@ -172,8 +196,9 @@ class Problem:
             equalities=self.equalities,
             energy=self.energy,
             shared_regions={t.region.name: t.region for t in terms},
-            taken=[t.name for t in terms],
+            taken=[t.name for t in terms] + [c.name for c in compiled_losses],
         )
+        check_uncertain_used(uncertain, terms, compiled_losses, constraints)
         object.__setattr__(self, "bounds", constraints.bounds)
         object.__setattr__(self, "regularization", tuple(r.regularizer for r in constraints.regularization))
         object.__setattr__(self, "equalities", constraints.equalities)
@@ -188,6 +213,11 @@ class Problem:
         object.__setattr__(self, "unknowns", unknowns)
         object.__setattr__(self, "_context", ctx)
         object.__setattr__(self, "_terms", terms)
+        object.__setattr__(self, "minimize", losses)
+        object.__setattr__(self, "_losses", compiled_losses)
+        object.__setattr__(
+            self, "exact_parameters", {p.symbol: p.exact for p in parameters if p.exact is not None}
+        )
         exact = None
         if self.exact is not None:
             subs = dict(constants)
@@ -213,6 +243,16 @@ class Problem:
     def terms(self) -> tuple[TermSpec, ...]:
         """Every equation and condition, compiled, with its region and weight."""
         return self._terms  # type: ignore[attr-defined]
+
+    @property
+    def losses(self) -> tuple[CompiledLoss, ...]:
+        """The compiled ``minimize=`` losses (expressions of the parameters), in order."""
+        return self._losses  # type: ignore[attr-defined]
+
+    @property
+    def has_domain(self) -> bool:
+        """Whether the problem has coordinates (False for an optimization over parameters)."""
+        return not isinstance(self.domain, NoCoordinates)
 
     @property
     def constraints(self) -> ConstraintSet:
@@ -322,7 +362,12 @@ class Problem:
                 if isinstance(item, Condition):
                     new = item.term_specs(self.domain, ctx, what)
                 else:
-                    compiled = compile_expression(item.expr, ctx, what=what)
+                    try:
+                        compiled = compile_expression(item.expr, ctx, what=what)
+                    except NoUnknownError as exc:
+                        raise NoUnknownError(
+                            f"{exc}; a loss of the parameters alone is declared with Problem(minimize=expr)"
+                        ) from exc
                     region = self.domain.region(item.where)
                     check_points_inside(self.domain, region, what)
                     if item.name:

@@ -9,6 +9,8 @@ data/physics and the pull, set by the weight. A hard requirement is a bound
   the data pull less than ``weight`` (non-smooth there: prefer gradient phases).
 * :class:`Range`: ``weight * (dist(expr, [lower, upper]))**2``: zero inside a preferred
   range, a quadratic pull back outside it.
+* :class:`WeightPrior`: a prior on the network's weights (``weight * sum w**2``, a Gaussian
+  prior, i.e. weight decay in the loss; or ``weight * sum |w|``), for data fits with a network.
 """
 
 from __future__ import annotations
@@ -129,21 +131,59 @@ class Range(Regularizer):
 
 
 @dataclass(frozen=True)
+class WeightPrior:
+    """A prior on the network's weights: ``weight * sum_w w**2`` (``kind="l2"``, a Gaussian prior
+    of variance ``1 / (2 * weight)``) or ``weight * sum_w |w|`` (``kind="l1"``, a Laplace prior).
+
+    Args:
+        weight: the prior's strength (positive).
+        kind: ``"l2"`` or ``"l1"``.
+        biases: also penalize the biases (vectors); by default only weight matrices.
+        name: the loss term's name (default ``"prior:weights"``).
+    """
+
+    weight: float = 1e-4
+    kind: str = "l2"
+    biases: bool = False
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_weight("WeightPrior()", self.weight)
+        if self.kind not in ("l2", "l1"):
+            raise ProblemError(f"WeightPrior(kind={self.kind!r}): expected 'l2' or 'l1'")
+        if not isinstance(self.biases, bool):
+            raise ProblemError(f"WeightPrior(biases={self.biases!r}): expected True or False")
+
+    @property
+    def label(self) -> str:
+        """The default term name."""
+        return "prior:weights"
+
+    def penalty(self, w: torch.Tensor) -> torch.Tensor:
+        """The unweighted penalty of one weight tensor (0-d)."""
+        return (w * w).sum() if self.kind == "l2" else w.abs().sum()
+
+
+@dataclass(frozen=True)
 class CompiledRegularizer:
-    """A declared regularizer with its compiled expression and term name."""
+    """A declared regularizer with its compiled expression (None for a :class:`WeightPrior`) and
+    term name."""
 
     name: str
-    regularizer: Regularizer
-    compiled: CompiledExpression
+    regularizer: Regularizer | WeightPrior
+    compiled: CompiledExpression | None
 
 
 def compile_regularization(items: Sequence[Any], ctx: SymbolContext) -> tuple[CompiledRegularizer, ...]:
     """Check and compile declared regularizers (expressions of the trainable parameters only)."""
     out = []
     for i, r in enumerate(items):
+        if isinstance(r, WeightPrior):
+            out.append(CompiledRegularizer(r.name or r.label, r, None))
+            continue
         if not isinstance(r, Regularizer):
             raise ProblemError(
-                f"regularization {i} must be po.L2(...), po.L1(...) or po.Range(...), "
+                f"regularization {i} must be po.L2(...), po.L1(...), po.Range(...) or po.WeightPrior(...), "
                 f"got {type(r).__name__}: {r!r}"
             )
         what = f"regularization {i} ({r.label})"

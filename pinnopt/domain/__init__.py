@@ -3,6 +3,7 @@
 from .base import Domain, MappedRegion, Region
 from .box import Box, Face, Interval, PeriodicPair, Product, ProductPiece, face_of
 from .csg import Difference, Intersection, Union
+from .nowhere import NoCoordinates
 from .regions import Interior, PieceUnion, Points, Side
 from .samplers import SAMPLERS, Grid, Halton, LatinHypercube, Sampler, Sobol, Uniform, resolve_sampler
 from .sampling import Collocation, PointSource
@@ -24,6 +25,7 @@ __all__ = [
     "Interval",
     "LatinHypercube",
     "MappedRegion",
+    "NoCoordinates",
     "PeriodicPair",
     "PieceUnion",
     "PointSource",

@@ -1,5 +1,6 @@
-"""Loss terms of declared constraints: energies, equality constraints (augmented Lagrangian)
-and regularization of parameters. The declarations live in :mod:`pinnopt.declare`."""
+"""Loss terms of declared constraints: energies, equality constraints (augmented Lagrangian),
+regularization of parameters, priors on network weights, and losses of the parameters
+(``po.Minimize``). The declarations live in :mod:`pinnopt.declare`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 
 from ..declare.energy import WEIGHT_KEY
 from ..declare.equality import Equality
-from ..declare.regularization import Regularizer
+from ..declare.regularization import Regularizer, WeightPrior
 from ..symbolic import CompiledExpression, Field
 from ..symbolic.scalars import scalar_env
 from .evaluation import Evaluation
@@ -115,3 +116,38 @@ class RegularizationTerm(Term):
 
     def loss(self, ev: Evaluation) -> torch.Tensor:
         return self.regularizer.penalty(self.expr(scalar_env(ev.scalars)))
+
+
+class ScalarTerm(Term):
+    """A scalar expression of the trainable parameters used as a loss term as is (``po.Minimize``)."""
+
+    def __init__(self, name: str, expr: CompiledExpression, weight: float = 1.0) -> None:
+        self.name = name
+        self.expr = expr
+        self.weight = float(weight)
+        self.point_set = None
+
+    def loss(self, ev: Evaluation) -> torch.Tensor:
+        return self.expr(scalar_env(ev.scalars))
+
+
+class WeightPriorTerm(Term):
+    """The loss term of a :class:`~pinnopt.declare.regularization.WeightPrior`: a penalty of the
+    network's weights (the trainable scalars of the problem are not part of it)."""
+
+    def __init__(self, name: str, prior: WeightPrior) -> None:
+        self.name = name
+        self.prior = prior
+        self.weight = float(prior.weight)
+        self.point_set = None
+
+    def loss(self, ev: Evaluation) -> torch.Tensor:
+        model = ev.model
+        while not hasattr(model, "params") and hasattr(model, "model"):  # robust wrappers
+            model = model.model
+        net = getattr(model, "net", model)
+        tensors = [p for p in net.parameters() if p.requires_grad and (self.prior.biases or p.dim() >= 2)]
+        if not tensors:
+            ref = next(iter(ev.scalars.values()), None)
+            return torch.zeros((), dtype=ref.dtype if isinstance(ref, torch.Tensor) else torch.float64)
+        return torch.stack([self.prior.penalty(p) for p in tensors]).sum()

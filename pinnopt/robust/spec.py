@@ -163,8 +163,9 @@ def resolve(problem: Problem, robust: Any, *, parametric: bool = False) -> list[
         bad = [s for s in specs if not isinstance(s, Robust)]
         if bad or not specs:
             raise ConfigError(f"robust={robust!r}: expected True/False, a po.robust.Robust or a list of them")
-    names = [t.name for t in problem.terms]
+    names = [t.name for t in problem.terms] + [c.name for c in problem.losses]
     reads = {t.name: set(t.expr.scalars) & set(space.names) for t in problem.terms}
+    reads.update({c.name: set(c.compiled.scalars) & set(space.names) for c in problem.losses})
     claimed: dict[str, int] = {}
     for i, s in enumerate(specs):
         for n in s.terms or ():

@@ -39,6 +39,7 @@ _PROBLEM_FIELDS = (
     "equalities",
     "energy",
     "uncertain",
+    "minimize",
 )
 
 

@@ -71,8 +71,11 @@ def plot_result(
         history = result.history.as_arrays()
     if "loss" in wanted and history is not None and len(history.get("loss", [])):
         files["loss"] = plots.plot_loss_history(history, out / "loss.png", title=f"{name}: loss")
-    if "solution" in wanted and result.problem is not None:
+    fields = result.problem is not None and bool(result.problem.unknowns) and result.problem.domain.dim > 0
+    if "solution" in wanted and fields:
         files.update(_solution_plots(result, out, n))
+    if trajectory is None and result.problem is not None and not result.problem.unknowns:
+        trajectory = result.parameter_history  # an optimization over parameters: plot their path
     if "parameters" in wanted and trajectory is not None and len(trajectory) > 1 and len(trajectory["step"]):
         exact = (
             {p.name: float(p.exact) for p in result.problem.parameters if p.exact is not None}

@@ -116,6 +116,8 @@ def markdown_report(report: Mapping[str, Any]) -> str:
         ]
         lines += [*_table(["term", "method", "status", "relative residual", "detail"], rows), ""]
     lines += _hard_constraints((report.get("config") or {}).get("hard_constraints_detail"))
+    lines += _feasibility(report.get("feasibility"))
+    lines += _robust(report.get("robust"))
     final_terms = hist.get("final_terms") or {}
     if final_terms:
         lines += ["## Loss terms at the last step", ""]
@@ -149,3 +151,55 @@ def _hard_constraints(detail: Mapping[str, Any] | None) -> list[str]:
     rows = [[u, ", ".join(f"`{n}`" for n in names), "exact"] for u, names in enforced.items()]
     rows += [["", f"`{name}`", f"left soft (loss term): {why}"] for name, why in soft.items()]
     return [*lines, *_table(["unknown", "conditions", "status"], rows), ""]
+
+
+def _feasibility(feas: Mapping[str, Any] | None) -> list[str]:
+    """The feasibility section: how each bound and equality holds after training."""
+    if not feas:
+        return []
+    status = "every constraint holds" if feas.get("feasible") else "**some constraint is violated**"
+    lines = [
+        "## Feasibility of the bounds and equalities",
+        "",
+        f"{status} (tolerance {_g(feas.get('tol'))}).",
+        "",
+    ]
+    rows = [
+        [
+            f"`{e['name']}`",
+            e.get("method", ""),
+            str(e.get("n_points")),
+            _g(e.get("max_violation")),
+            _g(e.get("min_slack")),
+            "yes" if e.get("active") else "no",
+        ]
+        for e in feas.get("constraints") or []
+    ]
+    return [
+        *lines,
+        *_table(["constraint", "method", "points", "max violation", "min slack", "active"], rows),
+        "",
+    ]
+
+
+def _robust(rob: Mapping[str, Any] | None) -> list[str]:
+    """The robust section: worst case found per group, and the dense certificate."""
+    if not rob:
+        return []
+    lines = [
+        "## Worst case over the uncertainty set",
+        "",
+        f"Objective: nominal {_g(rob.get('nominal_objective'), '.6g')}, worst case "
+        f"{_g(rob.get('robust_objective'), '.6g')}; certified: {rob.get('certified')}.",
+        "",
+    ]
+    rows = [
+        [
+            f"`{g.get('name')}`",
+            ", ".join(f"{k}={_g(v, '.6g')}" for k, v in (g.get("worst") or {}).items()),
+            _g(g.get("worst_value"), ".6g"),
+            _g(g.get("certificate_value"), ".6g"),
+        ]
+        for g in rob.get("groups") or []
+    ]
+    return [*lines, *_table(["group", "worst", "worst value", "dense check"], rows), ""]

@@ -26,6 +26,7 @@ from ..result import Result
 from ..train import checkpoint as ckpt
 from ..train.checkpoint import remove_stale_temporaries
 from . import plots
+from .feasibility import feasibility
 from .figures import plot_result
 from .markdown import markdown_report
 from .report import read_json, solve_report, write_json, write_text_atomic
@@ -188,15 +189,28 @@ def writable_folder(directory: str | os.PathLike[str]) -> Path:
 
 def report_run(result: Result, directory: str | os.PathLike[str], **options: Any) -> dict[str, Path]:
     """Write the run folder of ``result`` (report.json, report.md, plots, model.pt, history.npz),
-    validated against the exact solution when the problem has one; return ``{kind: path}``.
+    validated against the exact solution (or the known optimal parameters of a problem
+    without unknowns) when the problem has one; return ``{kind: path}``. The report also
+    holds the feasibility of the bounds and equalities (``"feasibility"``) and the robust
+    report (``"robust"``) when the problem has them.
 
     ``options`` are those of :func:`write_run` (``validation=`` overrides the automatic one).
     """
     if not isinstance(directory, (str, os.PathLike)):
         raise ConfigError(f"report_run(directory={directory!r}): expected a path (str or os.PathLike)")
-    exact = result.problem is not None and result.problem.exact_solution is not None
-    if "validation" not in options and exact:
+    problem = result.problem
+    exact = problem is not None and problem.exact_solution is not None
+    known = (
+        problem is not None and not problem.unknowns and any(p.exact is not None for p in problem.parameters)
+    )
+    if "validation" not in options and (exact or known):  # known: an optimization with a known optimum
         options["validation"] = result.validate()
+    cs = problem.constraints if problem is not None else None
+    constrained = cs is not None and bool(cs.inequalities or cs.equalities)
+    if constrained and "feasibility" not in options:  # every bound and equality, field bounds on a dense grid
+        options["feasibility"] = feasibility(result).to_dict()
+    if result.robust is not None and "robust" not in options:
+        options["robust"] = result.robust.as_dict()
     return write_run(result, directory, **options)
 
 
