@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ import torch
 from .compile.assemble import build_network
 from .compile.hard import HardConstraints, plan_hard_constraints
 from .compile.stage import Compiled, compile_problem
+from .declare.exact import unknown_name
 from .declare.items import Parameter
 from .declare.problem import Problem
 from .errors import CheckpointError, ConfigError, DataError, PinnoptError, ValidationError
@@ -22,6 +24,7 @@ from .losses import Objective
 from .metrics import Validation, compute_metrics, parameter_errors
 from .nn import PINN, model_from_config
 from .symbolic import AutogradEngine, DerivativePlan, Env, Field, SymbolContext, compile_expression
+from .symbolic.names import field_name
 from .train import History, StopReason, TrainOutcome
 from .train.checkpoint import save_atomic
 
@@ -29,6 +32,48 @@ if TYPE_CHECKING:  # pragma: no cover
     from .robust import RobustReport
 
 FORMAT = "pinnopt.result/1"
+
+log = logging.getLogger("pinnopt")
+
+
+class Prediction(dict):  # type: ignore[type-arg]
+    """What :meth:`Result.predict` returns: ``{name: (N,) float64 array}``.
+
+    A plain dict keyed by unknown names and readable derivative names (``u_x``,
+    ``theta_tt``); the requested sympy expression (``u.diff(x)``) and its ``str`` also work
+    as keys.
+
+    Attributes:
+        outside: how many of the points lie outside the problem's domain (a warning was
+            logged when any did).
+    """
+
+    def __init__(
+        self, values: Mapping[str, np.ndarray], aliases: Mapping[Any, str], outside: int = 0
+    ) -> None:
+        super().__init__(values)
+        self.aliases = dict(aliases)
+        self.outside = outside
+
+    def __missing__(self, key: Any) -> np.ndarray:
+        try:
+            name = self.aliases[key]
+        except (KeyError, TypeError):
+            raise KeyError(key) from None
+        return self[name]
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            return super().__contains__(key) or key in self.aliases
+        except TypeError:
+            return False
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """``self[key]`` (any accepted key), or ``default``."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 class Result:
@@ -164,15 +209,20 @@ class Result:
         coords = tuple(sp.Symbol(c) for c in self.coordinates)
         return SymbolContext(coords, self.unknowns, tuple(sp.Symbol(p) for p in self.parameters))
 
-    def predict(
-        self, points: Any, derivatives: Sequence[Any] = (), *, batch_size: int = 65536
-    ) -> dict[str, np.ndarray]:
+    def predict(self, points: Any, derivatives: Sequence[Any] = (), *, batch_size: int = 65536) -> Prediction:
         """Evaluate the unknowns (and optional expressions such as ``u.diff(x)``) at points.
+
+        Points outside the problem's domain are evaluated too (the network extrapolates),
+        with a logged warning; the returned mapping records how many there were
+        (:attr:`Prediction.outside`).
 
         Args:
             points: ``(N, dim)`` array, or a dict ``{coordinate: values}``.
             derivatives: sympy expressions in the unknowns, e.g. ``[u.diff(x), u.diff(x, 2)]``;
-                returned under ``str(expression)``.
+                a derivative of an unknown is returned under its readable name (``u_x``,
+                ``u_xx``, ``theta_tt``), any other expression under ``str(expression)``.
+                The sympy expression itself also works as a key:
+                ``pred[u.diff(x, 2)] is pred["u_xx"]``.
             batch_size: points per model call.
         Returns:
             ``{name: (N,) float64 array}`` for every unknown and requested expression.
@@ -184,9 +234,17 @@ class Result:
                 "e.g. [u.diff(x)]"
             )
         ctx = self._context()
-        exprs = {
-            str(e): compile_expression(e, ctx, what="derivative", require_unknown=False) for e in derivatives
-        }
+        exprs: dict[str, Any] = {}
+        aliases: dict[Any, str] = {}
+        for e in derivatives:
+            expr = sp.sympify(e) if isinstance(e, sp.Basic) else e
+            key = field_name(expr, ctx.coordinates) if isinstance(expr, sp.Basic) else None
+            key = key or str(e)
+            exprs[key] = compile_expression(e, ctx, what="derivative", require_unknown=False)
+            if isinstance(expr, sp.Basic):
+                aliases[expr] = key
+            aliases[str(e)] = key
+        outside = self._outside(x)
 
         wanted = {Field.value(u, len(self.coordinates)) for u in self.unknowns}
         for c in exprs.values():
@@ -208,10 +266,50 @@ class Result:
                         out[name].append(c(env).detach().cpu().double().numpy())
         finally:
             self.model.train(was_training)
-        return {k: np.concatenate(v) for k, v in out.items()}
+        return Prediction({k: np.concatenate(v) for k, v in out.items()}, aliases, outside)
 
-    def validate(self, points: Any = None) -> Validation:
-        """Relative L2 and max abs error per unknown on the problem's fixed evaluation grid."""
+    def _outside(self, x: torch.Tensor) -> int:
+        """How many of the points lie outside the domain (logged as a warning when any do)."""
+        if self.problem is not None:
+            domain = self.problem.domain
+            lower, upper = domain.bounds
+            scale = max([1.0, *(abs(float(v)) for v in (*lower, *upper))])
+            inside = domain.contains(x.detach().cpu().double(), tol=1e-9 * scale)
+            n = int((~inside).sum())
+            where = "the domain"
+        elif self.config.get("bounds"):
+            lower, upper = (torch.as_tensor(b, dtype=torch.float64) for b in self.config["bounds"])
+            pts = x.detach().cpu().double()
+            tol = 1e-9 * max(1.0, float(torch.cat([lower.abs(), upper.abs()]).max()))
+            n = int((~((pts >= lower - tol) & (pts <= upper + tol)).all(dim=1)).sum())
+            where = "the domain's bounding box"
+        else:
+            return 0
+        if n:
+            log.warning(
+                "predict: %d of %d points lie outside %s; the network extrapolates there",
+                n,
+                len(x),
+                where,
+            )
+        return n
+
+    def validate(self, points: Any = None, *, up_to_constant: Iterable[Any] = ()) -> Validation:
+        """Relative L2 and max abs error per unknown on the problem's fixed evaluation grid.
+
+        Args:
+            points: ``(N, dim)`` evaluation points (default: the problem's evaluation grid,
+                or a reference file's own points).
+            up_to_constant: unknowns determined only up to an additive constant (the
+                pressure of an incompressible flow, a pure-Neumann potential), by name
+                (``"p"``) or as the sympy function (``p(x, y)``): the mean over the
+                evaluation points is removed from both prediction and reference before
+                comparing.
+
+        Raises:
+            ValidationError: no problem, or the problem declares no exact or reference solution.
+            ConfigError: ``up_to_constant`` names something that is not an unknown.
+        """
         if self.problem is None:
             raise ValidationError("this result was loaded without its problem; pass problem=")
         exact = self.problem.exact_solution
@@ -219,14 +317,41 @@ class Result:
             raise ValidationError(
                 f"problem {self.problem.name!r} declares no exact solution; give Problem(exact=...)"
             )
+        shifted = self._constant_free(up_to_constant)
         pts = self.problem.evaluation_points() if points is None else _numeric(points, "points")
         pred = self.predict(pts)
         ref = exact(pts)
-        metrics = {u: compute_metrics(pred[u], ref[u], name=u) for u in self.unknowns}
+        metrics = {}
+        for u in self.unknowns:
+            p, r = np.asarray(pred[u], dtype=np.float64), np.asarray(ref[u], dtype=np.float64)
+            if u in shifted:
+                p, r = p - p.mean(), r - r.mean()
+            metrics[u] = compute_metrics(p, r, name=u)
         known = {p.name: float(p.exact) for p in self.problem.parameters if p.exact is not None}
         params = parameter_errors(self.parameters, known)
         dtype = str(self.dtype).replace("torch.", "")
-        return Validation(metrics, params, n_points=len(pts), dtype=dtype)
+        return Validation(
+            metrics, params, n_points=len(pts), dtype=dtype, reference=exact.kind, up_to_constant=shifted
+        )
+
+    def _constant_free(self, names: Iterable[Any]) -> tuple[str, ...]:
+        """The unknown names of ``validate(up_to_constant=...)``, checked."""
+        if isinstance(names, (str, sp.Basic)) or not isinstance(names, Iterable):
+            names = [names]
+        out: list[str] = []
+        for item in names:
+            try:
+                name = unknown_name(item)
+            except PinnoptError:
+                name = None
+            if name not in self.unknowns:
+                raise ConfigError(
+                    f"validate(up_to_constant=[{item!r}]): {item!r} is not an unknown of the problem; "
+                    f"its unknowns are {list(self.unknowns)}"
+                )
+            if name not in out:
+                out.append(name)
+        return tuple(out)
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:

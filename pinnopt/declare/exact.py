@@ -109,6 +109,12 @@ class ExactSolution:
         self._whole = lambda pts: np.stack([ref.at(pts)[u] for u in unknowns], axis=1)
 
     @property
+    def kind(self) -> str:
+        """``"exact"`` for a sympy solution, ``"reference"`` for a numerical one (a
+        callable, reference data): the word reports, plots and validations use."""
+        return "exact" if self.symbolic is not None else "reference"
+
+    @property
     def reference_points(self) -> np.ndarray | None:
         """The reference data's own points (validation uses them by default), or None."""
         return None if self.reference is None else self.reference.points
