@@ -139,14 +139,18 @@ class Result:
     # -- summary --------------------------------------------------------------------------------
     @property
     def history(self) -> History | None:
+        """Per-step losses (None for a loaded result)."""
         return self.outcome.history if self.outcome else None
 
     @property
     def stop_reason(self) -> StopReason | None:
+        """Why training stopped (None for a loaded result)."""
         return self.outcome.reason if self.outcome else None
 
     @property
     def steps(self) -> int:
+        """Optimizer steps taken over all phases (0 for a loaded result): the one step count
+        that the history, the stop detail and the report use."""
         return self.outcome.steps if self.outcome else 0
 
     @property

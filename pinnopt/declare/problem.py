@@ -61,12 +61,12 @@ class Problem:
         constants: symbols with fixed values ``{symbol: value}``.
         name: a short identifier (used in reports and file names).
         description: one line about the problem.
-        data: observations (:class:`~pinnopt.data.Observations`) that the solution must fit.
+        data: observations (:class:`~pinnopt.Observations`) that the solution must fit.
         eval_grid: the validation grid: points per coordinate (int or one per coordinate)
             or an ``(N, dim)`` array of points. Default: about 10^4-10^5 grid points.
         bounds: inequalities on parameters or unknowns (``k >= 0.1``, ``u <= 1``,
             ``po.between(c, 0, 1)``, ``po.Bound(u >= psi, m=1e4)``), enforced by barriers or
-            exactly (:mod:`pinnopt.constraints`).
+            exactly (see docs/constraints.md).
         regularization: soft pulls of parameters (``po.L2``, ``po.L1``, ``po.Range``).
         equalities: equality constraints between parameters (``sympy.Eq(a + b, 1)`` or
             ``po.Equality``); after construction a tuple of ``po.Equality`` whose ``.expr``

@@ -69,5 +69,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _DRAWING:
-        return getattr(importlib.import_module(f".{_DRAWING[name]}", __name__), name)
+        value = getattr(importlib.import_module(f".{_DRAWING[name]}", __name__), name)
+        globals()[name] = value  # loaded once; later lookups (and documentation tools) find it
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

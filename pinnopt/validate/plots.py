@@ -242,7 +242,7 @@ def plot_feasibility(
     """Where a bound holds: ``values`` is a boolean mask (True = feasible) or a violation
     amount (``> 0`` violates, ``<= 0`` feasible) per point.
 
-    ``points`` is a :class:`~pinnopt.validate.grids.PlaneGrid` (values on all its points or on
+    ``points`` is a :class:`~pinnopt.declare.grids.PlaneGrid` (values on all its points or on
     its inside points), or ``(N, 1)``/``(N, 2)`` points (scattered 2-D points are drawn as dots).
     """
     values = np.asarray(values)

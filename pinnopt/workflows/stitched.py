@@ -119,6 +119,7 @@ class MarchResult:
 
     @property
     def parameters(self) -> dict[str, float]:
+        """Fitted trainable scalars: none (each window is a result of its own; see ``windows``)."""
         return {}
 
     def save(self, path: str | os.PathLike[str]) -> Path:
