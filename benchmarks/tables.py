@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         ok = readme_section(text) == body
         ok_doc = readme_section(doc, STRATEGIES_START, STRATEGIES_END) == doc_body
         print("README tables are up to date" if ok else "README tables are out of date")
-        print("docs/strategies.md table is up to date" if ok_doc else "docs/strategies.md table is out of date")
+        print(f"docs/strategies.md table is {'up to date' if ok_doc else 'out of date'}")
         return 0 if ok and ok_doc else 1
     sys.stdout.write(body)
     return 0

@@ -147,7 +147,8 @@ def test_docstring_references_resolve() -> None:
         source = inspect.getsource(module)
         for match in ROLE.finditer(source):
             kind, target = match.group(1), match.group(2).strip()
-            ok = _resolve(target) if target.startswith("pinnopt.") else _resolves_in(module, source, kind, target)
+            full = target.startswith("pinnopt.")
+            ok = _resolve(target) if full else _resolves_in(module, source, kind, target)
             if not ok:
                 broken.append(f"{info.name}: :{kind}:`{target}`")
     assert not broken, "docstring references that resolve to nothing:\n" + "\n".join(broken)

@@ -16,8 +16,9 @@ from pinnopt.validate.plots import phase_switches
 x, t = sp.symbols("x t")
 
 
-def poisson(exact=sp.sin(sp.pi * x)) -> po.Problem:
+def poisson(exact: object = None) -> po.Problem:
     u = sp.Function("u")(x)
+    exact = sp.sin(sp.pi * x) if exact is None else exact
     return po.Problem(
         domain=po.Interval(x, -1, 1),
         equations=[-u.diff(x, 2) - sp.pi**2 * sp.sin(sp.pi * x)],
@@ -142,12 +143,13 @@ def test_report_run_shows_parameter_trajectory_and_labels_phases(tmp_path) -> No
     pytest.importorskip("matplotlib")
     u = sp.Function("u")(x)
     k = sp.Symbol("k")
+    xs = np.linspace(0.1, 0.9, 9)
     problem = po.Problem(
         domain=po.Interval(x, 0, 1),
         equations=[k * u.diff(x, 2) + sp.pi**2 * sp.sin(sp.pi * x)],
         conditions=[po.On(sp.Eq(x, 0), u), po.On(sp.Eq(x, 1), u)],
         parameters=[po.Parameter(k, init=0.5, exact=1.0)],
-        data=[po.Observations(np.linspace(0.1, 0.9, 9)[:, None], {"u": np.sin(np.pi * np.linspace(0.1, 0.9, 9))})],
+        data=[po.Observations(xs[:, None], {"u": np.sin(np.pi * xs)})],
         exact=lambda p: np.sin(np.pi * p[:, 0]),
     )
     phases = [po.optim.Adam(steps=12, lr=1e-2), po.optim.SGD(steps=8, lr=1e-3)]

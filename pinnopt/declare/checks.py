@@ -4,8 +4,8 @@
 * :func:`check_unknowns_determined`: every unknown appears in an equation or an energy (a
   typo such as ``U`` for ``u`` in a condition would otherwise become a second unknown with
   no equation).
-* :func:`~pinnopt.compile.checks.probe_module`: a custom ``torch.nn.Module`` maps ``(N, dim)`` to ``(N, n_unknowns)``
-  and something trainable reaches its output.
+* :func:`~pinnopt.compile.checks.probe_module`: a custom ``torch.nn.Module`` maps ``(N, dim)``
+  to ``(N, n_unknowns)`` and something trainable reaches its output.
 """
 
 from __future__ import annotations
