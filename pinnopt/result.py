@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from .errors import CheckpointError, ConfigError, DataError, PinnoptError, Valid
 from .losses import Objective
 from .metrics import Validation, compute_metrics, parameter_errors
 from .nn import PINN, model_from_config
+from .prediction import Prediction, count_outside
 from .symbolic import AutogradEngine, DerivativePlan, Env, Field, SymbolContext, compile_expression
 from .symbolic.names import field_name
 from .train import History, StopReason, TrainOutcome
@@ -32,48 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .robust import RobustReport
 
 FORMAT = "pinnopt.result/1"
-
-log = logging.getLogger("pinnopt")
-
-
-class Prediction(dict):  # type: ignore[type-arg]
-    """What :meth:`Result.predict` returns: ``{name: (N,) float64 array}``.
-
-    A plain dict keyed by unknown names and readable derivative names (``u_x``,
-    ``theta_tt``); the requested sympy expression (``u.diff(x)``) and its ``str`` also work
-    as keys.
-
-    Attributes:
-        outside: how many of the points lie outside the problem's domain (a warning was
-            logged when any did).
-    """
-
-    def __init__(
-        self, values: Mapping[str, np.ndarray], aliases: Mapping[Any, str], outside: int = 0
-    ) -> None:
-        super().__init__(values)
-        self.aliases = dict(aliases)
-        self.outside = outside
-
-    def __missing__(self, key: Any) -> np.ndarray:
-        try:
-            name = self.aliases[key]
-        except (KeyError, TypeError):
-            raise KeyError(key) from None
-        return self[name]
-
-    def __contains__(self, key: object) -> bool:
-        try:
-            return super().__contains__(key) or key in self.aliases
-        except TypeError:
-            return False
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        """``self[key]`` (any accepted key), or ``default``."""
-        try:
-            return self[key]
-        except KeyError:
-            return default
 
 
 class Result:
@@ -274,29 +232,8 @@ class Result:
 
     def _outside(self, x: torch.Tensor) -> int:
         """How many of the points lie outside the domain (logged as a warning when any do)."""
-        if self.problem is not None:
-            domain = self.problem.domain
-            lower, upper = domain.bounds
-            scale = max([1.0, *(abs(float(v)) for v in (*lower, *upper))])
-            inside = domain.contains(x.detach().cpu().double(), tol=1e-9 * scale)
-            n = int((~inside).sum())
-            where = "the domain"
-        elif self.config.get("bounds"):
-            lower, upper = (torch.as_tensor(b, dtype=torch.float64) for b in self.config["bounds"])
-            pts = x.detach().cpu().double()
-            tol = 1e-9 * max(1.0, float(torch.cat([lower.abs(), upper.abs()]).max()))
-            n = int((~((pts >= lower - tol) & (pts <= upper + tol)).all(dim=1)).sum())
-            where = "the domain's bounding box"
-        else:
-            return 0
-        if n:
-            log.warning(
-                "predict: %d of %d points lie outside %s; the network extrapolates there",
-                n,
-                len(x),
-                where,
-            )
-        return n
+        domain = self.problem.domain if self.problem is not None else None
+        return count_outside(x, domain, self.config.get("bounds"))
 
     def validate(self, points: Any = None, *, up_to_constant: Iterable[Any] = ()) -> Validation:
         """Relative L2 and max abs error per unknown on the problem's fixed evaluation grid.
