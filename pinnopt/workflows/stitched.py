@@ -165,4 +165,4 @@ class MarchResult:
         ref = exact(pts)
         metrics = {u: compute_metrics(pred[u], ref[u], name=u) for u in self.unknowns}
         dtype = str(self.windows[0].dtype).replace("torch.", "")
-        return Validation(metrics, {}, n_points=len(pts), dtype=dtype)
+        return Validation(metrics, {}, n_points=len(pts), dtype=dtype, reference=exact.kind)
