@@ -57,6 +57,13 @@ def test_terms_sharing_a_region_are_named_by_what_they_constrain() -> None:
 
 def test_a_lone_condition_keeps_its_region_name_and_lorenz_names_its_unknowns() -> None:
     assert [term.name for term in poisson().terms] == ["pde", "x=-1", "x=1"]
+    u = sp.Function("u")(x, t)
+    written = po.Problem(  # the initial side written as an equation of t is "initial" too
+        domain=po.Interval(x, 0, 1) * po.Interval(t, 0, 1),
+        equations=[u.diff(t, 2) - u.diff(x, 2)],
+        conditions=[po.On(sp.Eq(t, 0), u), po.On(sp.Eq(t, 0), u.diff(t)), po.On(sp.Eq(t, 1), u)],
+    )
+    assert [term.name for term in written.terms] == ["pde", "initial u", "initial u_t", "t=1"]
     from problems import lorenz_inverse
 
     names = [term.name for term in lorenz_inverse.make_problem().terms]

@@ -17,7 +17,7 @@ import sympy as sp
 import torch
 from sympy.core.function import AppliedUndef
 
-from ..domain import Domain, Region, Side
+from ..domain import Domain, Region
 from ..errors import ProblemError, as_number
 from ..symbolic import (
     DEFAULT_FUNCTIONS,
@@ -357,8 +357,8 @@ def _readable_name(item: On, region: Region, ctx: SymbolContext) -> str:
     fields = (
         ", ".join(constrained_fields(as_expression(item.expr), ctx.coordinates, ctx.unknowns)) or "residual"
     )
-    where = item.where
-    if isinstance(where, Side) and where.end == "lower" and str(where.coordinate) in TIME_NAMES:
+    coordinate, outward = getattr(region, "coordinate", None), getattr(region, "outward", 0.0)
+    if str(coordinate) in TIME_NAMES and outward < 0:  # the lower side of t: po.Initial, Eq(t, 0)
         return f"initial {fields}"
     return f"{fields} at {region.name}"
 
