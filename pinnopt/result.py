@@ -176,7 +176,7 @@ class Result:
 
         Points outside the problem's domain are evaluated too (the network extrapolates),
         with a logged warning; the returned mapping records how many there were
-        (:attr:`Prediction.outside`).
+        (:attr:`pinnopt.prediction.Prediction.outside`).
 
         Args:
             points: ``(N, dim)`` array, or a dict ``{coordinate: values}``.

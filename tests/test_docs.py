@@ -137,6 +137,21 @@ def _resolves_in(module: types.ModuleType, source: str, kind: str, target: str) 
     return _resolve(target) or _resolve(f"pinnopt.{target}")
 
 
+def _instance_attribute(target: str) -> bool:
+    """``pinnopt.mod.Class.name`` where ``Class`` sets ``self.name`` (or annotates ``name:``)."""
+    owner, _, last = target.rpartition(".")
+    if not _resolve(owner):
+        return False
+    parts = owner.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            module = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        return bool(re.search(rf"(self\.{last}\b|^\s+{last}:)", inspect.getsource(module), re.M))
+    return False
+
+
 def test_docstring_references_resolve() -> None:
     """Every ``:class:`...``` style reference in the package points at something that exists."""
     broken = []
@@ -149,6 +164,8 @@ def test_docstring_references_resolve() -> None:
             kind, target = match.group(1), match.group(2).strip()
             full = target.startswith("pinnopt.")
             ok = _resolve(target) if full else _resolves_in(module, source, kind, target)
+            if not ok and full and kind == "attr":
+                ok = _instance_attribute(target)
             if not ok:
                 broken.append(f"{info.name}: :{kind}:`{target}`")
     assert not broken, "docstring references that resolve to nothing:\n" + "\n".join(broken)
