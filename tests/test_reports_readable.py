@@ -123,6 +123,9 @@ def test_numerical_reference_is_called_reference() -> None:
     assert v.reference == "reference" and v.to_dict()["reference"] == "reference"
     assert "against the reference solution" in str(v)
     assert v.rel_l2["u"] == pytest.approx(symbolic.validate().rel_l2["u"], rel=1e-10)
+    check = po.check_problem(numeric)
+    assert check.reference == "reference" and "against its reference solution" in str(check)
+    assert "against its exact solution" in str(po.check_problem(poisson()))
 
 
 def test_validate_up_to_constant_removes_the_means() -> None:

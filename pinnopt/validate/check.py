@@ -120,7 +120,7 @@ def check_problem(
     rows = tuple(checker.check(spec) for spec in problem.terms)
     rt = {"autograd": default or NUMERIC_RTOL, "finite differences": default or FD_RTOL, "data": data_rtol}
     rt.update({f"term {k}": float(v) for k, v in per_term.items()})
-    return CheckReport(problem.name, rows, rt)
+    return CheckReport(problem.name, rows, rt, reference=exact.kind)
 
 
 class _ExactScalars(nn.Module):
