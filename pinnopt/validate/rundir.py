@@ -281,12 +281,13 @@ def rerender_run(directory: str | os.PathLike[str], *, problem: Problem | None =
     trajectory = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
     if trajectory and "step" not in trajectory:
         trajectory["step"] = history.get("step", np.arange(1, len(next(iter(trajectory.values()))) + 1))
-    phases = [str(p.get("name")) for p in report.get("phases") or [] if isinstance(p, dict)] or None
+    listed = report.get("phases")
+    phases = [str(p.get("name")) for p in listed if isinstance(p, dict)] if isinstance(listed, list) else []
     notes = [n for n in report.get("notes") or [] if not n.startswith("re-rendered")]
     if problem is not None and (out / MODEL).exists():
         result = Result.load(out / MODEL, problem)
         figures = _plot_result()(
-            result, out, history=history or None, trajectory=trajectory or None, phases=phases
+            result, out, history=history or None, trajectory=trajectory or None, phases=phases or None
         )
     else:
         from . import plots
@@ -294,7 +295,7 @@ def rerender_run(directory: str | os.PathLike[str], *, problem: Problem | None =
         figures = {}
         if len(history.get("loss", [])):
             figures["loss"] = plots.plot_loss_history(
-                history, out / "loss.png", title=f"{report.get('problem')}: loss", phases=phases
+                history, out / "loss.png", title=f"{report.get('problem')}: loss", phases=phases or None
             )
         if trajectory and len(trajectory) > 1:
             figures["parameters"] = plots.plot_parameters(trajectory, out / "parameters.png")
