@@ -2,6 +2,7 @@
 #   make run    set up .venv (CPU torch), solve the default problem (Burgers, its quick
 #               configuration: under 5 minutes on 2 CPU cores), print its validation
 #   make test   set up .venv with the test tools, run ruff and the test suite
+#   make docs   the API reference from the docstrings (pdoc) in build/api/index.html
 # GPU users: install their CUDA build of torch into .venv first (see README), or set
 #   TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
 
@@ -10,7 +11,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,9 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check pinnopt problems tests examples benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+docs: $(VENV)/.installed
+	$(BIN)/python docs/build_api.py build/api
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.accuracy

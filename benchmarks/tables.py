@@ -1,10 +1,11 @@
 """Render the README's benchmark tables from the stored JSON results.
 
     python -m benchmarks.tables            # print the Markdown
-    python -m benchmarks.tables --write    # replace the README section between the markers
-    python -m benchmarks.tables --check    # exit 1 if the README is out of date
+    python -m benchmarks.tables --write    # replace the sections between the markers
+    python -m benchmarks.tables --check    # exit 1 if the README or docs are out of date
 
-tests/test_tables.py checks that the README holds exactly what this renders.
+The README's benchmark section and the strategies table of docs/strategies.md are
+rendered; tests/test_tables.py checks that both hold exactly what this renders.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from .common import RESULTS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+STRATEGIES_DOC = README.parent / "docs" / "strategies.md"
+STRATEGIES_START, STRATEGIES_END = "<!-- strategies-table:start -->", "<!-- strategies-table:end -->"
 
 
 def _load(path: Path) -> dict:
@@ -341,9 +344,20 @@ def render(results: Path = RESULTS) -> str:
     return "\n".join(parts).strip() + "\n" if parts else "(no benchmark results stored yet)\n"
 
 
-def readme_section(text: str) -> str:
-    start, end = text.index(START) + len(START), text.index(END)
+def render_strategies(results: Path = RESULTS) -> str:
+    """The Markdown between the markers of docs/strategies.md (the strategies table)."""
+    lines = strategies_table(results)[2:]  # the document has its own heading
+    return "\n".join(lines).strip() + "\n" if lines else "(no strategy benchmark results stored yet)\n"
+
+
+def readme_section(text: str, start_marker: str = START, end_marker: str = END) -> str:
+    start, end = text.index(start_marker) + len(start_marker), text.index(end_marker)
     return text[start:end].strip("\n") + "\n"
+
+
+def _replace(text: str, body: str, start_marker: str, end_marker: str) -> str:
+    start, end = text.index(start_marker) + len(start_marker), text.index(end_marker)
+    return text[:start] + "\n" + body + text[end:]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -353,14 +367,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     body = render()
     text = README.read_text()
+    doc_body = render_strategies()
+    doc = STRATEGIES_DOC.read_text()
     if args.write:
-        start, end = text.index(START) + len(START), text.index(END)
-        README.write_text(text[:start] + "\n" + body + text[end:])
+        README.write_text(_replace(text, body, START, END))
+        STRATEGIES_DOC.write_text(_replace(doc, doc_body, STRATEGIES_START, STRATEGIES_END))
         return 0
     if args.check:
         ok = readme_section(text) == body
+        ok_doc = readme_section(doc, STRATEGIES_START, STRATEGIES_END) == doc_body
         print("README tables are up to date" if ok else "README tables are out of date")
-        return 0 if ok else 1
+        print(f"docs/strategies.md table is {'up to date' if ok_doc else 'out of date'}")
+        return 0 if ok and ok_doc else 1
     sys.stdout.write(body)
     return 0
 

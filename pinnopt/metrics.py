@@ -1,4 +1,4 @@
-"""Error metrics against an exact or reference solution."""
+"""Error metrics against an exact solution or a numerical reference."""
 
 from __future__ import annotations
 
@@ -130,7 +130,8 @@ def _fmt(value: Any, spec: str) -> str:
 
 @dataclass(frozen=True)
 class Validation:
-    """Errors of a trained solution against the exact one on a fixed evaluation grid.
+    """Errors of a trained solution against the exact (or a numerical reference) solution
+    on a fixed evaluation grid.
 
     Attributes:
         metrics: per unknown, ``{"rel_l2", "max_abs", "mse", "mape", "mape_excluded"}``
@@ -139,12 +140,18 @@ class Validation:
             ``{"fitted": ..., "exact": ..., "rel_error": ...}``.
         n_points: number of evaluation points.
         dtype: the dtype the model was evaluated in.
+        reference: what the prediction was compared with: ``"exact"`` (a sympy solution)
+            or ``"reference"`` (a numerical one: a callable, reference data).
+        up_to_constant: the unknowns compared up to an additive constant (the mean over
+            the evaluation points removed from prediction and reference).
     """
 
     metrics: Mapping[str, Mapping[str, Any]]
     parameters: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     n_points: int = 0
     dtype: str = "float64"
+    reference: str = "exact"
+    up_to_constant: tuple[str, ...] = ()
 
     @property
     def rel_l2(self) -> dict[str, float]:
@@ -166,13 +173,19 @@ class Validation:
             "parameters": {k: dict(v) for k, v in self.parameters.items()},
             "n_points": self.n_points,
             "dtype": self.dtype,
+            "reference": self.reference,
+            "up_to_constant": list(self.up_to_constant),
         }
 
     def __str__(self) -> str:
         if not self.metrics:  # an optimization over parameters: only their known optimum
             lines = [f"validation of the parameters against their known optimum ({self.dtype})"]
         else:
-            lines = [f"validation on {self.n_points} points ({self.dtype})"]
+            lines = [
+                f"validation against the {self.reference} solution on {self.n_points} points ({self.dtype})"
+            ]
+            if self.up_to_constant:
+                lines.append(f"  (up to an additive constant: {', '.join(self.up_to_constant)})")
             lines.append(f"  {'unknown':<10} {'rel L2':>12} {'max abs':>12} {'MSE':>12} {'MAPE %':>10}")
         for name, m in self.metrics.items():
             mp = m.get("mape")
@@ -184,7 +197,9 @@ class Validation:
             if m.get("mape_note"):
                 lines.append(f"  ({name}: MAPE refused: {m['mape_note']})")
             elif m.get("mape_excluded"):
-                lines.append(f"  ({name}: MAPE skips {m['mape_excluded']} points where the reference is ~0)")
+                lines.append(
+                    f"  ({name}: MAPE skips {m['mape_excluded']} points where the {self.reference} is ~0)"
+                )
         if self.parameters:
             lines.append(f"  {'parameter':<10} {'fitted':>12} {'exact':>12} {'rel err':>12}")
             for name, p in self.parameters.items():

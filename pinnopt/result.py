@@ -15,13 +15,16 @@ import torch
 from .compile.assemble import NoNetwork, build_network
 from .compile.hard import HardConstraints, plan_hard_constraints
 from .compile.stage import Compiled, compile_problem
+from .declare.exact import unknown_name
 from .declare.items import Parameter
 from .declare.problem import Problem
 from .errors import CheckpointError, ConfigError, DataError, PinnoptError, ValidationError
 from .losses import Objective
 from .metrics import Validation, compute_metrics, parameter_errors
 from .nn import PINN, model_from_config
+from .prediction import Prediction, count_outside
 from .symbolic import AutogradEngine, DerivativePlan, Env, Field, SymbolContext, compile_expression
+from .symbolic.names import field_name
 from .train import History, StopReason, TrainOutcome
 from .train.checkpoint import save_atomic
 
@@ -96,14 +99,18 @@ class Result:
     # -- summary --------------------------------------------------------------------------------
     @property
     def history(self) -> History | None:
+        """Per-step losses (None for a loaded result)."""
         return self.outcome.history if self.outcome else None
 
     @property
     def stop_reason(self) -> StopReason | None:
+        """Why training stopped (None for a loaded result)."""
         return self.outcome.reason if self.outcome else None
 
     @property
     def steps(self) -> int:
+        """Optimizer steps taken over all phases (0 for a loaded result): the one step count
+        that the history, the stop detail and the report use."""
         return self.outcome.steps if self.outcome else 0
 
     @property
@@ -166,15 +173,20 @@ class Result:
         coords = tuple(sp.Symbol(c) for c in self.coordinates)
         return SymbolContext(coords, self.unknowns, tuple(sp.Symbol(p) for p in self.parameters))
 
-    def predict(
-        self, points: Any, derivatives: Sequence[Any] = (), *, batch_size: int = 65536
-    ) -> dict[str, np.ndarray]:
+    def predict(self, points: Any, derivatives: Sequence[Any] = (), *, batch_size: int = 65536) -> Prediction:
         """Evaluate the unknowns (and optional expressions such as ``u.diff(x)``) at points.
+
+        Points outside the problem's domain are evaluated too (the network extrapolates),
+        with a logged warning; the returned mapping records how many there were
+        (:attr:`pinnopt.prediction.Prediction.outside`).
 
         Args:
             points: ``(N, dim)`` array, or a dict ``{coordinate: values}``.
             derivatives: sympy expressions in the unknowns, e.g. ``[u.diff(x), u.diff(x, 2)]``;
-                returned under ``str(expression)``.
+                a derivative of an unknown is returned under its readable name (``u_x``,
+                ``u_xx``, ``theta_tt``), any other expression under ``str(expression)``.
+                The sympy expression itself also works as a key:
+                ``pred[u.diff(x, 2)] is pred["u_xx"]``.
             batch_size: points per model call.
         Returns:
             ``{name: (N,) float64 array}`` for every unknown and requested expression.
@@ -186,9 +198,17 @@ class Result:
                 "e.g. [u.diff(x)]"
             )
         ctx = self._context()
-        exprs = {
-            str(e): compile_expression(e, ctx, what="derivative", require_unknown=False) for e in derivatives
-        }
+        exprs: dict[str, Any] = {}
+        aliases: dict[Any, str] = {}
+        for e in derivatives:
+            expr = sp.sympify(e) if isinstance(e, sp.Basic) else e
+            key = field_name(expr, ctx.coordinates) if isinstance(expr, sp.Basic) else None
+            key = key or str(e)
+            exprs[key] = compile_expression(e, ctx, what="derivative", require_unknown=False)
+            if isinstance(expr, sp.Basic):
+                aliases[expr] = key
+            aliases[str(e)] = key
+        outside = self._outside(x)
 
         wanted = {Field.value(u, len(self.coordinates)) for u in self.unknowns}
         for c in exprs.values():
@@ -210,10 +230,29 @@ class Result:
                         out[name].append(c(env).detach().cpu().double().numpy())
         finally:
             self.model.train(was_training)
-        return {k: np.concatenate(v) for k, v in out.items()}
+        return Prediction({k: np.concatenate(v) for k, v in out.items()}, aliases, outside)
 
-    def validate(self, points: Any = None) -> Validation:
-        """Relative L2 and max abs error per unknown on the problem's fixed evaluation grid."""
+    def _outside(self, x: torch.Tensor) -> int:
+        """How many of the points lie outside the domain (logged as a warning when any do)."""
+        domain = self.problem.domain if self.problem is not None else None
+        return count_outside(x, domain, self.config.get("bounds"))
+
+    def validate(self, points: Any = None, *, up_to_constant: Iterable[Any] = ()) -> Validation:
+        """Relative L2 and max abs error per unknown on the problem's fixed evaluation grid.
+
+        Args:
+            points: ``(N, dim)`` evaluation points (default: the problem's evaluation grid,
+                or a reference file's own points).
+            up_to_constant: unknowns determined only up to an additive constant (the
+                pressure of an incompressible flow, a pure-Neumann potential), by name
+                (``"p"``) or as the sympy function (``p(x, y)``): the mean over the
+                evaluation points is removed from both prediction and reference before
+                comparing.
+
+        Raises:
+            ValidationError: no problem, or the problem declares no exact or reference solution.
+            ConfigError: ``up_to_constant`` names something that is not an unknown.
+        """
         if self.problem is None:
             raise ValidationError("this result was loaded without its problem; pass problem=")
         exact = self.problem.exact_solution
@@ -225,12 +264,39 @@ class Result:
             raise ValidationError(
                 f"problem {self.problem.name!r} declares no exact solution; give Problem(exact=...)"
             )
+        shifted = self._constant_free(up_to_constant)
         pts = self.problem.evaluation_points() if points is None else _numeric(points, "points")
         pred = self.predict(pts)
         ref = exact(pts)
-        metrics = {u: compute_metrics(pred[u], ref[u], name=u) for u in self.unknowns}
+        metrics = {}
+        for u in self.unknowns:
+            p, r = np.asarray(pred[u], dtype=np.float64), np.asarray(ref[u], dtype=np.float64)
+            if u in shifted:
+                p, r = p - p.mean(), r - r.mean()
+            metrics[u] = compute_metrics(p, r, name=u)
         params = parameter_errors(self.parameters, known)
-        return Validation(metrics, params, n_points=len(pts), dtype=dtype)
+        return Validation(
+            metrics, params, n_points=len(pts), dtype=dtype, reference=exact.kind, up_to_constant=shifted
+        )
+
+    def _constant_free(self, names: Iterable[Any]) -> tuple[str, ...]:
+        """The unknown names of ``validate(up_to_constant=...)``, checked."""
+        if isinstance(names, (str, sp.Basic)) or not isinstance(names, Iterable):
+            names = [names]
+        out: list[str] = []
+        for item in names:
+            try:
+                name = unknown_name(item)
+            except PinnoptError:
+                name = None
+            if name not in self.unknowns:
+                raise ConfigError(
+                    f"validate(up_to_constant=[{item!r}]): {item!r} is not an unknown of the problem; "
+                    f"its unknowns are {list(self.unknowns)}"
+                )
+            if name not in out:
+                out.append(name)
+        return tuple(out)
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:

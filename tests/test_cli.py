@@ -100,7 +100,7 @@ def test_solve_writes_a_report_that_reads_back_and_rerenders(
     argv = ["solve", str(files["good"]), "--steps", "40", "--seed", "3", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "validation on 1001 points" in printed
+    assert "validation against the exact solution on 1001 points" in printed
     report = json.loads((out / "report.json").read_text())
     for key in ("problem", "metrics", "stop_reason", "steps", "wall_time_s", "seed", "versions", "device"):
         assert key in report, key

@@ -9,6 +9,14 @@ def test_readme_tables_match_stored_results() -> None:
     assert tables.readme_section(tables.README.read_text()) == tables.render()
 
 
+def test_strategies_doc_table_matches_stored_results() -> None:
+    doc = tables.STRATEGIES_DOC.read_text()
+    assert "RESULTS-TABLE" not in doc
+    section = tables.readme_section(doc, tables.STRATEGIES_START, tables.STRATEGIES_END)
+    assert section == tables.render_strategies()
+    assert "| problem | configuration | strategies | rel. L2 |" in section
+
+
 def test_peer_speed_table_states_targets_met_and_missed(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 

@@ -23,7 +23,8 @@ log = logging.getLogger("pinnopt.robust")
 
 
 def groups_for(problem: Problem, robust: Any, model: nn.Module) -> list[Group]:
-    """The robust groups of a solve of ``problem`` with ``model`` (see :func:`.spec.resolve`)."""
+    """The robust groups of a solve of ``problem`` with ``model``
+    (see :func:`pinnopt.robust.spec.resolve`)."""
     if is_parametric(model) and problem.uncertainty is None:
         raise ConfigError("a parametric model needs uncertain coefficients in the problem")
     return resolve(problem, robust, parametric=is_parametric(model))

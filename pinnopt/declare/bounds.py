@@ -77,7 +77,7 @@ class Continuation:
     ``m(step) = start * (m / start) ** min(1, step / steps)``, updated every ``every`` steps.
     With ``steps=None`` the ramp spans the gradient phases before the first L-BFGS phase:
     L-BFGS keeps curvature pairs of one fixed objective, so the coefficient must not change
-    while it runs. In :func:`~pinnopt.constraints.fit.fit_parameters` the ramp runs over the
+    while it runs. In :func:`~pinnopt.workflows.fit_parameters` the ramp runs over the
     rounds instead.
     """
 
@@ -264,7 +264,7 @@ def compile_bounds(
 ) -> tuple[tuple[Bound, ...], tuple[Inequality, ...]]:
     """Normalize declared bounds and compile their one-sided slacks.
 
-    ``domain`` None means a problem without coordinates (:func:`fit_parameters`), where
+    ``domain`` None means a problem without coordinates (:func:`~pinnopt.workflows.fit_parameters`), where
     only parameter bounds are allowed.
     """
     bounds = tuple(as_bound(b, i) for i, b in enumerate(items))

@@ -6,8 +6,8 @@
   no equation).
 * :func:`check_uncertain_used`: every uncertain coefficient is read by some compiled expression.
 * :func:`with_exact`: ``Problem(exact_parameters=...)`` names declared parameters.
-* :func:`probe_module`: a custom ``torch.nn.Module`` maps ``(N, dim)`` to ``(N, n_unknowns)``
-  and something trainable reaches its output.
+* :func:`~pinnopt.compile.checks.probe_module`: a custom ``torch.nn.Module`` maps ``(N, dim)``
+  to ``(N, n_unknowns)`` and something trainable reaches its output.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Helpers for the common conditions, all "expression = 0 on a region", and periodicity.
 
-Each helper returns a plain :class:`~pinnopt.problem.On`, so it means exactly what it
+Each helper returns a plain :class:`~pinnopt.On`, so it means exactly what it
 would mean written out::
 
     po.Dirichlet("x=-1", u, 0)              # On("x=-1", u - 0)

@@ -13,7 +13,7 @@ Two methods:
 
 The default ``rho = 1`` suits :func:`pinnopt.solve`, where the inner minimizations between
 updates are a few dozen Adam steps and a large ``rho`` makes the multiplier overshoot;
-:func:`~pinnopt.constraints.fit.fit_parameters` solves each round to convergence, where a
+:func:`~pinnopt.workflows.fit_parameters` solves each round to convergence, where a
 larger ``rho`` (about 10) shrinks the multiplier error faster per round.
 """
 

@@ -31,7 +31,7 @@ class ExactSolution:
     Built from a sympy expression (one unknown), a dict ``{u: expr_or_callable}``, a
     callable ``f(points) -> array`` where ``points`` has shape ``(N, dim)`` and the result
     has shape ``(N,)`` (one unknown) or ``(N, n_unknowns)``, a
-    :class:`~pinnopt.validate.reference.ReferenceSolution`, or the path of a ``.npz``/``.csv``
+    :class:`~pinnopt.ReferenceSolution`, or the path of a ``.npz``/``.csv``
     reference file (read with :meth:`ReferenceSolution.load`). Calling it returns a dict of
     ``(N,)`` float64 arrays, one per unknown.
 
@@ -107,6 +107,12 @@ class ExactSolution:
         self.reference = ref
         unknowns = self.unknowns
         self._whole = lambda pts: np.stack([ref.at(pts)[u] for u in unknowns], axis=1)
+
+    @property
+    def kind(self) -> str:
+        """``"exact"`` for a sympy solution, ``"reference"`` for a numerical one (a
+        callable, reference data): the word reports, plots and validations use."""
+        return "exact" if self.symbolic is not None else "reference"
 
     @property
     def reference_points(self) -> np.ndarray | None:

@@ -29,7 +29,7 @@ class On:
         On(sp.Eq(x, 1), u.diff(x) - 2)         # Neumann u_x(1, t) = 2
         On("circle", po.normal_derivative(u))  # du/dn = 0 with the outward normal
 
-    The helpers :func:`~pinnopt.conditions.Dirichlet`, ``Neumann``, ``Robin``, ``Initial``,
+    The helpers :func:`~pinnopt.Dirichlet`, ``Neumann``, ``Robin``, ``Initial``,
     ``InitialRate`` and ``AtPoints`` build these items.
 
     Args:
@@ -84,6 +84,7 @@ class Parameter:
 
     @property
     def name(self) -> str:
+        """The symbol's name: the key of ``result.parameters``."""
         return str(self.symbol)
 
 

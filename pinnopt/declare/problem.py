@@ -27,10 +27,11 @@ from ..symbolic import (
     as_expression,
     compile_expression,
 )
+from ..symbolic.names import constrained_fields
 from .checks import check_points_inside, check_uncertain_used, check_unknowns_determined, with_exact
 from .constraints import compile_constraints, declared_expressions
 from .exact import ExactSolution, unknown_name
-from .grids import evaluation_grid
+from .grids import TIME_NAMES, evaluation_grid
 from .items import Condition, On, Parameter, TermSpec, interior
 from .objective import CompiledLoss, as_losses, compile_losses
 from .uncertainty.space import UncertaintySpace, normalize_uncertain
@@ -68,12 +69,12 @@ class Problem:
         constants: symbols with fixed values ``{symbol: value}``.
         name: a short identifier (used in reports and file names).
         description: one line about the problem.
-        data: observations (:class:`~pinnopt.data.Observations`) that the solution must fit.
+        data: observations (:class:`~pinnopt.Observations`) that the solution must fit.
         eval_grid: the validation grid: points per coordinate (int or one per coordinate)
             or an ``(N, dim)`` array of points. Default: about 10^4-10^5 grid points.
         bounds: inequalities on parameters or unknowns (``k >= 0.1``, ``u <= 1``,
             ``po.between(c, 0, 1)``, ``po.Bound(u >= psi, m=1e4)``), enforced by barriers or
-            exactly (:mod:`pinnopt.constraints`).
+            exactly (see docs/constraints.md).
         regularization: soft pulls of parameters (``po.L2``, ``po.L1``, ``po.Range``).
         equalities: equality constraints between parameters (``sympy.Eq(a + b, 1)`` or
             ``po.Equality``); after construction a tuple of ``po.Equality`` whose ``.expr``
@@ -353,12 +354,13 @@ class Problem:
         ctx: SymbolContext,
     ) -> tuple[TermSpec, ...]:
         specs: list[TermSpec] = []
-        used: dict[str, int] = {}
+        described: list[str | None] = []  # the readable name of a term named after its region
         regions: dict[str, Region] = {}
         groups = (("equation", items), ("condition", list(conditions)), ("data", list(data)))
         for kind, group in groups:
             for i, item in enumerate(group):
                 what = f"{kind} {i}" + (f" ({item.name})" if item.name else "")
+                readable = None
                 if isinstance(item, Condition):
                     new = item.term_specs(self.domain, ctx, what)
                 else:
@@ -376,6 +378,7 @@ class Problem:
                         name = "pde" if len(items) == 1 else f"pde{i}"
                     else:
                         name = region.name
+                        readable = _readable_name(item, region, ctx)
                     new = [TermSpec(name, region, compiled, item.n, float(item.weight), kind, source=item)]
                 for spec in new:
                     _check_normals(spec, what)
@@ -387,14 +390,40 @@ class Problem:
                             f"{what}: two different regions are named {spec.region.name!r}; give "
                             "given points (po.Points, po.Observations) distinct names"
                         )
-                    name = spec.name
-                    if name in used:
-                        used[name] += 1
-                        spec = replace(spec, name=f"{name}#{used[name]}")
-                    else:
-                        used[name] = 1
                     specs.append(spec)
-        return tuple(specs)
+                    described.append(readable)
+        return _unique_names(specs, described)
+
+
+def _readable_name(item: On, region: Region, ctx: SymbolContext) -> str:
+    """What a condition constrains and where: ``u at x=-1``; ``initial u_t`` on the lower
+    side of a time coordinate (``t``, ``time``, ``tau``)."""
+    fields = (
+        ", ".join(constrained_fields(as_expression(item.expr), ctx.coordinates, ctx.unknowns)) or "residual"
+    )
+    coordinate, outward = getattr(region, "coordinate", None), getattr(region, "outward", 0.0)
+    if str(coordinate) in TIME_NAMES and outward < 0:  # the lower side of t: po.Initial, Eq(t, 0)
+        return f"initial {fields}"
+    return f"{fields} at {region.name}"
+
+
+def _unique_names(specs: list[TermSpec], described: list[str | None]) -> tuple[TermSpec, ...]:
+    """Unique, stable term names: terms named after a region they share with another term
+    take their readable names (``u at t=0``, ``initial u_t``); a name still taken gets ``#k``."""
+    counts: dict[str, int] = {}
+    for spec in specs:
+        counts[spec.name] = counts.get(spec.name, 0) + 1
+    out: list[TermSpec] = []
+    used: dict[str, int] = {}
+    for spec, readable in zip(specs, described, strict=True):
+        name = readable if readable is not None and counts[spec.name] > 1 else spec.name
+        if name in used:
+            used[name] += 1
+            name = f"{name}#{used[name]}"
+        else:
+            used[name] = 1
+        out.append(spec if name == spec.name else replace(spec, name=name))
+    return tuple(out)
 
 
 def _check_normals(spec: TermSpec, what: str) -> None:

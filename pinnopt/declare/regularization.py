@@ -2,7 +2,7 @@
 
 They *encourage*, they do not guarantee: the fitted value is a compromise between the
 data/physics and the pull, set by the weight. A hard requirement is a bound
-(:mod:`pinnopt.constraints.bounds`) or an equality (:mod:`pinnopt.constraints.equality`).
+(:mod:`pinnopt.declare.bounds`) or an equality (:mod:`pinnopt.declare.equality`).
 
 * :class:`L2`: ``weight * (expr - prior)**2``, a Gaussian prior; smooth.
 * :class:`L1`: ``weight * |expr - prior|``; it can hold a parameter exactly at the prior when

@@ -81,7 +81,7 @@ class Initializer(abc.ABC):
                         rule(generator)
 
     def config(self) -> dict[str, Any]:
-        """A JSON-ready description; :func:`initializer_from_config` rebuilds the scheme."""
+        """A JSON-ready description; :func:`~pinnopt.nn.init.initializer_from_config` rebuilds the scheme."""
         out: dict[str, Any] = {"kind": self.kind}
         for f in fields(self):  # type: ignore[arg-type]
             v = getattr(self, f.name)

@@ -61,7 +61,7 @@ class ModelSpec(abc.ABC):
     def bind(self, coordinates: Sequence[str]) -> ModelSpec:
         """This spec with names of the problem's coordinates resolved (default: unchanged).
 
-        :func:`pinnopt.assemble.build_model` calls it, so that e.g. a periodic embedding may
+        :func:`pinnopt.compile.assemble.build_model` calls it, so that e.g. a periodic embedding may
         name its coordinates (``po.nn.PeriodicEmbedding(("x",))``).
         """
         return self

@@ -94,10 +94,12 @@ class InputStandardization(InputScaling):
 
     @property
     def mean(self) -> torch.Tensor:
+        """The per-coordinate centre subtracted from the inputs."""
         return self.center
 
     @property
     def std(self) -> torch.Tensor:
+        """The per-coordinate scale the centred inputs are divided by."""
         return 1 / self.inv_half_width
 
     def fit(self, x: torch.Tensor) -> None:

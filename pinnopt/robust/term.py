@@ -95,6 +95,7 @@ class RobustTerm(Term):
 
     @property
     def parametric(self) -> bool:
+        """True when the network takes the uncertain coefficients as extra inputs."""
         return self.evaluator.parametric
 
     # -- the loss -----------------------------------------------------------------------------

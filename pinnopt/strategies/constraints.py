@@ -3,7 +3,7 @@
 Continuation and multiplier updates change the objective, so by default they act only
 during the gradient phases before the first L-BFGS phase: L-BFGS keeps curvature pairs and
 the last loss of one fixed objective, and a changed objective in the middle of it makes
-its line search fail. (For parameter-only fits, :func:`~pinnopt.constraints.fit.fit_parameters`
+its line search fail. (For parameter-only fits, :func:`~pinnopt.workflows.fit_parameters`
 runs complete L-BFGS solves between updates instead.)
 """
 

@@ -32,7 +32,7 @@ class CompiledExpression:
         expr: the sympy expression (``lhs - rhs`` for an ``Eq``).
         fields: every unknown derivative it reads.
         scalars: names of the scalars it reads.
-        data: keys of per-point data it reads (``"normal"`` for :class:`Normal`).
+        data: keys of per-point data it reads (``"normal"`` for :class:`~pinnopt.symbolic.Normal`).
     """
 
     expr: sp.Expr

@@ -35,6 +35,7 @@ class DerivativePlan:
 
     @property
     def max_order(self) -> int:
+        """The highest total derivative order the plan computes (0: values only)."""
         return max([0, *(f.order for f in self.wanted)])  # (no ``default=``: torch.compile traces this)
 
     @staticmethod

@@ -67,6 +67,7 @@ class SymbolContext:
 
     @property
     def dim(self) -> int:
+        """The number of coordinates."""
         return len(self.coordinates)
 
     def describe(self) -> str:

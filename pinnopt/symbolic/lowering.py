@@ -1,4 +1,5 @@
-"""Lowering of a sympy expression to a tree of torch closures (used by :func:`compile_expression`)."""
+"""Lowering of a sympy expression to a tree of torch closures (used by
+:func:`~pinnopt.symbolic.compile_expression`)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..losses.hooks import TrainingUpdate, TrainingView
 
-StepCallback = Callable[[TrainingView, int], "TrainingUpdate | None"]
+StepCallback = Callable[[TrainingView, int], TrainingUpdate | None]
 
 
 class Callback:
@@ -33,11 +33,11 @@ class Callback:
         return None
 
     def on_phase_end(self, view: TrainingView, phase: int, outcome: Any) -> TrainingUpdate | None:
-        """After phase ``phase`` ended with ``outcome`` (a :class:`PhaseOutcome`)."""
+        """After phase ``phase`` ended with ``outcome`` (a :class:`~pinnopt.train.outcome.PhaseOutcome`)."""
         return None
 
     def on_train_end(self, view: TrainingView, outcome: Any) -> TrainingUpdate | None:
-        """After training ended (a :class:`TrainOutcome`)."""
+        """After training ended (a :class:`~pinnopt.train.outcome.TrainOutcome`)."""
         return None
 
 

@@ -73,7 +73,7 @@ def decide(
             if crit.observe(obs):
                 leaves = crit.fired()
                 if found is None or (run and not found.run):
-                    found = Signal(leaves[0].reason, run, describe_stop(leaves))
+                    found = Signal(leaves[0].reason, run, describe_stop(leaves, observations[-1].step))
                     for leaf in leaves:
                         apply(leaf.on_stop(live))
                 break

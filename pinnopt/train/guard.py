@@ -6,7 +6,7 @@ gradient norms; that is one host synchronization per check point and none per st
 non-finite value restores the state of the last clean check point (model, optimizer,
 schedules, batching, stopping state, history), multiplies the phase's learning rate by
 ``factor`` and retries, at most ``max_retries`` times over the run; after that the run stops
-with :attr:`StopReason.DIVERGED`, at the restored, finite state.
+with :attr:`~pinnopt.stop.StopReason.DIVERGED`, at the restored, finite state.
 """
 
 from __future__ import annotations

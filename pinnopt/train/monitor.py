@@ -72,7 +72,7 @@ class MetricThreshold(Leaf):
             value = _evaluate(self.metric, obs)
             s["value"], s["at"] = value, obs.step
             s["met"] = value <= self.threshold
-            s["detail"] = f"{self.metric.kind} {value:.4e} <= {self.threshold:g} at step {obs.step}"
+            s["detail"] = f"{self.metric.kind} {value:.4e} <= {self.threshold:g}"
             log.info("step %d: %s = %.4e", obs.step, self.metric.kind, value)
         return bool(s["met"])
 

@@ -44,6 +44,7 @@ class Phase(abc.ABC):
 
     @property
     def name(self) -> str:
+        """The phase's name in outcomes, reports and plots: its class name (``"Adam"``)."""
         return type(self).__name__
 
     def __repr__(self) -> str:
@@ -272,6 +273,7 @@ class LBFGS(Phase):
         return LBFGSRunner(self, ctx)
 
     def make(self, params: Iterable[torch.Tensor], lr_scale: float = 1.0) -> LBFGSOptimizer:
+        """Create the L-BFGS optimizer (its step length scaled by ``lr_scale``)."""
         return LBFGSOptimizer(
             list(params),
             lr=self.lr * lr_scale,

@@ -1,6 +1,6 @@
 """Checkpoint payloads: what a checkpoint file holds, and the checks made when resuming.
 
-The trainer captures its state (:class:`~pinnopt.train.state.StateStore`); the functions
+The trainer captures its state (:class:`~pinnopt.train.state.RunState`); the functions
 here wrap it with the run's description (``meta``), split and merge the per-rank parts of a
 data-parallel run, refuse a checkpoint of another run, and pick the file to continue from.
 """

@@ -221,7 +221,7 @@ class CostThreshold(Leaf):
             met = obs.cost <= self.threshold
             self._state["met"] = met
             self._state["detail"] = (
-                f"epoch cost {obs.cost:.4e} <= {self.threshold:g} at step {obs.step}" if met else ""
+                f"epoch {obs.epoch} cost {obs.cost:.4e} <= {self.threshold:g}" if met else ""
             )
         return bool(self._state["met"])
 
@@ -265,7 +265,7 @@ class ConvergenceThreshold(Leaf):
                     kind = "relative " if self.relative else ""
                     s["detail"] = (
                         f"moving average over {self.window} epochs changed by {change:.3e} <= "
-                        f"{kind}tol {self.tol:g} at step {obs.step}"
+                        f"{kind}tol {self.tol:g} (epoch {obs.epoch})"
                     )
             s["previous"] = avg
         return bool(s["met"])
@@ -290,7 +290,7 @@ class MaxSteps(Leaf):
     def observe(self, obs: Observation) -> bool:
         if obs.step >= self.steps:
             self._state["met"] = True
-            self._state["detail"] = f"step {obs.step} >= {self.steps}"
+            self._state["detail"] = f"the step limit {self.steps} reached"
         return bool(self._state["met"])
 
     def __repr__(self) -> str:
@@ -312,13 +312,20 @@ class TimeLimit(Leaf):
     def observe(self, obs: Observation) -> bool:
         if obs.elapsed >= self.seconds:
             self._state["met"] = True
-            self._state["detail"] = f"{obs.elapsed:.1f} s >= {self.seconds:g} s at step {obs.step}"
+            self._state["detail"] = f"{obs.elapsed:.1f} s >= {self.seconds:g} s"
         return bool(self._state["met"])
 
     def __repr__(self) -> str:
         return f"TimeLimit({self.seconds:g})"
 
 
-def describe_stop(leaves: Sequence[Leaf]) -> str:
-    """One line naming the criteria that fired and why."""
-    return "; ".join(f"{leaf!r}: {leaf.detail}" for leaf in leaves)
+def describe_stop(leaves: Sequence[Leaf], step: int | None = None) -> str:
+    """One line naming the criteria that fired and why, and the step training stopped at.
+
+    Criteria are checked at check points (every ``log_every`` steps, or when one asks), so
+    an epoch's cost that met a threshold may belong to an epoch that ended a few steps
+    before the check point: the run stops at the check point, and ``step`` (the one step
+    count of the run, ``result.steps``) is that check point.
+    """
+    text = "; ".join(f"{leaf!r}: {leaf.detail}" for leaf in leaves)
+    return text if step is None else f"{text}; stopped at step {step}"

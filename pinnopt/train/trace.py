@@ -1,6 +1,6 @@
 """Inverse problems: recording the trainable coefficients while they are fitted.
 
-Unknown scalar coefficients are :class:`~pinnopt.problem.Parameter` symbols; unknown
+Unknown scalar coefficients are :class:`~pinnopt.Parameter` symbols; unknown
 coefficient fields are extra unknowns (``a(x)``, which may take fewer coordinates than the
 solution). :func:`pinnopt.solve` adds a :class:`ParameterTrace` whenever the problem has
 parameters, and the result reports the fitted values and their history

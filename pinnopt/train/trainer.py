@@ -66,7 +66,7 @@ class Trainer:
             criteria, log line, progress bar).
         callbacks: functions ``cb(view, step)`` or :class:`~pinnopt.train.Callback` objects (they
             see a read-only :class:`~pinnopt.losses.hooks.TrainingView` and may return updates).
-        hooks: stateful strategies (:class:`~pinnopt.train.hooks.TrainingHook`) updated after
+        hooks: stateful strategies (:class:`~pinnopt.losses.hooks.TrainingHook`) updated after
             every step, e.g. adaptive resampling of ``points``.
         batch: the default batching of gradient phases (default ``FullBatch()``).
         stop: a stopping criterion for the whole run (phases may have their own ``stop``).

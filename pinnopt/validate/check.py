@@ -7,7 +7,7 @@ Every equation and condition must vanish on the exact solution. Each term is che
    substituted, the derivatives evaluated, the side ``x = value`` substituted, and the
    result simplified; zero means the term holds exactly;
 2. **numerically** otherwise (or when sympy cannot prove zero): the solver's own term (from
-   :func:`pinnopt.assemble.build_objective`, so data terms subtract the observations,
+   :func:`pinnopt.compile.assemble.build_objective`, so data terms subtract the observations,
    Neumann and Robin conditions read the points' normals, and uncertain coefficients take
    their nominal values) is evaluated on points its region draws as for training, with the
    exact solution's derivatives from autograd (sympy solutions, through
@@ -87,7 +87,7 @@ def check_problem(
             the problem does not have.
 
     Each term is evaluated as the solver's objective evaluates it (the terms of
-    :func:`pinnopt.assemble.build_objective`, on points drawn by the region as for training):
+    :func:`pinnopt.compile.assemble.build_objective`, on points drawn by the region as for training):
     data terms subtract the observations, Neumann and Robin conditions read the points'
     outward normals, and uncertain coefficients take their nominal values.
     """
@@ -120,7 +120,7 @@ def check_problem(
     rows = tuple(checker.check(spec) for spec in problem.terms)
     rt = {"autograd": default or NUMERIC_RTOL, "finite differences": default or FD_RTOL, "data": data_rtol}
     rt.update({f"term {k}": float(v) for k, v in per_term.items()})
-    return CheckReport(problem.name, rows, rt)
+    return CheckReport(problem.name, rows, rt, reference=exact.kind)
 
 
 class _ExactScalars(nn.Module):

@@ -38,11 +38,15 @@ class TermCheck:
 
 @dataclass(frozen=True)
 class CheckReport:
-    """The outcome of :func:`check_problem`: one :class:`TermCheck` per term."""
+    """The outcome of :func:`~pinnopt.validate.check_problem`: one :class:`TermCheck` per term.
+
+    ``reference`` is ``"exact"`` (a sympy solution) or ``"reference"`` (a numerical one).
+    """
 
     problem: str
     terms: tuple[TermCheck, ...]
     rtol: Mapping[str, float] = field(default_factory=dict)
+    reference: str = "exact"
 
     @property
     def passed(self) -> bool:
@@ -60,11 +64,13 @@ class CheckReport:
             "problem": self.problem,
             "passed": self.passed,
             "rtol": dict(self.rtol),
+            "reference": self.reference,
             "terms": [t.to_dict() for t in self.terms],
         }
 
     def __str__(self) -> str:
-        head = f"check of {self.problem!r} against its exact solution"
+        word = self.reference
+        head = f"check of {self.problem!r} against its {word} solution"
         lines = [
             head,
             f"  {'term':<14} {'region':<10} {'method':<19} {'status':<7} {'max |r|':>10} {'rel':>10}",
@@ -79,10 +85,10 @@ class CheckReport:
                 lines.append(f"      {t.detail}")
         n_fail = len(self.failures)
         lines.append(
-            "  all equations and conditions hold on the exact solution"
+            f"  all equations and conditions hold on the {word} solution"
             if not n_fail
-            else f"  {n_fail} of {len(self.terms)} terms do not vanish on the exact solution: "
-            "a typo in the problem or in the exact solution"
+            else f"  {n_fail} of {len(self.terms)} terms do not vanish on the {word} solution: "
+            f"a typo in the problem or in the {word} solution"
         )
         return "\n".join(lines)
 

@@ -1,13 +1,14 @@
 """The standard set of plots of a solved problem, chosen by its dimension.
 
 - every run: ``loss.png`` (per-term loss history, log scale);
-- 1-D problems: ``solution.png`` (prediction versus exact, pointwise error);
-- 2-D and higher: ``heatmap.png`` (prediction, exact, pointwise error over two
+- 1-D problems: ``solution.png`` (prediction versus the exact or reference solution,
+  pointwise error);
+- 2-D and higher: ``heatmap.png`` (prediction, exact or reference, pointwise error over two
   coordinates; time horizontal; other coordinates fixed, time at its final value);
 - space-time problems in one space dimension: also ``slices.png`` (the solution at
   a quarter, half and three quarters of the time interval);
-- fitted parameters recorded by a :class:`~pinnopt.validate.trajectory.ParameterRecorder`:
-  ``parameters.png``;
+- inverse problems: ``parameters.png``, the fitted parameters per step
+  (``Result.parameter_history``, or a :class:`~pinnopt.validate.trajectory.ParameterRecorder`'s);
 - on request (``landscape=True``): ``landscape_1d.png``, ``landscape_2d.png`` and
   ``convexity.png`` around the solution.
 """
@@ -15,7 +16,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ def plot_result(
     *,
     history: Mapping[str, np.ndarray] | None = None,
     trajectory: Mapping[str, np.ndarray] | None = None,
+    phases: Sequence[str] | None = None,
     landscape: bool = False,
     n: int = 161,
     landscape_points: int = 256,
@@ -48,7 +50,10 @@ def plot_result(
         result: a solved (or loaded, with its problem) result.
         directory: where the PNG files go (created if needed).
         history: the loss history arrays (default: ``result.history``).
-        trajectory: fitted parameters per step (``ParameterRecorder.as_arrays()``).
+        phases: the phase names that label the phase switches on the loss plot (default:
+            those of ``result.outcome``).
+        trajectory: fitted parameters per step (default: ``result.parameter_history``;
+            or ``ParameterRecorder.as_arrays()``).
         landscape: also plot loss landscapes and the convexity probe (costs a few hundred
             loss evaluations on at most ``landscape_points`` points per set).
         n: grid points per plotted axis.
@@ -69,8 +74,13 @@ def plot_result(
     name = result.problem.name if result.problem is not None else str(result.config.get("problem", ""))
     if history is None and result.history is not None and len(result.history):
         history = result.history.as_arrays()
+    if trajectory is None:
+        trajectory = result.parameter_history
     if "loss" in wanted and history is not None and len(history.get("loss", [])):
-        files["loss"] = plots.plot_loss_history(history, out / "loss.png", title=f"{name}: loss")
+        phases = phases if phases is not None else phase_names(result)
+        files["loss"] = plots.plot_loss_history(
+            history, out / "loss.png", title=f"{name}: loss", phases=phases
+        )
     fields = result.problem is not None and bool(result.problem.unknowns) and result.problem.domain.dim > 0
     if "solution" in wanted and fields:
         files.update(_solution_plots(result, out, n))
@@ -99,6 +109,18 @@ def plot_result(
     return files
 
 
+def phase_names(result: Result) -> list[str] | None:
+    """The names of the phases the run went through, in order (None for a loaded result)."""
+    if result.outcome is not None and result.outcome.phases:
+        return [p.name for p in result.outcome.phases]
+    return None
+
+
+def _reference_word(result: Result) -> str:
+    exact = result.problem.exact_solution if result.problem is not None else None
+    return "exact" if exact is None else exact.kind
+
+
 def _exact_at(result: Result, pts: np.ndarray) -> dict[str, np.ndarray] | None:
     exact = result.problem.exact_solution if result.problem is not None else None
     return None if exact is None else exact(pts)
@@ -115,14 +137,26 @@ def _solution_plots(result: Result, out: Path, n: int) -> dict[str, Path]:
         x = np.linspace(lo, hi, max(n, 401))[:, None]
         pred = _unknowns(result, result.predict(x))
         files["solution"] = plots.plot_solution_1d(
-            x[:, 0], pred, _exact_at(result, x), out / "solution.png", coordinate=names[0], title=problem.name
+            x[:, 0],
+            pred,
+            _exact_at(result, x),
+            out / "solution.png",
+            coordinate=names[0],
+            title=problem.name,
+            reference=_reference_word(result),
         )
         return files
     grid = plane_grid(domain, n)
     inside = grid.points[grid.inside]
     pred = _unknowns(result, result.predict(inside))
     files["heatmap"] = plots.plot_heatmaps(
-        grid, pred, _exact_at(result, inside), out / "heatmap.png", names=names, title=problem.name
+        grid,
+        pred,
+        _exact_at(result, inside),
+        out / "heatmap.png",
+        names=names,
+        title=problem.name,
+        reference=_reference_word(result),
     )
     ti = time_axis(names)
     if ti is not None and domain.dim == 2:
@@ -151,6 +185,7 @@ def _time_slices(result: Result, names: list[str], ti: int, out: Path, n: int) -
         out / "slices.png",
         coordinate=names[xi],
         time_name=names[ti],
+        reference=_reference_word(result),
     )
 
 

@@ -59,13 +59,19 @@ def markdown_report(report: Mapping[str, Any]) -> str:
         rows.append(["problem source", f"{src.get('kind')}: `{src.get('name') or src.get('path')}`"])
     lines += [*_table(["", ""], rows), ""]
     metrics = report.get("metrics")
-    lines.append("## Error against the exact solution")
+    word = report.get("reference") or "exact"
+    lines.append(f"## Error against the {word} solution")
     lines.append("")
     if not metrics:
-        lines += ["Not validated (no exact solution, or validation was skipped).", ""]
+        lines += ["Not validated (no exact or reference solution, or validation was skipped).", ""]
     else:
         dtype = report.get("eval_dtype", report.get("dtype"))
+        shifted = report.get("up_to_constant") or []
         lines.append(f"On {report.get('eval_points')} evaluation points, {dtype}.")
+        if shifted:
+            lines.append(
+                f"Compared up to an additive constant (means removed): {', '.join(map(str, shifted))}."
+            )
         lines.append("")
         rows = []
         for u, m in metrics.items():
@@ -82,7 +88,7 @@ def markdown_report(report: Mapping[str, Any]) -> str:
         lines += _table(["unknown", "relative L2", "max abs", "MSE", "MAPE"], rows)
         notes = [f"{u}: {m['mape_note']}" for u, m in metrics.items() if m.get("mape_note")]
         notes += [
-            f"{u}: MAPE skips {m['mape_excluded']} points where the reference is near zero"
+            f"{u}: MAPE skips {m['mape_excluded']} points where the {word} solution is near zero"
             for u, m in metrics.items()
             if m.get("mape_excluded") and not m.get("mape_note")
         ]
@@ -101,9 +107,10 @@ def markdown_report(report: Mapping[str, Any]) -> str:
             for k, v in fitted.items()
         ]
         lines += [*_table(["parameter", "fitted", "exact", "relative error"], rows), ""]
+    lines += _trajectory(report.get("parameter_trajectory"))
     check = report.get("check")
     if check:
-        lines += ["## Check of the problem against the exact solution", ""]
+        lines += [f"## Check of the problem against the {word} solution", ""]
         rows = [
             [
                 t["name"],
@@ -126,7 +133,7 @@ def markdown_report(report: Mapping[str, Any]) -> str:
     if plots:
         lines += ["## Plots", ""]
         for kind, file in plots.items():
-            title = PLOT_TITLES.get(kind, kind)
+            title = PLOT_TITLES.get(kind, kind).replace("exact solution", f"{word} solution")
             lines += [f"### {title}", "", f"![{title}]({file})", ""]
     notes = report.get("notes") or []
     if notes:
@@ -136,6 +143,18 @@ def markdown_report(report: Mapping[str, Any]) -> str:
         lines += ["## Versions", ""]
         lines += [*_table(["package", "version"], [[k, str(v)] for k, v in versions.items()]), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _trajectory(trajectory: Mapping[str, Any] | None) -> list[str]:
+    """The fitted parameters at a few steps of training (step 0: the initial guesses)."""
+    if not trajectory or not trajectory.get("step"):
+        return []
+    names = [k for k in trajectory if k != "step"]
+    rows = [
+        [str(step), *(_g(trajectory[n][i], ".6g") for n in names)]
+        for i, step in enumerate(trajectory["step"])
+    ]
+    return ["### Parameter trajectory", "", *_table(["step", *names], rows), ""]
 
 
 def _hard_constraints(detail: Mapping[str, Any] | None) -> list[str]:

@@ -42,10 +42,18 @@ def _positive(values: np.ndarray) -> np.ndarray:
     return np.where(values > 0, values, np.nan)
 
 
-def plot_loss_history(history: Any, path: str | os.PathLike[str], *, title: str = "loss") -> Path:
+def plot_loss_history(
+    history: Any,
+    path: str | os.PathLike[str],
+    *,
+    title: str = "loss",
+    phases: Sequence[str] | None = None,
+) -> Path:
     """Total weighted loss and every (unweighted) term per step, log scale, phases marked.
 
-    ``history`` is a :class:`~pinnopt.train.History` or its ``as_arrays()`` dict.
+    ``history`` is a :class:`~pinnopt.train.History` or its ``as_arrays()`` dict;
+    ``phases`` names the phases in order (``"adam"``, ``"lbfgs"``): each switch is drawn as
+    a dotted line labelled with the phase that starts there.
     """
     arrays = history.as_arrays() if hasattr(history, "as_arrays") else dict(history)
     steps = np.asarray(arrays.get("step", np.arange(1, len(arrays["loss"]) + 1)))
@@ -54,17 +62,41 @@ def plot_loss_history(history: Any, path: str | os.PathLike[str], *, title: str 
     for key in sorted(k for k in arrays if k.startswith("term/")):
         ax.plot(steps, _positive(arrays[key]), lw=1.0, label=key.removeprefix("term/"))
     ax.plot(steps, _positive(arrays["loss"]), color="black", lw=1.8, label="total (weighted)")
-    phase = np.asarray(arrays.get("phase", []))
-    if phase.size > 1:
-        for i in np.nonzero(np.diff(phase))[0]:
-            ax.axvline(steps[i] + 0.5, color="grey", ls=":", lw=1)
     ax.set_yscale("log")
+    for where, name in phase_switches(arrays, phases):
+        ax.axvline(where, color="grey", ls=":", lw=1)
+        ax.annotate(
+            f"-> {name}",
+            xy=(where, 0.98),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=8,
+            color="dimgrey",
+        )
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper right")
     return _save(fig, path)
+
+
+def phase_switches(arrays: Mapping[str, Any], phases: Sequence[str] | None = None) -> list[tuple[float, str]]:
+    """``(x, label)`` of every phase switch in a history's arrays: ``x`` halfway between the
+    last step of one phase and the first of the next, ``label`` the name of the phase that
+    starts there (``phases[index]``, else ``"phase <index>"``)."""
+    phase = np.asarray(arrays.get("phase", []), dtype=np.int64)
+    if phase.size < 2:
+        return []
+    steps = np.asarray(arrays.get("step", np.arange(1, phase.size + 1)), dtype=np.float64)
+    out = []
+    for i in np.nonzero(np.diff(phase))[0]:
+        index = int(phase[i + 1])
+        name = phases[index] if phases is not None and 0 <= index < len(phases) else f"phase {index}"
+        out.append((float(steps[i]) + 0.5, name))
+    return out
 
 
 def plot_solution_1d(
@@ -75,8 +107,10 @@ def plot_solution_1d(
     *,
     coordinate: str = "x",
     title: str = "",
+    reference: str = "exact",
 ) -> Path:
-    """Prediction versus exact solution (top) and pointwise absolute error (bottom), per unknown."""
+    """Prediction versus the exact (or ``reference="reference"``: a numerical reference)
+    solution (top) and pointwise absolute error (bottom), per unknown."""
     x = np.asarray(x, dtype=np.float64).ravel()
     order = np.argsort(x)
     names = list(pred)
@@ -86,7 +120,7 @@ def plot_solution_1d(
     for j, u in enumerate(names):
         ax = axes[0, j]
         if exact is not None:
-            ax.plot(x[order], exact[u][order], color="black", lw=2.2, label="exact")
+            ax.plot(x[order], exact[u][order], color="black", lw=2.2, label=reference)
         ax.plot(x[order], pred[u][order], color="tab:red", lw=1.2, ls="--", label="prediction")
         ax.set_xlabel(coordinate)
         ax.set_ylabel(u)
@@ -99,7 +133,7 @@ def plot_solution_1d(
             ax.plot(x[order], _positive(err[order]), color="tab:blue", lw=1)
             ax.set_yscale("log")
             ax.set_xlabel(coordinate)
-            ax.set_ylabel(f"|{u} - exact|")
+            ax.set_ylabel(f"|{u} - {reference}|")
             ax.grid(True, which="both", alpha=0.3)
     return _save(fig, path)
 
@@ -112,8 +146,10 @@ def plot_heatmaps(
     *,
     names: Sequence[str],
     title: str = "",
+    reference: str = "exact",
 ) -> Path:
-    """Heatmaps of prediction, exact solution and pointwise absolute error, one row per unknown.
+    """Heatmaps of prediction, exact (or numerical reference) solution and pointwise absolute
+    error, one row per unknown; ``reference`` is the word the panel titles use.
 
     ``pred``/``exact`` hold values on ``grid.points[grid.inside]`` (or on all grid points).
     """
@@ -129,7 +165,7 @@ def plot_heatmaps(
         panels = [("prediction", p, "viridis")]
         if exact is not None:
             e = grid.image(exact[u])
-            panels += [("exact", e, "viridis"), ("|error|", np.abs(p - e), "magma")]
+            panels += [(reference, e, "viridis"), ("|error|", np.abs(p - e), "magma")]
         finite = np.concatenate([im[np.isfinite(im)] for _, im, _ in panels[:2]]) if panels else np.array([])
         vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         for c, (label, image, cmap) in enumerate(panels):
@@ -160,8 +196,10 @@ def plot_time_slices(
     *,
     coordinate: str = "x",
     time_name: str = "t",
+    reference: str = "exact",
 ) -> Path:
-    """Space-time problems: the solution at a few times, prediction versus exact."""
+    """Space-time problems: the solution at a few times, prediction versus the exact (or
+    numerical reference) solution."""
     unknowns = list(pred[0])
     fig = _figure(figsize=(3.8 * len(times), 3.0 * len(unknowns)), layout="constrained")
     axes = np.asarray(fig.subplots(len(unknowns), len(times), squeeze=False))
@@ -169,7 +207,7 @@ def plot_time_slices(
         for c, t in enumerate(times):
             ax = axes[r, c]
             if exact is not None:
-                ax.plot(x, exact[c][u], color="black", lw=2.2, label="exact")
+                ax.plot(x, exact[c][u], color="black", lw=2.2, label=reference)
             ax.plot(x, pred[c][u], color="tab:red", lw=1.2, ls="--", label="prediction")
             ax.set_title(f"{u}({coordinate}, {time_name} = {t:.3g})", fontsize=10)
             ax.set_xlabel(coordinate)
@@ -185,7 +223,8 @@ def plot_parameters(
     *,
     exact: Mapping[str, float] | None = None,
 ) -> Path:
-    """Fitted parameters per step (from :class:`~pinnopt.validate.trajectory.ParameterRecorder`)."""
+    """Fitted parameters per step (``Result.parameter_history`` or a
+    :class:`~pinnopt.validate.trajectory.ParameterRecorder`), with their true values when known."""
     steps = np.asarray(trajectory["step"])
     names = [k for k in trajectory if k != "step"]
     fig = _figure(figsize=(4.5 * max(1, len(names)), 3.2), layout="constrained")
@@ -213,7 +252,7 @@ def plot_feasibility(
     """Where a bound holds: ``values`` is a boolean mask (True = feasible) or a violation
     amount (``> 0`` violates, ``<= 0`` feasible) per point.
 
-    ``points`` is a :class:`~pinnopt.validate.grids.PlaneGrid` (values on all its points or on
+    ``points`` is a :class:`~pinnopt.declare.grids.PlaneGrid` (values on all its points or on
     its inside points), or ``(N, 1)``/``(N, 2)`` points (scattered 2-D points are drawn as dots).
     """
     values = np.asarray(values)

@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 import os
 import platform
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,6 @@ def versions() -> dict[str, str]:
     import scipy
     import sympy
     import torch
-
 
     return {
         "pinnopt": __version__,
@@ -53,12 +53,26 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def solve_report(result: Result, validation: Validation | None = None, **extra: Any) -> dict[str, Any]:
+TRAJECTORY_ROWS = 11
+"""At most this many steps of the parameter trajectory go into a report (first and last included)."""
+
+
+def solve_report(
+    result: Result,
+    validation: Validation | None = None,
+    *,
+    trajectory: Mapping[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """The report of one solve: problem, configuration, metrics, stop reason, timings.
 
     Always holds ``problem``, ``metrics`` (``{unknown: {"rel_l2", "max_abs", "mse", "mape",
-    ...}}``, None when not validated), ``stop_reason``, ``steps``, ``wall_time_s``, ``seed``,
-    ``versions`` and ``device``; ``extra`` keys are added at the top level.
+    ...}}``, None when not validated), ``reference`` (``"exact"`` or ``"reference"``: what
+    the metrics compare with), ``stop_reason``, ``steps``, ``wall_time_s``, ``seed``,
+    ``versions`` and ``device``; for an inverse problem ``parameter_trajectory``
+    (``{"step": [...], name: [...]}``, at most :data:`TRAJECTORY_ROWS` steps of
+    ``trajectory``, default ``result.parameter_history``); ``extra`` keys are added at the
+    top level.
     """
     outcome = result.outcome
     report: dict[str, Any] = {
@@ -91,14 +105,36 @@ def solve_report(result: Result, validation: Validation | None = None, **extra: 
         "versions": versions(),
         "machine": machine(),
     }
+    exact = result.problem.exact_solution if result.problem is not None else None
+    report["reference"] = exact.kind if exact is not None else None
+    trajectory = result.parameter_history if trajectory is None else trajectory
+    if trajectory:
+        report["parameter_trajectory"] = condensed_trajectory(trajectory)
     report["metrics"] = None
     if validation is not None:
+        report["reference"] = validation.reference
+        report["up_to_constant"] = list(validation.up_to_constant)
         report["metrics"] = validation.to_dict()["metrics"]
         report["parameter_errors"] = validation.to_dict()["parameters"]
         report["eval_points"] = validation.n_points
         report["eval_dtype"] = validation.dtype
     report.update(extra)
     return report
+
+
+def condensed_trajectory(trajectory: Mapping[str, Any], rows: int = TRAJECTORY_ROWS) -> dict[str, list[Any]]:
+    """``{"step": [...], name: [...]}`` at no more than ``rows`` evenly spaced steps of a
+    parameter trajectory (the first and the last always kept)."""
+    steps = np.asarray(trajectory.get("step", []))
+    n = len(steps)
+    if n == 0:
+        return {}
+    keep = np.unique(np.linspace(0, n - 1, min(rows, n)).round().astype(int))
+    out: dict[str, list[Any]] = {"step": [int(v) for v in steps[keep]]}
+    for name, values in trajectory.items():
+        if name != "step":
+            out[name] = [float(v) for v in np.asarray(values, dtype=np.float64)[keep]]
+    return out
 
 
 def run_status(stop_reason: str | None) -> str:

@@ -189,10 +189,11 @@ def writable_folder(directory: str | os.PathLike[str]) -> Path:
 
 def report_run(result: Result, directory: str | os.PathLike[str], **options: Any) -> dict[str, Path]:
     """Write the run folder of ``result`` (report.json, report.md, plots, model.pt, history.npz),
-    validated against the exact solution (or the known optimal parameters of a problem
-    without unknowns) when the problem has one; return ``{kind: path}``. The report also
-    holds the feasibility of the bounds and equalities (``"feasibility"``) and the robust
-    report (``"robust"``) when the problem has them.
+    validated against the exact (or reference) solution, or the known optimal parameters of a
+    problem without unknowns, when the problem has one; return ``{kind: path}``. The report
+    also holds the feasibility of the bounds and equalities (``"feasibility"``) and the robust
+    report (``"robust"``) when the problem has them. For an inverse problem the report and
+    ``parameters.png`` show the fitted parameters per step (``result.parameter_history``).
 
     ``options`` are those of :func:`write_run` (``validation=`` overrides the automatic one).
     """
@@ -233,7 +234,8 @@ def write_run(
         directory: the run folder (created; must be writable).
         validation: the validation to report (``None``: not validated).
         check: a problem check (:func:`~pinnopt.validate.check.check_problem`) to include.
-        trajectory: recorded parameter values (``ParameterRecorder.as_arrays()``).
+        trajectory: recorded parameter values (default: ``result.parameter_history``; or
+            ``ParameterRecorder.as_arrays()``).
         source: where the problem came from, for ``pinnopt report`` (``{"kind": "library",
             "name": ...}`` or ``{"kind": "file", "path": ...}``).
         plots: draw the plots.
@@ -242,6 +244,8 @@ def write_run(
     """
     out = writable_folder(directory)
     remove_stale_temporaries(out)
+    if trajectory is None:
+        trajectory = result.parameter_history
     notes: list[str] = list(extra.pop("notes", []))
     files: dict[str, Path] = {}
     figures: dict[str, Path] = {}
@@ -265,6 +269,7 @@ def write_run(
         plots={k: p.name for k, p in figures.items()},
         files={k: p.name for k, p in files.items()},
         notes=notes,
+        trajectory=trajectory,
         **extra,
     )
     files["report"] = write_json(report, out / REPORT)
@@ -289,17 +294,21 @@ def rerender_run(directory: str | os.PathLike[str], *, problem: Problem | None =
     arrays = _read_arrays(out / ARRAYS) if (out / ARRAYS).exists() else {}
     history = {k: v for k, v in arrays.items() if not k.startswith("param/")}
     trajectory = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
-    if trajectory:
+    if trajectory and "step" not in trajectory:
         trajectory["step"] = history.get("step", np.arange(1, len(next(iter(trajectory.values()))) + 1))
+    listed = report.get("phases")
+    phases = [str(p.get("name")) for p in listed if isinstance(p, dict)] if isinstance(listed, list) else []
     notes = [n for n in report.get("notes") or [] if not n.startswith("re-rendered")]
     if problem is not None and (out / MODEL).exists():
         result = Result.load(out / MODEL, problem)
-        figures = plot_result(result, out, history=history or None, trajectory=trajectory or None)
+        figures = plot_result(
+            result, out, history=history or None, trajectory=trajectory or None, phases=phases or None
+        )
     else:
         figures = {}
         if len(history.get("loss", [])):
             figures["loss"] = plots.plot_loss_history(
-                history, out / "loss.png", title=f"{report.get('problem')}: loss"
+                history, out / "loss.png", title=f"{report.get('problem')}: loss", phases=phases or None
             )
         if trajectory and len(trajectory) > 1:
             figures["parameters"] = plots.plot_parameters(trajectory, out / "parameters.png")

@@ -81,7 +81,8 @@ class Bagging:
             u: {"rel_l2": relative_l2(pred[u], ref[u]), "max_abs": max_abs_error(pred[u], ref[u])}
             for u in pred
         }
-        return Validation(metrics, {}, n_points=len(pts), dtype=self.members[0].validate(pts).dtype)
+        dtype = self.members[0].validate(pts).dtype
+        return Validation(metrics, {}, n_points=len(pts), dtype=dtype, reference=exact.kind)
 
     def uncertainty(self, points: Any = None) -> dict[str, dict[str, float]]:
         """Per unknown: mean and max spread, and (with an exact solution) the fraction of

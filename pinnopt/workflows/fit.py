@@ -12,7 +12,7 @@ worst case over their set is minimized, as in :func:`pinnopt.solve`.
 
 Training runs ``rounds`` times with fresh optimizers. Between rounds the augmented-
 Lagrangian multipliers are updated and barrier coefficients with a
-:class:`~pinnopt.constraints.bounds.Continuation` step geometrically from its start to
+:class:`~pinnopt.Continuation` step geometrically from its start to
 their final ``m`` (reached in the last round). Each round is a complete solve, so L-BFGS
 always sees one fixed objective.
 """

@@ -119,6 +119,7 @@ class MarchResult:
 
     @property
     def parameters(self) -> dict[str, float]:
+        """Fitted trainable scalars: none (each window is a result of its own; see ``windows``)."""
         return {}
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -164,4 +165,4 @@ class MarchResult:
         ref = exact(pts)
         metrics = {u: compute_metrics(pred[u], ref[u], name=u) for u in self.unknowns}
         dtype = str(self.windows[0].dtype).replace("torch.", "")
-        return Validation(metrics, {}, n_points=len(pts), dtype=dtype)
+        return Validation(metrics, {}, n_points=len(pts), dtype=dtype, reference=exact.kind)

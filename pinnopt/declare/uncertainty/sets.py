@@ -6,9 +6,9 @@ and a dense point cloud (a grid where one is affordable) for certificates. Sets 
 checked when built: the message names the bad input and what was expected.
 
 - :class:`BoxSet`: independent intervals, the classical (and most conservative) case.
-- :class:`~pinnopt.robust.ellipsoid.Ellipsoid`: ``{xi : (xi - c)^T S^-1 (xi - c) <= r^2}``,
+- :class:`~pinnopt.robust.Ellipsoid`: ``{xi : (xi - c)^T S^-1 (xi - c) <= r^2}``,
   correlated coefficients.
-- :class:`~pinnopt.robust.budget.Budget`: Bertsimas-Sim, ``xi = c + d * z`` with
+- :class:`~pinnopt.robust.Budget`: Bertsimas-Sim, ``xi = c + d * z`` with
   ``|z_i| <= 1`` and ``sum |z_i| <= Gamma``: at most Gamma coefficients at their extremes.
 - :class:`Scenarios`: a finite list of cases (e.g. measured ones).
 """

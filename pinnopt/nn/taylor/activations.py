@@ -9,7 +9,7 @@ them once per channel instead of once per term.
 Rules are found through :func:`default_rules`, a table from the exact module class to a
 factory that reads the module's settings and returns a rule, or ``None`` when those settings
 are not supported (the engine then falls back to autograd). Pass an extended copy of the
-table to :class:`~pinnopt.symbolic.taylor.TaylorEngine` to support more activations.
+table to :class:`~pinnopt.nn.taylor.engine.TaylorEngine` to support more activations.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def fused_sets(
 ) -> tuple[dict[str, dict[Field, torch.Tensor]], dict[str, Request]]:
     """Evaluate what can be fused; return ``(fields by set, requests left to the caller)``.
 
-    ``view`` is the :class:`~pinnopt.symbolic.taylor.MLPView` of ``model`` (at least one
+    ``view`` is the :class:`~pinnopt.nn.taylor.engine.MLPView` of ``model`` (at least one
     hidden layer); ``channels`` returns the (cached) :class:`PlanChannels` of a plan.
     """
     groups: dict[tuple, tuple[Order2Layout, list[str]]] = {}
