@@ -156,7 +156,7 @@ def fit_parameters(
     report = check(cs, model, None)
     if not math.isfinite(value):
         raise ConfigError(f"fit_parameters diverged: the objective is {value} at {model.parameter_values()}")
-    worst = summarize(problem, model, obj, compiled.points, compiled.groups, obj.engine)
+    worst = summarize(problem, model, obj, compiled.points, compiled.groups)
     return ParameterFit(model.parameter_values(), value, report, outcomes, cs, worst, problem)
 
 
