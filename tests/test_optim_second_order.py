@@ -219,3 +219,10 @@ def test_options_are_checked() -> None:
     with pytest.raises(po.ConfigError, match="full batch"):
         po.optim.SSBFGS(batch=po.optim.MiniBatch(8))
     assert "LevenbergMarquardt(steps=500" in repr(po.optim.LevenbergMarquardt())
+
+
+def test_adaptive_points_between_levenberg_marquardt_steps() -> None:
+    rar = po.sample.RAR(every=5, add=8, candidates=128)
+    res = po.solve(ode_problem(), phases=[po.optim.LevenbergMarquardt(20)], strategies=[rar], **SOLVE)
+    assert rar.updates == 4
+    assert res.history.loss[-1] < 1e-3 * res.history.loss[0]
