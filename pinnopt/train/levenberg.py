@@ -89,6 +89,9 @@ class LMRunner(PhaseRunner):
         self.n_iter = 0
         self.matrix_free = False
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
+        """``(R, losses)`` at the current parameters, for the points and weights below."""
+        self._key: tuple[int, ...] = ()
+        self._weights = torch.zeros(0)
 
     def start(self, points: Mapping[str, PointSet], lr_scale: float, *, fresh: bool) -> None:
         self.stream = BatchStream(FullBatch(), (), self.ctx.generator)
@@ -131,8 +134,13 @@ class LMRunner(PhaseRunner):
     ) -> tuple[StepResult | None, int, StopReason | None]:
         phase, ls = self.phase, self.ls
         evals = 0
+        key = tuple(id(points[n]) for n in ls.objective.point_set_names)
+        weights = ls.objective.weights
+        if self._cache is not None and (key != self._key or not torch.equal(weights, self._weights)):
+            self._cache = None  # new points (adaptive sampling) or weights (balancing)
         if self._cache is None:
             self._cache = ls.values(points)
+            self._key, self._weights = key, weights.clone()
             evals += 1
         r = self._cache[0]
         cost = float(torch.dot(r, r))
