@@ -4,14 +4,17 @@
     python -m benchmarks.optimizers --seconds 30         # shorter
     python -m benchmarks.optimizers --problems poisson2d heat1d --seconds 120
     python -m benchmarks.optimizers --problems diffusion_inverse_clean --seconds 30
+    python -m benchmarks.optimizers --problems burgers_rar --seconds 300
 
 ``poisson_sin`` is the issue's configuration: -lap u = 2 pi^2 sin(pi x) sin(pi y) on the unit
 square, soft u = 0 on the sides, 3 x 20 tanh, 2000 interior + 4 x 100 boundary points,
 float64, one thread; "adam+lbfgs" is Adam(1000) then L-BFGS, "lm" is LevenbergMarquardt
 from the start, each stopped by TimeLimit(seconds). A library problem name runs its
-recommended configuration (stopped at the same time) against LevenbergMarquardt on the same
-network, points and options. Writes benchmarks/results/optimizers.json and prints a
-markdown table. Wall times on a shared machine are noisy: compare rows of one run only.
+recommended configuration (stopped at the same time) against LevenbergMarquardt with a
+3 x 20 tanh network and the recommended points and options. ``burgers_rar`` runs Burgers'
+recommended configuration against Adam(500) then LM on 4 x 20 tanh with RAR every 25 steps;
+``diffusion_inverse_clean`` the inverse problem with noise-free data. Writes
+benchmarks/results/optimizers.json and prints a markdown table. Wall times on a shared machine are noisy: compare rows of one run only.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ import pinnopt as po
 from .common import RESULTS
 
 ROOT = Path(__file__).resolve().parent.parent
+LM_MODEL = po.nn.MLP(width=20, depth=3)
+"""The network of the library problems' LM runs: J^T J of the recommended (wider) networks
+costs seconds per step on one thread."""
 
 
 def poisson_sin() -> po.Problem:
@@ -63,6 +69,18 @@ def configs(name: str, seconds: float) -> tuple[po.Problem, dict[str, dict[str, 
             "lm": {**base, "phases": [po.optim.LevenbergMarquardt(10**6)]},
         }
     sys.path.insert(0, str(ROOT / "problems"))
+    if name == "burgers_rar":  # a front: LM between rounds of residual-based refinement
+        mod = importlib.import_module("burgers")
+        rec = {**mod.recommended(), "stop": stop}
+        lm = {
+            "model": po.nn.MLP(width=20, depth=4),
+            "collocation": po.Collocation(interior=2000, boundary=80),
+            "phases": [po.optim.Adam(500, lr=2e-3), po.optim.LevenbergMarquardt(10**6)],
+            "strategies": [po.sample.RAR(every=25, add=100, candidates=10000, sets=["interior"], start=525)],
+            "dtype": "float64",
+            "stop": stop,
+        }
+        return mod.make_problem(), {"recommended": rec, "adam+lm+rar (4 x 20)": lm}
     if name == "diffusion_inverse_clean":  # noise-free data: the coefficient itself is the check
         mod = importlib.import_module("diffusion_inverse")
         base = {**mod.recommended(), "stop": stop}
@@ -73,8 +91,8 @@ def configs(name: str, seconds: float) -> tuple[po.Problem, dict[str, dict[str, 
     mod = importlib.import_module(name)
     rec = dict(mod.recommended())
     rec["stop"] = stop
-    lm = {**rec, "phases": [po.optim.LevenbergMarquardt(10**6)]}
-    return mod.make_problem(), {"recommended": rec, "lm": lm}
+    lm = {**rec, "model": LM_MODEL, "phases": [po.optim.LevenbergMarquardt(10**6)]}
+    return mod.make_problem(), {"recommended": rec, "lm (3 x 20)": lm}
 
 
 def run(name: str, seconds: float) -> list[dict[str, Any]]:
@@ -130,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=120.0, help="wall time of each run")
     parser.add_argument("--problems", nargs="+", default=["poisson_sin"])
     parser.add_argument("--out", type=Path, default=RESULTS / "optimizers.json")
+    parser.add_argument("--append", action="store_true", help="add the rows to those already in --out")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -137,8 +156,14 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.problems:
         rows += run(name, args.seconds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"seconds": args.seconds, "threads": 1, "command": " ".join(sys.argv), "rows": rows}
-    args.out.write_text(json.dumps(payload, indent=2))
+    for r in rows:
+        r["seconds"] = args.seconds
+    command = "python -m benchmarks.optimizers " + " ".join(sys.argv[1:] if argv is None else argv)
+    runs = [{"command": command, "threads": 1}]
+    if args.append and args.out.exists():
+        old = json.loads(args.out.read_text())
+        rows, runs = old["rows"] + rows, old.get("runs", []) + runs
+    args.out.write_text(json.dumps({"runs": runs, "rows": rows}, indent=2))
     print(table(rows))
 
 
