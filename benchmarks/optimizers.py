@@ -14,7 +14,8 @@ recommended configuration (stopped at the same time) against LevenbergMarquardt 
 3 x 20 tanh network and the recommended points and options. ``burgers_rar`` runs Burgers'
 recommended configuration against Adam(500) then LM on 4 x 20 tanh with RAR every 25 steps;
 ``diffusion_inverse_clean`` the inverse problem with noise-free data. Writes
-benchmarks/results/optimizers.json and prints a markdown table. Wall times on a shared machine are noisy: compare rows of one run only.
+benchmarks/results/optimizers.json and prints a markdown table. Wall times on a shared machine
+are noisy: compare rows of one run only.
 """
 
 from __future__ import annotations
