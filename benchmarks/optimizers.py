@@ -129,7 +129,7 @@ def run(name: str, seconds: float) -> list[dict[str, Any]]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| problem | run | rel L2 | parameter rel. error | wall s | steps | stop |",
+        "| problem | run | rel L2 | parameter rel. error | wall s (limit) | steps | stop |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -139,7 +139,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['problem']} | {r['run']} | {r['rel_l2']:.2e} | "
             + (", ".join(f"{k} {v:.1e}" for k, v in r["parameter_rel_error"].items()) or "-")
-            + f" | {r['wall_s']:.0f} | {r['steps']} | {r['stop']} |"
+            + f" | {r['wall_s']:.0f} ({r.get('seconds', 0):.0f}) | {r['steps']} | {r['stop']} |"
         )
     return "\n".join(lines)
 
@@ -150,7 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--problems", nargs="+", default=["poisson_sin"])
     parser.add_argument("--out", type=Path, default=RESULTS / "optimizers.json")
     parser.add_argument("--append", action="store_true", help="add the rows to those already in --out")
+    parser.add_argument("--table", action="store_true", help="only print the table of the rows in --out")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(args.out.read_text())["rows"]))
+        return
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     rows = []
