@@ -69,9 +69,9 @@ def configs(name: str, seconds: float) -> tuple[po.Problem, dict[str, dict[str, 
             "adam+lbfgs": {**base, "phases": [po.optim.Adam(1000, lr=1e-3), po.optim.LBFGS(10**6)]},
             "lm": {**base, "phases": [po.optim.LevenbergMarquardt(10**6)]},
         }
-    sys.path.insert(0, str(ROOT / "problems"))
+    sys.path.insert(0, str(ROOT))
     if name == "burgers_rar":  # a front: LM between rounds of residual-based refinement
-        mod = importlib.import_module("burgers")
+        mod = importlib.import_module("problems.burgers")
         rec = {**mod.recommended(), "stop": stop}
         lm = {
             "model": po.nn.MLP(width=20, depth=4),
@@ -83,13 +83,13 @@ def configs(name: str, seconds: float) -> tuple[po.Problem, dict[str, dict[str, 
         }
         return mod.make_problem(), {"recommended": rec, "adam+lm+rar (4 x 20)": lm}
     if name == "diffusion_inverse_clean":  # noise-free data: the coefficient itself is the check
-        mod = importlib.import_module("diffusion_inverse")
+        mod = importlib.import_module("problems.diffusion_inverse")
         base = {**mod.recommended(), "stop": stop}
         return mod.make_problem(noise=0.0), {
             "recommended": base,
             "lm": {**base, "phases": [po.optim.LevenbergMarquardt(10**6)]},
         }
-    mod = importlib.import_module(name)
+    mod = importlib.import_module(f"problems.{name}")
     rec = dict(mod.recommended())
     rec["stop"] = stop
     lm = {**rec, "model": LM_MODEL, "phases": [po.optim.LevenbergMarquardt(10**6)]}
