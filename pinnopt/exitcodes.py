@@ -14,7 +14,7 @@ EXIT_TABLE: tuple[tuple[int, str], ...] = (
         "completed: the step budget, a time limit, MaxSteps, a tolerance or threshold (gradient, "
         "loss change, step size, cost, convergence, metric), early stopping, an L-BFGS line "
         "search that found no decrease at a converged point (round-off), or one that found no "
-        "decrease elsewhere (the report says so)",
+        "decrease elsewhere (the report says so), a Levenberg-Marquardt damping limit",
     ),
     (EXIT_FAILED, "a failed check (`pinnopt check`, `pinnopt solve --check`)"),
     (
@@ -47,6 +47,7 @@ EXIT_CODES: dict[str, int] = {
     "MAX_STEPS": EXIT_OK,
     "TIME_LIMIT": EXIT_OK,
     "EARLY_STOPPING": EXIT_OK,
+    "DAMPING_LIMIT": EXIT_OK,
     "DIVERGED": EXIT_DIVERGED,
     "NOT_FINITE": EXIT_DIVERGED,
     "LINE_SEARCH_NOT_FINITE": EXIT_DIVERGED,

@@ -8,10 +8,12 @@ from .train.batching import Batching, FullBatch, MiniBatch
 from .train.guard import DivergenceGuard
 from .train.phases import LBFGS, SGD, Adam, AdamW, GradientPhase, Momentum, Phase
 from .train.schedules import CosineDecay, ExponentialDecay, ReduceOnPlateau, Schedule, StepDecay, Warmup
+from .train.second_order import SSBFGS, GaussNewton, LevenbergMarquardt, SSBroyden
 
 __all__ = [
     "LBFGS",
     "SGD",
+    "SSBFGS",
     "Adam",
     "AdamW",
     "Batching",
@@ -20,11 +22,14 @@ __all__ = [
     "DivergenceGuard",
     "ExponentialDecay",
     "FullBatch",
+    "GaussNewton",
     "GradientPhase",
+    "LevenbergMarquardt",
     "MiniBatch",
     "Momentum",
     "Phase",
     "ReduceOnPlateau",
+    "SSBroyden",
     "Schedule",
     "StepDecay",
     "Warmup",

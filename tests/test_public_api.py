@@ -225,3 +225,9 @@ def test_importing_pinnopt_does_not_load_matplotlib() -> None:
     code = "import sys, pinnopt; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_second_order_phases_live_in_optim() -> None:
+    for name in ("LevenbergMarquardt", "GaussNewton", "SSBFGS", "SSBroyden"):
+        assert name in po.optim.__all__
+        assert issubclass(getattr(po.optim, name), po.optim.Phase)

@@ -33,6 +33,10 @@ class Term(abc.ABC):
     def loss(self, ev: Evaluation) -> torch.Tensor:
         """The term's unweighted loss, a 0-d tensor."""
 
+    least_squares: bool = False
+    """True for terms whose loss is a mean of squared pointwise residuals (:class:`ResidualTerm`):
+    second-order phases (Levenberg-Marquardt) read them through :meth:`ResidualTerm.scaled_residual`."""
+
     def on_step(self, step: int) -> None:  # noqa: B027 - optional hook
         """Called by the trainer after each optimizer step (default: nothing)."""
 
@@ -52,7 +56,13 @@ class ResidualTerm(Term):
 
     With ``target`` the residual is ``expr - data[target]`` (observations); with
     ``point_weights`` the mean is weighted by ``data[point_weights]``.
+
+    Least squares: the loss is ``sum(s * s)`` of the scaled residual
+    ``s = residual * point_scale`` (:meth:`scaled_residual`), ``point_scale = 1 / sqrt(N)``
+    or ``sqrt(w_i / sum w)``; Levenberg-Marquardt stacks these vectors of all terms.
     """
+
+    least_squares = True
 
     def __init__(
         self,
@@ -82,6 +92,20 @@ class ResidualTerm(Term):
         if self.target is not None:
             r = r - env.data[self.target]
         return r
+
+    def point_scale(self, data: dict[str, torch.Tensor], n: int, like: torch.Tensor) -> torch.Tensor:
+        """The per-point factor of :meth:`scaled_residual` for a set of ``n`` points with ``data``:
+        ``1 / sqrt(n)`` (a 0-d tensor), or ``sqrt(w_i / sum w)`` with point weights (shape ``(n,)``)."""
+        if self.point_weights is None:
+            return torch.tensor(1.0 / n, dtype=like.dtype, device=like.device).sqrt()
+        w = data[self.point_weights]
+        return torch.sqrt(w / torch.sum(w))
+
+    def scaled_residual(self, ev: Evaluation) -> torch.Tensor:
+        """``residual * point_scale``, shape ``(N,)``: the loss is the sum of its squares."""
+        r = self.residual(ev)
+        data = ev.env(self.point_set).data
+        return r * self.point_scale(data, r.shape[0], r)
 
     def loss(self, ev: Evaluation) -> torch.Tensor:
         r = self.residual(ev)

@@ -15,7 +15,9 @@ New points change the objective. First-order phases (Adam) take that in their st
 L-BFGS phase expects a fixed objective, so either refine only during Adam (``until=`` its
 last step) or split L-BFGS into phases whose boundaries fall on the refinement steps
 (``start=`` the first L-BFGS step, ``every=`` the L-BFGS phase length): each phase then
-starts afresh on the new points.
+starts afresh on the new points. Levenberg-Marquardt keeps no curvature memory (it builds
+its Jacobian at every step), so refinement may run during it: every ``every`` steps is a
+round of LM steps on fixed points (docs/optimizers.md).
 """
 
 from __future__ import annotations

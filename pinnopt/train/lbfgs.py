@@ -139,7 +139,7 @@ class LBFGSOptimizer:
         self._trials = []
         try:
             accepted = self._line_search(closure, x0, d, t0, gtd)
-            if accepted is None and self.s:  # retry once from steepest descent
+            if accepted is None and self._has_memory():  # retry once from steepest descent
                 self._reset_memory()
                 d = -g
                 gtd = float(g.dot(d))
@@ -156,14 +156,7 @@ class LBFGSOptimizer:
         y = accepted.g - g
         ys = float(y.dot(s))
         if ys > 1e-10 * float(s.dot(s)) ** 0.5 * float(y.dot(y)) ** 0.5:
-            if len(self.s) == self.history_size:
-                self.s.pop(0)
-                self.y.pop(0)
-                self.rho.pop(0)
-            self.s.append(s)
-            self.y.append(y)
-            self.rho.append(1.0 / torch.as_tensor(ys, dtype=s.dtype, device=s.device))
-            self.gamma = ys / float(y.dot(y))
+            self._update_memory(s, y, ys, g, accepted.t)
         f_old = self.f
         self.f, self.g, self.extra = accepted.f, accepted.g, accepted.extra
         self.n_iter += 1
@@ -202,6 +195,21 @@ class LBFGSOptimizer:
         self.g = None
         self.extra = None
         self._reset_memory()
+
+    def _has_memory(self) -> bool:
+        """True when the direction uses curvature information (not steepest descent)."""
+        return bool(self.s)
+
+    def _update_memory(self, s: torch.Tensor, y: torch.Tensor, ys: float, g: torch.Tensor, t: float) -> None:
+        """Store the correction pair ``(s, y)`` (``ys = y.s > 0``; ``g`` the old gradient, ``t`` the step)."""
+        if len(self.s) == self.history_size:
+            self.s.pop(0)
+            self.y.pop(0)
+            self.rho.pop(0)
+        self.s.append(s)
+        self.y.append(y)
+        self.rho.append(1.0 / torch.as_tensor(ys, dtype=s.dtype, device=s.device))
+        self.gamma = ys / float(y.dot(y))
 
     def _reset_memory(self) -> None:
         self.s.clear()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from ..losses import PointSet
+from ..losses import Objective, PointSet
 from . import distributed as ddp
 from .batching import Batching, BatchStream, FullBatch, steps_per_epoch
 from .lbfgs import LBFGSOptimizer, LBFGSStatus
@@ -52,6 +52,7 @@ class RunnerContext:
         point_sets: the names of the point sets the objective reads.
         index: the phase's position in the run.
         log: True on the process that logs.
+        objective: the objective itself (second-order phases read its terms' residuals).
     """
 
     model: nn.Module
@@ -63,6 +64,7 @@ class RunnerContext:
     point_sets: tuple[str, ...]
     index: int
     log: bool
+    objective: Objective | None = None
 
 
 @dataclass(frozen=True)

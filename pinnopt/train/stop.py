@@ -9,11 +9,16 @@ class StopReason(str, enum.Enum):
     """The reason a training run (or one phase of it) ended."""
 
     STEP_BUDGET = "completed the step budget"
-    GRADIENT_TOLERANCE = "L-BFGS converged: the largest gradient component fell below tolerance_grad"
+    GRADIENT_TOLERANCE = (
+        "converged (L-BFGS, SSBFGS, Levenberg-Marquardt): the largest gradient component fell below "
+        "tolerance_grad"
+    )
     LOSS_CHANGE_TOLERANCE = (
         "L-BFGS converged: the relative loss decrease of an iteration fell below tolerance_change"
     )
-    STEP_TOLERANCE = "L-BFGS converged: the parameter update fell below tolerance_step"
+    STEP_TOLERANCE = (
+        "converged (L-BFGS, SSBFGS, Levenberg-Marquardt): the parameter update fell below tolerance_step"
+    )
     LINE_SEARCH_FAILED = (
         "L-BFGS stopped: the line search found no decrease, even along steepest descent, although "
         "the predicted decrease was above the loss's round-off (a non-smooth or noisy loss, or an "
@@ -27,6 +32,10 @@ class StopReason(str, enum.Enum):
         "L-BFGS stopped: the line search met NaN or Inf losses along the search direction and no "
         "finite decrease (the loss is undefined just past the current point, e.g. sqrt or log of a "
         "negative value); the current, finite state is kept"
+    )
+    DAMPING_LIMIT = (
+        "Levenberg-Marquardt stopped: the damping rose past damping_max without a decrease of the "
+        "loss (a minimum of the sum of squares in this precision, or a Gauss-Newton step that failed)"
     )
     DIVERGED = (
         "the loss or its gradient became NaN or Inf and the divergence guard ran out of retries "

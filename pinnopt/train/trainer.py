@@ -149,6 +149,7 @@ class Trainer:
                 tuple(objective.point_set_names),
                 0,
                 self.is_main,
+                objective,
             ),
         )
         self.loop = self._state.loop

@@ -1,0 +1,176 @@
+"""Second-order phases against Adam + L-BFGS at equal wall time, side by side in one process.
+
+    python -m benchmarks.optimizers                      # 2-D Poisson (issue 16 config), 120 s each
+    python -m benchmarks.optimizers --seconds 30         # shorter
+    python -m benchmarks.optimizers --problems poisson2d heat1d --seconds 120
+    python -m benchmarks.optimizers --problems diffusion_inverse_clean --seconds 30
+    python -m benchmarks.optimizers --problems burgers_rar --seconds 300
+
+``poisson_sin`` is the issue's configuration: -lap u = 2 pi^2 sin(pi x) sin(pi y) on the unit
+square, soft u = 0 on the sides, 3 x 20 tanh, 2000 interior + 4 x 100 boundary points,
+float64, one thread; "adam+lbfgs" is Adam(1000) then L-BFGS, "lm" is LevenbergMarquardt
+from the start, each stopped by TimeLimit(seconds). A library problem name runs its
+recommended configuration (stopped at the same time) against LevenbergMarquardt with a
+3 x 20 tanh network and the recommended points and options. ``burgers_rar`` runs Burgers'
+recommended configuration against Adam(500) then LM on 4 x 20 tanh with RAR every 25 steps;
+``diffusion_inverse_clean`` the inverse problem with noise-free data. Writes
+benchmarks/results/optimizers.json and prints a markdown table. Wall times on a shared machine
+are noisy: compare rows of one run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+import torch
+
+import pinnopt as po
+
+from .common import RESULTS
+
+ROOT = Path(__file__).resolve().parent.parent
+LM_MODEL = po.nn.MLP(width=20, depth=3)
+"""The network of the library problems' LM runs: J^T J of the recommended (wider) networks
+costs seconds per step on one thread."""
+
+
+def poisson_sin() -> po.Problem:
+    x, y = sp.symbols("x y")
+    u = sp.Function("u")(x, y)
+    exact = sp.sin(sp.pi * x) * sp.sin(sp.pi * y)
+    return po.Problem(
+        domain=po.Interval(x, 0, 1) * po.Interval(y, 0, 1),
+        equations=[-(u.diff(x, 2) + u.diff(y, 2)) - 2 * sp.pi**2 * exact],
+        conditions=[po.On(sp.Eq(s, v), u) for s in (x, y) for v in (0, 1)],
+        exact=exact,
+        name="poisson_sin",
+    )
+
+
+def configs(name: str, seconds: float) -> tuple[po.Problem, dict[str, dict[str, Any]]]:
+    """The problem and ``{label: solve options}`` of the runs to compare."""
+    stop = po.stop.TimeLimit(seconds)
+    if name == "poisson_sin":
+        base = {
+            "model": po.nn.MLP(width=20, depth=3),
+            "collocation": po.Collocation(interior=2000, boundary=100),
+            "dtype": "float64",
+            "stop": stop,
+        }
+        return poisson_sin(), {
+            "adam+lbfgs": {**base, "phases": [po.optim.Adam(1000, lr=1e-3), po.optim.LBFGS(10**6)]},
+            "lm": {**base, "phases": [po.optim.LevenbergMarquardt(10**6)]},
+        }
+    sys.path.insert(0, str(ROOT))
+    if name == "burgers_rar":  # a front: LM between rounds of residual-based refinement
+        mod = importlib.import_module("problems.burgers")
+        rec = {**mod.recommended(), "stop": stop}
+        lm = {
+            "model": po.nn.MLP(width=20, depth=4),
+            "collocation": po.Collocation(interior=2000, boundary=80),
+            "phases": [po.optim.Adam(500, lr=2e-3), po.optim.LevenbergMarquardt(10**6)],
+            "strategies": [po.sample.RAR(every=25, add=100, candidates=10000, sets=["interior"], start=525)],
+            "dtype": "float64",
+            "stop": stop,
+        }
+        return mod.make_problem(), {"recommended": rec, "adam+lm+rar (4 x 20)": lm}
+    if name == "diffusion_inverse_clean":  # noise-free data: the coefficient itself is the check
+        mod = importlib.import_module("problems.diffusion_inverse")
+        base = {**mod.recommended(), "stop": stop}
+        return mod.make_problem(noise=0.0), {
+            "recommended": base,
+            "lm": {**base, "phases": [po.optim.LevenbergMarquardt(10**6)]},
+        }
+    mod = importlib.import_module(f"problems.{name}")
+    rec = dict(mod.recommended())
+    rec["stop"] = stop
+    lm = {**rec, "model": LM_MODEL, "phases": [po.optim.LevenbergMarquardt(10**6)]}
+    return mod.make_problem(), {"recommended": rec, "lm (3 x 20)": lm}
+
+
+def run(name: str, seconds: float) -> list[dict[str, Any]]:
+    problem, runs = configs(name, seconds)
+    rows = []
+    for label, options in runs.items():
+        t0 = time.perf_counter()
+        try:
+            res = po.solve(problem, seed=0, **options)
+        except po.ConfigError as exc:
+            rows.append({"problem": name, "run": label, "error": str(exc)})
+            continue
+        wall = time.perf_counter() - t0
+        rel = res.validate().worst_rel_l2
+        fitted = {k: v for k, v in res.parameters.items()}
+        exact = {str(p.symbol): p.exact for p in problem.parameters if p.exact is not None}
+        param_err = {k: abs(fitted[k] - v) / abs(v) for k, v in exact.items() if k in fitted}
+        rows.append(
+            {
+                "problem": name,
+                "run": label,
+                "rel_l2": rel,
+                "wall_s": round(wall, 1),
+                "steps": res.steps,
+                "stop": res.stop_reason.name,
+                "parameter_rel_error": param_err,
+                "phases": [repr(p) for p in options["phases"]],
+            }
+        )
+        logging.getLogger("benchmarks").info("%s %s: rel L2 %.3e in %.0f s", name, label, rel, wall)
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| problem | run | rel L2 | parameter rel. error | wall s (limit) | steps | stop |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['problem']} | {r['run']} | refused: {r['error'][:60]} | | | | |")
+            continue
+        lines.append(
+            f"| {r['problem']} | {r['run']} | {r['rel_l2']:.2e} | "
+            + (", ".join(f"{k} {v:.1e}" for k, v in r["parameter_rel_error"].items()) or "-")
+            + f" | {r['wall_s']:.0f} ({r.get('seconds', 0):.0f}) | {r['steps']} | {r['stop']} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=120.0, help="wall time of each run")
+    parser.add_argument("--problems", nargs="+", default=["poisson_sin"])
+    parser.add_argument("--out", type=Path, default=RESULTS / "optimizers.json")
+    parser.add_argument("--append", action="store_true", help="add the rows to those already in --out")
+    parser.add_argument("--table", action="store_true", help="only print the table of the rows in --out")
+    args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(args.out.read_text())["rows"]))
+        return
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    rows = []
+    for name in args.problems:
+        rows += run(name, args.seconds)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for r in rows:
+        r["seconds"] = args.seconds
+    command = "python -m benchmarks.optimizers " + " ".join(sys.argv[1:] if argv is None else argv)
+    runs = [{"command": command, "threads": 1}]
+    if args.append and args.out.exists():
+        old = json.loads(args.out.read_text())
+        rows, runs = old["rows"] + rows, old.get("runs", []) + runs
+    args.out.write_text(json.dumps({"runs": runs, "rows": rows}, indent=2))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
