@@ -210,3 +210,12 @@ def test_importing_pinnopt_does_not_load_matplotlib() -> None:
     code = "import sys, pinnopt; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_sweeps_live_in_workflows_with_one_flat_entry_point() -> None:
+    assert po.sweep is po.workflows.sweep
+    for name in ("Float", "Int", "Choice", "SweepResult", "SweepTrial"):
+        assert name in po.workflows.__all__ and name not in po.__all__
+    code = "import sys, pinnopt; print('optuna' in sys.modules)"  # Optuna is an optional extra
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
