@@ -266,7 +266,7 @@ def _sweep(args: argparse.Namespace) -> int:
         seed=args.seed,
         sampler_seed=args.sampler_seed,
         out=args.out,
-        pruner=None if args.no_prune else "median",
+        pruner=None if args.no_prune else "default",
         timeout=args.timeout,
         baseline=args.baseline,
         plots=not args.no_plots,
@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="search hyperparameters around the configuration (needs pinnopt[sweep])")
     p.add_argument("problem", help="a library problem name (see `pinnopt list`) or a FILE.py")
-    p.add_argument("--trials", type=int, default=20, help="trials this process runs (default 20)")
+    p.add_argument("--trials", type=int, default=20, help="trials to run (default 20; 0: report the study)")
     p.add_argument("--storage", default=None, help="Optuna database URL (default: SQLite in the run folder)")
     p.add_argument("--study", default=None, help="study name (default: the problem's); stored ones continue")
     p.add_argument("--steps", type=int, default=None, help="cap each trial's total steps (as for solve)")

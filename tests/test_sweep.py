@@ -29,6 +29,8 @@ BASE = {
 }
 """A tiny configuration of :func:`ode_problem` (well under a second per trial)."""
 
+SHARED_SPACE = {"lr": Float(1e-3, 1e-1, log=True)}
+
 
 # -- the space (no Optuna needed) ----------------------------------------------------------------------
 def test_space_paths_aliases_and_conversions() -> None:
@@ -96,7 +98,14 @@ def test_pruned_diverged_and_refused_trials_are_recorded_with_their_reasons(tmp_
     for label, width in [("good", 8), ("good", 8), ("slow", 8), ("diverge", 8), ("good", 0)]:
         study.enqueue_trial({"phases": label, "model.width": width})
     result = po.sweep(
-        ode_problem(), space, trials=5, base=BASE, storage=url, study="states", out=tmp_path / "run"
+        ode_problem(),
+        space,
+        trials=5,
+        base=BASE,
+        storage=url,
+        study="states",
+        out=tmp_path / "run",
+        pruner="median",
     )
     states = [(t.state, t.reason) for t in result.trials]
     assert [s for s, _ in states] == ["complete", "complete", "pruned", "failed", "failed"]
@@ -117,7 +126,9 @@ def test_pruned_diverged_and_refused_trials_are_recorded_with_their_reasons(tmp_
     assert "refused configuration" in files["table"].read_text()
     report = json.loads(files["report"].read_text())
     assert report["trials"] == {"complete": 2, "pruned": 1, "failed": 2, "running": 0}
-    assert report["best"]["number"] == best.number
+    assert report["best"]["number"] == best.number and report["pruner"].startswith(
+        "PercentilePruner(percentile=50"
+    )
     assert (files["history"].stat().st_size > 0 and "importance" in report["files"]) or "importance" in report
     namespace: dict[str, object] = {}
     exec(files["best"].read_text(), namespace)
@@ -149,12 +160,12 @@ torch.set_num_threads(1)
 import optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 import pinnopt as po
-from tests.test_sweep import BASE
+from tests.test_sweep import BASE, SHARED_SPACE
 from tests.train_helpers import ode_problem
 url, out, k, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 while not go.exists():
     time.sleep(0.01)
-po.sweep(ode_problem(), {"lr": po.workflows.Float(1e-3, 1e-1, log=True)}, trials=2, base=BASE,
+po.sweep(ode_problem(), SHARED_SPACE, trials=2, base=BASE,
          storage=url, study="shared", sampler_seed=k, out=out, plots=False, pruner=None)
 """
 
@@ -187,6 +198,12 @@ def test_two_processes_share_one_sqlite_study(tmp_path: Path) -> None:
     for k in range(2):  # each process wrote its table of the whole study (at least its own trials)
         rows = list(csv.DictReader((tmp_path / f"w{k}" / "trials.csv").read_text().splitlines()))
         assert len(rows) >= 2
+    # trials=0 reports the stored study: all four trials, one best
+    report = po.sweep(
+        ode_problem(), SHARED_SPACE, trials=0, base=BASE, storage=url, study="shared", out=tmp_path / "r"
+    )
+    assert len(report.trials) == 4 and report.best is not None
+    assert report.best.value == min(t.value for t in trials)
 
 
 def test_cli_sweep_writes_the_table_and_names_the_best(
@@ -214,3 +231,17 @@ def test_cli_sweep_writes_the_table_and_names_the_best(
     assert "trial 0: complete" in text and "best: trial" in text and "po.nn.MLP(" in text
     assert (out / "trials.csv").is_file() and (out / "trials.md").is_file() and (out / "best.py").is_file()
     assert (out / "study.db").is_file()
+
+
+def test_default_pruner_is_off_when_the_space_moves_phase_boundaries(tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    fixed = po.sweep(ode_problem(), {"lr": Float(1e-3, 1e-1)}, trials=0, base=BASE, out=tmp_path / "a")
+    assert fixed.pruner.startswith("PercentilePruner(percentile=75.0") and fixed.trials == []
+    moved = po.sweep(ode_problem(), {"phases.0.steps": Int(30, 60)}, trials=0, base=BASE, out=tmp_path / "b")
+    assert moved.pruner == "none"
+    forced = po.sweep(
+        ode_problem(), {"phases.0.steps": Int(30, 60)}, 0, base=BASE, out=tmp_path / "c", pruner="median"
+    )
+    assert forced.pruner.startswith("PercentilePruner(percentile=50.0")
+    with pytest.raises(po.ConfigError, match="pruner='mean'"):
+        po.sweep(ode_problem(), {"lr": Float(1e-3, 1e-1)}, 0, base=BASE, out=tmp_path / "d", pruner="mean")

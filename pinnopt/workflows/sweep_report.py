@@ -109,6 +109,7 @@ class SweepResult:
         out: the run folder.
         interrupted: the user stopped the sweep (Ctrl-C).
         baseline: the base configuration's own result (``{"value", ...}``) when measured.
+        pruner: the pruner, in words (``"none"`` without pruning).
         files: the files written, by kind.
     """
 
@@ -122,6 +123,7 @@ class SweepResult:
     out: Path | None = None
     interrupted: bool = False
     baseline: Mapping[str, Any] | None = None
+    pruner: str = "none"
     files: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -264,6 +266,7 @@ def summary(result: SweepResult) -> dict[str, Any]:
         "storage": result.storage,
         "objective": result.objective,
         "seed": result.seed,
+        "pruner": result.pruner,
         "space": {k: python_source(v) for k, v in result.space.items()},
         "trials": counts,
         "interrupted": result.interrupted,
@@ -277,7 +280,7 @@ def _report_markdown(report: dict[str, Any], table: str, files: Mapping[str, Pat
     lines = [f"# Sweep of {report['problem']}: study {report['study']!r}", ""]
     lines.append(
         f"Objective: {report['objective']} (lower is better), seed {report['seed']}; "
-        f"storage {report['storage']}."
+        f"storage {report['storage']}; pruner {report['pruner']}."
     )
     lines.append("Trials: " + ", ".join(f"{n} {s}" for s, n in report["trials"].items() if n) + ".")
     lines.append("")

@@ -77,7 +77,7 @@ def sweep(
     seed: int | None = None,
     sampler_seed: int | None = None,
     out: str | os.PathLike[str] | None = None,
-    pruner: Any = "median",
+    pruner: Any = "default",
     sampler: Any = None,
     report_every: int | None = None,
     timeout: float | None = None,
@@ -91,7 +91,8 @@ def sweep(
         problem: the problem to solve.
         space: ``{option path: Float | Int | Choice}`` (see :mod:`pinnopt.workflows.sweep_space`);
             None: :func:`~pinnopt.workflows.sweep_space.default_space` around ``base``.
-        trials: how many trials this call runs (other processes may add theirs to the study).
+        trials: how many trials this call runs (other processes may add theirs to the study);
+            0 only writes the report of the stored study.
         base: the solve options the trials start from (e.g. a library problem's
             ``recommended()``); default ``solve``'s defaults. No ``checkpoint`` or ``resume``.
         storage: an Optuna storage: a database URL (``"sqlite:///study.db"``,
@@ -102,9 +103,12 @@ def sweep(
         sampler_seed: the seed of the default sampler (default ``seed``); give each of several
             processes sharing one study its own, or they propose the same first points.
         out: the run folder (default a fresh ``runs/<name>-sweep/<date-time>``).
-        pruner: ``"median"`` (Optuna's median pruner: once ``max(2, trials // 4)`` trials have
-            completed, a trial whose objective is worse than their median at the same step, past
-            the first half of the step budget, stops), None (no pruning) or an Optuna pruner.
+        pruner: ``"default"``: Optuna's percentile pruner, which stops a trial whose objective
+            is in the worst quarter of the completed trials' at the same step, once
+            ``max(2, trials // 4)`` trials have completed and past the first half of the step
+            budget; ``"median"``: the same with the median (stops more); None: no pruning; or an
+            Optuna pruner. Trials are compared step by step, so ``"default"`` does not prune when
+            the space moves phase boundaries (``phases``, ``phases.<i>.steps`` or ``epochs``).
         sampler: an Optuna sampler (default TPE, seeded with ``sampler_seed``).
         report_every: steps between the reports to the pruner (default: 20 per run).
         timeout: seconds after which no new trial starts.
@@ -120,8 +124,8 @@ def sweep(
         ConfigError: Optuna missing, a bad space or key, a bad storage, a forbidden base option.
     """
     optuna = load_optuna()
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ConfigError(f"sweep(trials={trials!r}): expected an int >= 1")
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 0:
+        raise ConfigError(f"sweep(trials={trials!r}): expected an int >= 0")
     base = dict(base or {})
     for key, why in _FORBIDDEN.items():
         if base.get(key) is not None:
@@ -140,8 +144,16 @@ def sweep(
     objective = "rel_l2" if problem.exact_solution is not None else "loss"
     total = sum(int(p.steps) for p in default_options(base)["phases"])
     every = report_every or max(1, total // 20)
-    if pruner == "median":
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=max(2, trials // 4), n_warmup_steps=total // 2)
+    if pruner == "default" and _moves_phases(dims):
+        log.info("sweep: the space moves phase boundaries, so steps are not comparable: no pruning")
+        pruner = None
+    if isinstance(pruner, str) and pruner not in ("default", "median"):
+        raise ConfigError(f"sweep(pruner={pruner!r}): expected 'default', 'median', None or an Optuna pruner")
+    if pruner in ("default", "median"):
+        pct = 75.0 if pruner == "default" else 50.0
+        pruner = optuna.pruners.PercentilePruner(
+            pct, n_startup_trials=max(2, trials // 4), n_warmup_steps=total // 2
+        )
     elif pruner is None:
         pruner = optuna.pruners.NopPruner()
     sampler = sampler or optuna.samplers.TPESampler(
@@ -180,6 +192,7 @@ def sweep(
         out=folder,
         interrupted=interrupted,
         baseline=base_error,
+        pruner=_describe(pruner),
     )
     result.files = write_sweep(result, plots=plots)
     return result
@@ -188,6 +201,22 @@ def sweep(
 def _STATES(optuna: Any) -> dict[str, Any]:
     s = optuna.trial.TrialState
     return {"complete": s.COMPLETE, "pruned": s.PRUNED, "failed": s.FAIL}
+
+
+def _describe(pruner: Any) -> str:
+    if type(pruner).__name__ == "NopPruner":
+        return "none"
+    fields = ("_percentile", "_n_startup_trials", "_n_warmup_steps")
+    args = [f"{f[1:]}={getattr(pruner, f)}" for f in fields if hasattr(pruner, f)]
+    return f"{type(pruner).__name__}({', '.join(args)})"
+
+
+def _moves_phases(dims: Mapping[str, Dimension]) -> bool:
+    """True when a trial's phase boundaries depend on the sampled point."""
+    return any(
+        p == "phases" or (p.startswith("phases.") and p.rsplit(".", 1)[-1] in ("steps", "epochs"))
+        for p in dims
+    )
 
 
 def _find(st: Any, number: int) -> Any:
