@@ -245,3 +245,10 @@ def test_default_pruner_is_off_when_the_space_moves_phase_boundaries(tmp_path: P
     assert forced.pruner.startswith("PercentilePruner(percentile=50.0")
     with pytest.raises(po.ConfigError, match="pruner='mean'"):
         po.sweep(ode_problem(), {"lr": Float(1e-3, 1e-1)}, 0, base=BASE, out=tmp_path / "d", pruner="mean")
+
+
+def test_a_storage_password_never_reaches_the_report() -> None:
+    from pinnopt.workflows.sweep_storage import masked
+
+    assert masked("postgresql://bob:secret@db.example:5432/s") == "postgresql://bob:***@db.example:5432/s"
+    assert masked("sqlite:///s.db") == "sqlite:///s.db"

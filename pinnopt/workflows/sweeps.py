@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import random
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -48,22 +47,11 @@ from .sweep_space import (
     options_source,
     python_source,
 )
+from .sweep_storage import load_optuna, masked, one_line, open_study
 
 log = logging.getLogger("pinnopt.workflows")
 
 _FORBIDDEN = {"checkpoint": "each trial would continue another's", "resume": "each trial starts afresh"}
-
-
-def load_optuna() -> Any:
-    """The ``optuna`` module, or a :class:`ConfigError` naming the extra that installs it."""
-    try:
-        import optuna
-    except ImportError as exc:
-        raise ConfigError(
-            "hyperparameter sweeps need Optuna, an optional dependency: pip install 'pinnopt[sweep]' "
-            "(or pip install optuna)"
-        ) from exc
-    return optuna
 
 
 def sweep(
@@ -188,7 +176,7 @@ def sweep(
         base=base,
         seed=seed,
         objective=objective,
-        storage=store if isinstance(store, str) else type(store).__name__,
+        storage=masked(store),
         out=folder,
         interrupted=interrupted,
         baseline=base_error,
@@ -223,39 +211,6 @@ def _find(st: Any, number: int) -> Any:
     return next(t for t in st.get_trials(deepcopy=False) if t.number == number)
 
 
-def open_study(optuna: Any, storage: Any, name: str, **kwargs: Any) -> Any:
-    """Create or load the study ``name`` in ``storage`` (retrying while another process creates
-    it at the same time); SQLite connections wait up to two minutes for a lock."""
-    from sqlalchemy.exc import ArgumentError
-
-    last: Exception | None = None
-    for attempt in range(12):
-        try:
-            store = storage
-            if isinstance(storage, str) and storage.startswith("sqlite:"):
-                store = optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 120}})
-            return optuna.create_study(
-                storage=store, study_name=name, load_if_exists=True, direction="minimize", **kwargs
-            )
-        except (ImportError, ValueError, TypeError, ArgumentError) as exc:  # a bad URL: no retry helps
-            raise ConfigError(f"sweep storage {_masked(storage)!s}: {_one_line(exc)}") from exc
-        except Exception as exc:  # concurrent creation of the tables or of the study
-            last = exc
-        time.sleep(0.05 * (attempt + 1) + random.random() * 0.1)
-    raise ConfigError(f"sweep storage {_masked(storage)!s}: cannot open study {name!r}: {last}")
-
-
-def _masked(storage: Any) -> str:
-    """The storage URL with its password hidden."""
-    if not isinstance(storage, str):
-        return type(storage).__name__
-    head, sep, tail = storage.partition("://")
-    if sep and "@" in tail and ":" in tail.split("@", 1)[0]:
-        user = tail.split("@", 1)[0].split(":", 1)[0]
-        return f"{head}://{user}:***@{tail.split('@', 1)[1]}"
-    return storage
-
-
 class _ViewModel:
     """The model as a metric reads it, through the run's read-only view."""
 
@@ -272,15 +227,12 @@ class _ViewModel:
 class _Reporter(Callback):
     """Reports the trial's objective every ``every`` steps; stops training when pruned."""
 
-    def __init__(self, trial: Any, metric: Metric | None, every: int, marching: bool) -> None:
-        self.trial, self.metric, self.every, self.marching = trial, metric, every, marching
+    def __init__(self, trial: Any, metric: Metric | None, every: int) -> None:
+        self.trial, self.metric, self.every = trial, metric, every
         self.pruned: tuple[int, float] | None = None
-        self._offset = self._prev = self._reported = 0
+        self._reported = 0
 
     def on_step_end(self, view: TrainingView, step: int) -> None:
-        if self.marching and step <= self._prev:  # a new window: its steps count on
-            self._offset += self._prev
-        self._prev = step
         if step % self.every:
             return None
         if self.metric is not None:
@@ -289,13 +241,12 @@ class _Reporter(Callback):
             value = float(view.loss) if view.loss is not None else math.nan
         if not math.isfinite(value):
             return None  # the divergence guard deals with it
-        at = self._offset + step
-        if at <= self._reported:  # the divergence guard went back: this step was reported
+        if step <= self._reported:  # the divergence guard went back: this step was reported
             return None
-        self._reported = at
-        self.trial.report(value, at)
+        self._reported = step
+        self.trial.report(value, step)
         if self.trial.should_prune():
-            self.pruned = (at, value)
+            self.pruned = (step, value)
             raise KeyboardInterrupt  # a clean stop at this step boundary (see po.callbacks)
         return None
 
@@ -347,26 +298,28 @@ class _TrialRunner:
         try:
             options = apply_params(self.base, params)
         except PinnoptError as exc:
-            attrs["reason"] = f"refused configuration: {_one_line(exc)}"
+            attrs["reason"] = f"refused configuration: {one_line(exc)}"
             return "failed", None
         attrs["config"] = options_source(options)
-        marching = options.get("marching") is not None
         metric = None
-        if self.objective == "rel_l2" and not marching:
+        if self.objective == "rel_l2":
             metric = Metric()
             metric.bind(self.problem)
-        reporter = _Reporter(trial, metric, self.every, marching)
-        options["callbacks"] = [*options.get("callbacks", ()), reporter]
+        reporter = _Reporter(trial, metric, self.every)
+        # A time-march trains one window at a time: no intermediate value measures the whole
+        # solution, so its trials are never pruned.
+        if options.get("marching") is None:
+            options["callbacks"] = [*options.get("callbacks", ()), reporter]
         quiet = _PrunedStopFilter(reporter)
         logging.getLogger("pinnopt.train").addFilter(quiet)
         try:
             result = run_configuration(self.problem, seed=self.seed, **options)
         except PinnoptError as exc:
-            attrs["reason"] = f"refused configuration: {type(exc).__name__}: {_one_line(exc)}"
+            attrs["reason"] = f"refused configuration: {type(exc).__name__}: {one_line(exc)}"
             return "failed", None
         except Exception as exc:
             log.debug("trial %d failed", trial.number, exc_info=True)
-            attrs["reason"] = f"failed: {type(exc).__name__}: {_one_line(exc)}"
+            attrs["reason"] = f"failed: {type(exc).__name__}: {one_line(exc)}"
             return "failed", None
         finally:
             logging.getLogger("pinnopt.train").removeFilter(quiet)
@@ -408,12 +361,7 @@ def _final_loss(result: Result | MarchResult) -> float | None:
 
 def _outcome_detail(result: Result | MarchResult) -> str:
     res = result.windows[-1] if isinstance(result, MarchResult) else result
-    return _one_line(res.outcome.stop_detail) if res.outcome is not None else ""
-
-
-def _one_line(value: Any) -> str:
-    text = " ".join(str(value).split())
-    return text[:500] + ("..." if len(text) > 500 else "")
+    return one_line(res.outcome.stop_detail) if res.outcome is not None else ""
 
 
 def _baseline(problem: Problem, base: dict[str, Any], seed: int, objective: str) -> dict[str, Any]:
@@ -422,7 +370,7 @@ def _baseline(problem: Problem, base: dict[str, Any], seed: int, objective: str)
     try:
         result = run_configuration(problem, seed=seed, **default_options(base))
     except Exception as exc:
-        return {"value": None, "reason": f"{type(exc).__name__}: {_one_line(exc)}"}
+        return {"value": None, "reason": f"{type(exc).__name__}: {one_line(exc)}"}
     value = result.validate().worst_rel_l2 if objective == "rel_l2" else _final_loss(result)
     reason = result.stop_reason
     return {
