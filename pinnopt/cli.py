@@ -266,7 +266,7 @@ def _sweep(args: argparse.Namespace) -> int:
         seed=args.seed,
         sampler_seed=args.sampler_seed,
         out=args.out,
-        pruner=None if args.no_prune else "default",
+        pruner=None if args.pruner == "none" else args.pruner,
         timeout=args.timeout,
         baseline=args.baseline,
         plots=not args.no_plots,
@@ -365,7 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="every trial's training seed")
     p.add_argument("--sampler-seed", type=int, default=None, help="the sampler's seed (default --seed)")
     p.add_argument("--timeout", type=float, default=None, help="start no trial after this many seconds")
-    p.add_argument("--no-prune", action="store_true", help="never stop a poor trial early")
+    p.add_argument(
+        "--pruner",
+        default="auto",
+        choices=["auto", "percentile", "median", "none"],
+        help="stop poor trials early (auto: only with --timeout; docs/sweeps.md)",
+    )
     p.add_argument("--baseline", action="store_true", help="also solve the configuration itself once")
     p.add_argument("--out", default=None, help="the run folder (default: a new runs/NAME-sweep/<date-time>)")
     p.add_argument("--no-plots", action="store_true", help="write no plots")

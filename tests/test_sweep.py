@@ -233,18 +233,17 @@ def test_cli_sweep_writes_the_table_and_names_the_best(
     assert (out / "study.db").is_file()
 
 
-def test_default_pruner_is_off_when_the_space_moves_phase_boundaries(tmp_path: Path) -> None:
+def test_the_auto_pruner_prunes_only_under_a_timeout_with_fixed_phase_boundaries(tmp_path: Path) -> None:
     pytest.importorskip("optuna")
-    fixed = po.sweep(ode_problem(), {"lr": Float(1e-3, 1e-1)}, trials=0, base=BASE, out=tmp_path / "a")
-    assert fixed.pruner.startswith("PercentilePruner(percentile=75.0") and fixed.trials == []
-    moved = po.sweep(ode_problem(), {"phases.0.steps": Int(30, 60)}, trials=0, base=BASE, out=tmp_path / "b")
-    assert moved.pruner == "none"
-    forced = po.sweep(
-        ode_problem(), {"phases.0.steps": Int(30, 60)}, 0, base=BASE, out=tmp_path / "c", pruner="median"
-    )
+    problem, lr, steps = ode_problem(), {"lr": Float(1e-3, 1e-1)}, {"phases.0.steps": Int(30, 60)}
+    assert po.sweep(problem, lr, 0, base=BASE, out=tmp_path / "a").pruner == "none"  # a trial budget
+    timed = po.sweep(problem, lr, 0, base=BASE, out=tmp_path / "b", timeout=60)
+    assert timed.pruner.startswith("PercentilePruner(percentile=75.0") and timed.trials == []
+    assert po.sweep(problem, steps, 0, base=BASE, out=tmp_path / "c", timeout=60).pruner == "none"
+    forced = po.sweep(problem, steps, 0, base=BASE, out=tmp_path / "d", pruner="median")
     assert forced.pruner.startswith("PercentilePruner(percentile=50.0")
     with pytest.raises(po.ConfigError, match="pruner='mean'"):
-        po.sweep(ode_problem(), {"lr": Float(1e-3, 1e-1)}, 0, base=BASE, out=tmp_path / "d", pruner="mean")
+        po.sweep(problem, lr, 0, base=BASE, out=tmp_path / "e", pruner="mean")
 
 
 def test_a_storage_password_never_reaches_the_report() -> None:

@@ -65,7 +65,7 @@ def sweep(
     seed: int | None = None,
     sampler_seed: int | None = None,
     out: str | os.PathLike[str] | None = None,
-    pruner: Any = "default",
+    pruner: Any = "auto",
     sampler: Any = None,
     report_every: int | None = None,
     timeout: float | None = None,
@@ -91,12 +91,14 @@ def sweep(
         sampler_seed: the seed of the default sampler (default ``seed``); give each of several
             processes sharing one study its own, or they propose the same first points.
         out: the run folder (default a fresh ``runs/<name>-sweep/<date-time>``).
-        pruner: ``"default"``: Optuna's percentile pruner, which stops a trial whose objective
-            is in the worst quarter of the completed trials' at the same step, once
+        pruner: ``"percentile"``: Optuna's percentile pruner, which stops a trial whose
+            objective is in the worst quarter of the completed trials' at the same step, once
             ``max(2, trials // 4)`` trials have completed and past the first half of the step
-            budget; ``"median"``: the same with the median (stops more); None: no pruning; or an
-            Optuna pruner. Trials are compared step by step, so ``"default"`` does not prune when
-            the space moves phase boundaries (``phases``, ``phases.<i>.steps`` or ``epochs``).
+            budget; ``"median"``: the same with the median (stops more); None: no pruning; an
+            Optuna pruner; ``"auto"`` (default): ``"percentile"`` when the budget is time
+            (``timeout`` given) and the trials' phase boundaries are fixed, else None. (With
+            L-BFGS phases an error at half the budget predicts the final one poorly: pruning
+            pays where the time it saves buys more trials; see docs/sweeps.md.)
         sampler: an Optuna sampler (default TPE, seeded with ``sampler_seed``).
         report_every: steps between the reports to the pruner (default: 20 per run).
         timeout: seconds after which no new trial starts.
@@ -132,13 +134,15 @@ def sweep(
     objective = "rel_l2" if problem.exact_solution is not None else "loss"
     total = sum(int(p.steps) for p in default_options(base)["phases"])
     every = report_every or max(1, total // 20)
-    if pruner == "default" and _moves_phases(dims):
-        log.info("sweep: the space moves phase boundaries, so steps are not comparable: no pruning")
-        pruner = None
-    if isinstance(pruner, str) and pruner not in ("default", "median"):
-        raise ConfigError(f"sweep(pruner={pruner!r}): expected 'default', 'median', None or an Optuna pruner")
-    if pruner in ("default", "median"):
-        pct = 75.0 if pruner == "default" else 50.0
+    if pruner == "auto":
+        pruner = "percentile" if timeout is not None and not _moves_phases(dims) else None
+        log.info("sweep: pruner %s (auto: prune only under a timeout, with fixed phase boundaries)", pruner)
+    if isinstance(pruner, str) and pruner not in ("percentile", "median"):
+        raise ConfigError(
+            f"sweep(pruner={pruner!r}): expected 'auto', 'percentile', 'median', None or an Optuna pruner"
+        )
+    if pruner in ("percentile", "median"):
+        pct = 75.0 if pruner == "percentile" else 50.0
         pruner = optuna.pruners.PercentilePruner(
             pct, n_startup_trials=max(2, trials // 4), n_warmup_steps=total // 2
         )
