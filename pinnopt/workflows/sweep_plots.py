@@ -25,9 +25,9 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def plot_history(trials: Sequence[Any], objective: str, path: Path) -> Path:
+def plot_history(trials: Sequence[Any], objective: str, path: Path, baseline: float | None = None) -> Path:
     """The objective of each trial (completed: dots; pruned: crosses at their last report;
-    failed: marks along the top) and the best so far."""
+    failed: dotted vertical lines), the best so far and the base configuration's (dashed)."""
     fig = Figure(figsize=(7, 4), layout="constrained")
     ax = fig.subplots()
     done = [(t.number, t.value) for t in trials if t.state == "complete" and _positive(t.value)]
@@ -43,6 +43,8 @@ def plot_history(trials: Sequence[Any], objective: str, path: Path) -> Path:
         ax.step(xs, ys, where="post", color="C3", lw=1.5, label="best so far")
     if pruned:
         ax.plot(*zip(*pruned, strict=True), "x", color="C1", label="pruned (last report)")
+    if _positive(baseline):
+        ax.axhline(baseline, color="grey", ls="--", lw=1.2, label="base configuration")
     if done or pruned:
         ax.set_yscale("log")
     for k, n in enumerate(failed):

@@ -323,7 +323,8 @@ def write_sweep(result: SweepResult, *, plots: bool = True) -> dict[str, Path]:
     if plots:
         from .sweep_plots import plot_history, plot_importance
 
-        files["history"] = plot_history(result.trials, result.objective, out / "history.png")
+        base = (result.baseline or {}).get("value")
+        files["history"] = plot_history(result.trials, result.objective, out / "history.png", base)
         importance = plot_importance(result.study, out / "importance.png")
         if isinstance(importance, Path):
             files["importance"] = importance
