@@ -64,13 +64,21 @@ def main(trials: int = 12) -> dict[str, Any]:
         "solve_best_rel_l2": again.validate().worst_rel_l2,
         "wall_time_s": wall,
         "table": [
-            {"number": t.number, "state": t.state, "value": t.value, "params": dict(t.params), "reason": t.reason}
+            {
+                "number": t.number,
+                "state": t.state,
+                "value": t.value,
+                "params": dict(t.params),
+                "reason": t.reason,
+            }
             for t in sweep.trials
         ],
     }
     write_json(benchmark_report("sweep", results, command="python -m benchmarks.sweep"), OUT)
     print((RUN / "trials.md").read_text())
-    print(f"best {results['best_rel_l2']:.3e} (trial {results['best_trial']}), base {results['baseline_rel_l2']:.3e}")
+    print(
+        f"best {results['best_rel_l2']:.3e} (trial {results['best_trial']}), base {results['baseline_rel_l2']:.3e}"
+    )
     return results
 
 
