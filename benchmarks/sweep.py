@@ -77,7 +77,8 @@ def main(trials: int = 12) -> dict[str, Any]:
     write_json(benchmark_report("sweep", results, command="python -m benchmarks.sweep"), OUT)
     print((RUN / "trials.md").read_text())
     print(
-        f"best {results['best_rel_l2']:.3e} (trial {results['best_trial']}), base {results['baseline_rel_l2']:.3e}"
+        f"best {results['best_rel_l2']:.3e} (trial {results['best_trial']}), "
+        f"base {results['baseline_rel_l2']:.3e}"
     )
     return results
 
