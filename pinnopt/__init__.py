@@ -22,8 +22,8 @@ family has a namespace of its own: ``po.optim`` (phases, batching, schedules),
 ``po.balance`` (loss weighting), ``po.robust`` (uncertainty sets, worst cases),
 ``po.init`` (initializers), ``po.nn`` (networks, derivative engines), ``po.callbacks``
 (callbacks, checkpoints, recorders), ``po.validate`` (checks, reports, plots) and
-``po.workflows`` (time-marching, bagging, parameter fits, pruning). CHANGELOG.md lists where
-each name of version 0.1 went.
+``po.workflows`` (time-marching, bagging, parameter fits, pruning, hyperparameter sweeps:
+``po.sweep``). CHANGELOG.md lists where each name of version 0.1 went.
 
 """
 
@@ -80,6 +80,7 @@ from .train.runtime import Runtime
 from .validate.check import check_problem
 from .validate.gradcheck import gradient_check
 from .workflows.marching import Marching, march
+from .workflows.sweeps import sweep
 
 __all__ = [
     "L1",
@@ -151,6 +152,7 @@ __all__ = [
     "sample",
     "solve",
     "stop",
+    "sweep",
     "symbolic",
     "validate",
     "workflows",

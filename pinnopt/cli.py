@@ -4,6 +4,7 @@
     pinnopt check NAME|FILE.py           the exact solution against every equation and condition
     pinnopt solve NAME|FILE.py [...]     train, validate, write report.json, report.md, plots, model
     pinnopt report DIR                   draw the plots and the Markdown of a saved run again
+    pinnopt sweep NAME|FILE.py --trials N   search hyperparameters around the configuration (Optuna)
 
 A problem file is a Python file that defines ``problem`` (a ``pinnopt.Problem``) or
 ``make_problem()`` returning one, and optionally ``recommended()`` returning keyword
@@ -248,6 +249,42 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from .workflows.sweeps import load_optuna, sweep
+
+    load_optuna().logging.set_verbosity(logging.WARNING)  # one line per trial is printed here
+    problem, kwargs, _ = load_problem(args.problem, "quick" if args.quick else "recommended")
+    if args.steps is not None:
+        kwargs["phases"] = cap_steps(list(kwargs.get("phases") or DEFAULT_PHASES), args.steps)
+    result = sweep(
+        problem,
+        None,  # the default space around the configuration (po.sweep takes any other)
+        args.trials,
+        base=kwargs,
+        storage=args.storage,
+        study=args.study,
+        seed=args.seed,
+        sampler_seed=args.sampler_seed,
+        out=args.out,
+        pruner=None if args.pruner == "none" else args.pruner,
+        timeout=args.timeout,
+        baseline=args.baseline,
+        plots=not args.no_plots,
+        on_trial=lambda t: print(f"trial {t.number}: {t.summary()}", flush=True),
+    )
+    best = result.best
+    if best is None:
+        print(f"pinnopt: no trial of study {result.study.study_name!r} completed", file=sys.stderr)
+    else:
+        print(f"best: trial {best.number}, {result.objective} {best.value:.4e}\n{best.config}")
+    if result.baseline is not None and result.baseline.get("value") is not None:
+        print(f"base configuration (seed {result.seed}): {result.objective} {result.baseline['value']:.4e}")
+    print(f"wrote {result.files.get('markdown', result.out)}, trials.csv, trials.md")
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if best is not None else EXIT_FAILED
+
+
 # -- entry point --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``pinnopt`` command."""
@@ -317,6 +354,27 @@ def build_parser() -> argparse.ArgumentParser:
         "default: the library problem named in report.json, if any",
     )
     p.set_defaults(fn=_report)
+
+    p = sub.add_parser("sweep", help="search hyperparameters around the configuration (needs pinnopt[sweep])")
+    p.add_argument("problem", help="a library problem name (see `pinnopt list`) or a FILE.py")
+    p.add_argument("--trials", type=int, default=20, help="trials to run (default 20; 0: report the study)")
+    p.add_argument("--storage", default=None, help="Optuna database URL (default: SQLite in the run folder)")
+    p.add_argument("--study", default=None, help="study name (default: the problem's); stored ones continue")
+    p.add_argument("--steps", type=int, default=None, help="cap each trial's total steps (as for solve)")
+    p.add_argument("--quick", action="store_true", help="start from quick() instead of recommended()")
+    p.add_argument("--seed", type=int, default=0, help="every trial's training seed")
+    p.add_argument("--sampler-seed", type=int, default=None, help="the sampler's seed (default --seed)")
+    p.add_argument("--timeout", type=float, default=None, help="start no trial after this many seconds")
+    p.add_argument(
+        "--pruner",
+        default="auto",
+        choices=["auto", "percentile", "median", "none"],
+        help="stop poor trials early (auto: only with --timeout; docs/sweeps.md)",
+    )
+    p.add_argument("--baseline", action="store_true", help="also solve the configuration itself once")
+    p.add_argument("--out", default=None, help="the run folder (default: a new runs/NAME-sweep/<date-time>)")
+    p.add_argument("--no-plots", action="store_true", help="write no plots")
+    p.set_defaults(fn=_sweep)
     return parser
 
 

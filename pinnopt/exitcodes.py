@@ -16,7 +16,10 @@ EXIT_TABLE: tuple[tuple[int, str], ...] = (
         "search that found no decrease at a converged point (round-off), or one that found no "
         "decrease elsewhere (the report says so), a Levenberg-Marquardt damping limit",
     ),
-    (EXIT_FAILED, "a failed check (`pinnopt check`, `pinnopt solve --check`)"),
+    (
+        EXIT_FAILED,
+        "a failed check (`pinnopt check`, `pinnopt solve --check`); a sweep with no completed trial",
+    ),
     (
         EXIT_ERROR,
         "bad usage or input: unknown problem or option, unreadable file or run folder, a run "

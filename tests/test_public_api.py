@@ -231,3 +231,12 @@ def test_second_order_phases_live_in_optim() -> None:
     for name in ("LevenbergMarquardt", "GaussNewton", "SSBFGS", "SSBroyden"):
         assert name in po.optim.__all__
         assert issubclass(getattr(po.optim, name), po.optim.Phase)
+
+
+def test_sweeps_live_in_workflows_with_one_flat_entry_point() -> None:
+    assert po.sweep is po.workflows.sweep
+    for name in ("Float", "Int", "Choice", "SweepResult", "SweepTrial"):
+        assert name in po.workflows.__all__ and name not in po.__all__
+    code = "import sys, pinnopt; print('optuna' in sys.modules)"  # Optuna is an optional extra
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
