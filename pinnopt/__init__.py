@@ -23,11 +23,13 @@ family has a namespace of its own: ``po.optim`` (phases, batching, schedules),
 ``po.init`` (initializers), ``po.nn`` (networks, derivative engines), ``po.callbacks``
 (callbacks, checkpoints, recorders), ``po.validate`` (checks, reports, plots) and
 ``po.workflows`` (time-marching, bagging, parameter fits, pruning, hyperparameter sweeps:
-``po.sweep``). CHANGELOG.md lists where each name of version 0.1 went.
+``po.sweep``); ``po.domain`` holds every domain class, among them what the operators
+``*``, ``|``, ``&``, ``-`` build (``Product``, ``Union``, ``Intersection``, ``Difference``).
+CHANGELOG.md lists where each name of version 0.1 went.
 
 """
 
-from . import balance, callbacks, nn, optim, robust, sample, stop, symbolic, validate, workflows
+from . import balance, callbacks, domain, nn, optim, robust, sample, stop, symbolic, validate, workflows
 from ._version import __version__
 from .compile.hard import HardConstraints
 from .declare.bounds import Bound, Continuation, between
@@ -45,17 +47,13 @@ from .domain import (
     Ball,
     Box,
     Collocation,
-    Difference,
     Disk,
     Domain,
-    Intersection,
     Interval,
     Points,
     Polygon,
-    Product,
     Region,
     Side,
-    Union,
 )
 from .errors import (
     CheckpointError,
@@ -96,7 +94,6 @@ __all__ = [
     "Continuation",
     "DataError",
     "DerivativeError",
-    "Difference",
     "Dirichlet",
     "Disk",
     "Domain",
@@ -105,7 +102,6 @@ __all__ = [
     "HardConstraints",
     "Initial",
     "InitialRate",
-    "Intersection",
     "Interval",
     "Marching",
     "Minimize",
@@ -121,7 +117,6 @@ __all__ = [
     "Polygon",
     "Problem",
     "ProblemError",
-    "Product",
     "Range",
     "ReferenceSolution",
     "Region",
@@ -130,7 +125,6 @@ __all__ = [
     "Runtime",
     "Side",
     "Uncertain",
-    "Union",
     "UnknownArgumentsError",
     "UnknownSymbolError",
     "UnsupportedFunctionError",
@@ -141,6 +135,7 @@ __all__ = [
     "between",
     "callbacks",
     "check_problem",
+    "domain",
     "gradient_check",
     "init",
     "interior",

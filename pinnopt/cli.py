@@ -56,6 +56,7 @@ from .validate.rundir import (
 from .validate.trajectory import ParameterRecorder
 from .workflows.configured import run_configuration
 from .workflows.sources import cap_steps, load_problem
+from .workflows.sweeps import load_optuna, sweep
 
 
 def _list(_: argparse.Namespace) -> int:
@@ -250,8 +251,6 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .workflows.sweeps import load_optuna, sweep
-
     load_optuna().logging.set_verbosity(logging.WARNING)  # one line per trial is printed here
     problem, kwargs, _ = load_problem(args.problem, "quick" if args.quick else "recommended")
     if args.steps is not None:

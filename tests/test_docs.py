@@ -29,6 +29,7 @@ NAMESPACES = [
     "validate",
     "workflows",
     "symbolic",
+    "domain",
 ]
 ROLE = re.compile(r":(?:py:)?(mod|func|data|const|class|meth|attr|exc|obj):`~?([^`<>]+?)`")
 

@@ -42,7 +42,7 @@ def test_nan_reference_is_refused_with_a_hint() -> None:
         compute_metrics(np.zeros(3), np.array([1.0, np.nan, 2.0]))
 
 
-class _Disk(po.Product):
+class _Disk(po.domain.Product):
     """A unit disk in (x, y) without its own grid: exercises the bounding-box fallback."""
 
     def contains(self, points: torch.Tensor, tol: float = 1e-12) -> torch.Tensor:

@@ -173,6 +173,7 @@ class SSBFGS(Phase):
         return QuasiNewtonRunner(self, ctx)
 
     def make(self, params: Iterable[torch.Tensor], lr_scale: float = 1.0) -> SelfScaledOptimizer:
+        """The dense self-scaled optimizer over ``params`` (learning rate times ``lr_scale``)."""
         return SelfScaledOptimizer(
             list(params),
             method=self.method,

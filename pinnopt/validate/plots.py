@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 DPI = 100
 
 
-def _figure(**options: Any) -> Figure:
+def new_figure(**options: Any) -> Figure:
     """A new Agg-rendered figure; the first call imports matplotlib."""
     from matplotlib.figure import Figure
 
@@ -57,7 +57,7 @@ def plot_loss_history(
     """
     arrays = history.as_arrays() if hasattr(history, "as_arrays") else dict(history)
     steps = np.asarray(arrays.get("step", np.arange(1, len(arrays["loss"]) + 1)))
-    fig = _figure(figsize=(7, 4), layout="constrained")
+    fig = new_figure(figsize=(7, 4), layout="constrained")
     ax = fig.subplots()
     for key in sorted(k for k in arrays if k.startswith("term/")):
         ax.plot(steps, _positive(arrays[key]), lw=1.0, label=key.removeprefix("term/"))
@@ -115,7 +115,7 @@ def plot_solution_1d(
     order = np.argsort(x)
     names = list(pred)
     rows = 2 if exact is not None else 1
-    fig = _figure(figsize=(4.5 * len(names), 3.2 * rows), layout="constrained")
+    fig = new_figure(figsize=(4.5 * len(names), 3.2 * rows), layout="constrained")
     axes = np.asarray(fig.subplots(rows, len(names), squeeze=False))
     for j, u in enumerate(names):
         ax = axes[0, j]
@@ -155,7 +155,7 @@ def plot_heatmaps(
     """
     unknowns = list(pred)
     cols = 3 if exact is not None else 1
-    fig = _figure(figsize=(4.6 * cols, 3.4 * len(unknowns)), layout="constrained")
+    fig = new_figure(figsize=(4.6 * cols, 3.4 * len(unknowns)), layout="constrained")
     axes = np.asarray(fig.subplots(len(unknowns), cols, squeeze=False))
     extent = (grid.h[0], grid.h[-1], grid.v[0], grid.v[-1])
     hname, vname = names[grid.axes[0]], names[grid.axes[1]]
@@ -201,7 +201,7 @@ def plot_time_slices(
     """Space-time problems: the solution at a few times, prediction versus the exact (or
     numerical reference) solution."""
     unknowns = list(pred[0])
-    fig = _figure(figsize=(3.8 * len(times), 3.0 * len(unknowns)), layout="constrained")
+    fig = new_figure(figsize=(3.8 * len(times), 3.0 * len(unknowns)), layout="constrained")
     axes = np.asarray(fig.subplots(len(unknowns), len(times), squeeze=False))
     for r, u in enumerate(unknowns):
         for c, t in enumerate(times):
@@ -227,7 +227,7 @@ def plot_parameters(
     :class:`~pinnopt.validate.trajectory.ParameterRecorder`), with their true values when known."""
     steps = np.asarray(trajectory["step"])
     names = [k for k in trajectory if k != "step"]
-    fig = _figure(figsize=(4.5 * max(1, len(names)), 3.2), layout="constrained")
+    fig = new_figure(figsize=(4.5 * max(1, len(names)), 3.2), layout="constrained")
     axes = np.asarray(fig.subplots(1, max(1, len(names)), squeeze=False))[0]
     for ax, name in zip(axes, names, strict=False):
         ax.plot(steps, trajectory[name], color="tab:blue", lw=1.2, label="fitted")
@@ -258,7 +258,7 @@ def plot_feasibility(
     values = np.asarray(values)
     boolean = values.dtype == bool
     violation = np.where(values, 0.0, 1.0) if boolean else np.asarray(values, dtype=np.float64)
-    fig = _figure(figsize=(6, 4.2), layout="constrained")
+    fig = new_figure(figsize=(6, 4.2), layout="constrained")
     ax = fig.subplots()
     n_bad = int(np.sum(violation > 0))
     head = f"{title}: {n_bad} of {violation.size} points infeasible"
@@ -316,7 +316,7 @@ def plot_landscape(
     landscape: LossSlice, path: str | os.PathLike[str], *, title: str = "loss landscape"
 ) -> Path:
     """A 1-D slice (log scale) or a 2-D slice (contours of log10 loss) around the solution."""
-    fig = _figure(figsize=(6, 4.5), layout="constrained")
+    fig = new_figure(figsize=(6, 4.5), layout="constrained")
     ax = fig.subplots()
     if landscape.dims == 1:
         ax.plot(landscape.alphas, _positive(landscape.values), color="tab:blue", lw=1.5)
@@ -341,7 +341,7 @@ def plot_convexity(
     report: ConvexityReport, path: str | os.PathLike[str], *, title: str = "convexity probe"
 ) -> Path:
     """Each probed line: ``f`` versus its chord; violations marked in red."""
-    fig = _figure(figsize=(6, 4.2), layout="constrained")
+    fig = new_figure(figsize=(6, 4.2), layout="constrained")
     ax = fig.subplots()
     for k, curve in enumerate(report.curves):
         (line,) = ax.plot(report.alphas, curve, lw=1.2)

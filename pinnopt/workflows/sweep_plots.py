@@ -9,10 +9,12 @@ import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from ..validate.plots import new_figure
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
 
 log = logging.getLogger("pinnopt.workflows")
 
@@ -20,7 +22,6 @@ DPI = 100
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    FigureCanvasAgg(fig)
     fig.savefig(path, dpi=DPI)
     return path
 
@@ -28,7 +29,7 @@ def _save(fig: Figure, path: Path) -> Path:
 def plot_history(trials: Sequence[Any], objective: str, path: Path, baseline: float | None = None) -> Path:
     """The objective of each trial (completed: dots; pruned: crosses at their last report;
     failed: dotted vertical lines), the best so far and the base configuration's (dashed)."""
-    fig = Figure(figsize=(7, 4), layout="constrained")
+    fig = new_figure(figsize=(7, 4), layout="constrained")
     ax = fig.subplots()
     done = [(t.number, t.value) for t in trials if t.state == "complete" and _positive(t.value)]
     pruned = [(t.number, t.value) for t in trials if t.state == "pruned" and _positive(t.value)]
@@ -74,7 +75,7 @@ def plot_importance(study: Any, path: Path) -> Path | str:
     if not importances:
         return "parameter importance not computed: no parameter varies"
     names = list(importances)[::-1]
-    fig = Figure(figsize=(6, 0.5 * len(names) + 1.5), layout="constrained")
+    fig = new_figure(figsize=(6, 0.5 * len(names) + 1.5), layout="constrained")
     ax = fig.subplots()
     ax.barh(names, [importances[n] for n in names], color="C0")
     ax.set_xlabel("importance (fANOVA, share of the objective's variance)")

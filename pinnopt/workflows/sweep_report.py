@@ -27,6 +27,7 @@ from ..result import Result
 from ..validate.report import write_json, write_text_atomic
 from .configured import run_configuration
 from .stitched import MarchResult
+from .sweep_plots import plot_history, plot_importance
 from .sweep_space import Dimension, apply_params, options_source, python_source
 
 log = logging.getLogger("pinnopt.workflows")
@@ -321,8 +322,6 @@ def write_sweep(result: SweepResult, *, plots: bool = True) -> dict[str, Path]:
         files["best"] = write_text_atomic(out / "best.py", result.python(best))
     report = summary(result)
     if plots:
-        from .sweep_plots import plot_history, plot_importance
-
         base = (result.baseline or {}).get("value")
         files["history"] = plot_history(result.trials, result.objective, out / "history.png", base)
         importance = plot_importance(result.study, out / "importance.png")

@@ -43,6 +43,7 @@ from .sweep_space import (
     apply_params,
     check_paths,
     default_options,
+    default_space,
     normalize_space,
     options_source,
     python_source,
@@ -122,8 +123,6 @@ def sweep(
             raise ConfigError(f"sweep: the base configuration sets {key}=; a sweep cannot use it ({why})")
     seed = int(base.pop("seed", 0) if seed is None else seed)
     if space is None:
-        from .sweep_space import default_space
-
         space = default_space(base)
     dims = normalize_space(space)
     check_paths(base, dims)
