@@ -210,3 +210,10 @@ def test_importing_pinnopt_does_not_load_matplotlib() -> None:
     code = "import sys, pinnopt; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_loggers_and_export_are_public() -> None:
+    assert po.CSVLogger is po.callbacks.CSVLogger and po.TensorBoardLogger is po.callbacks.TensorBoardLogger
+    assert {"CSVLogger", "TensorBoardLogger"} <= set(po.__all__)
+    assert callable(po.Result.export) and callable(po.workflows.MarchResult.export)
+    assert inspect.signature(po.Result.export).parameters.keys() == {"self", "path", "points", "derivatives"}
