@@ -2,7 +2,8 @@
 
     pinnopt list                         the library's problems
     pinnopt check NAME|FILE.py           the exact solution against every equation and condition
-    pinnopt solve NAME|FILE.py [...]     train, validate, write report.json, report.md, plots, model
+    pinnopt solve NAME|FILE.py [...]     train, validate, write a run folder: report, plots, model,
+                                         predictions
     pinnopt report DIR                   draw the plots and the Markdown of a saved run again
 
 A problem file is a Python file that defines ``problem`` (a ``pinnopt.Problem``) or

@@ -66,7 +66,7 @@ def recommended() -> dict[str, Any]:
 def quick() -> dict[str, Any]:
     """A few minutes on a CPU (``make run``, ``pinnopt solve burgers --quick``).
 
-    20 x 8 tanh, 5000 interior points, 1000 Adam + up to 4000 float64 L-BFGS steps: a step
+    20 x 8 tanh, 5000 interior points, 1000 Adam + up to 3500 float64 L-BFGS steps: a step
     budget, not a time limit, so a quiet and a busy machine stop at the same step with the
     same error (a 280 s time limit stopped after 4000-6000 steps depending on the load).
     With 2540 points a 280 s budget gave 1.1e-3 on seed 0 but 0.67 on seed 1, so fewer
@@ -75,6 +75,6 @@ def quick() -> dict[str, Any]:
     return {
         "model": po.nn.MLP(width=20, depth=8),
         "collocation": po.Collocation(interior=5000, boundary=80),
-        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=4000)],
+        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=3500)],
         "dtype": "float64",
     }

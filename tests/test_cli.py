@@ -319,3 +319,12 @@ def test_time_limit_lr_and_loggers_reach_the_run(
     for bad, message in ((["--lr", "0"], "--lr 0"), (["--time-limit", "-1"], "--time-limit -1")):
         assert main([*argv, "--overwrite", *bad]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_time_limit_is_shared_by_the_windows_of_a_march() -> None:
+    from pinnopt.cli import _time_limit
+
+    alone = _time_limit({}, 60)
+    assert isinstance(alone, po.stop.TimeLimit) and alone.seconds == 60
+    marched = _time_limit({"marching": po.Marching(windows=4), "stop": po.stop.MaxSteps(10)}, 60)
+    assert repr(marched) == repr(po.stop.MaxSteps(10) | po.stop.TimeLimit(15))
