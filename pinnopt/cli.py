@@ -219,8 +219,8 @@ def _with_lr(phases: list[Any], lr: float) -> list[Any]:
 
 
 def _time_limit(kwargs: dict[str, Any], seconds: float) -> Criterion:
-    """The configuration's stopping criterion, or a time limit of ``seconds`` (a time-march
-    gives each window an equal share)."""
+    """A time limit of ``seconds``, or-ed with the configuration's own stopping criterion (a
+    time-march gives each window an equal share)."""
     if not seconds > 0:
         raise ConfigError(f"--time-limit {seconds:g}: expected a positive number of seconds")
     marching = kwargs.get("marching")
