@@ -186,7 +186,7 @@ class TensorBoardLogger(_CheckPointLogger):
             self._writer.flush()
 
     def close(self) -> None:
-        """Close the event file (also done when the logger is garbage-collected)."""
+        """Close the event file (what was written is flushed at the end of every run)."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None
