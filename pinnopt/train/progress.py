@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -42,6 +43,17 @@ def display_mode(enabled: bool | None) -> Mode:
     if terminal():
         return "bar"
     return "lines" if enabled else "off"
+
+
+def _width(stream: Any) -> dict[str, Any]:
+    """tqdm's size options: follow the terminal, or 100 x 20 where a terminal reports no size
+    (a pseudo-terminal without one: tqdm would draw nothing); Jupyter sizes its own."""
+    fixed = {"ncols": 100, "nrows": 20}
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return {} if terminal(stream) and not stream.isatty() else fixed
+    return {"dynamic_ncols": True} if size.columns > 0 and size.lines > 0 else fixed
 
 
 def duration(seconds: float) -> str:
@@ -79,9 +91,9 @@ class Progress:
             from tqdm.contrib.logging import logging_redirect_tqdm
 
             self._bar = tqdm(
-                total=total, initial=initial, unit="step", dynamic_ncols=True, leave=True, file=sys.stderr
+                total=total, initial=initial, unit="step", leave=True, file=sys.stderr, **_width(sys.stderr)
             )
-            redirect = logging_redirect_tqdm(loggers=[logging.root, logging.getLogger("pinnopt")])
+            redirect = logging_redirect_tqdm(loggers=[logging.root])
             redirect.__enter__()
             self._restore.append(lambda: redirect.__exit__(None, None, None))
         elif self.mode == "lines":
