@@ -15,7 +15,7 @@ import torch
 
 import pinnopt as po
 from pinnopt.train import progress as progress_module
-from pinnopt.train.progress import Progress, display_mode, duration
+from pinnopt.train.progress import Progress, _width, display_mode, duration
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,3 +131,5 @@ def test_log_records_do_not_garble_the_bar(monkeypatch: pytest.MonkeyPatch) -> N
     for step in (10, 20, 30):
         at = out.index(f"MESSAGE {step}")
         assert out[at - 1] in "\r\n", repr(out[at - 20 : at + 12])  # written on a line of its own
+        assert out.count(f"MESSAGE {step}") == 1  # once, not once per redirected logger
+    assert _width(io.StringIO()) == {"ncols": 100, "nrows": 20}  # no terminal size: tqdm gets one
