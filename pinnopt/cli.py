@@ -39,7 +39,7 @@ from .exitcodes import (
     exit_epilog,
 )
 from .solve_options import DEFAULT_PHASES
-from .train import Checkpoint, Criterion, GradientPhase, TimeLimit
+from .train import Checkpoint
 from .train.loggers import CSVLogger, TensorBoardLogger, summary_writer
 from .train.runtime import Runtime
 from .validate.check import check_problem
@@ -59,7 +59,7 @@ from .validate.rundir import (
 )
 from .validate.trajectory import ParameterRecorder
 from .workflows.configured import run_configuration
-from .workflows.sources import cap_steps, load_problem
+from .workflows.sources import cap_steps, load_problem, time_limit, with_lr
 
 
 def _list(_: argparse.Namespace) -> int:
@@ -125,10 +125,10 @@ def _solve(args: argparse.Namespace) -> int:
     if args.steps is not None:
         phases = cap_steps(phases, args.steps)
     if args.lr is not None:
-        phases = _with_lr(phases, args.lr)
+        phases = with_lr(phases, args.lr)
     kwargs["phases"] = phases
     if args.time_limit is not None:
-        kwargs["stop"] = _time_limit(kwargs, args.time_limit)
+        kwargs["stop"] = time_limit(kwargs, args.time_limit)
     runtime = dataclasses.replace(kwargs.get("runtime") or Runtime(), progress=not args.quiet)
     if args.device:
         resolve_device(args.device)  # fail before training starts
@@ -207,27 +207,6 @@ def _train_and_report(
     elif code == EXIT_DIVERGED:
         print(f"pinnopt: diverged: {result.outcome.stop_detail or result.stop_reason.value}", file=sys.stderr)
     return code
-
-
-def _with_lr(phases: list[Any], lr: float) -> list[Any]:
-    """The phases with ``lr`` as the learning rate of every gradient phase (Adam, SGD...)."""
-    if not lr > 0:
-        raise ConfigError(f"--lr {lr:g}: expected a positive learning rate")
-    if not any(isinstance(p, GradientPhase) for p in phases):
-        raise ConfigError(f"--lr: the configuration has no gradient phase to set it on: {phases!r}")
-    return [dataclasses.replace(p, lr=lr) if isinstance(p, GradientPhase) else p for p in phases]
-
-
-def _time_limit(kwargs: dict[str, Any], seconds: float) -> Criterion:
-    """A time limit of ``seconds``, or-ed with the configuration's own stopping criterion (a
-    time-march gives each window an equal share)."""
-    if not seconds > 0:
-        raise ConfigError(f"--time-limit {seconds:g}: expected a positive number of seconds")
-    marching = kwargs.get("marching")
-    windows = int(getattr(marching, "windows", 1) or 1)
-    limit = TimeLimit(seconds / windows)
-    stop = kwargs.get("stop")
-    return limit if stop is None else stop | limit
 
 
 def _loggers(kinds: Sequence[str], out: Path) -> list[Any]:

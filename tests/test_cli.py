@@ -17,7 +17,7 @@ import torch
 import pinnopt as po
 from pinnopt import problems
 from pinnopt.cli import build_parser, main
-from pinnopt.workflows.sources import cap_steps, load_problem
+from pinnopt.workflows.sources import cap_steps, load_problem, time_limit
 
 GOOD = """
 import sympy as sp
@@ -322,9 +322,7 @@ def test_time_limit_lr_and_loggers_reach_the_run(
 
 
 def test_a_time_limit_is_shared_by_the_windows_of_a_march() -> None:
-    from pinnopt.cli import _time_limit
-
-    alone = _time_limit({}, 60)
+    alone = time_limit({}, 60)
     assert isinstance(alone, po.stop.TimeLimit) and alone.seconds == 60
-    marched = _time_limit({"marching": po.Marching(windows=4), "stop": po.stop.MaxSteps(10)}, 60)
+    marched = time_limit({"marching": po.Marching(windows=4), "stop": po.stop.MaxSteps(10)}, 60)
     assert repr(marched) == repr(po.stop.MaxSteps(10) | po.stop.TimeLimit(15))
