@@ -74,6 +74,7 @@ from .nn import init
 from .result import Result
 from .solve import solve
 from .symbolic import normal_derivative
+from .train.loggers import CSVLogger, TensorBoardLogger
 from .train.runtime import Runtime
 from .validate.check import check_problem
 from .validate.gradcheck import gradient_check
@@ -87,6 +88,7 @@ __all__ = [
     "Ball",
     "Bound",
     "Box",
+    "CSVLogger",
     "CheckpointError",
     "Collocation",
     "CompileError",
@@ -124,6 +126,7 @@ __all__ = [
     "Robin",
     "Runtime",
     "Side",
+    "TensorBoardLogger",
     "Uncertain",
     "UnknownArgumentsError",
     "UnknownSymbolError",

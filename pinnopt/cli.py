@@ -2,7 +2,8 @@
 
     pinnopt list                         the library's problems
     pinnopt check NAME|FILE.py           the exact solution against every equation and condition
-    pinnopt solve NAME|FILE.py [...]     train, validate, write report.json, report.md, plots, model
+    pinnopt solve NAME|FILE.py [...]     train, validate, write a run folder: report, plots, model,
+                                         predictions
     pinnopt report DIR                   draw the plots and the Markdown of a saved run again
     pinnopt sweep NAME|FILE.py --trials N   search hyperparameters around the configuration (Optuna)
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,12 +41,15 @@ from .exitcodes import (
 )
 from .solve_options import DEFAULT_PHASES
 from .train import Checkpoint
+from .train.loggers import CSVLogger, TensorBoardLogger, summary_writer
 from .train.runtime import Runtime
 from .validate.check import check_problem
 from .validate.gradcheck import gradient_check
 from .validate.report import read_json
 from .validate.rundir import (
     CHECKPOINTS,
+    LOG_CSV,
+    LOG_TENSORBOARD,
     REPORT,
     clear_run,
     folder_lock,
@@ -55,13 +60,15 @@ from .validate.rundir import (
 )
 from .validate.trajectory import ParameterRecorder
 from .workflows.configured import run_configuration
-from .workflows.sources import cap_steps, load_problem
+from .workflows.sources import cap_steps, load_problem, time_limit, with_lr
 from .workflows.sweeps import load_optuna, sweep
 
 
 def _list(_: argparse.Namespace) -> int:
-    for name, description in problems.describe():
-        print(f"{name:<16} {description}")
+    rows = list(problems.describe())
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, description in rows:
+        print(f"{name:<{width}}  {description}")
     return EXIT_OK
 
 
@@ -105,26 +112,6 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
-class _Progress:
-    """A tqdm progress bar fed by a trainer callback (reads only flushed, host-side losses)."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, unit="step", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
-        self._seen = 0
-
-    def __call__(self, view: Any, step: int) -> None:
-        self.bar.update(step - self.bar.n)
-        n = view.history_rows
-        if n and n != self._seen:  # (a time-marching run feeds it several trainers in turn)
-            self._seen = n
-            self.bar.set_postfix(loss=f"{view.recorded_loss():.3e}", refresh=False)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 def _solve(args: argparse.Namespace) -> int:
     if args.overwrite and args.resume is not None:
         raise ConfigError("--overwrite and --resume contradict each other: pass one of them")
@@ -139,10 +126,18 @@ def _solve(args: argparse.Namespace) -> int:
     phases = list(kwargs.get("phases") or DEFAULT_PHASES)
     if args.steps is not None:
         phases = cap_steps(phases, args.steps)
+    if args.lr is not None:
+        phases = with_lr(phases, args.lr)
     kwargs["phases"] = phases
+    if args.time_limit is not None:
+        kwargs["stop"] = time_limit(kwargs, args.time_limit)
+    runtime = dataclasses.replace(kwargs.get("runtime") or Runtime(), progress=not args.quiet)
     if args.device:
         resolve_device(args.device)  # fail before training starts
-        kwargs["runtime"] = dataclasses.replace(kwargs.get("runtime") or Runtime(), device=args.device)
+        runtime = dataclasses.replace(runtime, device=args.device)
+    kwargs["runtime"] = runtime
+    if "tensorboard" in (args.log or ()):
+        summary_writer()  # fail before a folder is created when tensorboard is missing
     if args.dtype:
         kwargs["dtype"] = args.dtype
     kwargs["seed"] = args.seed
@@ -173,17 +168,13 @@ def _train_and_report(
     check: Any,
 ) -> int:
     kwargs.setdefault("checkpoint", Checkpoint(out / CHECKPOINTS, every=max(1, min(500, total // 10))))
-    kwargs.setdefault("log_every", min(100, max(5, total // 50)))  # progress-bar loss updates
+    kwargs.setdefault("log_every", min(100, max(5, total // 50)))  # progress updates
     recorder = ParameterRecorder() if problem.parameters else None
-    progress = _Progress(total, enabled=not args.quiet)
-    callbacks = [*kwargs.get("callbacks", ()), progress]
+    callbacks = [*kwargs.get("callbacks", ()), *_loggers(args.log or (), out)]
     if recorder is not None:
         callbacks.append(recorder)
     kwargs["callbacks"] = callbacks
-    try:
-        result = run_configuration(problem, **kwargs)
-    finally:
-        progress.close()
+    result = run_configuration(problem, **kwargs)
     code = exit_code(result.stop_reason)
     if not args.quiet:
         print(
@@ -220,6 +211,14 @@ def _train_and_report(
     return code
 
 
+def _loggers(kinds: Sequence[str], out: Path) -> list[Any]:
+    """The ``--log`` loggers, writing into the run folder."""
+    made: list[Any] = []
+    for kind in dict.fromkeys(kinds):
+        made.append(CSVLogger(out / LOG_CSV) if kind == "csv" else TensorBoardLogger(out / LOG_TENSORBOARD))
+    return made
+
+
 def _report(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
@@ -246,7 +245,8 @@ def _report(args: argparse.Namespace) -> int:
     with folder_lock(folder):
         files = rerender_run(folder, problem=problem)
     plots = sum(1 for p in files.values() if p.suffix == ".png")
-    print(f"wrote {files['markdown']} and {plots} plots")
+    if not args.quiet:
+        print(f"wrote {files['markdown']} and {plots} plots")
     return EXIT_OK
 
 
@@ -287,25 +287,39 @@ def _sweep(args: argparse.Namespace) -> int:
 # -- entry point --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``pinnopt`` command."""
-    parser = argparse.ArgumentParser(
-        prog="pinnopt",
-        description=__doc__,
-        epilog=exit_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log training progress")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the library's problems").set_defaults(fn=_list)
 
-    p = sub.add_parser("check", help="check a problem's equations and conditions on its exact solution")
-    p.add_argument("problem", help="a library problem name (see `pinnopt list`) or a FILE.py")
+    def global_options(p: argparse.ArgumentParser, default: Any) -> None:
+        p.add_argument("-v", "--verbose", action="store_true", default=default, help="log what training does")
+        p.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            default=default,
+            help="no progress display and no summary lines (results, warnings and errors still print)",
+        )
+
+    common = argparse.ArgumentParser(add_help=False)  # the same options after the command
+    global_options(common, argparse.SUPPRESS)  # (given or not, they keep the value from before it)
+    parser = argparse.ArgumentParser(
+        prog="pinnopt", description=__doc__, epilog=exit_epilog(), formatter_class=_PlainFormatter
+    )
+    global_options(parser, False)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common], formatter_class=_PlainFormatter)
+
+    command("list", "list the library's problems").set_defaults(fn=_list)
+
+    p = command("check", "check a problem's equations and conditions on its exact solution")
+    p.add_argument("problem", help="a library problem name (see: pinnopt list) or a FILE.py")
     p.add_argument("--points", type=int, default=256, help="sample points per region (default 256)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gradients", action="store_true", help="also check derivatives and the loss gradient")
     p.set_defaults(fn=_check)
 
-    p = sub.add_parser("solve", help="solve a problem, validate it, write a report with plots")
-    p.add_argument("problem", help="a library problem name (see `pinnopt list`) or a FILE.py")
+    p = command("solve", "solve a problem, validate it, write a report with plots")
+    p.add_argument("problem", help="a library problem name (see: pinnopt list) or a FILE.py")
     p.add_argument(
         "--steps",
         type=int,
@@ -316,6 +330,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick",
         action="store_true",
         help="use the problem's quick() configuration (minutes on a CPU) instead of recommended()",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after SECONDS of training (besides the configuration's own criteria; a time-march "
+        "gives each window an equal share)",
+    )
+    p.add_argument(
+        "--lr", type=float, default=None, help="the learning rate of every gradient phase (Adam...)"
+    )
+    p.add_argument(
+        "--log",
+        action="append",
+        choices=["csv", "tensorboard"],
+        default=None,
+        help=f"also log every check point into the run folder: csv ({LOG_CSV}) or tensorboard "
+        f"({LOG_TENSORBOARD}/, needs pip install pinnopt[tensorboard]); may be repeated",
     )
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--dtype", default=None, choices=["float32", "float64"])
@@ -333,17 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue from a run folder, checkpoint folder or file (without --out: in that run folder)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace the run held by --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, only the validation table")
     p.add_argument("--no-validate", action="store_true", help="skip validation (no exact solution)")
     p.add_argument("--no-plots", action="store_true", help="write no plots")
     p.add_argument("--landscape", action="store_true", help="also plot loss landscapes and a convexity probe")
     p.add_argument("--check", action="store_true", help="check the problem first; stop if it fails")
     p.set_defaults(fn=_solve)
 
-    p = sub.add_parser(
-        "report",
-        help="draw the plots and report.md of a saved run again (reads data only, runs no code)",
-    )
+    p = command("report", "draw the plots and report.md of a saved run again (reads data only, runs no code)")
     p.add_argument("dir", help="a run folder written by `pinnopt solve`")
     p.add_argument(
         "--problem",
@@ -375,6 +404,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plots", action="store_true", help="write no plots")
     p.set_defaults(fn=_sweep)
     return parser
+
+
+def _plain(text: str) -> str:
+    """``text`` without reStructuredText/Markdown backticks (``--help`` is read in a terminal)."""
+    return re.sub(r"`+([^`]*)`+", r"\1", text)
+
+
+class _PlainFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks and drops backticks."""
+
+    def format_help(self) -> str:
+        return _plain(super().format_help())
 
 
 def _one_line(exc: BaseException) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from .declare.exact import unknown_name
 from .declare.items import Parameter
 from .declare.problem import Problem
 from .errors import CheckpointError, ConfigError, DataError, PinnoptError, ValidationError
+from .export import export_predictions
 from .losses import Objective
 from .metrics import Validation, compute_metrics, parameter_errors
 from .nn import PINN, model_from_config
@@ -34,6 +35,14 @@ if TYPE_CHECKING:  # pragma: no cover
 FORMAT = "pinnopt.result/1"
 NO_NETWORK = {"kind": "none"}
 """The saved model description of a problem without unknown functions (parameters only)."""
+
+_LOADERS: dict[str, Callable[[dict[str, Any], Path, Problem | None], Any]] = {}
+
+
+def register_format(name: str, loader: Callable[[dict[str, Any], Path, Problem | None], Any]) -> None:
+    """Let :meth:`Result.load` read files of format ``name`` with ``loader(payload, path,
+    problem)`` (a workflow above this layer registers its own result files: time-marching)."""
+    _LOADERS[name] = loader
 
 
 class Result:
@@ -298,10 +307,26 @@ class Result:
                 out.append(name)
         return tuple(out)
 
+    def export(
+        self, path: str | os.PathLike[str], points: Any = None, derivatives: Sequence[Any] = ()
+    ) -> Path:
+        """Write predictions (and ``derivatives``, sympy expressions such as ``u.diff(x)``) at
+        ``points`` (default: the evaluation grid) to ``path``: ``.npz``, ``.csv``, or ``.vtu``
+        for ParaView (needs ``pip install pinnopt[vtk]``). Returns the path written."""
+        return export_predictions(self, path, points, derivatives)
+
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the trained model with its problem metadata (tensors and plain data only)."""
         path = _path(path, "save(path)")
+        return save_atomic(self.payload(), path)
+
+    def payload(self) -> dict[str, Any]:
+        """What :meth:`save` writes: tensors and plain data only.
+
+        Raises:
+            ConfigError: the network is a custom torch module (only specs can be rebuilt).
+        """
         net_config = self.config.get("model")
         if net_config is None and not self.unknowns:  # parameters only: no network to rebuild
             net_config = NO_NETWORK
@@ -311,7 +336,7 @@ class Result:
                 "(only po.nn.MLP specs can be rebuilt on load)"
             )
         hist = self.history.as_arrays() if self.history else {}
-        payload = {
+        return {
             "format": FORMAT,
             "problem": {
                 "name": self.problem.name if self.problem else self.config.get("problem", "?"),
@@ -332,13 +357,13 @@ class Result:
             },
         }
 
-        return save_atomic(payload, path)
-
     @classmethod
     def load(cls, path: str | os.PathLike[str], problem: Problem | None = None) -> Result:
         """Load a saved result; never unpickles arbitrary objects (``weights_only=True``).
 
-        Pass the ``problem`` to validate against its exact solution.
+        Pass the ``problem`` to validate against its exact solution. The file of a
+        time-marching run loads as a ``MarchResult`` (the same ``predict``, ``validate`` and
+        ``export``; pass the problem when its windows used hard constraints).
         """
         try:
             payload = torch.load(Path(path), weights_only=True, map_location="cpu")
@@ -346,6 +371,8 @@ class Result:
             raise CheckpointError(f"{path}: no such result file") from None
         except Exception as exc:  # corrupt or not ours
             raise CheckpointError(f"{path}: not a readable pinnopt result ({exc})") from exc
+        if isinstance(payload, dict) and payload.get("format") in _LOADERS:
+            return _LOADERS[payload["format"]](payload, Path(path), problem)
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise CheckpointError(f"{path}: not a pinnopt result file (expected format {FORMAT})")
         try:

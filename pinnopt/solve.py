@@ -127,7 +127,8 @@ def solve(
             criteria, log line, progress); no host synchronization in between.
         runtime: ``po.Runtime(device=..., engine=..., compile=..., distributed=..., guard=...,
             progress=...)``: where and how the run executes (nothing there changes what is
-            minimized).
+            minimized); ``po.Runtime(progress=False)`` silences the progress display (a bar on
+            a terminal, a line per check point on stderr elsewhere).
 
     The problem's constraints add their own hooks first (continuation of barrier
     coefficients, multiplier updates, projections, the barrier monitor). Time-marching is a

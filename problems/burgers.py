@@ -66,15 +66,17 @@ def recommended() -> dict[str, Any]:
 def quick() -> dict[str, Any]:
     """A few minutes on a CPU (``make run``, ``pinnopt solve burgers --quick``).
 
-    20 x 8 tanh, 5000 interior points, 1000 Adam + up to 5000 float64 L-BFGS, stopped at 280 s.
-    Measured rel L2 1.4e-3, 1.8e-3 and 6.2e-4 (seeds 0, 1, 2; 4000-6000 steps in 280 s:
-    ``python -m benchmarks.burgers minutes5``). With 2540 points the same budget gave 1.1e-3
-    on seed 0 but 0.67 on seed 1, so fewer points are not offered.
+    20 x 8 tanh, 5000 interior points, 1000 Adam + up to 3500 float64 L-BFGS steps: a step
+    budget, not a time limit, so a quiet and a busy machine stop at the same step with the
+    same error (the 280 s time limit it replaces stopped after 4000-6000 steps depending on
+    the load; 4488 steps on seed 0 on a quiet machine). Rel L2 2.4e-3, 1.0e-3 and 1.0e-3
+    (seeds 0, 1, 2; 570-1540 s on one CPU core shared with other jobs): ``python -m
+    benchmarks.burgers minutes5``. With 2540 points a 280 s budget gave 1.1e-3 on seed 0 but
+    0.67 on seed 1, so fewer points are not offered.
     """
     return {
         "model": po.nn.MLP(width=20, depth=8),
         "collocation": po.Collocation(interior=5000, boundary=80),
-        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=5000)],
-        "stop": po.stop.TimeLimit(280),
+        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=3500)],
         "dtype": "float64",
     }

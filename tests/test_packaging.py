@@ -39,3 +39,14 @@ def test_built_wheel_contains_the_problem_library(tmp_path: Path) -> None:
     in_repo = {p.stem for p in (ROOT / "problems").glob("*.py") if not p.stem.startswith("_")}
     assert shipped == in_repo
     assert not any(n.startswith("problems/") or n.startswith("tests/") for n in names)
+    assert "pinnopt/py.typed" in names  # type checkers read pinnopt's annotations
+
+
+def test_the_package_is_marked_typed() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "py.typed" in config["tool"]["setuptools"]["package-data"]["pinnopt"]
+    assert (ROOT / "pinnopt" / "py.typed").is_file()
+    extras = config["project"]["optional-dependencies"]
+    assert any(r.startswith("tensorboard") for r in extras["tensorboard"])
+    assert any(r.startswith("meshio") for r in extras["vtk"])

@@ -241,3 +241,10 @@ def test_sweeps_live_in_workflows_with_one_flat_entry_point() -> None:
     code = "import sys, pinnopt; print('optuna' in sys.modules)"  # Optuna is an optional extra
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_loggers_and_export_are_public() -> None:
+    assert po.CSVLogger is po.callbacks.CSVLogger and po.TensorBoardLogger is po.callbacks.TensorBoardLogger
+    assert {"CSVLogger", "TensorBoardLogger"} <= set(po.__all__)
+    assert callable(po.Result.export) and callable(po.workflows.MarchResult.export)
+    assert inspect.signature(po.Result.export).parameters.keys() == {"self", "path", "points", "derivatives"}

@@ -114,6 +114,8 @@ class TrainingView:
         losses: the last step's per-term losses (device tensor; None before the first step).
         history_rows: rows of the loss history already copied to the host (see
             :meth:`recorded_loss`).
+        checked_rows: rows of the loss history covered by the last check point (it grows at
+            each check point: loggers write then, see :meth:`recorded_row`).
     """
 
     step: int
@@ -133,6 +135,7 @@ class TrainingView:
     losses: torch.Tensor | None = None
     history_rows: int = 0
     _history: Any = field(default=None, repr=False)
+    checked_rows: int = 0
 
     @property
     def phase(self) -> PhaseInfo | None:
@@ -150,6 +153,26 @@ class TrainingView:
         if self._history is None or not self.history_rows:
             return None
         return float(self._history.loss[-1])
+
+    def recorded_row(self, index: int | None = None) -> dict[str, Any] | None:
+        """History row ``index`` (default: the last one already on the host; no
+        synchronization), or None when it is not on the host: ``step``, ``phase`` (index),
+        ``epoch``, ``lr``, ``time`` (seconds since the run started), ``loss`` (weighted
+        total) and ``terms`` (``{name: unweighted loss}``)."""
+        h = self._history
+        i = self.history_rows - 1 if index is None else int(index)
+        if h is None or not 0 <= i < min(len(h), self.history_rows):
+            return None
+        values = h.rows_since(i)[0]
+        return {
+            "step": int(h.step[i]),
+            "phase": int(h.phase[i]),
+            "epoch": int(h.epoch[i]),
+            "lr": float(h.lr[i]),
+            "time": float(h.time[i]),
+            "loss": float(values[0]),
+            "terms": {n: float(v) for n, v in zip(h.term_names, values[1:], strict=False)},
+        }
 
     @property
     def unknowns(self) -> tuple[str, ...]:

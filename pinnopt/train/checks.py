@@ -183,9 +183,10 @@ class CheckPoints:
         sig = decide(obs, criteria, self.dist, st.device, live, self.apply)
         if self.is_main and len(rows):
             name = phase.name if phase is not None else ""
-            log.info("step %6d  loss %.4e  %s", loop.step, rows[-1][0], name)
-            if self.bar is not None:
+            if self.bar is not None:  # the bar, or a line per check point, or the -v log line
                 self.bar.update(loop.step, float(rows[-1][0]), [float(v) for v in rows[-1][1:]], name)
+            else:
+                log.info("step %6d  loss %.4e  %s", loop.step, rows[-1][0], name)
         st.snapshot()
         return sig
 

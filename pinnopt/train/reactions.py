@@ -80,6 +80,7 @@ class Reactions:
             losses,
             len(self.history),
             self.history,
+            loop.checked_rows,
         )
 
     def apply(self, update: TrainingUpdate | None) -> None:

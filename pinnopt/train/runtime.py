@@ -30,7 +30,10 @@ class Runtime:
             then makes steps faster (``benchmarks/speed_peers.py``): worth it for long runs.
         distributed: data-parallel training under ``torchrun`` (default: when ``WORLD_SIZE`` > 1).
         guard: the divergence guard (default ``po.optim.DivergenceGuard()``: 3 retries, lr x0.5).
-        progress: show progress (default: only when writing to a terminal).
+        progress: show progress (default True): a tqdm bar on a terminal, a plain line per
+            check point on stderr otherwise (logger ``pinnopt.progress``: step, phase, loss,
+            per-term losses, steps/s, time left); ``False``: nothing; ``None``: the bar on a
+            terminal, nothing otherwise.
     """
 
     device: str | torch.device | None = None
@@ -38,7 +41,7 @@ class Runtime:
     compile: bool | Mapping[str, Any] = False
     distributed: bool | None = None
     guard: DivergenceGuard | None = None
-    progress: bool | None = None
+    progress: bool | None = True
 
     def __post_init__(self) -> None:
         if self.device is not None and not isinstance(self.device, (str, torch.device)):

@@ -72,7 +72,9 @@ class Trainer:
         stop: a stopping criterion for the whole run (phases may have their own ``stop``).
         guard: the divergence guard (default ``DivergenceGuard()``).
         checkpoint: write checkpoints (``Checkpoint(dir, every=...)``) and on Ctrl-C.
-        progress: show a progress bar (``None``: only on a terminal).
+        progress: show progress (:class:`~pinnopt.train.progress.Progress`): ``True`` a bar on a
+            terminal and a line per check point elsewhere, ``None`` the bar on a terminal only,
+            ``False`` (default) nothing.
         seed: seeds the generator that draws mini-batches and subsets.
         distributed: this rank's place in a data-parallel run (the process group must exist).
         compile: ``torch.compile`` the objective (default False; see :mod:`pinnopt.train.compiled`):

@@ -2,9 +2,11 @@
 
 ``report.json`` (:func:`~pinnopt.validate.report.solve_report` plus the check, the plot
 files and the problem's source), ``report.md`` (rendered from the JSON), the plots
-(PNG), ``model.pt`` (:meth:`Result.save`) and ``history.npz`` (loss history arrays and the
-recorded parameter trajectories, keys ``param/<name>``), from which :func:`rerender_run`
-draws the plots again.
+(PNG), ``model.pt`` (:meth:`Result.save`; a time-march's windows in one file, read back by
+``Result.load``), ``predictions.npz`` (:meth:`Result.export` on the evaluation grid) and
+``history.npz`` (loss history arrays and the recorded parameter trajectories, keys
+``param/<name>``), from which :func:`rerender_run` draws the plots again. ``pinnopt solve
+--log csv|tensorboard`` adds ``log.csv`` or ``tensorboard/``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("pinnopt.validate")
 
 REPORT, MARKDOWN, MODEL, ARRAYS = "report.json", "report.md", "model.pt", "history.npz"
+PREDICTIONS = "predictions.npz"
+"""The predictions on the evaluation grid (coordinates and unknowns, one array each)."""
+LOG_CSV, LOG_TENSORBOARD = "log.csv", "tensorboard"
+"""What ``pinnopt solve --log csv`` and ``--log tensorboard`` write into the run folder."""
 CHECKPOINTS = "checkpoints"
 """Sub-folder of a run folder where `pinnopt solve` writes its checkpoints."""
 LOCK = ".pinnopt.lock"
@@ -152,7 +158,7 @@ def clear_run(directory: str | os.PathLike[str]) -> list[Path]:
     its report lists, and the checkpoints.
     """
     out = Path(directory)
-    names = [REPORT, MARKDOWN, MODEL, ARRAYS]
+    names = [REPORT, MARKDOWN, MODEL, ARRAYS, PREDICTIONS, LOG_CSV]
     try:
         plots = read_json(out / REPORT).get("plots")
     except PinnoptError:
@@ -161,6 +167,7 @@ def clear_run(directory: str | os.PathLike[str]) -> list[Path]:
         names += [v for v in plots.values() if _plain_file_name(v) and v.endswith(".png")]
     removed = [out / n for n in names if (out / n).is_file()]
     removed += ckpt.checkpoints_in(out / CHECKPOINTS)
+    removed += sorted((out / LOG_TENSORBOARD).glob("events.out.tfevents.*"))
     for p in removed:
         p.unlink(missing_ok=True)
     return removed
@@ -188,7 +195,8 @@ def writable_folder(directory: str | os.PathLike[str]) -> Path:
 
 
 def report_run(result: Result, directory: str | os.PathLike[str], **options: Any) -> dict[str, Path]:
-    """Write the run folder of ``result`` (report.json, report.md, plots, model.pt, history.npz),
+    """Write the run folder of ``result`` (report.json, report.md, plots, model.pt, history.npz,
+    predictions.npz),
     validated against the exact (or reference) solution, or the known optimal parameters of a
     problem without unknowns, when the problem has one; return ``{kind: path}``. The report
     also holds the feasibility of the bounds and equalities (``"feasibility"``) and the robust
@@ -261,6 +269,10 @@ def write_run(
         files["model"] = result.save(out / MODEL)
     except PinnoptError as exc:
         notes.append(f"model not saved: {exc}")
+    try:
+        files["predictions"] = result.export(out / PREDICTIONS)
+    except PinnoptError as exc:
+        notes.append(f"predictions not written: {exc}")
     report = solve_report(
         result,
         validation,

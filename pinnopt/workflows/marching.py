@@ -24,6 +24,7 @@ one does (same seed, CPU, float64).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -40,17 +41,17 @@ from ..declare.items import On
 from ..declare.problem import Problem
 from ..domain import Interval, Product
 from ..domain.box import Face, ProductPiece
-from ..errors import ConfigError
+from ..errors import CheckpointError, ConfigError, PinnoptError
 from ..losses.hooks import TrainingHook, TrainingUpdate, TrainingView
 from ..nn import InputScaling
-from ..result import Result
+from ..result import Result, register_format
 from ..solve import solve
 from ..strategies.base import check_int
 from ..strategies.sampling import SamplingHook
 from ..symbolic import AutogradEngine, DerivativePlan, Field
 from ..train import Checkpoint
 from ..train.checkpoint import checkpoints_in
-from .stitched import MarchResult
+from .stitched import FORMAT, MarchResult
 
 log = logging.getLogger("pinnopt.strategies")
 
@@ -353,3 +354,30 @@ def _with_hooks(options: dict[str, Any], hooks: Sequence[TrainingHook]) -> dict[
         "strategies": [*options.get("strategies", ()), *samplers],
         "callbacks": [*options.get("callbacks", ()), *others],
     }
+
+
+def load_march(payload: dict[str, Any], path: Path, problem: Problem | None) -> MarchResult:
+    """A saved :class:`MarchResult` (``MarchResult.save``), read by ``Result.load``: each
+    window is rebuilt on its window problem (the previous window's end state included)."""
+    try:
+        spec = Marching(**payload["marching"])
+        edges = [float(e) for e in payload["edges"]]
+        config = json.loads(payload["config"])
+        windows: list[Result] = []
+        previous: Result | None = None
+        for k, part in enumerate(payload["windows"]):
+            wp = window_problem(problem, spec, k, edges, previous) if problem is not None else None
+            previous = Result._from_payload(part, path, wp)
+            windows.append(previous)
+    except PinnoptError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path}: a malformed time-marching result file ({type(exc).__name__}: {exc})"
+        ) from exc
+    if not windows:
+        raise CheckpointError(f"{path}: a time-marching result file without windows")
+    return MarchResult(problem, windows, edges, int(payload["axis"]), config)
+
+
+register_format(FORMAT, load_march)

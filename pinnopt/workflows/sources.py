@@ -1,5 +1,6 @@
 """Where a problem comes from: a library name or a Python file, with its configuration
-(``recommended()`` or ``quick()``); and shortening a configuration to a step budget.
+(``recommended()`` or ``quick()``); and the command line's changes to a configuration: a
+step budget, a learning rate, a time limit.
 
 Used by the ``pinnopt`` command; a file given here is run (it is the user's own choice).
 """
@@ -16,6 +17,7 @@ from typing import Any
 from .. import problems
 from ..declare.problem import Problem
 from ..errors import ConfigError, PinnoptError, ProblemError
+from ..train import Criterion, GradientPhase, TimeLimit
 
 
 def _is_file_spec(spec: str) -> bool:
@@ -114,4 +116,25 @@ def cap_steps(phases: Sequence[Any], total: int) -> list[Any]:
     return out
 
 
-# -- commands -----------------------------------------------------------------------------------------
+# -- the command line's overrides of a configuration ----------------------------------------------
+
+
+def with_lr(phases: list[Any], lr: float) -> list[Any]:
+    """The phases with ``lr`` as the learning rate of every gradient phase (Adam, SGD...)."""
+    if not lr > 0:
+        raise ConfigError(f"--lr {lr:g}: expected a positive learning rate")
+    if not any(isinstance(p, GradientPhase) for p in phases):
+        raise ConfigError(f"--lr: the configuration has no gradient phase to set it on: {phases!r}")
+    return [dataclasses.replace(p, lr=lr) if isinstance(p, GradientPhase) else p for p in phases]
+
+
+def time_limit(kwargs: dict[str, Any], seconds: float) -> Criterion:
+    """A time limit of ``seconds``, or-ed with the configuration's own stopping criterion (a
+    time-march gives each window an equal share)."""
+    if not seconds > 0:
+        raise ConfigError(f"--time-limit {seconds:g}: expected a positive number of seconds")
+    marching = kwargs.get("marching")
+    windows = int(getattr(marching, "windows", 1) or 1)
+    limit = TimeLimit(seconds / windows)
+    stop = kwargs.get("stop")
+    return limit if stop is None else stop | limit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,9 +13,14 @@ import torch
 
 from ..declare.problem import Problem
 from ..errors import ConfigError, DataError, ValidationError
+from ..export import export_predictions
 from ..metrics import Validation, compute_metrics
 from ..result import Result
 from ..train import History, TrainOutcome
+from ..train.checkpoint import save_atomic
+
+FORMAT = "pinnopt.march/1"
+"""The format of a saved time-marching result (read by ``Result.load``)."""
 
 
 class MarchResult:
@@ -28,18 +34,24 @@ class MarchResult:
     """
 
     def __init__(
-        self, problem: Problem, windows: list[Result], edges: list[float], axis: int, config: dict[str, Any]
+        self,
+        problem: Problem | None,
+        windows: list[Result],
+        edges: list[float],
+        axis: int,
+        config: dict[str, Any],
     ):
         self.problem = problem
         self.windows = windows
         self.edges = edges
         self.axis = axis
         self.config = config
-        self.coordinates = tuple(str(c) for c in problem.coordinates)
-        self.unknowns = tuple(problem.unknowns)
+        self.coordinates = windows[0].coordinates if problem is None else tuple(map(str, problem.coordinates))
+        self.unknowns = tuple(windows[0].unknowns) if problem is None else tuple(problem.unknowns)
 
     def __repr__(self) -> str:
-        return f"MarchResult({self.problem.name}, windows={len(self.windows)}, steps={self.steps})"
+        name = self.problem.name if self.problem is not None else self.config.get("problem", "?")
+        return f"MarchResult({name}, windows={len(self.windows)}, steps={self.steps})"
 
     @property
     def steps(self) -> int:
@@ -122,13 +134,41 @@ class MarchResult:
         """Fitted trainable scalars: none (each window is a result of its own; see ``windows``)."""
         return {}
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.windows[0].dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.windows[0].device
+
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Not offered: save the windows (``result.windows[k].save(...)``); ``march(checkpoint=dir)``
-        saves each finished window as ``dir/window-k/result.pt``."""
-        raise ConfigError(
-            "a time-marching result is saved window by window: result.windows[k].save(path), or "
-            "march(..., checkpoint=dir) which writes dir/window-k/result.pt"
-        )
+        """Write every window's model in one file; :meth:`pinnopt.Result.load` reads it back
+        as a ``MarchResult`` (pass the problem when the windows used hard constraints)."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigError(f"save(path={path!r}): expected a path (str or os.PathLike)")
+        marching = (self.config.get("strategies") or {}).get("marching") or {}
+        payload = {
+            "format": FORMAT,
+            "problem": {
+                "name": str(self.config.get("problem", "?")),
+                "coordinates": list(self.coordinates),
+                "unknowns": list(self.unknowns),
+            },
+            "marching": {k: v for k, v in marching.items() if k != "kind"},
+            "edges": [float(e) for e in self.edges],
+            "axis": int(self.axis),
+            "config": json.dumps(self.config, default=str),
+            "windows": [w.payload() for w in self.windows],
+        }
+        return save_atomic(payload, Path(path))
+
+    def export(
+        self, path: str | os.PathLike[str], points: Any = None, derivatives: Sequence[Any] = ()
+    ) -> Path:
+        """Write predictions (and ``derivatives``) at ``points`` (default: the evaluation
+        grid) to ``.npz``, ``.csv`` or ``.vtu``, as :meth:`pinnopt.Result.export` does."""
+        return export_predictions(self, path, points, derivatives)
 
     def window_of(self, t: np.ndarray) -> np.ndarray:
         """The window index of each time value (the last window includes the end)."""
@@ -157,6 +197,8 @@ class MarchResult:
 
     def validate(self, points: Any = None) -> Validation:
         """Relative L2 and max abs error per unknown over the whole domain."""
+        if self.problem is None:
+            raise ValidationError("this result was loaded without its problem; pass problem=")
         exact = self.problem.exact_solution
         if exact is None:
             raise ValidationError(f"problem {self.problem.name!r} declares no exact solution")
