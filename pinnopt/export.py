@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from .declare.problem import Problem
-from .errors import ConfigError, DataError
+from .errors import ConfigError
+from .prediction import as_points
 
 SUFFIXES = (".npz", ".csv", ".vtu")
 GRID_POINTS = {1: 1001, 2: 201, 3: 41}
@@ -49,28 +50,6 @@ def default_points(result: Predicts) -> np.ndarray:
     return np.stack([m.ravel() for m in mesh], axis=1)
 
 
-def _as_points(result: Predicts, points: Any) -> np.ndarray:
-    coords = result.coordinates
-    if isinstance(points, Mapping):
-        given = {str(k): v for k, v in points.items()}
-        missing = [c for c in coords if c not in given]
-        if missing:
-            raise DataError(f"export: points miss coordinates {missing}")
-        cols = np.broadcast_arrays(*[np.asarray(given[c], dtype=np.float64).ravel() for c in coords])
-        return np.stack(cols, axis=1)
-    try:
-        pts = np.asarray(points.detach().cpu() if hasattr(points, "detach") else points, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"export: points must be a numeric (N, {len(coords)}) array: {exc}") from None
-    if pts.ndim == 1 and len(coords) == 1:
-        pts = pts[:, None]
-    if pts.ndim != 2 or pts.shape[1] != len(coords):
-        raise DataError(
-            f"export: points have shape {pts.shape}; expected (N, {len(coords)}) for {list(coords)}"
-        )
-    return pts
-
-
 def export_predictions(
     result: Predicts,
     path: str | os.PathLike[str],
@@ -83,7 +62,7 @@ def export_predictions(
         result: a trained or loaded result.
         path: ``.npz``, ``.csv`` or ``.vtu`` (by suffix); its folder is created.
         points: ``(N, dim)`` array or ``{coordinate: values}``; default: the evaluation grid.
-        derivatives: sympy expressions in the unknowns (``u.diff(x)``), named by ``str(expr)``.
+        derivatives: sympy expressions in the unknowns (``u.diff(x)``), named as predict names them (``u_x``).
     Returns:
         The path written.
     Raises:
@@ -101,7 +80,11 @@ def export_predictions(
         meshio = _meshio()
         if len(result.coordinates) > 3:
             raise ConfigError(f"export: a .vtu file holds 1-D to 3-D points, not {len(result.coordinates)}-D")
-    pts = default_points(result) if points is None else _as_points(result, points)
+    pts = (
+        default_points(result)
+        if points is None
+        else as_points(points, result.coordinates, caller="export").numpy()
+    )
     values = result.predict(pts, derivatives)
     columns = {c: pts[:, i] for i, c in enumerate(result.coordinates)}
     columns.update({k: v for k, v in values.items() if k not in columns})

@@ -18,14 +18,13 @@ from .compile.stage import Compiled, compile_problem
 from .declare.exact import unknown_name
 from .declare.items import Parameter
 from .declare.problem import Problem
-from .errors import CheckpointError, ConfigError, DataError, PinnoptError, ValidationError
+from .errors import CheckpointError, ConfigError, PinnoptError, ValidationError
 from .export import export_predictions
 from .losses import Objective
 from .metrics import Validation, compute_metrics, parameter_errors
 from .nn import PINN, model_from_config
-from .prediction import Prediction, count_outside
-from .symbolic import AutogradEngine, DerivativePlan, Env, Field, SymbolContext, compile_expression
-from .symbolic.names import field_name
+from .prediction import Prediction, as_points, count_outside, evaluate_fields, numeric_array
+from .symbolic import SymbolContext
 from .train import History, StopReason, TrainOutcome
 from .train.checkpoint import save_atomic
 
@@ -153,29 +152,6 @@ class Result:
         return f"Result({self.problem.name if self.problem else '?'}, steps={self.steps}, {reason})"
 
     # -- use ------------------------------------------------------------------------------------
-    def _points(self, points: Any) -> torch.Tensor:
-        if isinstance(points, Mapping):
-            missing = [c for c in self.coordinates if c not in {str(k) for k in points}]
-            if missing:
-                raise DataError(f"predict: points miss coordinates {missing}")
-            cols = {str(k): _numeric(v, f"points[{k!r}]").ravel() for k, v in points.items()}
-            try:
-                pts = np.stack(np.broadcast_arrays(*[cols[c] for c in self.coordinates]), axis=1)
-            except ValueError as exc:
-                raise DataError(f"predict: the coordinate columns do not broadcast together: {exc}") from None
-        else:
-            pts = _numeric(points, "points")
-            if pts.ndim == 1 and len(self.coordinates) == 1:
-                pts = pts[:, None]
-        if pts.ndim != 2 or pts.shape[1] != len(self.coordinates):
-            raise DataError(
-                f"predict: points have shape {pts.shape}; expected (N, {len(self.coordinates)}) "
-                f"for coordinates {list(self.coordinates)}"
-            )
-        if not np.isfinite(pts).all():
-            raise DataError("predict: points contain NaN or Inf")
-        return torch.as_tensor(pts, dtype=self.dtype, device=self.device)
-
     def _context(self) -> SymbolContext:
         if self.problem is not None:
             return self.problem.context
@@ -200,46 +176,10 @@ class Result:
         Returns:
             ``{name: (N,) float64 array}`` for every unknown and requested expression.
         """
-        x = self._points(points)
-        if isinstance(derivatives, (str, sp.Basic)) or not isinstance(derivatives, Iterable):
-            raise DataError(
-                f"predict(derivatives={derivatives!r}): expected a list of sympy expressions, "
-                "e.g. [u.diff(x)]"
-            )
-        ctx = self._context()
-        exprs: dict[str, Any] = {}
-        aliases: dict[Any, str] = {}
-        for e in derivatives:
-            expr = sp.sympify(e) if isinstance(e, sp.Basic) else e
-            key = field_name(expr, ctx.coordinates) if isinstance(expr, sp.Basic) else None
-            key = key or str(e)
-            exprs[key] = compile_expression(e, ctx, what="derivative", require_unknown=False)
-            if isinstance(expr, sp.Basic):
-                aliases[expr] = key
-            aliases[str(e)] = key
-        outside = self._outside(x)
-
-        wanted = {Field.value(u, len(self.coordinates)) for u in self.unknowns}
-        for c in exprs.values():
-            wanted |= c.fields
-        plan = DerivativePlan.build(wanted)
-        engine = AutogradEngine()
-        out: dict[str, list[np.ndarray]] = {k: [] for k in [*self.unknowns, *exprs]}
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            for chunk in torch.split(x, batch_size):
-                with torch.set_grad_enabled(bool(plan.steps)):
-                    fields = engine.evaluate(self.model, chunk, plan, self.unknowns, create_graph=False)
-                    env = Env(chunk.unbind(1), fields, self.model.scalars())
-                    for u in self.unknowns:
-                        f = fields[Field.value(u, len(self.coordinates))]
-                        out[u].append(f.detach().cpu().double().numpy())
-                    for name, c in exprs.items():
-                        out[name].append(c(env).detach().cpu().double().numpy())
-        finally:
-            self.model.train(was_training)
-        return Prediction({k: np.concatenate(v) for k, v in out.items()}, aliases, outside)
+        x = as_points(points, self.coordinates, self.dtype, self.device)
+        return evaluate_fields(
+            self.model, x, self._context(), self.unknowns, derivatives, batch_size, outside=self._outside(x)
+        )
 
     def _outside(self, x: torch.Tensor) -> int:
         """How many of the points lie outside the domain (logged as a warning when any do)."""
@@ -274,7 +214,7 @@ class Result:
                 f"problem {self.problem.name!r} declares no exact solution; give Problem(exact=...)"
             )
         shifted = self._constant_free(up_to_constant)
-        pts = self.problem.evaluation_points() if points is None else _numeric(points, "points")
+        pts = self.problem.evaluation_points() if points is None else numeric_array(points, "points")
         pred = self.predict(pts)
         ref = exact(pts)
         metrics = {}
@@ -420,16 +360,6 @@ class Result:
         model.load_state_dict(payload["state_dict"])
         history = {k: v.numpy() for k, v in payload.get("parameter_history", {}).items()} or None
         return cls(problem, model, None, config, coordinates=meta["coordinates"], parameter_history=history)
-
-
-def _numeric(value: Any, what: str) -> np.ndarray:
-    """``value`` as a float64 array, or a DataError naming ``what`` (strings, ragged lists...)."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"predict: {what} must be a numeric array of real numbers: {exc}") from None
 
 
 def _path(value: Any, what: str) -> Path:

@@ -55,7 +55,7 @@ def test_npz_and_csv_round_trip_with_derivatives(heat_result: po.Result, tmp_pat
     u = sp.Function("u")(x, t)
     pts = np.array([[0.1, 0.2], [0.5, 0.5], [0.9, 0.7]])
     expected = heat_result.predict(pts, [u.diff(x)])
-    name = str(u.diff(x))
+    name = "u_x"  # the readable name predict gives a derivative
     path = heat_result.export(tmp_path / "p.npz", points=pts, derivatives=[u.diff(x)])
     with np.load(path) as data:
         assert sorted(data.files) == sorted(["x", "t", "u", name])

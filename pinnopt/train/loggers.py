@@ -85,6 +85,7 @@ class _CheckPointLogger(Callback):
             self.write(record)
 
     def write(self, record: dict[str, Any]) -> None:  # pragma: no cover - overridden
+        """Write one check point's record (step, phase, loss, terms, lr, time, parameters)."""
         raise NotImplementedError
 
     def on_step_end(self, view: TrainingView, step: int) -> None:
@@ -132,6 +133,7 @@ class CSVLogger(_CheckPointLogger):
         return f"CSVLogger({str(self.path)!r})"
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append the record as a row (the header grows when new columns appear)."""
         self._rows.append(record)
         new = [k for k in record if k not in self._columns]
         try:
@@ -173,6 +175,7 @@ class TensorBoardLogger(_CheckPointLogger):
         return f"TensorBoardLogger({str(self.logdir)!r})"
 
     def write(self, record: dict[str, Any]) -> None:
+        """Add the record's numbers as scalars at its step."""
         if self._writer is None:
             self._writer = self._writer_class(log_dir=str(self.logdir))
         step = int(record["step"])

@@ -15,6 +15,7 @@ from ..declare.problem import Problem
 from ..errors import ConfigError, DataError, ValidationError
 from ..export import export_predictions
 from ..metrics import Validation, compute_metrics
+from ..prediction import as_points
 from ..result import Result
 from ..train import History, TrainOutcome
 from ..train.checkpoint import save_atomic
@@ -62,6 +63,21 @@ class MarchResult:
     def stop_reason(self) -> Any:
         """Why the last window stopped."""
         return self.windows[-1].stop_reason
+
+    @property
+    def parameter_history(self) -> dict[str, np.ndarray] | None:
+        """The fitted parameters per step over all windows, steps continuing across windows
+        (``{"step": (k,), name: (k,)}``); None unless every window recorded them."""
+        parts = [w.parameter_history for w in self.windows]
+        if not parts or any(not p for p in parts):
+            return None
+        offset, steps = 0, []
+        for part, window in zip(parts, self.windows, strict=True):
+            steps.append(np.asarray(part["step"]) + offset)
+            offset += window.steps
+        names = [k for k in parts[0] if k != "step" and all(k in p for p in parts)]
+        joined = {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in names}
+        return {"step": np.concatenate(steps), **joined}
 
     @property
     def histories(self) -> list[Any]:
@@ -136,10 +152,12 @@ class MarchResult:
 
     @property
     def dtype(self) -> torch.dtype:
+        """The windows' floating-point type."""
         return self.windows[0].dtype
 
     @property
     def device(self) -> torch.device:
+        """The device the windows' models live on."""
         return self.windows[0].device
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -179,7 +197,7 @@ class MarchResult:
     ) -> dict[str, np.ndarray]:
         """The unknowns (and expressions in them) at points, each from its time window."""
         first = self.windows[0]
-        x = first._points(points).detach().cpu().double().numpy()
+        x = as_points(points, first.coordinates).numpy()
         which = self.window_of(x[:, self.axis])
         out: dict[str, np.ndarray] = {}
         for k, res in enumerate(self.windows):
