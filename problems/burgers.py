@@ -46,9 +46,10 @@ def make_problem() -> po.Problem:
 
 
 def recommended() -> dict[str, Any]:
-    """20 x 8 tanh, 8000 points, 2000 Adam + up to 8000 float64 L-BFGS, stopped at 560 s of wall time.
+    """20 x 8 tanh, 8000 points, 2000 Adam + 6700 float64 L-BFGS steps (a step budget, no time limit).
 
-    Without the time limit the full budget reached 6.6e-4 in 690 s (over the 600 s budget).
+    The budget is where the earlier time limit (560 s on one thread) stopped the measured run
+    (8733 steps); 2000 + 8000 steps reached 6.6e-4 in 690 s.
     Exact boundary and initial values (``hard_constraints=True``) do worse here (0.14 vs 2.7e-3
     in the hard-constraints benchmark).
     Measured (``python -m benchmarks.accuracy burgers``, float64, 1 thread): 5.5e-4 in 560 s
@@ -57,24 +58,24 @@ def recommended() -> dict[str, Any]:
     return {
         "model": po.nn.MLP(width=20, depth=8),
         "collocation": po.Collocation(interior=8000),
-        "phases": [po.optim.Adam(steps=2000, lr=1e-3), po.optim.LBFGS(steps=8000)],
-        "stop": po.stop.TimeLimit(560),
+        "phases": [po.optim.Adam(steps=2000, lr=1e-3), po.optim.LBFGS(steps=6700)],
         "dtype": "float64",
     }
 
 
 def quick() -> dict[str, Any]:
-    """A few minutes on a CPU (``make run``, ``pinnopt solve burgers --quick``).
+    """A step budget of at most 3 minutes on one core (``make run``, ``pinnopt solve burgers --quick``).
 
-    20 x 8 tanh, 5000 interior points, 1000 Adam + up to 5000 float64 L-BFGS, stopped at 280 s.
-    Measured rel L2 1.4e-3, 1.8e-3 and 6.2e-4 (seeds 0, 1, 2; 4000-6000 steps in 280 s:
-    ``python -m benchmarks.burgers minutes5``). With 2540 points the same budget gave 1.1e-3
-    on seed 0 but 0.67 on seed 1, so fewer points are not offered.
+    20 x 8 tanh, 4000 interior points, 1000 Adam + 3500 float64 L-BFGS steps.
+    Measured: PENDING (``python -m benchmarks.quick burgers --seeds 0 1 2``).
+    The earlier quick configuration (5000 points, 1000 Adam + up to 5000 L-BFGS, stopped at
+    280 s: 6.2e-4 to 1.8e-3 over seeds 0-2, ``python -m benchmarks.burgers minutes5``) depended
+    on the machine's load (1.4e-2 after 2552 steps with two other training jobs running).
+    With 2540 points 280 s gave 1.1e-3 on seed 0 but 0.67 on seed 1.
     """
     return {
         "model": po.nn.MLP(width=20, depth=8),
-        "collocation": po.Collocation(interior=5000, boundary=80),
-        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=5000)],
-        "stop": po.stop.TimeLimit(280),
+        "collocation": po.Collocation(interior=4000, boundary=80),
+        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=3500)],
         "dtype": "float64",
     }
