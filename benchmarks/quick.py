@@ -63,6 +63,7 @@ def run(name: str, seed: int) -> dict[str, Any]:
     kwargs = problems.quick(name)
     budget = sum(int(p.steps) for p in kwargs.get("phases", ()))
     windows = getattr(kwargs.get("marching"), "windows", 1)
+    config = {k: repr(v) for k, v in kwargs.items()}
     kwargs["seed"] = seed
     result = run_configuration(problem, **kwargs)
     validation = result.validate().to_dict()
@@ -71,6 +72,7 @@ def run(name: str, seed: int) -> dict[str, Any]:
         "problem": name,
         "seed": seed,
         "step_budget": budget * windows,
+        "config": config,
         "steps": result.steps,
         "stop_reason": result.stop_reason.name if result.stop_reason else None,
         "wall_s": round(wall, 1),
@@ -106,10 +108,14 @@ def load(path: Path = OUT) -> dict[str, Any]:
 
 
 def store(record: dict[str, Any], path: Path = OUT) -> None:
-    """Merge one record into the JSON, replacing an earlier run of the same problem and seed."""
+    """Merge one record into the JSON, replacing an earlier run of the same problem and seed
+    (a replaced run of another configuration moves to ``superseded``)."""
     with _locked(path):
         data = load(path)
-        runs = [r for r in data["runs"] if (r["problem"], r["seed"]) != (record["problem"], record["seed"])]
+        key = (record["problem"], record["seed"])
+        old = [r for r in data["runs"] if (r["problem"], r["seed"]) == key]
+        data.setdefault("superseded", []).extend(r for r in old if r.get("config") != record["config"])
+        runs = [r for r in data["runs"] if (r["problem"], r["seed"]) != key]
         runs.append(record)
         runs.sort(key=lambda r: (r["problem"], r["seed"]))
         data.update(

@@ -59,13 +59,13 @@ def recommended() -> dict[str, Any]:
 def quick() -> dict[str, Any]:
     """A step budget of at most 3 minutes on one core (``pinnopt solve wave1d --quick``).
 
-    48 x 4 sine network, 1000 points, exact ends and initial value, Adam 1000 + L-BFGS 4000.
+    48 x 4 sine network, 1000 points, exact ends and initial value, Adam 1000 + L-BFGS 3000.
     Measured: PENDING (``python -m benchmarks.quick wave1d --seeds 0 1 2``).
     """
     return {
         "model": po.nn.MLP(width=48, depth=4, activation="sin"),
         "collocation": po.Collocation(interior=1000, boundary=200),
-        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=4000)],
+        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=3000)],
         "hard_constraints": "where_possible",
         "dtype": "float64",
     }

@@ -31,15 +31,24 @@ def _leaves(criterion: Criterion) -> Iterator[Criterion]:
         yield from _leaves(child)
 
 
+def _time_limits(config: dict[str, Any]) -> list[Criterion]:
+    """The TimeLimit criteria of a configuration: in solve's ``stop`` and in each phase's."""
+    criteria = [config.get("stop"), *(getattr(p, "stop", None) for p in config.get("phases", ()))]
+    leaves = [c for stop in criteria if stop is not None for c in _leaves(stop)]
+    return [c for c in leaves if isinstance(c, po.stop.TimeLimit)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_recommended_configurations_stop_on_step_budgets(name: str) -> None:
+    assert not _time_limits(problems.recommended(name))
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_every_problem_has_a_step_budgeted_quick_configuration(name: str) -> None:
     config = problems.quick(name)
     phases = config["phases"]
     assert phases and all(int(p.steps) > 0 for p in phases)
-    stop = config.get("stop")
-    if stop is not None:
-        leaves = list(_leaves(stop))
-        assert leaves and not any(isinstance(c, po.stop.TimeLimit) for c in leaves), stop
+    assert not _time_limits(config)
     budget = sum(p.steps for p in phases) * getattr(config.get("marching"), "windows", 1)
     full = problems.recommended(name)
     full_budget = sum(p.steps for p in full["phases"]) * getattr(full.get("marching"), "windows", 1)
@@ -48,7 +57,8 @@ def test_every_problem_has_a_step_budgeted_quick_configuration(name: str) -> Non
 
 def test_the_time_limit_walk_finds_a_nested_time_limit() -> None:
     stop = po.stop.CostThreshold(1e-8) | (po.stop.MaxSteps(10) & po.stop.TimeLimit(5))
-    assert any(isinstance(c, po.stop.TimeLimit) for c in _leaves(stop))
+    assert len(_time_limits({"stop": stop})) == 1
+    assert len(_time_limits({"phases": [po.optim.Adam(steps=5, stop=po.stop.TimeLimit(1))]})) == 1
 
 
 def test_a_problem_without_quick_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
