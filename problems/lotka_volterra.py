@@ -73,7 +73,8 @@ def quick() -> dict[str, Any]:
     """A step budget of at most 3 minutes on one core (``pinnopt solve lotka_volterra --quick``).
 
     32 x 4, 1000 points, hard initial values, causal weights, Adam 2000 + L-BFGS 1000.
-    Measured: PENDING (``python -m benchmarks.quick lotka_volterra --seeds 0 1 2``).
+    Measured rel L2 1.9e-04, 1.4e-04, 2.7e-04 (seeds 0, 1, 2; 3 x target 3e-03), at most 36
+    s of CPU on one thread: ``python -m benchmarks.quick lotka_volterra --seeds 0 1 2``.
     """
     return {
         "model": po.nn.MLP(width=32, depth=4),

@@ -47,7 +47,8 @@ def quick() -> dict[str, Any]:
     """A step budget of at most 3 minutes on one core (``pinnopt solve poisson2d --quick``).
 
     32 x 3, 1000 points, exact Dirichlet values, Adam 500 + L-BFGS 1000.
-    Measured: PENDING (``python -m benchmarks.quick poisson2d --seeds 0 1 2``).
+    Measured rel L2 1.8e-05, 1.3e-05, 1.5e-05 (seeds 0, 1, 2; 3 x target 3e-03), at most 33
+    s of CPU on one thread: ``python -m benchmarks.quick poisson2d --seeds 0 1 2``.
     """
     return {
         "model": po.nn.MLP(width=32, depth=3),
