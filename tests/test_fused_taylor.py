@@ -283,3 +283,20 @@ def test_compile_option_is_checked_and_the_traced_objective_trains_identically()
     # Under compilation the plain Taylor operations are traced: the same losses to round-off.
     assert torch.allclose(histories[0], histories[1], rtol=1e-10, atol=0)
     assert math.isfinite(float(histories[1][-1]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_fused_node_on_cuda_matches_the_cpu() -> None:
+    """On CUDA (no buffer pool, torch's tanh) the fused fields and gradients equal the CPU's."""
+    model = _model(2)
+    unknowns = list(model.unknowns)
+    req = _requests(2, unknowns, [(0, 1), (1, 0), (2, 0), (4, 0)])
+    grads = []
+    for device in ("cpu", "cuda"):
+        m = model.to(device)
+        r = {k: (x.to(device), p) for k, (x, p) in req.items()}
+        fields = TaylorEngine().evaluate_sets(m, r, unknowns)
+        loss = sum(f.square().sum() for env in fields.values() for f in env.values())
+        grads.append([g.cpu() for g in torch.autograd.grad(loss, list(m.parameters()))])
+    for a, b in zip(*grads, strict=True):
+        assert (a - b).abs().max().item() <= 1e-10 * b.abs().max().item()
