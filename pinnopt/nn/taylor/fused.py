@@ -147,9 +147,11 @@ class _Spec:
 class _Layer:
     a: torch.Tensor  # the layer's buffer: activations of all columns, then the channels (w, N + C nd)
     z: list[torch.Tensor | None]  # pre-activation channels (w, nd); (w, 1) or None at layer 0
-    s: list[torch.Tensor | None]  # [None, s', s'', ...] on the derivative columns
-    p: dict[tuple[int, int], torch.Tensor]  # P_{c,k}
+    s: list[torch.Tensor | None]  # [None, s', s'', ...] on the derivative columns, up to ...
+    scale: list[float]  # ... constant factors: s^(k) = scale[k] * s[k]
+    p: dict[tuple[int, int], tuple[torch.Tensor, float]]  # P_{c,k} = factor * tensor
     saved: Any
+    stacked: bool  # the channels are one block of columns (every layer but the first)
 
 
 def _unpack(
@@ -186,18 +188,21 @@ class _Products:
         return got  # type: ignore[return-value]
 
 
-def _weighted_sum(terms: Sequence[tuple[float, torch.Tensor | None]], arena: Arena) -> torch.Tensor | None:
-    """``sum coeff * t`` over the nonzero terms (not to be modified), or None."""
+def _weighted_sum(
+    terms: Sequence[tuple[float, torch.Tensor | None]], arena: Arena
+) -> tuple[torch.Tensor, float] | None:
+    """``sum coeff * t`` over the nonzero terms as ``(tensor, factor)`` (the first coefficient
+    kept apart; the tensor is not to be modified), or None."""
     live = [(coeff, t) for coeff, t in terms if t is not None]
     if not live:
         return None
+    lead, first = live[0]
     if len(live) == 1:
-        coeff, t = live[0]
-        return t if coeff == 1.0 else torch.mul(t, coeff, out=arena.new(t.shape, t))
-    acc = torch.mul(live[0][1], live[0][0], out=arena.new(live[0][1].shape, live[0][1]))
-    for coeff, t in live[1:]:
-        acc.add_(t, alpha=coeff)
-    return acc
+        return first, lead
+    acc = torch.add(first, live[1][1], alpha=live[1][0] / lead, out=arena.new(first.shape, first))
+    for coeff, t in live[2:]:
+        acc.add_(t, alpha=coeff / lead)
+    return acc, lead
 
 
 def _activate(
@@ -208,36 +213,45 @@ def _activate(
     n: int,
     nd: int,
     arena: Arena,
+    stacked: bool,
 ) -> _Layer:
-    """The activation's buffer from the pre-activation values ``z[:, :n]`` and channels ``zc``."""
+    """The activation's buffer from the pre-activation values ``z[:, :n]`` and channels ``zc``
+    (``stacked``: the channels are the columns ``z[:, n:]``, scaled by ``s'`` in one operation)."""
     c_all = prog.n_channels
-    buf = arena.new((z.shape[0], n + c_all * nd), z)
-    s, saved = kernel.forward(z[:, :n], nd, buf[:, :n], prog.top, arena.new)
+    w = z.shape[0]
+    buf = arena.new((w, n + c_all * nd), z)
+    s, scale, saved = kernel.forward(z[:, :n], nd, buf[:, :n], prog.top, arena.new)
     s1 = s[1]
     prod = _Products(zc, arena)
-    p: dict[tuple[int, int], torch.Tensor] = {}
+    p: dict[tuple[int, int], tuple[torch.Tensor, float]] = {}
+    scaled = stacked and s1 is not None
+    if scaled:
+        torch.mul(s1.unsqueeze(1), z[:, n:].view(w, c_all, nd), out=buf[:, n:].view(w, c_all, nd))  # type: ignore[union-attr]
     for c in range(c_all):
         out = buf[:, n + c * nd : n + (c + 1) * nd]
         zcc = zc[c]
-        started = False
-        if zcc is not None and s1 is not None:
+        started = scaled
+        if not scaled and zcc is not None and s1 is not None:
             torch.mul(s1, zcc, out=out)
             started = True
         if c >= prog.n_first:
             for k, terms in prog.forward[c - prog.n_first][1]:
-                pk = _weighted_sum([(coeff, prod(chans)) for coeff, chans in terms], arena)
+                got = _weighted_sum([(coeff, prod(chans)) for coeff, chans in terms], arena)
                 sk = s[k]
-                if pk is None or sk is None:
+                if got is None or sk is None:
                     continue
-                p[(c, k)] = pk
+                p[(c, k)] = got
+                pk, value = got[0], got[1] * scale[k]
                 if started:
-                    out.addcmul_(sk, pk)
+                    out.addcmul_(sk, pk, value=value)
                 else:
                     torch.mul(sk, pk, out=out)
+                    if value != 1.0:
+                        out.mul_(value)
                     started = True
         if not started:
             out.zero_()
-    return _Layer(buf, zc, s, p, saved)
+    return _Layer(buf, zc, s, scale, p, saved, stacked)
 
 
 def _activation_backward(
@@ -248,60 +262,60 @@ def _activation_backward(
     are left as they are."""
     c_all = prog.n_channels
     gc = [g[:, n + c * nd : n + (c + 1) * nd] for c in range(c_all)]
-    s, zc, p = lyr.s, lyr.z, lyr.p
+    s, scale, zc, p = lyr.s, lyr.scale, lyr.z, lyr.p
     prod = _Products(zc, arena)
-    # Everything that reads the channel gradients before they are scaled in place.
-    acc0 = _dot([(gc[c], zc[c]) for c in range(c_all)], arena)  # sum_c G_c D_c z (times s'')
-    q = [(k, _dot([(gc[c], p.get((c, k))) for c in cs], arena)) for k, cs in prog.q_terms]
-    t: list[list[tuple[int, torch.Tensor]]] = []
+    # Everything that reads the channel gradients before they are scaled in place; each sum
+    # keeps its first coefficient apart (folded into the final addcmul).
+    acc0 = _dot([(gc[c], zc[c], 1.0) for c in range(c_all)], arena)  # sum_c G_c D_c z (times s'')
+    q = []
+    for k, cs in prog.q_terms:
+        pairs = [(gc[c], p[(c, k)][0], p[(c, k)][1]) for c in cs if (c, k) in p]
+        q.append((k, _dot(pairs, arena)))
+    t: list[list[tuple[int, tuple[torch.Tensor, float]]]] = []
     for j in range(c_all):
         tj = []
         if zc[j] is not None:
             for k, terms in prog.backward[j]:
-                acc = None
-                for c, coeff, rest in terms:
-                    r = prod(rest)
-                    if r is None:
-                        continue
-                    if acc is None:
-                        acc = _mul(gc[c], r, arena)
-                        if coeff != 1.0:
-                            acc.mul_(coeff)
-                    else:
-                        acc.addcmul_(gc[c], r, value=coeff)
-                if acc is not None and s[k] is not None:
-                    tj.append((k, acc))
+                got = _dot([(gc[c], prod(rest), coeff) for c, coeff, rest in terms], arena)
+                if got is not None and s[k] is not None:
+                    tj.append((k, got))
         t.append(tj)
     kernel.value_backward(g[:, :n], nd, lyr.saved)
     g0 = g[:, :nd]
     if acc0 is not None and s[2] is not None:
-        g0.addcmul_(s[2], acc0)
+        g0.addcmul_(s[2], acc0[0], value=scale[2])
     for k, qk in q:
         if qk is not None and s[k + 1] is not None:
-            g0.addcmul_(s[k + 1], qk)  # type: ignore[arg-type]
+            g0.addcmul_(s[k + 1], qk[0], value=scale[k + 1] * qk[1])  # type: ignore[arg-type]
     s1 = s[1]
+    if lyr.stacked and s1 is not None:
+        g[:, n:].view(g.shape[0], c_all, nd).mul_(s1.unsqueeze(1))
     for j in range(c_all):
         if zc[j] is None:
             continue
         if s1 is None:
             gc[j].zero_()
-        else:
+        elif not lyr.stacked:
             gc[j].mul_(s1)
-        for k, tk in t[j]:
-            gc[j].addcmul_(s[k], tk)  # type: ignore[arg-type]
+        for k, (tk, lead) in t[j]:
+            gc[j].addcmul_(s[k], tk, value=scale[k] * lead)  # type: ignore[arg-type]
 
 
-def _dot(pairs: Sequence[tuple[torch.Tensor, torch.Tensor | None]], arena: Arena) -> torch.Tensor | None:
-    """``sum g * z`` over the pairs with a nonzero ``z`` (``z`` may broadcast), or None."""
+def _dot(
+    terms: Sequence[tuple[torch.Tensor, torch.Tensor | None, float]], arena: Arena
+) -> tuple[torch.Tensor, float] | None:
+    """``sum coeff * g * z`` over the terms with a nonzero ``z`` (``z`` may broadcast) as
+    ``(tensor, factor)``, the first coefficient kept apart; or None."""
     acc: torch.Tensor | None = None
-    for gi, zi in pairs:
+    lead = 1.0
+    for gi, zi, coeff in terms:
         if zi is None:
             continue
         if acc is None:
-            acc = _mul(gi, zi, arena)
+            acc, lead = _mul(gi, zi, arena), coeff
         else:
-            acc.addcmul_(gi, zi)
-    return acc
+            acc.addcmul_(gi, zi, value=coeff / lead)
+    return None if acc is None else (acc, lead)
 
 
 class _FusedTaylor(torch.autograd.Function):
@@ -322,7 +336,7 @@ class _FusedTaylor(torch.autograd.Function):
         saved: list[_Layer] = []
         last = len(layers) - 1
         for i, (w, b) in enumerate(layers[1:], 1):
-            lyr = _activate(prog, kernel, z, zc, n, nd, arena)
+            lyr = _activate(prog, kernel, z, zc, n, nd, arena, i > 1)
             saved.append(lyr)
             if i < last:
                 z = torch.mm(w, lyr.a, out=arena.new((w.shape[0], lyr.a.shape[1]), lyr.a))

@@ -37,8 +37,9 @@ class Kernel:
 
     def forward(
         self, z: torch.Tensor, nd: int, out: torch.Tensor, top: int, new: New
-    ) -> tuple[list[torch.Tensor | None], Any]:
-        """Write ``s(z)`` into ``out``; return ``([None, s', s'', ...] on z[:, :nd], saved)``."""
+    ) -> tuple[list[torch.Tensor | None], list[float], Any]:
+        """Write ``s(z)`` into ``out``; return ``(s, scale, saved)`` with ``s^(k) = scale[k] s[k]``
+        on ``z[:, :nd]`` for ``k = 1..top`` (``s[0]`` unused, ``scale[1] = 1``, ``None``: zero)."""
         raise NotImplementedError
 
     def value_backward(self, grad: torch.Tensor, nd: int, saved: Any) -> None:
@@ -81,20 +82,26 @@ class _TanhKernel(Kernel):
         )  # 1 - t^2
         t2 = torch.mul(t, t, out=new(shape, t)) if top > 2 else None
         s: list[torch.Tensor | None] = [None]
-        for odd, c in _horner(top, self.inner, self.outer):
+        scale = [1.0]
+        for k, (odd, c) in enumerate(_horner(top, self.inner, self.outer), 1):
+            lead = c[-1]  # monic Horner in t^2; the leading coefficient is kept apart
             if len(c) == 1 and not odd:
-                s.append(base if c[0] == 1.0 else torch.mul(base, c[0], out=new(shape, t)))
-                continue
-            if len(c) == 1:  # c0 * t * base
-                s.append(torch.mul(base, t, out=new(shape, t)).mul_(c[0]))
-                continue
-            acc = torch.mul(t2, c[-1], out=new(shape, t)).add_(c[-2])  # type: ignore[arg-type]
-            for ci in reversed(c[:-2]):
-                acc.mul_(t2).add_(ci)  # type: ignore[arg-type]
-            if odd:
-                acc.mul_(t)
-            s.append(acc.mul_(base))
-        return s, t_all
+                if k == 1 and lead != 1.0:  # s' itself is used unscaled
+                    s.append(torch.mul(base, lead, out=new(shape, t)))
+                    lead = 1.0
+                else:
+                    s.append(base)
+            elif len(c) == 1:  # lead * t * base
+                s.append(torch.mul(base, t, out=new(shape, t)))
+            else:
+                acc = torch.add(t2, c[-2] / lead, out=new(shape, t))  # type: ignore[arg-type]
+                for ci in reversed(c[:-2]):
+                    acc.mul_(t2).add_(ci / lead)  # type: ignore[arg-type]
+                if odd:
+                    acc.mul_(t)
+                s.append(acc.mul_(base))
+            scale.append(lead)
+        return s, scale, t_all
 
     def value_backward(self, grad: torch.Tensor, nd: int, saved: Any) -> None:
         torch.ops.aten.tanh_backward.grad_input(grad, saved, grad_input=grad)
@@ -110,7 +117,7 @@ class _RuleKernel(Kernel):
 
     def forward(
         self, z: torch.Tensor, nd: int, out: torch.Tensor, top: int, new: New
-    ) -> tuple[list[torch.Tensor | None], Any]:
+    ) -> tuple[list[torch.Tensor | None], list[float], Any]:
         d = self.rule.derivatives(z[:, :nd], top)
         out[:, :nd].copy_(d.value)
         s: list[torch.Tensor | None] = [None, *(d.derivative(k) for k in range(1, top + 1))]
@@ -120,7 +127,7 @@ class _RuleKernel(Kernel):
             r = self.rule.derivatives(z[:, nd:], 1)
             out[:, nd:].copy_(r.value)
             s1_rest = r.derivative(1)
-        return s, (s[1], s1_rest)
+        return s, [1.0] * len(s), (s[1], s1_rest)
 
     def value_backward(self, grad: torch.Tensor, nd: int, saved: Any) -> None:
         s1, s1_rest = saved
