@@ -300,3 +300,17 @@ def test_fused_node_on_cuda_matches_the_cpu() -> None:
         grads.append([g.cpu() for g in torch.autograd.grad(loss, list(m.parameters()))])
     for a, b in zip(*grads, strict=True):
         assert (a - b).abs().max().item() <= 1e-10 * b.abs().max().item()
+
+
+def test_relu_fields_match_autograd_through_the_fused_node() -> None:
+    """ReLU: first derivatives as autograd gives them, higher ones identically zero."""
+    model = _model(2, "relu", n_out=1)
+    unknowns = list(model.unknowns)
+    x = torch.rand(17, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 3 - 1
+    plan = _plan(unknowns, [(1, 0), (0, 1), (2, 0), (1, 2)])
+    fused = TaylorEngine().evaluate_sets(model, {"d": (x, plan)}, unknowns)["d"]
+    ref = AutogradEngine().evaluate(model, x, plan, unknowns)
+    for f in plan.wanted:
+        assert _through_fused_node(fused[f])
+        assert torch.allclose(fused[f], ref[f], rtol=1e-12, atol=1e-14), f
+    assert fused[Field("u0", (1, 0))].abs().max() > 0
