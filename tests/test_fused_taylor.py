@@ -314,3 +314,24 @@ def test_relu_fields_match_autograd_through_the_fused_node() -> None:
         assert _through_fused_node(fused[f])
         assert torch.allclose(fused[f], ref[f], rtol=1e-12, atol=1e-14), f
     assert fused[Field("u0", (1, 0))].abs().max() > 0
+
+
+def test_pooled_buffers_survive_retained_and_interleaved_graphs() -> None:
+    """Per-term gradients with retain_graph=True (loss balancers) and two graphs alive at
+    once give autograd's gradients: no buffer of a live graph is handed out again."""
+    model = _model(2, n_out=1)
+    unknowns = list(model.unknowns)
+    params = list(model.parameters())
+    g = torch.Generator().manual_seed(7)
+    plan = _plan(unknowns, [(2, 0), (0, 1)])
+    xs = [torch.rand(9, 2, generator=g, dtype=torch.float64) for _ in range(2)]
+    field = Field("u0", (2, 0))
+    fused = [TaylorEngine().evaluate_sets(model, {"d": (x, plan)}, unknowns)["d"] for x in xs]
+    refs = [AutogradEngine().evaluate(model, x, plan, unknowns) for x in xs]
+    for f, r in zip(fused, refs, strict=True):
+        for loss_f, loss_r in [(f[field].square().sum(), r[field].square().sum())] * 2:
+            got = torch.autograd.grad(loss_f, params, retain_graph=True)
+            want = torch.autograd.grad(loss_r, params, retain_graph=True, allow_unused=True)
+            want = [torch.zeros_like(p) if w is None else w for p, w in zip(params, want, strict=True)]
+            for a, b in zip(got, want, strict=True):
+                assert (a - b).abs().max().item() <= RTOL * max(b.abs().max().item(), 1e-300)

@@ -359,12 +359,7 @@ class _FusedTaylor(torch.autograd.Function):
             )
         spec: _Spec = ctx.spec
         nd: int = ctx.nd
-        saved: list[_Layer] | None = ctx.layers
-        if saved is None:
-            raise RuntimeError(
-                "pinnopt's fused Taylor node frees its buffers after its backward pass: a second "
-                "backward through it (retain_graph=True) needs TaylorEngine(fused=False)"
-            )
+        saved: list[_Layer] = ctx.layers
         layers = _unpack(spec.biases, ctx.saved_tensors)
         prog = spec.program
         n = ctx.h.shape[0]
@@ -393,9 +388,7 @@ class _FusedTaylor(torch.autograd.Function):
             col = g[:, n + c * nd : n + (c + 1) * nd].sum(1)
             gw[:, axis] += col if spec.inv is None else col * spec.inv[axis]
         grads.append((gw, g[:, :n].sum(1) if b0 is not None else None))
-        WORKSPACE.give(g)
-        ctx.arena.release()
-        ctx.layers = ctx.arena = None
+        WORKSPACE.give(g)  # the forward's buffers go back with the graph (ctx.arena)
         out: list[torch.Tensor | None] = [None, None, None]
         for gw_, gb in reversed(grads):
             out.append(gw_)

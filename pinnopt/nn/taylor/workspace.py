@@ -5,7 +5,8 @@ buffer per layer, and the backward's gradients) have the same shapes at every st
 allocations of that size are returned to the operating system when freed and page-faulted
 back on first touch: measured 42,000 minor page faults and a quarter of the CPU time of a
 Burgers 5 x 100 step (12288 points, float32). The node therefore takes them from this pool and
-gives them back when its backward pass is done.
+gives them back when its graph is freed (the forward's buffers) or when its backward pass is
+done (the backward's temporaries).
 
 Only buffers handed back with :meth:`Workspace.give` are reused, so a buffer still referenced
 (a graph whose backward never ran) is never handed out twice. CUDA tensors are not pooled
@@ -14,12 +15,20 @@ Only buffers handed back with :meth:`Workspace.give` are reused, so a buffer sti
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 
 import torch
 
 Key = tuple[tuple[int, ...], torch.dtype, torch.device]
+
+
+def _numel(shape: Sequence[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
 
 
 class Workspace:
@@ -32,9 +41,10 @@ class Workspace:
         self._lock = threading.Lock()
 
     def take(self, shape: Sequence[int], like: torch.Tensor) -> torch.Tensor:
-        """An uninitialized contiguous tensor of ``shape`` with ``like``'s dtype and device."""
+        """An uninitialized contiguous tensor of ``shape`` with ``like``'s dtype and device
+        (pooled when it is a CPU tensor of at least :data:`MIN_BYTES`)."""
         key = (tuple(shape), like.dtype, like.device)
-        if like.device.type == "cpu":
+        if like.device.type == "cpu" and like.element_size() * _numel(shape) >= MIN_BYTES:
             with self._lock:
                 free = self._free.get(key)
                 if free:
@@ -47,7 +57,7 @@ class Workspace:
         """Hand buffers obtained from :meth:`take` back (the caller no longer uses them)."""
         with self._lock:
             for t in tensors:
-                if t is None or t.device.type != "cpu" or t.requires_grad:
+                if t is None or t.device.type != "cpu" or t.requires_grad or t.nbytes < MIN_BYTES:
                     continue
                 if self._bytes + t.nbytes > self.max_bytes:
                     self._free.clear()
@@ -62,15 +72,29 @@ class Workspace:
             self._bytes = 0
 
 
+MIN_BYTES = 1 << 20
+"""Smaller buffers are allocated afresh: the allocator reuses them without page faults, and
+the pool's bookkeeping would cost more than it saves (measured at Burgers 3 x 20)."""
+
 WORKSPACE = Workspace()
 """The pool of the fused node (``WORKSPACE.clear()`` frees its memory)."""
 
 
 class Arena(list):
-    """The buffers one call takes from :data:`WORKSPACE`, handed back together by :meth:`release`."""
+    """The buffers one call takes from :data:`WORKSPACE`, handed back together by :meth:`release`
+    or, at the latest, when the arena is garbage collected (the fused node keeps its forward's
+    arena on its autograd context: the buffers return to the pool when the graph is freed,
+    so a graph can be differentiated several times with ``retain_graph=True``)."""
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown: nothing to give back to
+            self.release()
 
     def new(self, shape: Sequence[int], like: torch.Tensor) -> torch.Tensor:
-        """A buffer of ``shape`` like ``like`` (kept until :meth:`release`)."""
+        """A buffer of ``shape`` like ``like`` (pooled and kept until :meth:`release` when it
+        holds at least :data:`MIN_BYTES` on a CPU; else a plain fresh tensor)."""
+        if like.device.type != "cpu" or _numel(shape) * like.element_size() < MIN_BYTES:
+            return torch.empty(shape, dtype=like.dtype, device=like.device)
         t = WORKSPACE.take(shape, like)
         self.append(t)
         return t
