@@ -107,15 +107,15 @@ def make_problem(case: Case) -> po.Problem:
 
 
 def pinnopt_setup(
-    case: Case, dtype: torch.dtype, seed: int = 0
+    case: Case, dtype: torch.dtype, seed: int = 0, device: str = "cpu"
 ) -> tuple[po.Problem, po.nn.PINN, dict[str, PointSet]]:
     """The problem, the network (pinnopt's MLP: Glorot normal, input scaling) and the points."""
     problem = make_problem(case)
     torch.manual_seed(seed)
     pinn, _ = build_model(problem, po.nn.MLP(width=case.width, depth=case.depth))
-    pinn = pinn.to(dtype)
+    pinn = pinn.to(dtype=dtype, device=device)
     g = torch.Generator().manual_seed(seed)
-    points = sample_points(problem, po.Collocation(interior=case.interior), g, dtype, torch.device("cpu"))
+    points = sample_points(problem, po.Collocation(interior=case.interior), g, dtype, torch.device(device))
     return problem, pinn, points
 
 
@@ -125,12 +125,13 @@ def pinnopt_runner(
     engine: DerivativeEngine | None = None,
     *,
     fused_adam: bool | None = None,
+    device: str = "cpu",
     **trainer: Any,
 ) -> Runner:
     """pinnopt's Trainer (default engine: ``AutoEngine``, as in ``po.solve``); ``trainer``
     options go to :class:`pinnopt.train.Trainer` (e.g. ``compile=True``)."""
-    problem, pinn, points = pinnopt_setup(case, dtype)
-    objective = build_objective(problem, engine or po.nn.AutoEngine()).to(dtype, torch.device("cpu"))
+    problem, pinn, points = pinnopt_setup(case, dtype, device=device)
+    objective = build_objective(problem, engine or po.nn.AutoEngine()).to(dtype, torch.device(device))
 
     def run(steps: int) -> None:
         phases = [po.optim.Adam(steps=steps, lr=1e-3, fused=fused_adam)]
@@ -139,9 +140,9 @@ def pinnopt_runner(
     return run
 
 
-def hand_runner(case: Case, dtype: torch.dtype) -> Runner:
+def hand_runner(case: Case, dtype: torch.dtype, device: str = "cpu") -> Runner:
     """A hand-written loop: nested reverse-mode autograd, one model call per point set."""
-    _, pinn, points = pinnopt_setup(case, dtype)
+    _, pinn, points = pinnopt_setup(case, dtype, device=device)
     net = copy.deepcopy(pinn.net)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     xi = points["interior"].x

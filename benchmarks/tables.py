@@ -119,6 +119,14 @@ def peers_table(results: Path = RESULTS) -> list[str]:
     return _peer_steps_lines(r) + _peer_error_lines(r)
 
 
+def _hand_goal(e: dict) -> str:
+    """`` (target >= xR: met)`` for a case with a target over the hand-written loop."""
+    t = e.get("hand_target")
+    if not t:
+        return ""
+    return f" (target >= x{t['required']:g}: {'met' if t['eager'] >= t['required'] else '**missed**'})"
+
+
 def _peer_steps_lines(r: dict) -> list[str]:
     res = r["results"]
     lines: list[str] = []
@@ -161,7 +169,9 @@ def _peer_steps_lines(r: dict) -> list[str]:
             "i.e. the hand-written loop's math and kernels, over the hand-written loop): "
             + ", ".join(f"{n} {_ratio(e['ratios'].get('pinnopt_autograd/hand'))}" for n, e in steps.items())
             + ". Default pinnopt over the hand-written loop: "
-            + ", ".join(f"{n} {_ratio(e['ratios'].get('pinnopt/hand'))}" for n, e in steps.items())
+            + ", ".join(
+                f"{n} {_ratio(e['ratios'].get('pinnopt/hand'))}{_hand_goal(e)}" for n, e in steps.items()
+            )
             + ".",
             "",
             f"Measured {cfg.get('date', r['created'][:10])}, {cfg.get('clock', 'wall')} clock, "
@@ -243,6 +253,18 @@ _ORDER_COLUMNS = [
 ]
 
 
+def _fused_top(r: dict) -> int:
+    """The highest order measured with the fused runner (2 before issue 18)."""
+    orders = [
+        int(o)
+        for res in r["results"].values()
+        if isinstance(res, dict) and "orders" in res
+        for o, row in res["orders"].items()
+        if "taylor_fused" in row["ms_per_step"]
+    ]
+    return max(orders, default=2)
+
+
 def derivative_table(results: Path = RESULTS, name: str = "derivative_order_cpu.json") -> list[str]:
     """Milliseconds per training step against the derivative order (nested autograd vs Taylor)."""
     path = results / name
@@ -255,7 +277,7 @@ def derivative_table(results: Path = RESULTS, name: str = "derivative_order_cpu.
         "",
         f"{cfg.get('model', '')}, {cfg.get('points', '')} points, residual `{cfg.get('residual', '')}`, "
         f"one step = {cfg.get('step', '')}; ms per step (median of rounds). The default path is the "
-        "fused Taylor node up to order 2 and the general Taylor path above.",
+        f"fused Taylor node up to order {_fused_top(r)} and the general Taylor path above.",
         "",
         "| dtype | order | "
         + " | ".join(f"{label} ms" for _, label in _ORDER_COLUMNS)

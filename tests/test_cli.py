@@ -17,7 +17,7 @@ import torch
 import pinnopt as po
 from pinnopt import problems
 from pinnopt.cli import build_parser, main
-from pinnopt.workflows.sources import cap_steps, load_problem, time_limit
+from pinnopt.workflows.sources import cap_steps, time_limit
 
 GOOD = """
 import sympy as sp

@@ -191,7 +191,9 @@ class GradientRunner(PhaseRunner):
             norm = torch.nn.utils.clip_grad_norm_(ctx.params, self.phase.clip_norm)
             ok = torch.isfinite(norm)
         opt.step()
-        return StepResult(lr, total, losses, stream.epoch_done, ok), 1, None
+        # Detached: the step's graph is freed here, not when the next step's result replaces
+        # this one (its buffers can serve the next step: see pinnopt.nn.taylor.workspace).
+        return StepResult(lr, total.detach(), losses.detach(), stream.epoch_done, ok), 1, None
 
     def observe(self, cost: float) -> None:
         if self.phase.schedule is not None:

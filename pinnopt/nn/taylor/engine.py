@@ -9,7 +9,7 @@ form derivatives. The cost grows with the number of channels, not with nested ba
 passes, so high orders are much cheaper than nested reverse mode; the result is the same
 function, differentiable with respect to the parameters by ordinary autograd.
 
-Plans of order <= 2 (most PDEs) take a fused path by default (:mod:`.fused`): the whole
+Plans of order <= 4 take a fused path by default (:mod:`.fused`): the whole
 network call is one autograd node with a hand-written backward, and the point sets of one
 objective evaluation are merged into as few calls as their channels allow (:mod:`.sets`).
 Higher orders use the general operations below.
@@ -34,6 +34,7 @@ from ..networks import MLPNet
 from ..norm import InputScaling
 from ..pinn import PINN
 from .activations import ActivationRule, default_rules
+from .fused import FUSED_MAX_ORDER
 from .plan import TaylorPlan
 from .sets import PlanChannels, Request, fused_sets
 
@@ -260,7 +261,7 @@ class TaylorEngine(DerivativeEngine):
             (``True``) or one product per channel (``False``); default: stacked on GPUs
             (fewer kernel launches; not yet measured on a GPU), per channel on CPUs (where the
             copy into the stacked buffer was measured slower). Applies to the unfused path.
-        fused: evaluate plans of order <= 2 through the fused node (:mod:`.fused`, default),
+        fused: evaluate plans of order <= 4 through the fused node (:mod:`.fused`, default),
             merging point sets in :meth:`evaluate_sets`. Its parameter gradients are exact, but
             it is differentiable once: ``fused=False`` for second derivatives with respect to
             the parameters (Hessian-vector products through the fields).
@@ -322,7 +323,7 @@ class TaylorEngine(DerivativeEngine):
         view = describe_mlp(model, self.rules) if (plan.steps and plan.max_order <= MAX_ORDER) else None
         if view is None:
             return self.fallback.evaluate(model, points, plan, unknowns, create_graph=create_graph)
-        if self._fusable(view) and plan.max_order <= 2 and not points.requires_grad:
+        if self._fusable(view) and plan.max_order <= FUSED_MAX_ORDER and not points.requires_grad:
             out, _ = self._fused(view, model, {"": (points, plan)}, unknowns, create_graph)
             return out[""]
         tp = self.taylor_plan(plan, points.shape[1])

@@ -4,11 +4,11 @@ The networks Taylor mode recognizes are pointwise (row ``i`` of the output depen
 ``i`` of the input only), so point sets can be concatenated and evaluated in one call without
 changing any field. :func:`fused_sets` groups the sets of one evaluation:
 
-- sets whose plans carry the same derivative channels (order <= 2) share one fused call;
+- sets whose plans carry the same derivative channels (order <= 4) share one fused call;
 - sets that need only values ride along in the largest such call as value-only rows (they
   take part in the value channel only), or, when no set needs derivatives, share one plain
   forward call;
-- everything else (orders > 2, points that require gradients) is returned to the caller.
+- everything else (orders > 4, points that require gradients) is returned to the caller.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import torch
 
 from ...symbolic.derivatives import DerivativePlan
 from ...symbolic.fields import Field
-from .fused import Order2Layout, fused_taylor2, kernel_for
+from .fused import FusedLayout, fused_taylor
+from .fused_kernels import kernel_for
 from .plan import TaylorPlan
 
 Request = tuple[torch.Tensor, DerivativePlan]
@@ -32,18 +33,18 @@ class PlanChannels:
 
     Attributes:
         plan: the channel plan (lower closure of the wanted multi-indices).
-        layout: its order-2 layout, or None when it needs higher orders.
+        layout: its fused layout, or None when it needs orders above the fused node's.
         fields: every field of the derivative plan with its channel (0: the value).
     """
 
     plan: TaylorPlan
-    layout: Order2Layout | None
+    layout: FusedLayout | None
     fields: tuple[tuple[Field, int], ...]
 
     @staticmethod
     def build(plan: DerivativePlan, tp: TaylorPlan) -> PlanChannels:
         fields = tuple((f, tp.position[f.orders]) for f in sorted(plan.wanted | plan.values, key=repr))
-        return PlanChannels(tp, Order2Layout.from_plan(tp), fields)
+        return PlanChannels(tp, FusedLayout.from_plan(tp), fields)
 
 
 def _cat(xs: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -64,7 +65,7 @@ def fused_sets(
     ``view`` is the :class:`~pinnopt.nn.taylor.engine.MLPView` of ``model`` (at least one
     hidden layer); ``channels`` returns the (cached) :class:`PlanChannels` of a plan.
     """
-    groups: dict[tuple, tuple[Order2Layout, list[str]]] = {}
+    groups: dict[tuple, tuple[FusedLayout, list[str]]] = {}
     info: dict[str, PlanChannels] = {}
     values: list[str] = []
     rest: dict[str, Request] = {}
@@ -86,7 +87,7 @@ def fused_sets(
             riders = values if k == 0 else []
             sizes = [requests[n][0].shape[0] for n in names + riders]
             nd = sum(sizes[: len(names)])
-            out_rows = fused_taylor2(
+            out_rows = fused_taylor(
                 view.linears,  # type: ignore[attr-defined]
                 kernel_for(view.rule),  # type: ignore[attr-defined]
                 layout,
@@ -95,9 +96,8 @@ def fused_sets(
                 _cat([requests[n][0] for n in names + riders]),
                 nd,
             )
-            # One split into (set, channel) blocks, each as its columns: one backward node each,
-            # no zero-filled gradient buffers.
-            blocks = _columns(out_rows, sizes + sizes[: len(names)] * layout.n_channels)
+            # One split of each output row into (set, channel) blocks: views, one backward node.
+            blocks = _rows(out_rows, sizes + sizes[: len(names)] * layout.n_channels)
             for s, n in enumerate(names):
                 fields = {}
                 for f, c in info[n].fields:
@@ -113,6 +113,14 @@ def fused_sets(
             for s, n in enumerate(values):
                 out[n] = {f: v_parts[s][unknowns.index(f.unknown)] for f in requests[n][1].values}
     return out, rest
+
+
+def _rows(t: torch.Tensor, sizes: Sequence[int]) -> list[tuple[torch.Tensor, ...]]:
+    """A feature-major ``(out, R)`` output split into column blocks of ``sizes``, each block as
+    its ``out`` rows (views)."""
+    rows = t.unbind(0) if t.shape[0] > 1 else (t.view(-1),)
+    parts = [r.split(list(sizes)) if len(sizes) > 1 else (r,) for r in rows]
+    return [tuple(p[s] for p in parts) for s in range(len(sizes))]
 
 
 def _columns(t: torch.Tensor, sizes: Sequence[int]) -> list[tuple[torch.Tensor, ...]]:
