@@ -31,7 +31,7 @@ import torch
 
 from pinnopt.nn import PINN, MLPNet
 from pinnopt.nn.taylor import TaylorEngine
-from pinnopt.nn.taylor.fused import FUSED_MAX_ORDER
+from pinnopt.nn.taylor.fused_layout import FUSED_MAX_ORDER
 from pinnopt.symbolic import AutogradEngine, DerivativeEngine, DerivativePlan, Field
 from pinnopt.validate.report import benchmark_report, write_json
 

@@ -18,7 +18,7 @@ from pinnopt.errors import ConfigError
 from pinnopt.losses import Objective, PointSet
 from pinnopt.nn import PINN, MLPNet
 from pinnopt.nn.taylor import AutoEngine, TaylorEngine
-from pinnopt.nn.taylor.fused import FusedLayout
+from pinnopt.nn.taylor.fused_layout import FusedLayout
 from pinnopt.symbolic import AutogradEngine, DerivativePlan, Field
 
 RTOL = 1e-12

@@ -34,7 +34,7 @@ from ..networks import MLPNet
 from ..norm import InputScaling
 from ..pinn import PINN
 from .activations import ActivationRule, default_rules
-from .fused import FUSED_MAX_ORDER
+from .fused_layout import FUSED_MAX_ORDER
 from .plan import TaylorPlan
 from .sets import PlanChannels, Request, fused_sets
 

@@ -27,7 +27,6 @@ derivatives with respect to the parameters).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,106 +35,15 @@ import torch
 from torch import nn
 
 from .fused_kernels import Kernel
-from .plan import TaylorPlan
+from .fused_layout import FusedLayout, Program, program_of
 from .workspace import WORKSPACE, Arena
-
-FUSED_MAX_ORDER = 4
-"""Highest derivative order of the fused node; higher orders take the unfused engine."""
-
-Groups = tuple[tuple[int, tuple[tuple[int, tuple[int, ...]], ...]], ...]
-
-
-@dataclass(frozen=True)
-class FusedLayout:
-    """The derivative channels of a plan of order <= :data:`FUSED_MAX_ORDER`, stacked after the value.
-
-    Channel ``c`` here is channel ``c + 1`` of the plan (the value is not a channel).
-
-    Attributes:
-        first_axes: the input coordinate of each first-order channel (channels ``0..F-1``).
-        groups: for each higher channel (``F..C-1``), its Faa di Bruno groups
-            ``((k, ((coeff, (channel, ...)), ...)), ...)``: the coefficient of ``s^(k)`` is
-            ``sum coeff * prod D_channel z``.
-        max_order: the highest order carried.
-    """
-
-    first_axes: tuple[int, ...]
-    groups: tuple[Groups, ...]
-    max_order: int
-
-    @property
-    def n_channels(self) -> int:
-        return len(self.first_axes) + len(self.groups)
-
-    @staticmethod
-    def from_plan(plan: TaylorPlan) -> FusedLayout | None:
-        """The layout of ``plan``, or None when it carries orders above :data:`FUSED_MAX_ORDER`."""
-        if plan.max_order > FUSED_MAX_ORDER:
-            return None
-        groups = tuple(
-            tuple(
-                (k, tuple((c, tuple(ch - 1 for ch in chans)) for c, chans in terms)) for k, terms in r.groups
-            )
-            for r in plan.rules
-        )
-        return FusedLayout(tuple(plan.first_axes), groups, plan.max_order)
-
-
-@dataclass(frozen=True)
-class _Program:
-    """The layout's operations, derived once: products to form and the backward's terms."""
-
-    n_first: int
-    n_channels: int
-    top: int  # the highest derivative of the activation needed (max order + 1)
-    forward: tuple[tuple[int, tuple[tuple[int, tuple[tuple[float, tuple[int, ...]], ...]], ...]], ...]
-    # for each k: the channels c with a term P_{c,k} (Q_k = sum_c G_c P_{c,k})
-    q_terms: tuple[tuple[int, tuple[int, ...]], ...]
-    # for each channel j: ((k, ((c, coeff, rest), ...)), ...): T_{k,j} = sum coeff G_c prod(rest)
-    backward: tuple[tuple[tuple[int, tuple[tuple[int, float, tuple[int, ...]], ...]], ...], ...]
-
-
-@functools.lru_cache(maxsize=64)
-def _program(layout: FusedLayout) -> _Program:
-    nf = len(layout.first_axes)
-    forward = []
-    q: dict[int, list[int]] = {}
-    back: dict[int, dict[int, dict[tuple[int, tuple[int, ...]], float]]] = {}
-    for i, groups in enumerate(layout.groups):
-        c = nf + i
-        fwd = []
-        for k, terms in groups:
-            fwd.append((k, tuple((float(coeff), chans) for coeff, chans in terms)))
-            q.setdefault(k, []).append(c)
-            for coeff, chans in terms:
-                for pos, j in enumerate(chans):
-                    rest = chans[:pos] + chans[pos + 1 :]
-                    slot = back.setdefault(j, {}).setdefault(k, {})
-                    slot[(c, rest)] = slot.get((c, rest), 0.0) + float(coeff)
-        forward.append((c, tuple(fwd)))
-    backward = tuple(
-        tuple(
-            (k, tuple((c, coeff, rest) for (c, rest), coeff in sorted(back[j][k].items())))
-            for k in sorted(back.get(j, {}))
-        )
-        for j in range(layout.n_channels)
-    )
-    return _Program(
-        nf,
-        layout.n_channels,
-        layout.max_order + 1,
-        tuple(forward),
-        tuple((k, tuple(cs)) for k, cs in sorted(q.items())),
-        backward,
-    )
-
 
 # -- the node ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Spec:
-    program: _Program
+    program: Program
     first_axes: tuple[int, ...]
     kernel: Kernel
     center: torch.Tensor | None
@@ -206,7 +114,7 @@ def _weighted_sum(
 
 
 def _activate(
-    prog: _Program,
+    prog: Program,
     kernel: Kernel,
     z: torch.Tensor,
     zc: list[torch.Tensor | None],
@@ -255,7 +163,7 @@ def _activate(
 
 
 def _activation_backward(
-    prog: _Program, kernel: Kernel, lyr: _Layer, g: torch.Tensor, n: int, nd: int, arena: Arena
+    prog: Program, kernel: Kernel, lyr: _Layer, g: torch.Tensor, n: int, nd: int, arena: Arena
 ) -> None:
     """Turn ``g`` (gradient of a layer's buffer) into the gradient of its pre-activations, in place
     (temporaries from ``arena``). Channels whose pre-activation is zero (``None``, at layer 0)
@@ -415,7 +323,7 @@ def fused_taylor(
         if layer.bias is not None:
             params.append(layer.bias)
     spec = _Spec(
-        _program(layout),
+        program_of(layout),
         layout.first_axes,
         kernel,
         center,

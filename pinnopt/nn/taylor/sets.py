@@ -20,8 +20,9 @@ import torch
 
 from ...symbolic.derivatives import DerivativePlan
 from ...symbolic.fields import Field
-from .fused import FusedLayout, fused_taylor
+from .fused import fused_taylor
 from .fused_kernels import kernel_for
+from .fused_layout import FusedLayout
 from .plan import TaylorPlan
 
 Request = tuple[torch.Tensor, DerivativePlan]
