@@ -60,17 +60,20 @@ def plot_history(trials: Sequence[Any], objective: str, path: Path, baseline: fl
 
 
 def plot_importance(study: Any, path: Path) -> Path | str:
-    """Optuna's fANOVA importance of each parameter as bars; a note (str) instead of a file
-    when it cannot be computed (fewer than two completed trials, a single parameter value)."""
+    """Optuna's importance of each parameter as bars: fANOVA when scikit-learn is installed,
+    else PED-ANOVA (numpy only); a note (str) instead of a file when it cannot be computed
+    (fewer than two completed trials, a single parameter value)."""
     import optuna
 
     done = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if len(done) < 2:
         return f"parameter importance needs at least 2 completed trials ({len(done)} completed)"
+    method, evaluator = _evaluator(optuna)
+    if evaluator is None:
+        return "parameter importance needs scikit-learn (fANOVA) or Optuna >= 3.6 (PED-ANOVA)"
     try:
-        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
         importances = optuna.importance.get_param_importances(study, evaluator=evaluator)
-    except (RuntimeError, ValueError, ZeroDivisionError) as exc:
+    except (RuntimeError, ValueError, ZeroDivisionError, ImportError) as exc:
         return f"parameter importance not computed: {exc}"
     if not importances:
         return "parameter importance not computed: no parameter varies"
@@ -78,10 +81,20 @@ def plot_importance(study: Any, path: Path) -> Path | str:
     fig = new_figure(figsize=(6, 0.5 * len(names) + 1.5), layout="constrained")
     ax = fig.subplots()
     ax.barh(names, [importances[n] for n in names], color="C0")
-    ax.set_xlabel("importance (fANOVA, share of the objective's variance)")
+    ax.set_xlabel(f"importance ({method})")
     ax.set_title(f"parameter importance ({len(done)} completed trials)")
     ax.set_xlim(0, 1)
     return _save(fig, path)
+
+
+def _evaluator(optuna: Any) -> tuple[str, Any]:
+    """fANOVA (the share of the objective's variance; needs scikit-learn), else PED-ANOVA."""
+    try:
+        import sklearn  # noqa: F401 - fANOVA's random forest
+    except ImportError:
+        ped = getattr(optuna.importance, "PedAnovaImportanceEvaluator", None)
+        return "PED-ANOVA", ped() if ped is not None else None
+    return "fANOVA, share of the objective's variance", optuna.importance.FanovaImportanceEvaluator(seed=0)
 
 
 def _positive(value: Any) -> bool:
