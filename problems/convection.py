@@ -66,15 +66,15 @@ def recommended() -> dict[str, Any]:
 def quick() -> dict[str, Any]:
     """A step budget of at most 3 minutes on one core (``pinnopt solve convection --quick``).
 
-    Periodic embedding, 10 windows of Adam 200 + L-BFGS 400 on 1024 points (recommended: 2048, 300 + 1000).
-    Measured rel L2 5.7e-02, 6.7e-02, 3.0e-02 (seeds 0, 1, 2; 3 x target 6e-02, **missed**),
-    at most 72 s of CPU on one thread: ``python -m benchmarks.quick convection --seeds 0 1
-    2``.
+    Periodic embedding, 10 windows of Adam 300 + L-BFGS 600 on 2048 points (recommended: 2048,
+    300 + 1000). Measured rel L2 2.6e-02, 2.6e-02, 3.3e-02 (seeds 0, 1, 2; 3 x target 6e-02),
+    at most 162 s of CPU on one thread: ``python -m benchmarks.quick convection --seeds 0 1
+    2``. Windows of 200 + 400 steps on 1024 points missed on seed 1 (6.7e-2).
     """
     return {
         "model": po.nn.MLP(width=48, depth=3, embedding=po.nn.PeriodicEmbedding(("x",))),
-        "collocation": po.Collocation(interior=1024, boundary=256),
-        "phases": [po.optim.Adam(steps=200, lr=2e-3), po.optim.LBFGS(steps=400)],
+        "collocation": po.Collocation(interior=2048, boundary=256),
+        "phases": [po.optim.Adam(steps=300, lr=2e-3), po.optim.LBFGS(steps=600)],
         "marching": po.Marching(windows=10),
         "dtype": "float64",
     }
