@@ -7,10 +7,13 @@ On a machine with CUDA it runs, in this order (each part can be skipped):
 2. ``speed``: steps/s of pinnopt (default engine) and the hand-written loop on the Burgers
    cases of :mod:`benchmarks.peers` (and DeepXDE when installed), on the GPU, alternating
    rounds, every round synchronized; pinnopt again with TF32 matrix products allowed
-   (``torch.backends.cuda.matmul.allow_tf32``), reported apart;
+   (``torch.backends.cuda.matmul.allow_tf32``) and with CUDA graphs
+   (``compile={"mode": "reduce-overhead"}``, small case only), reported apart;
 3. ``accuracy``: ``burgers``, ``poisson2d`` and ``allen_cahn`` with their recommended
    configuration on the GPU; each relative L2 error is compared with the stored CPU report
-   (``benchmarks/results/accuracy/<name>.json``): within 1.5x passes.
+   (``benchmarks/results/accuracy/<name>.json``): within 1.5x passes. Then burgers' recommended
+   configuration in float32, with ``po.Runtime(matmul_precision="high")`` (TF32) and without:
+   TF32 is worth adopting where it is faster (``speed``) and its error is within 1.5x.
 
 and writes ``benchmarks/results/gpu.json``. Without CUDA it is a dry run: it says what it
 would run and exits 0 without writing anything.
@@ -88,11 +91,16 @@ def speed_part(rounds: int, scale: float) -> dict[str, Any]:
             "pinnopt_tf32": _synced(_tf32(peers.pinnopt_runner(case, f32, device="cuda"))),
             "hand": _synced(peers.hand_runner(case, f32, device="cuda")),
         }
+        if name == "burgers_small":  # launch-bound: CUDA graphs through torch.compile
+            graphs = peers.pinnopt_runner(case, f32, device="cuda", compile={"mode": "reduce-overhead"})
+            graphs(1)  # compilation and graph capture, outside the timed rounds
+            runners["pinnopt_graphs"] = _synced(graphs)
         if have_dde:
             runners["deepxde"] = _synced(peers.deepxde_runner(case))
         steps = max(1, round(STEPS[name] * scale))
         rates = interleaved(runners, steps, rounds)
         pairs = [("pinnopt", "hand"), ("pinnopt_tf32", "pinnopt")]
+        pairs += [("pinnopt_graphs", "pinnopt")] if "pinnopt_graphs" in runners else []
         pairs += [("pinnopt", "deepxde"), ("hand", "deepxde")] if have_dde else []
         out[name] = {
             **case.describe(),
@@ -135,6 +143,30 @@ def accuracy_part(names: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def tf32_accuracy_part(name: str = "burgers") -> dict[str, Any]:
+    """``name``'s recommended configuration in float32 on the GPU, without and with TF32."""
+    import dataclasses
+
+    import pinnopt as po
+    from pinnopt import problems
+    from pinnopt.workflows.configured import run_configuration
+
+    out: dict[str, Any] = {}
+    for precision in ("highest", "high"):
+        options = {**problems.recommended(name), "dtype": "float32"}
+        runtime = options.get("runtime") or po.Runtime()
+        options["runtime"] = dataclasses.replace(runtime, matmul_precision=precision)
+        t0 = time.perf_counter()
+        result = run_configuration(problems.module(name).make_problem(), **options)
+        worst = max(m["rel_l2"] for m in result.validate().metrics.values())  # type: ignore[union-attr]
+        out[precision] = {"rel_l2": worst, "wall_s": time.perf_counter() - t0}
+        print(f"{name} float32, matmul_precision={precision}: rel L2 {worst:.3e}")
+    ratio = out["high"]["rel_l2"] / out["highest"]["rel_l2"]
+    out["tf32_error_ratio"] = ratio
+    out["passes"] = ratio <= ACCURACY_FACTOR
+    return {name: out}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument(
@@ -158,6 +190,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["speed"] = speed_part(args.rounds, 0.1 if args.quick else 1.0)
     if "accuracy" in args.parts and not args.quick:
         results["accuracy"] = accuracy_part(PROBLEMS)
+        results["accuracy_tf32"] = tf32_accuracy_part()
     results["command"] = " ".join(["python -m benchmarks.gpu", *(argv if argv is not None else sys.argv[1:])])
     results["date"] = time.strftime("%Y-%m-%d")
     from pinnopt.validate.report import benchmark_report, write_json

@@ -121,6 +121,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.device:
         resolve_device(args.device)  # fail before training starts
         runtime = dataclasses.replace(runtime, device=args.device)
+    if args.matmul_precision:
+        runtime = dataclasses.replace(runtime, matmul_precision=args.matmul_precision)
     kwargs["runtime"] = runtime
     if "tensorboard" in (args.log or ()):
         summary_writer()  # fail before a folder is created when tensorboard is missing

@@ -98,6 +98,12 @@ def build_parser(handlers: Mapping[str, Callable[[argparse.Namespace], int]]) ->
     )
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--dtype", default=None, choices=["float32", "float64"])
+    p.add_argument(
+        "--matmul-precision",
+        default=None,
+        choices=["highest", "high", "medium"],
+        help="float32 matrix products: high allows TF32 on NVIDIA GPUs (float32 runs only)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--out",

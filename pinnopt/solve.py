@@ -197,9 +197,10 @@ def solve(
         ranks = f" per rank, {ctx.world_size} ranks" if ctx else ""
         message = "solving %s on %s (%s): %d terms, %d points%s"
         log.info(message, problem.name, dev, dt, n_terms, n_points, ranks)
-    outcome = trainer.run()
+    with runtime.precision_scope():
+        outcome = trainer.run()
     bake(compiled.model)  # exact parameter bounds: keep the bounded values as plain parameters
-    config = _run_config(compiled, trainer, phases, stop, checkpoint, resume, ctx, runtime.compile)
+    config = _run_config(compiled, trainer, phases, stop, checkpoint, resume, ctx, runtime)
     if resumed_file is not None:
         config["resumed"] = {"file": str(resumed_file), "changed": trainer.resume_changes}
     history = trace.history() if trace is not None else None
@@ -246,6 +247,7 @@ def _identity(
         settings={
             "log_every": log_every,
             "device": str(dev),
+            "matmul_precision": runtime.matmul_precision,
             "stop": stop,
             "checkpoint": None
             if checkpoint is None
@@ -262,7 +264,7 @@ def _run_config(
     checkpoint: Checkpoint | None,
     resume: str | os.PathLike[str] | None,
     ctx: ddp.DistributedContext | None,
-    compile: Any,
+    runtime: Runtime,
 ) -> dict[str, Any]:
     """The JSON-ready configuration of a finished run (``Result.config``)."""
     problem = compiled.problem
@@ -282,7 +284,8 @@ def _run_config(
             "resumed_from": None if resume is None else str(Path(resume)),
             "run": {"id": trainer.run_id, "fingerprint": trainer.identity.hash if trainer.identity else None},
             "world_size": ctx.world_size if ctx else 1,
-            "compile": _compile_config(compile),
+            "compile": _compile_config(runtime.compile),
+            "matmul_precision": runtime.matmul_precision,
         }
     )
     partial = {u: [str(c) for c in cs] for u, cs in problem.unknown_coordinates.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ import torch
 
 from .compile.assemble import resolve_device
 from .domain.sampling import Collocation
-from .errors import ConfigError
+from .errors import ConfigError, PinnoptWarning
 from .train import Checkpoint, Criterion, Phase
 from .train import distributed as ddp
 from .train.phases import LBFGS, Adam
@@ -73,6 +74,13 @@ def placement(runtime: Runtime, dtype: torch.dtype) -> tuple[torch.device, ddp.D
             raise ConfigError(f"device={runtime.device!r} was requested but MPS is not available here")
         if dtype != torch.float32:
             raise ConfigError("device='mps' supports float32 only; pass dtype='float32'")
+    if runtime.matmul_precision is not None and dtype != torch.float32:
+        warnings.warn(
+            f"Runtime(matmul_precision={runtime.matmul_precision!r}) has no effect on a {dtype} run "
+            "(it sets the precision of float32 matrix products); recorded in the report",
+            PinnoptWarning,
+            stacklevel=3,
+        )
     if ctx is not None:
         dev = ddp.device_for(ctx, None if runtime.device is None else dev)
         ddp.init_process_group(ctx, dev)

@@ -3,7 +3,8 @@ divergence guard and the progress display (``po.Runtime``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,13 @@ class Runtime:
             check point on stderr otherwise (logger ``pinnopt.progress``: step, phase, loss,
             per-term losses, steps/s, time left); ``False``: nothing; ``None``: the bar on a
             terminal, nothing otherwise.
+        matmul_precision: float32 matrix products during training
+            (``torch.set_float32_matmul_precision``, restored afterwards): ``"highest"``
+            (full float32), ``"high"`` (TF32 on NVIDIA GPUs since Ampere), ``"medium"`` (also
+            bfloat16 where the backend offers it); default None leaves torch's setting alone.
+            Float32 runs only (a float64 run warns that it has no effect); measure before
+            adopting it (``python -m benchmarks.gpu``): derivatives of order two and more lose
+            digits quickly with 10-bit mantissas.
     """
 
     device: str | torch.device | None = None
@@ -42,6 +50,7 @@ class Runtime:
     distributed: bool | None = None
     guard: DivergenceGuard | None = None
     progress: bool | None = True
+    matmul_precision: str | None = None
 
     def __post_init__(self) -> None:
         if self.device is not None and not isinstance(self.device, (str, torch.device)):
@@ -60,3 +69,24 @@ class Runtime:
             raise ConfigError(f"Runtime(guard={self.guard!r}): expected po.optim.DivergenceGuard(...)")
         if self.progress is not None and not isinstance(self.progress, bool):
             raise ConfigError(f"Runtime(progress={self.progress!r}): expected True, False or None")
+        if self.matmul_precision not in (None, *MATMUL_PRECISIONS):
+            raise ConfigError(
+                f"Runtime(matmul_precision={self.matmul_precision!r}): expected one of "
+                f"{', '.join(map(repr, MATMUL_PRECISIONS))} or None (torch's current setting)"
+            )
+
+    @contextlib.contextmanager
+    def precision_scope(self) -> Iterator[None]:
+        """Apply ``matmul_precision`` for the duration of a ``with`` block, then restore."""
+        if self.matmul_precision is None:
+            yield
+            return
+        before = torch.get_float32_matmul_precision()
+        torch.set_float32_matmul_precision(self.matmul_precision)
+        try:
+            yield
+        finally:
+            torch.set_float32_matmul_precision(before)
+
+
+MATMUL_PRECISIONS = ("highest", "high", "medium")
