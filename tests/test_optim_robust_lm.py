@@ -196,9 +196,8 @@ def test_resume_with_a_robust_term_is_bit_for_bit(tmp_path: Path) -> None:
         return [po.optim.Adam(4, lr=1e-2), po.optim.LevenbergMarquardt(12)]
 
     whole = _solve("poisson", make())
-    first = _solve(
-        "poisson", make(), callbacks=[_interrupt_at(10)], checkpoint=po.callbacks.Checkpoint(tmp_path, every=3)
-    )
+    every3 = po.callbacks.Checkpoint(tmp_path, every=3)
+    first = _solve("poisson", make(), callbacks=[_interrupt_at(10)], checkpoint=every3)
     assert first.stop_reason is po.stop.StopReason.INTERRUPTED
     resumed = _solve("poisson", make(), resume=tmp_path)
     assert resumed.steps == whole.steps

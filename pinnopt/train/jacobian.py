@@ -121,7 +121,7 @@ class LeastSquares:
         self.robust: dict[str, WorstCaseRows] = {}
         for t in objective.terms:
             if isinstance(t, RobustTerm):
-                self.robust[t.name] = WorstCaseRows(t, model, self.engine, objective.unknowns, owner)
+                self.robust[t.name] = WorstCaseRows(t, model, self.engine, objective, owner)
             elif not _supported(t):
                 raise ConfigError(
                     f"{owner}: loss term {t.name!r} ({type(t).__name__}) is not a sum of squared "
@@ -209,12 +209,6 @@ class LeastSquares:
         )
         return [_residual(t, ev) for t in terms]
 
-    def _robust_unit(
-        self, term: str, name: str, x: torch.Tensor, data: dict[str, torch.Tensor], xi: torch.Tensor
-    ) -> list[torch.Tensor]:
-        """Unscaled residuals of robust term ``term``'s members on set ``name`` at ``x``, one ``xi``."""
-        return self.robust[term].unit(self.objective.scalars, name, x, data, xi)
-
     def _globals(self) -> list[torch.Tensor]:
         ev = Evaluation(
             self.model, {}, {}, self.engine, self.objective.unknowns, scalars=self.objective.scalars or None
@@ -260,7 +254,7 @@ class LeastSquares:
         scales = self._scales(points)
         got: dict[str, torch.Tensor] = {}
         for tname, wc in self.robust.items():
-            got[tname] = self._robust_vector(wc, params, points, at[tname])
+            got[tname] = wc.vector(params, points, self._robust_weight(tname), at[tname])
         for name in self.objective.point_set_names:
             ps = points[name]
             terms = [t for t in self.objective.terms if t.point_set == name and t.name not in self.robust]
@@ -276,31 +270,6 @@ class LeastSquares:
             got[t.name] = w[t.name] * g
         return torch.cat([got[t.name].reshape(-1) for t in self.objective.terms])
 
-    def _robust_vector(
-        self,
-        wc: WorstCaseRows,
-        params: dict[str, torch.Tensor],
-        points: Mapping[str, PointSet],
-        at: Selection,
-    ) -> torch.Tensor:
-        xi, coef = at
-        call = _Call(self.model, self._robust_unit)
-        blocks: dict[int, torch.Tensor] = {}
-        for name, (x, data, z) in wc.expanded(points, xi).items():
-
-            def one(
-                x: torch.Tensor, data: dict[str, torch.Tensor], z: torch.Tensor, name: str = name
-            ) -> list[torch.Tensor]:
-                rows = functional_call(
-                    call, params, (wc.name, name, x[None], {k: v[None] for k, v in data.items()}, z)
-                )
-                return [r[0] for r in rows]
-
-            for i, r in zip(wc.members(name), vmap(one)(x, data, z), strict=True):
-                blocks[i] = r
-        scales = wc.scales(points, self._robust_weight(wc.name), coef)
-        return torch.cat([blocks[i] * s.reshape(-1) for i, s in enumerate(scales)])
-
     # -- the Jacobian ------------------------------------------------------------------------------
     def jacobian(
         self, points: Mapping[str, PointSet], chunk: int = 2048, at: Mapping[str, Selection] | None = None
@@ -312,7 +281,8 @@ class LeastSquares:
         scales = self._scales(points)
         blocks: dict[str, torch.Tensor] = {}
         for tname, wc in self.robust.items():
-            blocks[tname] = self._robust_jacobian(wc, params, points, at[tname], chunk)
+            weight = self._robust_weight(tname)
+            blocks[tname] = wc.jacobian(params, points, weight, at[tname], chunk, self._flatten)
         for name in self.objective.point_set_names:
             ps = points[name]
             terms = [t for t in self.objective.terms if t.point_set == name and t.name not in self.robust]
@@ -338,37 +308,6 @@ class LeastSquares:
             for i, t in enumerate(glob_terms):
                 blocks[t.name] = w[t.name] * self._flatten(grads[i], 1)
         return torch.cat([blocks[t.name] for t in self.objective.terms])
-
-    def _robust_jacobian(
-        self,
-        wc: WorstCaseRows,
-        params: dict[str, torch.Tensor],
-        points: Mapping[str, PointSet],
-        at: Selection,
-        chunk: int,
-    ) -> torch.Tensor:
-        xi, coef = at
-        call = _Call(self.model, self._robust_unit)
-        blocks: dict[int, torch.Tensor] = {}
-        for name, (x, data, z) in wc.expanded(points, xi).items():
-
-            def one(
-                p: dict[str, torch.Tensor],
-                x: torch.Tensor,
-                data: dict[str, torch.Tensor],
-                z: torch.Tensor,
-                name: str = name,
-            ) -> list[torch.Tensor]:
-                rows = functional_call(
-                    call, p, (wc.name, name, x[None], {k: v[None] for k, v in data.items()}, z)
-                )
-                return [r[0] for r in rows]
-
-            per_point = vmap(jacrev(one), in_dims=(None, 0, 0, 0), chunk_size=chunk)(params, x, data, z)
-            for i, grads in zip(wc.members(name), per_point, strict=True):
-                blocks[i] = self._flatten(grads, x.shape[0])
-        scales = wc.scales(points, self._robust_weight(wc.name), coef)
-        return torch.cat([blocks[i] * s.reshape(-1)[:, None] for i, s in enumerate(scales)])
 
     def _flatten(self, grads: Mapping[str, torch.Tensor], n: int) -> torch.Tensor:
         cols = []

@@ -25,14 +25,15 @@ squared residuals (barriers, energies, custom terms) is refused with a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from torch import nn
+from torch.func import functional_call, jacrev, vmap
 
 from ..errors import ConfigError
-from ..losses import Evaluation, PointSet, ResidualTerm
+from ..losses import Evaluation, Objective, PointSet, ResidualTerm
 from ..robust import PGA, GridSearch, Max, RobustTerm, Sampling, Vertices
 
 Selection = tuple[torch.Tensor, torch.Tensor]
@@ -53,6 +54,18 @@ def _why_not(term: RobustTerm) -> str | None:
     return None
 
 
+class _Unit(nn.Module):
+    """Runs ``fn`` inside ``functional_call`` so that the model's parameters are swapped."""
+
+    def __init__(self, model: nn.Module, fn: Callable[..., Any]) -> None:
+        super().__init__()
+        self.model = model
+        self.fn = fn
+
+    def forward(self, *args: Any) -> Any:
+        return self.fn(*args)
+
+
 class WorstCaseRows:
     """The rows of one robust term in the residual vector (see the module docstring).
 
@@ -60,12 +73,12 @@ class WorstCaseRows:
         term: the robust term.
         model: the model (a parametric one takes ``xi`` as input).
         engine: the derivative engine of the functional (per-point) evaluations.
-        unknowns: the model's output names.
+        objective: the objective holding the term (unknowns, shared scalars).
         owner: the phase's name, for error messages.
     """
 
     def __init__(
-        self, term: RobustTerm, model: nn.Module, engine: Any, unknowns: Sequence[str], owner: str
+        self, term: RobustTerm, model: nn.Module, engine: Any, objective: Objective, owner: str
     ) -> None:
         why = _why_not(term)
         if why is not None:
@@ -75,7 +88,8 @@ class WorstCaseRows:
             )
         self.term = term
         self.group = term.evaluator
-        self.model, self.engine, self.unknowns, self.owner = model, engine, tuple(unknowns), owner
+        self.model, self.engine, self.objective, self.owner = model, engine, objective, owner
+        self.call = _Unit(model, self.unit)
         self.terms: tuple[ResidualTerm, ...] = tuple(term.terms)  # type: ignore[arg-type]
 
     @property
@@ -146,15 +160,59 @@ class WorstCaseRows:
         return out
 
     def unit(
-        self,
-        scalars: Mapping[str, Any],
-        name: str,
-        x: torch.Tensor,
-        data: Mapping[str, torch.Tensor],
-        xi: torch.Tensor,
+        self, name: str, x: torch.Tensor, data: Mapping[str, torch.Tensor], xi: torch.Tensor
     ) -> list[torch.Tensor]:
         """The unscaled residuals of the members on set ``name`` at points ``x`` for one ``xi``."""
-        return self.group.residuals_at(self.model, self.engine, self.unknowns, scalars, name, x, data, xi)
+        obj = self.objective
+        return self.group.residuals_at(self.model, self.engine, obj.unknowns, obj.scalars, name, x, data, xi)
+
+    def _one(self, name: str) -> Callable[..., list[torch.Tensor]]:
+        """``(params, x, data, xi) -> residuals`` at one point (for ``vmap``)."""
+
+        def one(
+            p: dict[str, torch.Tensor], x: torch.Tensor, data: dict[str, torch.Tensor], z: torch.Tensor
+        ) -> list[torch.Tensor]:
+            rows = functional_call(self.call, p, (name, x[None], {k: v[None] for k, v in data.items()}, z))
+            return [r[0] for r in rows]
+
+        return one
+
+    def vector(
+        self,
+        params: dict[str, torch.Tensor],
+        points: Mapping[str, PointSet],
+        weight: torch.Tensor,
+        at: Selection,
+    ) -> torch.Tensor:
+        """The rows as a function of ``params`` (model parameter name -> tensor, prefixed ``model.``)."""
+        xi, coef = at
+        blocks: dict[int, torch.Tensor] = {}
+        for name, (x, data, z) in self.expanded(points, xi).items():
+            rows = vmap(self._one(name), in_dims=(None, 0, 0, 0))(params, x, data, z)
+            blocks.update(zip(self.members(name), rows, strict=True))
+        scales = self.scales(points, weight, coef)
+        return torch.cat([blocks[i] * s.reshape(-1) for i, s in enumerate(scales)])
+
+    def jacobian(
+        self,
+        params: dict[str, torch.Tensor],
+        points: Mapping[str, PointSet],
+        weight: torch.Tensor,
+        at: Selection,
+        chunk: int,
+        flatten: Callable[[Mapping[str, torch.Tensor], int], torch.Tensor],
+    ) -> torch.Tensor:
+        """``d rows / d params`` with the selection ``at`` held fixed, from per-point gradients;
+        ``flatten(grads, n)`` turns the gradients of ``n`` rows into an ``(n, n_params)`` block."""
+        xi, coef = at
+        blocks: dict[int, torch.Tensor] = {}
+        for name, (x, data, z) in self.expanded(points, xi).items():
+            one = self._one(name)
+            per_point = vmap(jacrev(one), in_dims=(None, 0, 0, 0), chunk_size=chunk)(params, x, data, z)
+            for i, grads in zip(self.members(name), per_point, strict=True):
+                blocks[i] = flatten(grads, x.shape[0])
+        scales = self.scales(points, weight, coef)
+        return torch.cat([blocks[i] * s.reshape(-1)[:, None] for i, s in enumerate(scales)])
 
     def members(self, name: str) -> list[int]:
         """Indices of the members on point set ``name``."""
