@@ -13,7 +13,9 @@ from the start, each stopped by TimeLimit(seconds). A library problem name runs 
 recommended configuration (stopped at the same time) against LevenbergMarquardt with a
 3 x 20 tanh network and the recommended points and options. ``burgers_rar`` runs Burgers'
 recommended configuration against Adam(500) then LM on 4 x 20 tanh with RAR every 25 steps;
-``diffusion_inverse_clean`` the inverse problem with noise-free data. Writes
+``diffusion_inverse_clean`` the inverse problem with noise-free data. A problem with robust
+(worst-case) groups (``robust_design``) runs LM, and Adam(1000) then LM, on its recommended
+network and groups. Writes
 benchmarks/results/optimizers.json and prints a markdown table. Wall times on a shared machine
 are noisy: compare rows of one run only.
 """
@@ -92,6 +94,15 @@ def configs(name: str, seconds: float) -> tuple[po.Problem, dict[str, dict[str, 
     mod = importlib.import_module(f"problems.{name}")
     rec = dict(mod.recommended())
     rec["stop"] = stop
+    if "robust" in rec:  # worst-case terms at their maximizer; the recommended (parametric) network
+        return mod.make_problem(), {
+            "recommended": rec,
+            "lm": {**rec, "phases": [po.optim.LevenbergMarquardt(10**6)]},
+            "adam(1000)+lm": {
+                **rec,
+                "phases": [po.optim.Adam(1000, lr=3e-3), po.optim.LevenbergMarquardt(10**6)],
+            },
+        }
     lm = {**rec, "model": LM_MODEL, "phases": [po.optim.LevenbergMarquardt(10**6)]}
     return mod.make_problem(), {"recommended": rec, "lm (3 x 20)": lm}
 
@@ -120,6 +131,7 @@ def run(name: str, seconds: float) -> list[dict[str, Any]]:
                 "steps": res.steps,
                 "stop": res.stop_reason.name,
                 "parameter_rel_error": param_err,
+                "loss": float(res.history.loss[-1]),
                 "phases": [repr(p) for p in options["phases"]],
             }
         )

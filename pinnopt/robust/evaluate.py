@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..losses import Evaluation, ResidualTerm, Term
+from ..losses import Evaluation, PointSet, ResidualTerm, Term
 from ..losses.objective import derivative_plans
 from ..symbolic import DerivativePlan, Env
 from .parametric import ParametricNet
@@ -153,8 +153,10 @@ def _vectorizable(term: Term) -> bool:
     )
 
 
-def _row_losses(term: ResidualTerm, ev: Evaluation, k: int, batched: bool) -> torch.Tensor:
-    """Per-``xi`` mean squared residual, ``(k,)``, as :meth:`ResidualTerm.loss` computes it.
+def _row_residuals(
+    term: ResidualTerm, ev: Evaluation, k: int, batched: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Per-``xi`` residuals ``(k, N)`` and point weights (``(k, N)`` or None).
 
     ``batched``: the point set was repeated ``k`` times (parametric model): rows are blocks.
     Otherwise ``xi`` columns are ``(k, 1)`` and the residual broadcasts to ``(k, N)``, or
@@ -169,6 +171,12 @@ def _row_losses(term: ResidualTerm, ev: Evaluation, k: int, batched: bool) -> to
         if r.dim() == 1:
             r = r.unsqueeze(0)
         r = r.expand(k, r.shape[-1])
+    return r, w
+
+
+def _row_losses(term: ResidualTerm, ev: Evaluation, k: int, batched: bool) -> torch.Tensor:
+    """Per-``xi`` mean squared residual, ``(k,)``, as :meth:`ResidualTerm.loss` computes it."""
+    r, w = _row_residuals(term, ev, k, batched)
     if w is None:
         return (r * r).mean(-1)
     return (w * r * r).sum(-1) / w.sum(-1)
@@ -210,6 +218,34 @@ class GroupEvaluator:
             )
         return BoundGroup(self, ev)
 
+    def residuals_at(
+        self,
+        model: nn.Module,
+        engine: Any,
+        unknowns: Sequence[str],
+        scalars: Mapping[str, Any],
+        name: str,
+        x: torch.Tensor,
+        data: Mapping[str, torch.Tensor],
+        xi: torch.Tensor,
+    ) -> list[torch.Tensor]:
+        """The residuals of the group's terms on point set ``name`` at the points ``x`` for one
+        value ``xi`` (``(n,)``), from a fresh evaluation with ``engine``: a pure function of the
+        model's parameters, for ``torch.func`` transforms (per-point Jacobians). A parametric
+        model sees ``xi`` as input; the equations see it as scalars in either case."""
+        net = _WithXi(model, xi[None]) if self.parametric else model
+        over = {n: xi[i] for i, n in enumerate(self.names)}
+        ev = Evaluation(
+            net,
+            {name: PointSet(name, x, dict(data))},
+            {name: self.plans[name]},
+            engine,
+            unknowns,
+            scalars={**scalars, **over},
+            create_graph=True,
+        )
+        return [t.residual(ev) for t in self.terms if t.point_set == name]  # type: ignore[attr-defined]
+
 
 class BoundGroup:
     """A :class:`GroupEvaluator` attached to one outer evaluation."""
@@ -237,9 +273,9 @@ class BoundGroup:
         out = parts[0] if len(parts) == 1 else torch.cat(parts)
         return out.detach() if mode == "search" else out
 
-    def _values(self, xi: torch.Tensor, mode: str) -> torch.Tensor:
+    def _views(self, xi: torch.Tensor, mode: str) -> tuple[Evaluation, Any]:
+        """The evaluation at all rows of ``xi`` at once, and ``j -> `` the one at row ``j``."""
         g = self.group
-        k = xi.shape[0]
         if g.parametric:
             graph = self.ev.create_graph if mode == "loss" else mode == "search_grad"
             batched = _Batched(self.ev, g.plans, xi, g.names, create_graph=graph)
@@ -249,15 +285,20 @@ class BoundGroup:
             def single(j: int) -> Evaluation:
                 return _Batched(self.ev, g.plans, xi[j : j + 1], g.names, create_graph=graph)
 
-            vec: Evaluation = batched
-        else:
-            cols = {n: xi[:, j : j + 1] for j, n in enumerate(g.names)}
-            vec = ScalarView(self._shared(), cols, detach=mode != "loss")
+            return batched, single
+        cols = {n: xi[:, j : j + 1] for j, n in enumerate(g.names)}
 
-            def single(j: int) -> Evaluation:
-                one = {n: xi[j, i] for i, n in enumerate(g.names)}
-                return ScalarView(self._shared(), one, detach=mode != "loss")
+        def one(j: int) -> Evaluation:
+            return ScalarView(
+                self._shared(), {n: xi[j, i] for i, n in enumerate(g.names)}, detach=mode != "loss"
+            )
 
+        return ScalarView(self._shared(), cols, detach=mode != "loss"), one
+
+    def _values(self, xi: torch.Tensor, mode: str) -> torch.Tensor:
+        g = self.group
+        k = xi.shape[0]
+        vec, single = self._views(xi, mode)
         total: torch.Tensor | None = None
         for w, term in zip(g.weights, g.terms, strict=True):
             if _vectorizable(term):
@@ -267,3 +308,17 @@ class BoundGroup:
             total = w * losses if total is None else total + w * losses
         assert total is not None
         return total
+
+    def residuals(self, xi: torch.Tensor) -> list[torch.Tensor]:
+        """Each term's pointwise residuals at the rows of ``xi``, ``(K, N_t)`` (terms must be
+        :class:`~pinnopt.losses.ResidualTerm`), with the graph to the trainable parameters."""
+        k = xi.shape[0]
+        vec, single = self._views(xi, "loss")
+        out = []
+        for term in self.group.terms:
+            assert isinstance(term, ResidualTerm)
+            if _vectorizable(term):
+                out.append(_row_residuals(term, vec, k, self.group.parametric)[0])
+            else:
+                out.append(torch.stack([term.residual(single(j)) for j in range(k)]))
+        return out

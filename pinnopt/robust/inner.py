@@ -282,9 +282,19 @@ class Aggregate(abc.ABC):
     hard: bool = False
     """True when only the worst candidates matter (the term may drop the others)."""
 
+    least_squares: bool = False
+    """True when the aggregate is, at the current candidates, a convex combination of their
+    losses (:meth:`select`): a worst case (the maximizer), a mean, a CVaR. Then a group of
+    sums of squares stays a sum of squares, which Levenberg-Marquardt needs."""
+
     @abc.abstractmethod
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
         """The aggregated loss (0-d)."""
+
+    def select(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(indices, coefficients)`` with ``self(values) == sum_j c_j values[i_j]`` (the
+        selection held fixed: Danskin's envelope), or None when no such selection exists."""
+        return None
 
     def config(self) -> dict[str, Any]:
         """JSON-ready description."""
@@ -296,9 +306,13 @@ class Max(Aggregate):
     """The worst case: the largest loss over the candidates."""
 
     hard = True
+    least_squares = True
 
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
         return values.max()
+
+    def select(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return values.argmax().reshape(1), torch.ones(1, dtype=values.dtype, device=values.device)
 
 
 @dataclass(frozen=True)
@@ -332,9 +346,19 @@ class CVaR(Aggregate):
         if not (0 < self.alpha <= 1):
             raise ConfigError(f"CVaR(alpha={self.alpha!r}): expected a fraction in (0, 1]")
 
+    least_squares = True
+
+    def _count(self, values: torch.Tensor) -> int:
+        return max(1, math.ceil(self.alpha * values.numel() - 1e-9))
+
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
-        k = max(1, math.ceil(self.alpha * values.numel() - 1e-9))
-        return torch.topk(values, k).values.mean()
+        return torch.topk(values, self._count(values)).values.mean()
+
+    def select(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        k = self._count(values)
+        return torch.topk(values, k).indices, torch.full(
+            (k,), 1.0 / k, dtype=values.dtype, device=values.device
+        )
 
 
 @dataclass(frozen=True)
@@ -342,5 +366,13 @@ class Mean(Aggregate):
     """The mean over the candidates: "for every xi" on average (e.g. the physics of a
     parametric network over a :class:`GridSearch` of the set), not a worst case."""
 
+    least_squares = True
+
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
         return values.mean()
+
+    def select(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        k = values.numel()
+        return torch.arange(k, device=values.device), torch.full(
+            (k,), 1.0 / k, dtype=values.dtype, device=values.device
+        )

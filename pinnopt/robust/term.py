@@ -87,6 +87,7 @@ class RobustTerm(Term):
         self._pending: dict[str, Any] | None = None
         self._candidates: torch.Tensor | None = None
         self._worst: torch.Tensor | None = None
+        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
         self._count = 0  # loss evaluations
 
     @property
@@ -140,9 +141,24 @@ class RobustTerm(Term):
             direct = fixed is not None and (not self.aggregate.hard or fixed.shape[0] <= self.keep)
             self._candidates = fixed if direct else self.refresh(ev, ctx, bound)
         values = bound.values(self._candidates, "loss")
+        self._last = (self._candidates, values.detach())
         if direct:
             self._worst = _row(self._candidates, values.detach().argmax())
         return self.aggregate(values)
+
+    def selection(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(xi, c)``: the candidates (rows of ``xi``) and convex weights ``c`` whose
+        combination ``sum_j c_j L(xi_j)`` is the loss of the last evaluation, e.g. the
+        maximizer with weight 1 for :class:`Max` (see :meth:`Aggregate.select`). None before
+        the first evaluation or when the aggregate is no such combination (LogSumExp)."""
+        if self._last is None:
+            return None
+        cand, values = self._last
+        picked = self.aggregate.select(values)
+        if picked is None:
+            return None
+        index, coef = picked
+        return cand.index_select(0, index), coef
 
     def refresh(self, ev: Evaluation, ctx: SearchContext, bound: BoundGroup | None = None) -> torch.Tensor:
         """Search, and choose the candidates the loss uses until the next search.
@@ -241,8 +257,12 @@ class AtValues(Term):
             }
         return self._tensors[key]
 
+    def view(self, ev: Evaluation) -> Evaluation:
+        """``ev`` with the fixed scalars set (the wrapped term reads its values from it)."""
+        return ScalarView(ev, self._scalars(ev))
+
     def loss(self, ev: Evaluation) -> torch.Tensor:
-        return self.term.loss(ScalarView(ev, self._scalars(ev)))
+        return self.term.loss(self.view(ev))
 
     def on_step(self, step: int) -> None:
         self.term.on_step(step)

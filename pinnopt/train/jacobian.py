@@ -29,7 +29,9 @@ from ..errors import ConfigError
 from ..losses import Evaluation, Objective, PointSet, ResidualTerm
 from ..losses.constraint_terms import EqualityTerm
 from ..nn.norm import BatchNorm
+from ..robust import AtValues, RobustTerm
 from ..symbolic import DerivativeEngine, DerivativePlan, Field
+from .worst_case import Selection, WorstCaseRows
 
 
 class FuncEngine(DerivativeEngine):
@@ -82,24 +84,45 @@ class _Call(nn.Module):
 
 
 def _supported(term: Any) -> bool:
+    if isinstance(term, AtValues):
+        return isinstance(term.term, ResidualTerm) and _supported(term.term)
     if isinstance(term, ResidualTerm):
         return type(term).loss is ResidualTerm.loss
     return isinstance(term, EqualityTerm) and term.method == "penalty"
 
 
+def _base(term: Any) -> ResidualTerm:
+    """The residual term itself, or the one a nominal-value wrapper holds."""
+    return term.term if isinstance(term, AtValues) else term
+
+
+def _residual(term: Any, ev: Evaluation) -> torch.Tensor:
+    if isinstance(term, AtValues):
+        return term.term.residual(term.view(ev))
+    return term.residual(ev)
+
+
 class LeastSquares:
     """The residual vector ``R`` of ``objective`` for ``model`` and its Jacobian in ``params``.
 
+    Robust terms enter at their current maximizer (or the candidates of a mean / CVaR;
+    :mod:`pinnopt.train.worst_case`): the selection of the last :meth:`evaluate` (``at``),
+    held fixed in :meth:`vector`, :meth:`jacobian` and :meth:`operators`.
+
     Raises :class:`~pinnopt.errors.ConfigError` naming the first term that is not a sum of
-    squares (energies, barriers, regularizers, worst-case and augmented-Lagrangian terms,
+    squares (energies, barriers, regularizers, soft worst cases, augmented-Lagrangian terms,
     causal or self-adaptive weighting), and for models with batch-coupled layers.
     """
 
     def __init__(
         self, objective: Objective, model: nn.Module, params: Sequence[torch.Tensor], owner: str
     ) -> None:
+        self.engine = FuncEngine()
+        self.robust: dict[str, WorstCaseRows] = {}
         for t in objective.terms:
-            if not _supported(t):
+            if isinstance(t, RobustTerm):
+                self.robust[t.name] = WorstCaseRows(t, model, self.engine, objective, owner)
+            elif not _supported(t):
                 raise ConfigError(
                     f"{owner}: loss term {t.name!r} ({type(t).__name__}) is not a sum of squared "
                     "residuals, so it has no Jacobian for the Gauss-Newton model; train it with "
@@ -117,29 +140,54 @@ class LeastSquares:
         self.names = [ids[id(p)] for p in params]
         self.params = list(params)
         self.sizes = [p.numel() for p in params]
-        self.engine = FuncEngine()
         self.call = _Call(model, self._unit)
+        self.at: dict[str, Selection] = {}
+        """The robust terms' selections at the last :meth:`evaluate`."""
 
     @property
     def n_params(self) -> int:
         return sum(self.sizes)
 
     def rows(self, points: Mapping[str, PointSet]) -> int:
-        """The length of ``R``."""
-        return sum(len(points[t.point_set]) if t.point_set is not None else 1 for t in self.objective.terms)
+        """The length of ``R`` (estimated for robust terms that aggregate several candidates)."""
+        return sum(
+            self.robust[t.name].rows(points)
+            if t.name in self.robust
+            else len(points[t.point_set])
+            if t.point_set is not None
+            else 1
+            for t in self.objective.terms
+        )
 
     # -- values (the objective's own engine) --------------------------------------------------------
     def values(self, points: Mapping[str, PointSet]) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(R, per-term losses)`` at the current parameters, without a graph."""
+        """``(R, per-term losses)`` at the current parameters, without a graph (see :meth:`evaluate`)."""
+        r, losses, _ = self.evaluate(points)
+        return r, losses
+
+    def evaluate(
+        self, points: Mapping[str, PointSet]
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Selection]]:
+        """``(R, per-term losses, at)``: one evaluation of the objective (robust terms run their
+        inner search, as in the first-order path) and the robust terms' selections, also kept
+        in :attr:`at`. ``||R||^2`` is the weighted objective ``sum_t w_t L_t``."""
         obj = self.objective
         with torch.enable_grad():
             ev = obj.evaluation(self.model, points, create_graph=False)
             losses = obj.losses(ev).detach()
-            parts = [self._scaled(t, ev).detach() for t in obj.terms]
-        w = obj.weights.sqrt()
-        return torch.cat([wi * p.reshape(-1) for wi, p in zip(w, parts, strict=True)]), losses
+            at = {name: rows.selection() for name, rows in self.robust.items()}
+            parts = []
+            for t, wt in zip(obj.terms, obj.weights, strict=True):
+                if t.name in self.robust:
+                    parts.append(self.robust[t.name].values(ev, points, wt, at[t.name]).detach())
+                else:
+                    parts.append(wt.sqrt() * self._scaled(t, ev).detach().reshape(-1))
+        self.at = at
+        return torch.cat(parts), losses, at
 
     def _scaled(self, t: Any, ev: Evaluation) -> torch.Tensor:
+        if isinstance(t, AtValues):
+            return t.term.scaled_residual(t.view(ev))
         if isinstance(t, ResidualTerm):
             return t.scaled_residual(ev)
         return (0.5 * t.rho).sqrt() * t.value(ev.scalars).reshape(1)
@@ -148,7 +196,7 @@ class LeastSquares:
     def _unit(self, name: str, x: torch.Tensor, data: dict[str, torch.Tensor]) -> list[torch.Tensor]:
         """The unscaled residuals of the terms on set ``name`` at the points ``x``."""
         obj = self.objective
-        terms = [t for t in obj.terms if t.point_set == name]
+        terms = [t for t in obj.terms if t.point_set == name and t.name not in self.robust]
         plan = obj.plans[name]
         ev = Evaluation(
             self.model,
@@ -159,13 +207,17 @@ class LeastSquares:
             scalars=obj.scalars or None,
             create_graph=True,
         )
-        return [t.residual(ev) for t in terms]
+        return [_residual(t, ev) for t in terms]
 
     def _globals(self) -> list[torch.Tensor]:
         ev = Evaluation(
             self.model, {}, {}, self.engine, self.objective.unknowns, scalars=self.objective.scalars or None
         )
-        return [self._scaled(t, ev) for t in self.objective.terms if t.point_set is None]
+        return [
+            self._scaled(t, ev)
+            for t in self.objective.terms
+            if t.point_set is None and t.name not in self.robust
+        ]
 
     def _param_dict(self, flat: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if flat is None:
@@ -179,36 +231,63 @@ class LeastSquares:
         for wi, t in zip(w, self.objective.terms, strict=True):
             if t.point_set is not None:
                 ps = points[t.point_set]
-                out[t.name] = wi * t.point_scale(ps.data, len(ps), ps.x)
+                out[t.name] = wi * _base(t).point_scale(ps.data, len(ps), ps.x)
         return out
 
-    def vector(self, flat: torch.Tensor, points: Mapping[str, PointSet]) -> torch.Tensor:
-        """``R`` as a function of the flat parameters (for ``jvp``/``vjp``)."""
+    def _selection(self, at: Mapping[str, Selection] | None) -> Mapping[str, Selection]:
+        at = self.at if at is None else at
+        missing = [n for n in self.robust if n not in at]
+        if missing:
+            raise RuntimeError(f"{self.owner}: no selection of robust terms {missing}; call evaluate() first")
+        return at
+
+    def _robust_weight(self, name: str) -> torch.Tensor:
+        return self.objective.weights[self.objective.names.index(name)]
+
+    def vector(
+        self, flat: torch.Tensor, points: Mapping[str, PointSet], at: Mapping[str, Selection] | None = None
+    ) -> torch.Tensor:
+        """``R`` as a function of the flat parameters (for ``jvp``/``vjp``), the robust terms at
+        the selection ``at`` (default: that of the last :meth:`evaluate`)."""
+        at = self._selection(at)
         params = self._param_dict(flat)
         scales = self._scales(points)
         got: dict[str, torch.Tensor] = {}
+        for tname, wc in self.robust.items():
+            got[tname] = wc.vector(params, points, self._robust_weight(tname), at[tname])
         for name in self.objective.point_set_names:
             ps = points[name]
-            terms = [t for t in self.objective.terms if t.point_set == name]
+            terms = [t for t in self.objective.terms if t.point_set == name and t.name not in self.robust]
+            if not terms:
+                continue
             rows = functional_call(self.call, params, (name, ps.x, ps.data))
             for t, r in zip(terms, rows, strict=True):
                 got[t.name] = r * scales[t.name]
         glob = functional_call(_Call(self.model, self._globals), params, ())
-        glob_terms = [t for t in self.objective.terms if t.point_set is None]
+        glob_terms = [t for t in self.objective.terms if t.point_set is None and t.name not in self.robust]
         w = dict(zip(self.objective.names, self.objective.weights.sqrt(), strict=True))
         for t, g in zip(glob_terms, glob, strict=True):
             got[t.name] = w[t.name] * g
         return torch.cat([got[t.name].reshape(-1) for t in self.objective.terms])
 
     # -- the Jacobian ------------------------------------------------------------------------------
-    def jacobian(self, points: Mapping[str, PointSet], chunk: int = 2048) -> torch.Tensor:
-        """``dR/dtheta``, shape ``(rows, n_params)``, from batched per-point gradients."""
+    def jacobian(
+        self, points: Mapping[str, PointSet], chunk: int = 2048, at: Mapping[str, Selection] | None = None
+    ) -> torch.Tensor:
+        """``dR/dtheta``, shape ``(rows, n_params)``, from batched per-point gradients; robust
+        terms at the selection ``at`` (default: that of the last :meth:`evaluate`), held fixed."""
+        at = self._selection(at)
         params = self._param_dict()
         scales = self._scales(points)
         blocks: dict[str, torch.Tensor] = {}
+        for tname, wc in self.robust.items():
+            weight = self._robust_weight(tname)
+            blocks[tname] = wc.jacobian(params, points, weight, at[tname], chunk, self._flatten)
         for name in self.objective.point_set_names:
             ps = points[name]
-            terms = [t for t in self.objective.terms if t.point_set == name]
+            terms = [t for t in self.objective.terms if t.point_set == name and t.name not in self.robust]
+            if not terms:
+                continue
 
             def one(
                 p: dict[str, torch.Tensor], x: torch.Tensor, data: dict[str, torch.Tensor], name: str = name
@@ -221,7 +300,7 @@ class LeastSquares:
                 rows = self._flatten(grads, len(ps))
                 s = scales[t.name]
                 blocks[t.name] = rows * (s[:, None] if s.dim() else s)
-        glob_terms = [t for t in self.objective.terms if t.point_set is None]
+        glob_terms = [t for t in self.objective.terms if t.point_set is None and t.name not in self.robust]
         if glob_terms:
             call = _Call(self.model, self._globals)
             grads = jacrev(lambda p: functional_call(call, p, ()))(params)
@@ -246,13 +325,14 @@ class LeastSquares:
         return torch.cat([p.detach().reshape(-1) for p in self.params])
 
     def operators(
-        self, points: Mapping[str, PointSet]
+        self, points: Mapping[str, PointSet], at: Mapping[str, Selection] | None = None
     ) -> tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]:
-        """``(v -> J v, u -> J^T u)`` at the current parameters."""
+        """``(v -> J v, u -> J^T u)`` at the current parameters (robust terms at ``at``)."""
         theta = self.flat()
+        at = dict(self._selection(at))
 
         def fn(f: torch.Tensor) -> torch.Tensor:
-            return self.vector(f, points)
+            return self.vector(f, points, at)
 
         _, pullback = vjp(fn, theta)
 

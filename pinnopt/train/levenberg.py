@@ -23,6 +23,13 @@ gradients with one Jacobian-vector and one vector-Jacobian product per iteration
 
 Gauss-Newton is the fixed-damping case: ``lam`` never changes; a step that does not lower
 the loss is halved (backtracking along the Gauss-Newton direction) up to ``max_tries`` times.
+
+Robust (worst-case) terms enter ``R`` at the maximizer of their inner search
+(:mod:`pinnopt.train.worst_case`); every evaluation of ``R``, trial steps included, runs the
+search again, so ``F`` is always the objective's worst-case value, and ``J`` is taken with
+the maximizer of the current point held fixed. The cached ``(R, losses, maximizers)`` of the
+current point is checkpointed: recomputing it on resume would run one more search and move
+the search's warm starts.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from .batching import BatchStream, FullBatch
 from .jacobian import LeastSquares
 from .runners import PhaseRunner, RunnerContext, StepResult
 from .stop import StopReason
+from .worst_case import Selection
 
 if TYPE_CHECKING:  # pragma: no cover
     from .second_order import LevenbergMarquardt
@@ -88,10 +96,12 @@ class LMRunner(PhaseRunner):
         self.nu = 2.0
         self.n_iter = 0
         self.matrix_free = False
-        self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
-        """``(R, losses)`` at the current parameters, for the points and weights below."""
+        self._cache: tuple[torch.Tensor, torch.Tensor, dict[str, Selection]] | None = None
+        """``(R, losses, robust selections)`` at the current parameters, for the points and weights below."""
         self._key: tuple[int, ...] = ()
         self._weights = torch.zeros(0)
+        self._points: Mapping[str, PointSet] = {}
+        """The trainer's point sets as last seen (hooks replace entries in place)."""
 
     def start(self, points: Mapping[str, PointSet], lr_scale: float, *, fresh: bool) -> None:
         self.stream = BatchStream(FullBatch(), (), self.ctx.generator)
@@ -134,24 +144,25 @@ class LMRunner(PhaseRunner):
     ) -> tuple[StepResult | None, int, StopReason | None]:
         phase, ls = self.phase, self.ls
         evals = 0
-        key = tuple(id(points[n]) for n in ls.objective.point_set_names)
+        self._points = points
+        key = self._point_key(points)
         weights = ls.objective.weights
         if self._cache is not None and (key != self._key or not torch.equal(weights, self._weights)):
             self._cache = None  # new points (adaptive sampling) or weights (balancing)
         if self._cache is None:
-            self._cache = ls.values(points)
+            self._cache = ls.evaluate(points)
             self._key, self._weights = key, weights.clone()
             evals += 1
-        r = self._cache[0]
+        r, _, at = self._cache
         cost = float(torch.dot(r, r))
         if not math.isfinite(cost):
             return None, evals, StopReason.DIVERGED
         if self.matrix_free:
-            jv, jtu = ls.operators(points)
+            jv, jtu = ls.operators(points, at)
             g = jtu(r)
             a = d = None
         else:
-            jac = ls.jacobian(points, phase.chunk)
+            jac = ls.jacobian(points, phase.chunk, at)
             j64 = jac.to(torch.float64)
             a = j64.T @ j64
             g = j64.T @ r.to(torch.float64)
@@ -184,7 +195,7 @@ class LMRunner(PhaseRunner):
             rho, trial = -1.0, None
             if predicted > 0:
                 self._set(theta + step.to(theta.dtype))
-                trial = ls.values(points)
+                trial = ls.evaluate(points)
                 evals += 1
                 new_cost = float(torch.dot(trial[0], trial[0]))
                 rho = (cost - new_cost) / predicted if math.isfinite(new_cost) else -1.0
@@ -250,10 +261,26 @@ class LMRunner(PhaseRunner):
                 p.copy_(flat[offset : offset + n].view_as(p))
                 offset += n
 
+    def _point_key(self, points: Mapping[str, PointSet]) -> tuple[int, ...]:
+        names = (*self.ls.objective.point_set_names, *self._robust_sets)
+        return tuple(id(points[n]) for n in names)
+
+    @property
+    def _robust_sets(self) -> tuple[str, ...]:
+        return tuple(n for wc in self.ls.robust.values() for n in wc.group.point_sets)
+
     # -- checkpoints ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         assert self.stream is not None
-        opt = {"lam": self.lam, "nu": self.nu, "n_iter": self.n_iter}
+        opt: dict[str, Any] = {"lam": self.lam, "nu": self.nu, "n_iter": self.n_iter, "cache": None}
+        if self._cache is not None and self._point_key(self._points) == self._key:
+            r, losses, at = self._cache
+            opt["cache"] = {
+                "r": r.clone(),
+                "losses": losses.clone(),
+                "weights": self._weights.clone(),
+                "at": {name: {"xi": xi.clone(), "c": c.clone()} for name, (xi, c) in at.items()},
+            }
         return {"optimizer": opt, "schedule": {}, "stream": self.stream.state_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any], points: Mapping[str, PointSet]) -> None:
@@ -263,4 +290,13 @@ class LMRunner(PhaseRunner):
         self.nu = float(opt["nu"])
         self.n_iter = int(opt["n_iter"])
         self._cache = None
+        cache = opt.get("cache")
+        if cache is not None:  # the residuals of the restored parameters, as the run had them
+            dev = self.ls.objective.weights.device
+            at = {name: (v["xi"].to(dev), v["c"].to(dev)) for name, v in cache["at"].items()}
+            self._cache = (cache["r"].to(dev), cache["losses"].to(dev), at)
+            self._weights = cache["weights"].to(dev)
+            self._points = points
+            self._key = self._point_key(points)
+            self.ls.at = at
         self.stream.load_state_dict(state["stream"], points)
