@@ -44,7 +44,7 @@ import torch
 
 import pinnopt as po
 from pinnopt import problems
-from pinnopt.losses.hooks import TrainingHook
+from pinnopt.losses.hooks import TrainingHook, TrainingView
 from pinnopt.nn import norm as nm
 from pinnopt.validate.report import benchmark_report, write_json
 
@@ -77,32 +77,41 @@ def freeze(model: torch.nn.Module, x: torch.Tensor) -> None:
 
 
 class Variant(TrainingHook):
-    """Applies a variant's changes at the start of training and of the L-BFGS phase."""
+    """Applies a variant's changes at the start of training and of the L-BFGS phase.
+
+    A diagnosis, not a strategy: the variants switch norms to eval mode, freeze gamma and beta
+    and rewrite statistics, which the hook protocol's updates do not express, so the hook
+    reaches the model through the view's private ``_model`` (the functions below receive
+    the view)."""
 
     name = "batch-norm-variant"
 
     def __init__(self, start: Callable[[Any], None] | None, lbfgs: Callable[[Any], None] | None) -> None:
         self.start, self.lbfgs = start, lbfgs
 
-    def on_step(self, trainer: Any, step: int) -> None:
-        pass
+    def on_step(self, view: TrainingView) -> None:
+        return None
 
-    def on_train_start(self, trainer: Any) -> None:
+    def on_train_start(self, view: TrainingView) -> None:
         if self.start is not None:
-            self.start(trainer)
+            self.start(view)
 
-    def on_phase_start(self, trainer: Any, index: int) -> None:
-        if index == 1 and self.lbfgs is not None:
-            self.lbfgs(trainer)
-
-
-def _x(trainer: Any) -> torch.Tensor:
-    return trainer.points["interior"].x
+    def on_phase_start(self, view: TrainingView) -> None:
+        if view.phase_index == 1 and self.lbfgs is not None:
+            self.lbfgs(view)
 
 
-def _plain_start(trainer: Any) -> None:
-    identity_init(trainer.model, _x(trainer))
-    for layer in _layers(trainer.model):  # the identity for any input: no-norm Adam
+def _x(view: TrainingView) -> torch.Tensor:
+    return view.points["interior"].x
+
+
+def _model(view: TrainingView) -> torch.nn.Module:
+    return view._model
+
+
+def _plain_start(view: TrainingView) -> None:
+    identity_init(_model(view), _x(view))
+    for layer in _layers(_model(view)):  # the identity for any input: no-norm Adam
         layer.training = False
         layer.running_mean.copy_(layer.bias.detach())
         layer.running_var.copy_(layer.weight.detach() ** 2 - nm.EPS)
@@ -110,20 +119,20 @@ def _plain_start(trainer: Any) -> None:
         layer.bias.requires_grad_(False)
 
 
-def _plain_switch(trainer: Any) -> None:
-    for layer in _layers(trainer.model):
+def _plain_switch(view: TrainingView) -> None:
+    for layer in _layers(_model(view)):
         layer.training = True
         layer.weight.requires_grad_(True)
         layer.bias.requires_grad_(True)
-    identity_init(trainer.model, _x(trainer))
+    identity_init(_model(view), _x(view))
 
 
 VARIANTS: dict[str, tuple[Callable[[Any], None] | None, Callable[[Any], None] | None, float]] = {
-    "identity_init": (lambda t: identity_init(t.model, _x(t)), None, nm.EPS),
-    "freeze_lbfgs": (None, lambda t: freeze(t.model, _x(t)), nm.EPS),
+    "identity_init": (lambda t: identity_init(_model(t), _x(t)), None, nm.EPS),
+    "freeze_lbfgs": (None, lambda t: freeze(_model(t), _x(t)), nm.EPS),
     "identity_init+freeze_lbfgs": (
-        lambda t: identity_init(t.model, _x(t)),
-        lambda t: freeze(t.model, _x(t)),
+        lambda t: identity_init(_model(t), _x(t)),
+        lambda t: freeze(_model(t), _x(t)),
         nm.EPS,
     ),
     "eps_1e-2": (None, None, 1e-2),
@@ -139,7 +148,7 @@ def _solve(norm: str | None, seed: int, lbfgs: int = LBFGS, **kw: Any) -> Any:
         phases=[po.optim.Adam(steps=ADAM, lr=1e-2), po.optim.LBFGS(steps=lbfgs)],
         collocation=po.Collocation(128, boundary=2),
         log_every=10_000,
-        progress=False,
+        runtime=po.Runtime(progress=False),
         **kw,
     )
 
@@ -167,7 +176,7 @@ def variants(seeds: int) -> dict[str, Any]:
         saved, nm.EPS = nm.EPS, eps
         try:
             for seed in range(seeds):
-                runs.append(_summary(_solve(norm, seed, hooks=[hook] if hook else [])))
+                runs.append(_summary(_solve(norm, seed, callbacks=[hook] if hook else [])))
         finally:
             nm.EPS = saved
         errors = [r["rel_l2"] for r in runs]
@@ -189,16 +198,16 @@ def curves(seeds: int, lbfgs: int = 1500, every: int = 50) -> dict[str, Any]:
         for seed in range(seeds):
             points: list[tuple[int, float]] = []
 
-            def record(trainer: Any, step: int, points: list[tuple[int, float]] = points) -> None:
+            def record(view: TrainingView, step: int, points: list[tuple[int, float]] = points) -> None:
                 if step % every:
                     return
-                model = trainer.model
+                model = _model(view)
                 buffers = {
                     k: v.clone()
                     for k, v in model.state_dict().items()
                     if "running" in k or "num_batches" in k
                 }
-                with torch.no_grad(), nm.using_statistics(nm.shared_batch_statistics(model, _x(trainer))):
+                with torch.no_grad(), nm.using_statistics(nm.shared_batch_statistics(model, _x(view))):
                     pred = model(xs)[:, 0]
                 model.load_state_dict({**model.state_dict(), **buffers})
                 points.append((step, float(torch.linalg.norm(pred - exact) / torch.linalg.norm(exact))))
@@ -230,7 +239,7 @@ def issue(seeds: int, adam: int, lbfgs: int) -> dict[str, Any]:
                 seed=seed,
                 phases=[po.optim.Adam(steps=adam, lr=1e-3), po.optim.LBFGS(steps=lbfgs)],
                 log_every=10_000,
-                progress=False,
+                runtime=po.Runtime(progress=False),
             )
             times.append(time.perf_counter() - t0)
             errors.append(result.validate().rel_l2["u"])
