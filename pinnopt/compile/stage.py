@@ -47,7 +47,7 @@ ModelOption = ModelSpec | Parametric | nn.Module | None
 
 BATCH_NORM_WARNING = (
     "norm='batch': batch statistics couple the collocation points, and training is slower and "
-    "less accurate than without a norm (Poisson 1-D: 3.6x the error of no norm at equal budget, "
+    "less accurate than without a norm (Poisson 1-D: 6x the error of no norm at equal budget, "
     "53x with the default configuration; docs/normalization.md); norm='layer' or 'group' act "
     "on each point alone"
 )
