@@ -52,8 +52,8 @@ def quick() -> dict[str, Any]:
     20 x 4 sine network, 1500 points, exact Dirichlet values, 200 Adam then 150 float64
     Levenberg-Marquardt steps. Measured (``python -m benchmarks.quick helmholtz2d --seeds 0 1 2``,
     one thread): rel L2 8.9e-6, 4.2e-5, 1.0e-5 (seeds 0, 1, 2; 3 x target 3e-3, met) in at most
-    86 s of CPU. It replaces 64 x 3 sine, 1500 points, Adam 500 + L-BFGS 2000 (7.2e-4,
-    3.02e-3, 4.3e-4: seed 1 missed 3 x target by a hair; 171 s).
+    86 s of CPU (a scratch run of seed 3: 3.7e-5, 87 s). It replaces 64 x 3 sine, 1500 points,
+    Adam 500 + L-BFGS 2000 (7.2e-4, 3.02e-3, 4.3e-4: seed 1 missed 3 x target by a hair; 171 s).
     """
     return {
         "model": po.nn.MLP(width=20, depth=4, activation="sin"),
