@@ -1,6 +1,6 @@
 # pinnopt: the two commands of the README, and a few helpers.
 #   make run    set up .venv (CPU torch), solve the default problem (Burgers, its quick
-#               configuration: a step budget, about 5 minutes on one core), print its validation
+#               configuration: a step budget, under 2 minutes of CPU on one core), print its validation
 #   make test   set up .venv with the test tools, run ruff and the test suite
 #   make docs   the API reference from the docstrings (pdoc) in build/api/index.html
 # GPU users: install their CUDA build of torch into .venv first (see README), or set

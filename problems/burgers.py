@@ -64,22 +64,23 @@ def recommended() -> dict[str, Any]:
 
 
 def quick() -> dict[str, Any]:
-    """A step budget (``make run``, ``pinnopt solve burgers --quick``): 20 x 8 tanh, 5000 points,
-    1000 Adam + 3000 float64 L-BFGS steps.
+    """A step budget (``make run``, ``pinnopt solve burgers --quick``): 20 x 4 tanh, 2000 points,
+    500 Adam then 100 float64 Levenberg-Marquardt steps, with residual-based refinement (RAR:
+    the 100 worst of 10000 candidates join the interior points every 25 steps of LM).
 
-    20 x 8 tanh, 5000 interior points, 1000 Adam + 3500 float64 L-BFGS steps: a step budget,
-    not a time limit, so a quiet and a busy machine stop at the same step with the same error
-    (the 280 s time limit it replaces stopped after 2552-6000 steps depending on the load:
-    1.4e-2 after 2552 steps with two other training jobs running). Rel L2 2.4e-3, 1.0e-3 and
-    1.0e-3 (seeds 0, 1, 2): ``python -m benchmarks.quick burgers --seeds 0 1 2``. It takes
-    more than the 3 minutes of CPU the other quick configurations keep to (about 5 minutes);
-    1000 Adam + 3000 L-BFGS reached 4.5e-3 on seed 0, 4000 points with 4500 steps only 0.26,
-    and 2540 points gave 1.1e-3 on seed 0 but 0.67 on seed 1, so fewer steps or points are
-    not offered.
+    A step budget, not a time limit, so a quiet and a busy machine stop at the same step with
+    the same error. Measured (``python -m benchmarks.quick burgers --seeds 0 1 2``, float64,
+    one thread): rel L2 7.4e-4, 4.7e-4, 8.5e-4 (seeds 0, 1, 2; 3 x target 3e-3, met) in at
+    most 84 s of CPU; scratch runs gave 2.5e-4 and 3.2e-4 on seeds 3 and 4 (86 s). It replaces
+    20 x 8 tanh, 5000 points, 1000 Adam + 3500 L-BFGS (2.4e-3, 1.0e-3, 1.0e-3 on seeds 0-2,
+    but 341 s of CPU): on this front the points and LM's curvature, not the step count,
+    limit the accuracy (docs/optimizers.md, ``python -m benchmarks.optimizers --problems
+    burgers_rar``).
     """
     return {
-        "model": po.nn.MLP(width=20, depth=8),
-        "collocation": po.Collocation(interior=5000, boundary=80),
-        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=3500)],
+        "model": po.nn.MLP(width=20, depth=4),
+        "collocation": po.Collocation(interior=2000, boundary=80),
+        "phases": [po.optim.Adam(steps=500, lr=2e-3), po.optim.LevenbergMarquardt(steps=100)],
+        "strategies": [po.sample.RAR(every=25, add=100, candidates=10000, sets=["interior"], start=525)],
         "dtype": "float64",
     }

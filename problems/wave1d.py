@@ -59,14 +59,19 @@ def recommended() -> dict[str, Any]:
 def quick() -> dict[str, Any]:
     """A step budget of at most 3 minutes on one core (``pinnopt solve wave1d --quick``).
 
-    48 x 4 sine network, 1000 points, exact ends and initial value, Adam 1000 + L-BFGS 3000.
-    Measured rel L2 3.6e-03, 5.8e-03, 4.4e-03 (seeds 0, 1, 2; 3 x target 3e-03, **missed**), at
-    most 183 s of CPU on one thread: ``python -m benchmarks.quick wave1d --seeds 0 1 2``.
+    20 x 4 sine network, 1000 points, exact ends and initial value (``u_t(x, 0) = 0`` stays
+    soft), 200 Adam then 200 float64 Levenberg-Marquardt steps. Measured (``python -m
+    benchmarks.quick wave1d --seeds 0 1 2``, one thread): rel L2 3.7e-4, 4.3e-4, 7.3e-4 (seeds
+    0, 1, 2; 3 x target 3e-3, met) in at most 113 s of CPU; scratch runs of seeds 3 and 4 gave
+    1.2e-3 and 1.1e-3 (110 s). It replaces 48 x 4 sine, Adam 1000 + L-BFGS 3000 (3.6e-3,
+    5.8e-3, 4.4e-3: missed 3 x target; 183 s). LM needs the
+    sine network and the exact constraints here: on a 3 x 20 tanh soft-constraint network it
+    stalled at rel L2 1.87 (docs/optimizers.md); 500 Adam + 200 LM gave 7.0e-4, 8.0e-4, 5.8e-4.
     """
     return {
-        "model": po.nn.MLP(width=48, depth=4, activation="sin"),
+        "model": po.nn.MLP(width=20, depth=4, activation="sin"),
         "collocation": po.Collocation(interior=1000, boundary=200),
-        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LBFGS(steps=3000)],
+        "phases": [po.optim.Adam(steps=200, lr=1e-3), po.optim.LevenbergMarquardt(steps=200)],
         "hard_constraints": "where_possible",
         "dtype": "float64",
     }
