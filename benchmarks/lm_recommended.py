@@ -83,6 +83,12 @@ CANDIDATES: dict[str, Callable[[], dict[str, Any]]] = {
         "model": po.nn.MLP(width=20, depth=3),
         "phases": [po.optim.Adam(steps=1000, lr=2e-3), po.optim.LevenbergMarquardt(steps=150)],
     },
+    "laplace_disk": lambda: {
+        "phases": [po.optim.Adam(steps=100, lr=3e-3), po.optim.LevenbergMarquardt(steps=20)],
+    },
+    "poisson_lshape": lambda: {
+        "phases": [po.optim.Adam(steps=100, lr=3e-3), po.optim.LevenbergMarquardt(steps=20)],
+    },
     "klein_gordon": lambda: {
         "model": po.nn.MLP(width=20, depth=3),
         "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LevenbergMarquardt(steps=100)],
