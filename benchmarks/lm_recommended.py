@@ -80,22 +80,16 @@ def lm_config(name: str) -> dict[str, Any]:
 
 
 CANDIDATES: dict[str, Callable[[], dict[str, Any]]] = {
-    "poisson2d": lambda: {
-        "model": po.nn.MLP(width=20, depth=3),
-        "phases": [po.optim.Adam(steps=1000, lr=2e-3), po.optim.LevenbergMarquardt(steps=150)],
-    },
     "laplace_disk": lambda: {
         "phases": [po.optim.Adam(steps=100, lr=3e-3), po.optim.LevenbergMarquardt(steps=25)],
     },
     "poisson_lshape": lambda: {
         "phases": [po.optim.Adam(steps=100, lr=3e-3), po.optim.LevenbergMarquardt(steps=20)],
     },
-    "klein_gordon": lambda: {
-        "model": po.nn.MLP(width=20, depth=3),
-        "phases": [po.optim.Adam(steps=1000, lr=1e-3), po.optim.LevenbergMarquardt(steps=100)],
-    },
 }
-"""LM candidates not (yet) in a problem's ``recommended()``: options replacing the recommended ones."""
+"""LM configurations tried where the problem kept Adam + L-BFGS (they did not win every seed):
+options replacing the recommended ones. heat1d, poisson2d and klein_gordon switched; their
+``recommended()`` holds the LM configuration."""
 
 
 def _warm_up(problem: po.Problem, runs: dict[str, dict[str, Any]]) -> None:
