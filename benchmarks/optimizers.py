@@ -5,13 +5,18 @@
     python -m benchmarks.optimizers --problems poisson2d heat1d --seconds 120
     python -m benchmarks.optimizers --problems diffusion_inverse_clean --seconds 30
     python -m benchmarks.optimizers --problems burgers_rar --seconds 300
+    python -m benchmarks.optimizers --problems laplace_disk --match-recommended-time --append
+    python -m benchmarks.optimizers --runs adam+lbfgs adam+ssbfgs adam+ssbroyden --append
 
 ``poisson_sin`` is the issue's configuration: -lap u = 2 pi^2 sin(pi x) sin(pi y) on the unit
 square, soft u = 0 on the sides, 3 x 20 tanh, 2000 interior + 4 x 100 boundary points,
 float64, one thread; "adam+lbfgs" is Adam(1000) then L-BFGS, "lm" is LevenbergMarquardt
-from the start, each stopped by TimeLimit(seconds). A library problem name runs its
+from the start, "adam+ssbfgs" / "adam+ssbroyden" Adam(1000) then the dense self-scaled
+quasi-Newton phase, each stopped by TimeLimit(seconds). A library problem name runs its
 recommended configuration (stopped at the same time) against LevenbergMarquardt with a
-3 x 20 tanh network and the recommended points and options. ``burgers_rar`` runs Burgers'
+3 x 20 tanh network and the recommended points and options; ``--match-recommended-time``
+stops LM at the wall time the recommended run took (for those that end on their step budget
+before ``seconds``). ``burgers_rar`` runs Burgers'
 recommended configuration against Adam(500) then LM on 4 x 20 tanh with RAR every 25 steps;
 ``diffusion_inverse_clean`` the inverse problem with noise-free data. A problem with robust
 (worst-case) groups (``robust_design``) runs LM, and Adam(1000) then LM, on its recommended
@@ -70,6 +75,8 @@ def configs(name: str, seconds: float) -> tuple[po.Problem, dict[str, dict[str, 
         return poisson_sin(), {
             "adam+lbfgs": {**base, "phases": [po.optim.Adam(1000, lr=1e-3), po.optim.LBFGS(10**6)]},
             "lm": {**base, "phases": [po.optim.LevenbergMarquardt(10**6)]},
+            "adam+ssbfgs": {**base, "phases": [po.optim.Adam(1000, lr=1e-3), po.optim.SSBFGS(10**6)]},
+            "adam+ssbroyden": {**base, "phases": [po.optim.Adam(1000, lr=1e-3), po.optim.SSBroyden(10**6)]},
         }
     sys.path.insert(0, str(ROOT))
     if name == "burgers_rar":  # a front: LM between rounds of residual-based refinement
@@ -107,15 +114,32 @@ def configs(name: str, seconds: float) -> tuple[po.Problem, dict[str, dict[str, 
     return mod.make_problem(), {"recommended": rec, "lm (3 x 20)": lm}
 
 
-def run(name: str, seconds: float) -> list[dict[str, Any]]:
+def run(
+    name: str, seconds: float, labels: list[str] | None = None, match_first: bool = False
+) -> list[dict[str, Any]]:
+    """Solve ``name``'s runs (those in ``labels`` if given) one after the other.
+
+    With ``match_first`` the runs after the first stop once they trained as long as the first
+    one did (its training wall time, when it ended before ``seconds``, e.g. on its step
+    budget): equal time for a recommended configuration that finishes early.
+    """
     problem, runs = configs(name, seconds)
-    rows = []
+    if labels is not None:
+        unknown = sorted(set(labels) - set(runs))
+        if unknown:
+            raise SystemExit(f"{name}: no run(s) {unknown}; available: {sorted(runs)}")
+        runs = {k: v for k, v in runs.items() if k in labels}
+    rows: list[dict[str, Any]] = []
     for label, options in runs.items():
+        limit = seconds
+        if match_first and rows and "train_s" in rows[0]:
+            limit = min(seconds, rows[0]["train_s"])
+            options = {**options, "stop": po.stop.TimeLimit(limit)}
         t0 = time.perf_counter()
         try:
             res = po.solve(problem, seed=0, **options)
         except po.ConfigError as exc:
-            rows.append({"problem": name, "run": label, "error": str(exc)})
+            rows.append({"problem": name, "run": label, "error": str(exc), "seconds": limit})
             continue
         wall = time.perf_counter() - t0
         rel = res.validate().worst_rel_l2
@@ -128,8 +152,10 @@ def run(name: str, seconds: float) -> list[dict[str, Any]]:
                 "run": label,
                 "rel_l2": rel,
                 "wall_s": round(wall, 1),
+                "train_s": round(res.outcome.wall_time_s, 2),
                 "steps": res.steps,
                 "stop": res.stop_reason.name,
+                "seconds": limit,
                 "parameter_rel_error": param_err,
                 "loss": float(res.history.loss[-1]),
                 "phases": [repr(p) for p in options["phases"]],
@@ -137,6 +163,10 @@ def run(name: str, seconds: float) -> list[dict[str, Any]]:
         )
         logging.getLogger("benchmarks").info("%s %s: rel L2 %.3e in %.0f s", name, label, rel, wall)
     return rows
+
+
+def _secs(s: float) -> str:
+    return f"{s:.0f}" if s >= 10 else f"{s:.1f}"
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -151,7 +181,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['problem']} | {r['run']} | {r['rel_l2']:.2e} | "
             + (", ".join(f"{k} {v:.1e}" for k, v in r["parameter_rel_error"].items()) or "-")
-            + f" | {r['wall_s']:.0f} ({r.get('seconds', 0):.0f}) | {r['steps']} | {r['stop']} |"
+            + f" | {_secs(r['wall_s'])} ({_secs(r.get('seconds', 0))}) | {r['steps']} | {r['stop']} |"
         )
     return "\n".join(lines)
 
@@ -160,6 +190,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0, help="wall time of each run")
     parser.add_argument("--problems", nargs="+", default=["poisson_sin"])
+    parser.add_argument("--runs", nargs="+", help="only these runs of each problem (e.g. adam+ssbfgs)")
+    parser.add_argument(
+        "--match-recommended-time",
+        action="store_true",
+        help="stop the runs after the first (a library problem's recommended) at the wall time it took",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "optimizers.json")
     parser.add_argument("--append", action="store_true", help="add the rows to those already in --out")
     parser.add_argument("--table", action="store_true", help="only print the table of the rows in --out")
@@ -171,10 +207,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     rows = []
     for name in args.problems:
-        rows += run(name, args.seconds)
+        rows += run(name, args.seconds, args.runs, args.match_recommended_time)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    for r in rows:
-        r["seconds"] = args.seconds
     command = "python -m benchmarks.optimizers " + " ".join(sys.argv[1:] if argv is None else argv)
     runs = [{"command": command, "threads": 1}]
     if args.append and args.out.exists():

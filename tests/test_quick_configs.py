@@ -51,6 +51,10 @@ def test_every_problem_has_a_step_budgeted_quick_configuration(name: str) -> Non
     assert not _time_limits(config)
     budget = sum(p.steps for p in phases) * getattr(config.get("marching"), "windows", 1)
     full = problems.recommended(name)
+    if any(isinstance(p, po.optim.LevenbergMarquardt) for p in full["phases"]):
+        # One LM step builds a Jacobian (tens of L-BFGS steps of CPU), so step counts do not
+        # compare; the quick budget's CPU time is measured by benchmarks/quick.py instead.
+        return
     full_budget = sum(p.steps for p in full["phases"]) * getattr(full.get("marching"), "windows", 1)
     assert budget <= full_budget
 
