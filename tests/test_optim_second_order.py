@@ -226,3 +226,29 @@ def test_adaptive_points_between_levenberg_marquardt_steps() -> None:
     res = po.solve(ode_problem(), phases=[po.optim.LevenbergMarquardt(20)], strategies=[rar], **SOLVE)
     assert rar.updates == 4
     assert res.history.loss[-1] < 1e-3 * res.history.loss[0]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "phase",
+    [po.optim.LevenbergMarquardt(8), po.optim.LevenbergMarquardt(8, solver="cg"), po.optim.SSBFGS(8)],
+    ids=["lm", "lm-cg", "ssbfgs"],
+)
+def test_second_order_phases_on_cuda_follow_the_cpu(dtype: str, phase: po.optim.Phase) -> None:
+    runs = {
+        dev: po.solve(
+            ode_problem(),
+            phases=[po.optim.Adam(20, lr=1e-2), phase],
+            dtype=dtype,
+            log_every=5,
+            runtime=po.Runtime(device=dev, progress=False),
+            **SOLVE,
+        )
+        for dev in ("cpu", "cuda")
+    }
+    assert runs["cuda"].device.type == "cuda"
+    cpu, cuda = (float(r.history.loss[-1]) for r in (runs["cpu"], runs["cuda"]))
+    assert cuda < float(runs["cuda"].history.loss[20])  # the phase lowered the loss on the GPU
+    tol = 1e-5 if dtype == "float64" else 5e-2
+    assert cuda == pytest.approx(cpu, rel=tol, abs=1e-12)
