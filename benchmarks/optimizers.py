@@ -5,6 +5,7 @@
     python -m benchmarks.optimizers --problems poisson2d heat1d --seconds 120
     python -m benchmarks.optimizers --problems diffusion_inverse_clean --seconds 30
     python -m benchmarks.optimizers --problems burgers_rar --seconds 300
+    python -m benchmarks.optimizers --problems diffusion_reaction_lm --seconds 180 --append
 
 ``poisson_sin`` is the issue's configuration: -lap u = 2 pi^2 sin(pi x) sin(pi y) on the unit
 square, soft u = 0 on the sides, 3 x 20 tanh, 2000 interior + 4 x 100 boundary points,
@@ -15,7 +16,9 @@ recommended configuration (stopped at the same time) against LevenbergMarquardt 
 recommended configuration against Adam(500) then LM on 4 x 20 tanh with RAR every 25 steps;
 ``diffusion_inverse_clean`` the inverse problem with noise-free data. A problem with robust
 (worst-case) groups (``robust_design``) runs LM, and Adam(1000) then LM, on its recommended
-network and groups. Writes
+network and groups. ``diffusion_reaction_lm`` (a name of ``LM_ON_RECOMMENDED`` + ``_lm``) runs
+the recommended configuration against a short Adam warm-up then LM on the recommended network,
+hard constraints and dtype, with fewer points. Writes
 benchmarks/results/optimizers.json and prints a markdown table. Wall times on a shared machine
 are noisy: compare rows of one run only.
 """
@@ -42,6 +45,20 @@ ROOT = Path(__file__).resolve().parent.parent
 LM_MODEL = po.nn.MLP(width=20, depth=3)
 """The network of the library problems' LM runs: J^T J of the recommended (wider) networks
 costs seconds per step on one thread."""
+
+
+LM_ON_RECOMMENDED: dict[str, tuple[str, dict[str, Any]]] = {
+    "diffusion_reaction": (
+        "adam(300)+lm, 1000 points",
+        {
+            "collocation": po.Collocation(interior=1000, boundary=100),
+            "phases": [po.optim.Adam(300, lr=1e-3), po.optim.LevenbergMarquardt(10**6)],
+        },
+    ),
+}
+"""``<problem>_lm``: the recommended configuration against LM on the same network, hard
+constraints and dtype, with fewer points (a rows x rows system: ``solver="auto"`` solves
+with ``J J^T`` when there are fewer residuals than parameters)."""
 
 
 def poisson_sin() -> po.Problem:
@@ -91,6 +108,11 @@ def configs(name: str, seconds: float) -> tuple[po.Problem, dict[str, dict[str, 
             "recommended": base,
             "lm": {**base, "phases": [po.optim.LevenbergMarquardt(10**6)]},
         }
+    if name.endswith("_lm") and name[:-3] in LM_ON_RECOMMENDED:  # LM on the recommended network
+        mod = importlib.import_module(f"problems.{name[:-3]}")
+        rec = {**mod.recommended(), "stop": stop}
+        label, overrides = LM_ON_RECOMMENDED[name[:-3]]
+        return mod.make_problem(), {"recommended": rec, label: {**rec, **overrides}}
     mod = importlib.import_module(f"problems.{name}")
     rec = dict(mod.recommended())
     rec["stop"] = stop
