@@ -6,6 +6,7 @@
     python -m benchmarks.optimizers --problems diffusion_inverse_clean --seconds 30
     python -m benchmarks.optimizers --problems burgers_rar --seconds 300
     python -m benchmarks.optimizers --problems diffusion_reaction_lm --seconds 180 --append
+    python -m benchmarks.optimizers --problems helmholtz2d_lm --seconds 360 --append
 
 ``poisson_sin`` is the issue's configuration: -lap u = 2 pi^2 sin(pi x) sin(pi y) on the unit
 square, soft u = 0 on the sides, 3 x 20 tanh, 2000 interior + 4 x 100 boundary points,
@@ -16,9 +17,10 @@ recommended configuration (stopped at the same time) against LevenbergMarquardt 
 recommended configuration against Adam(500) then LM on 4 x 20 tanh with RAR every 25 steps;
 ``diffusion_inverse_clean`` the inverse problem with noise-free data. A problem with robust
 (worst-case) groups (``robust_design``) runs LM, and Adam(1000) then LM, on its recommended
-network and groups. ``diffusion_reaction_lm`` (a name of ``LM_ON_RECOMMENDED`` + ``_lm``) runs
-the recommended configuration against a short Adam warm-up then LM on the recommended network,
-hard constraints and dtype, with fewer points. Writes
+network and groups. ``diffusion_reaction_lm`` and ``helmholtz2d_lm`` (a key of
+``LM_ON_RECOMMENDED`` + ``_lm``) run the recommended configuration against (a short Adam
+warm-up then) LM on the recommended network, hard constraints and dtype, with fewer points.
+Writes
 benchmarks/results/optimizers.json and prints a markdown table. Wall times on a shared machine
 are noisy: compare rows of one run only.
 """
@@ -53,6 +55,13 @@ LM_ON_RECOMMENDED: dict[str, tuple[str, dict[str, Any]]] = {
         {
             "collocation": po.Collocation(interior=1000, boundary=100),
             "phases": [po.optim.Adam(300, lr=1e-3), po.optim.LevenbergMarquardt(10**6)],
+        },
+    ),
+    "helmholtz2d": (  # Adam(300) first did not lower the loss: LM from the start
+        "lm, 1000 points",
+        {
+            "collocation": po.Collocation(interior=1000, boundary=100),
+            "phases": [po.optim.LevenbergMarquardt(10**6)],
         },
     ),
 }
