@@ -7,6 +7,7 @@
     python -m benchmarks.optimizers --problems burgers_rar --seconds 300
     python -m benchmarks.optimizers --problems diffusion_reaction_lm --seconds 180 --append
     python -m benchmarks.optimizers --problems helmholtz2d_lm --seconds 360 --append
+    python -m benchmarks.optimizers --problems poisson2d_lm heat1d_lm klein_gordon_lm --seconds 60 --append
 
 ``poisson_sin`` is the issue's configuration: -lap u = 2 pi^2 sin(pi x) sin(pi y) on the unit
 square, soft u = 0 on the sides, 3 x 20 tanh, 2000 interior + 4 x 100 boundary points,
@@ -17,7 +18,7 @@ recommended configuration (stopped at the same time) against LevenbergMarquardt 
 recommended configuration against Adam(500) then LM on 4 x 20 tanh with RAR every 25 steps;
 ``diffusion_inverse_clean`` the inverse problem with noise-free data. A problem with robust
 (worst-case) groups (``robust_design``) runs LM, and Adam(1000) then LM, on its recommended
-network and groups. ``diffusion_reaction_lm`` and ``helmholtz2d_lm`` (a key of
+network and groups. ``diffusion_reaction_lm``, ``helmholtz2d_lm``... (a key of
 ``LM_ON_RECOMMENDED`` + ``_lm``) run the recommended configuration against (a short Adam
 warm-up then) LM on the recommended network, hard constraints and dtype, with fewer points.
 Writes
@@ -64,6 +65,16 @@ LM_ON_RECOMMENDED: dict[str, tuple[str, dict[str, Any]]] = {
             "phases": [po.optim.LevenbergMarquardt(10**6)],
         },
     ),
+    **{  # the 60 s wins of the 3 x 20 rows, again on the recommended network
+        name: (
+            "lm, 1000 points",
+            {
+                "collocation": po.Collocation(interior=1000, boundary=100),
+                "phases": [po.optim.LevenbergMarquardt(10**6)],
+            },
+        )
+        for name in ("poisson2d", "heat1d", "klein_gordon")
+    },
 }
 """``<problem>_lm``: the recommended configuration against LM on the same network, hard
 constraints and dtype, with fewer points (a rows x rows system: ``solver="auto"`` solves
