@@ -8,6 +8,7 @@
     python -m benchmarks.optimizers --problems diffusion_reaction_lm --seconds 180 --append
     python -m benchmarks.optimizers --problems helmholtz2d_lm --seconds 360 --append
     python -m benchmarks.optimizers --problems poisson2d_lm heat1d_lm klein_gordon_lm --seconds 60 --append
+    python -m benchmarks.optimizers --problems wave1d_lm --seconds 600 --append
 
 ``poisson_sin`` is the issue's configuration: -lap u = 2 pi^2 sin(pi x) sin(pi y) on the unit
 square, soft u = 0 on the sides, 3 x 20 tanh, 2000 interior + 4 x 100 boundary points,
@@ -63,6 +64,14 @@ LM_ON_RECOMMENDED: dict[str, tuple[str, dict[str, Any]]] = {
         {
             "collocation": po.Collocation(interior=1000, boundary=100),
             "phases": [po.optim.LevenbergMarquardt(10**6)],
+        },
+    ),
+    "wave1d": (  # 800 fixed points for 12737 parameters overfit: new points every 10 LM steps
+        "lm, 800 points, resample every 10",
+        {
+            "collocation": po.Collocation(interior=800, boundary=100),
+            "phases": [po.optim.LevenbergMarquardt(10**6)],
+            "strategies": [po.sample.Resample(every=10, sets=["interior"])],
         },
     ),
     **{  # the 60 s wins of the 3 x 20 rows, again on the recommended network
