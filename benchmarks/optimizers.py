@@ -7,6 +7,10 @@
     python -m benchmarks.optimizers --problems burgers_rar --seconds 300
     python -m benchmarks.optimizers --problems laplace_disk --match-recommended-time --append
     python -m benchmarks.optimizers --runs adam+lbfgs adam+ssbfgs adam+ssbroyden --append
+    python -m benchmarks.optimizers --problems diffusion_reaction_lm --seconds 180 --append
+    python -m benchmarks.optimizers --problems helmholtz2d_lm --seconds 360 --append
+    python -m benchmarks.optimizers --problems poisson2d_lm heat1d_lm klein_gordon_lm --seconds 60 --append
+    python -m benchmarks.optimizers --problems wave1d_lm --seconds 600 --append
 
 ``poisson_sin`` is the issue's configuration: -lap u = 2 pi^2 sin(pi x) sin(pi y) on the unit
 square, soft u = 0 on the sides, 3 x 20 tanh, 2000 interior + 4 x 100 boundary points,
@@ -20,7 +24,10 @@ before ``seconds``). ``burgers_rar`` runs Burgers'
 recommended configuration against Adam(500) then LM on 4 x 20 tanh with RAR every 25 steps;
 ``diffusion_inverse_clean`` the inverse problem with noise-free data. A problem with robust
 (worst-case) groups (``robust_design``) runs LM, and Adam(1000) then LM, on its recommended
-network and groups. Writes
+network and groups. ``diffusion_reaction_lm``, ``helmholtz2d_lm``... (a key of
+``LM_ON_RECOMMENDED`` + ``_lm``) run the recommended configuration against (a short Adam
+warm-up then) LM on the recommended network, hard constraints and dtype, with fewer points.
+Writes
 benchmarks/results/optimizers.json and prints a markdown table. Wall times on a shared machine
 are noisy: compare rows of one run only.
 """
@@ -42,11 +49,51 @@ import torch
 import pinnopt as po
 
 from .common import RESULTS
+from .lm_recommended import BEFORE
 
 ROOT = Path(__file__).resolve().parent.parent
 LM_MODEL = po.nn.MLP(width=20, depth=3)
 """The network of the library problems' LM runs: J^T J of the recommended (wider) networks
 costs seconds per step on one thread."""
+
+
+LM_ON_RECOMMENDED: dict[str, tuple[str, dict[str, Any]]] = {
+    "diffusion_reaction": (
+        "adam(300)+lm, 1000 points",
+        {
+            "collocation": po.Collocation(interior=1000, boundary=100),
+            "phases": [po.optim.Adam(300, lr=1e-3), po.optim.LevenbergMarquardt(10**6)],
+        },
+    ),
+    "helmholtz2d": (  # Adam(300) first did not lower the loss: LM from the start
+        "lm, 1000 points",
+        {
+            "collocation": po.Collocation(interior=1000, boundary=100),
+            "phases": [po.optim.LevenbergMarquardt(10**6)],
+        },
+    ),
+    "wave1d": (  # 800 fixed points for 12737 parameters overfit: new points every 10 LM steps
+        "lm, 800 points, resample every 10",
+        {
+            "collocation": po.Collocation(interior=800, boundary=100),
+            "phases": [po.optim.LevenbergMarquardt(10**6)],
+            "strategies": [po.sample.Resample(every=10, sets=["interior"])],
+        },
+    ),
+    **{  # the 60 s wins of the 3 x 20 rows, again on the recommended network
+        name: (
+            "lm, 1000 points",
+            {
+                "collocation": po.Collocation(interior=1000, boundary=100),
+                "phases": [po.optim.LevenbergMarquardt(10**6)],
+            },
+        )
+        for name in ("poisson2d", "heat1d", "klein_gordon")
+    },
+}
+"""``<problem>_lm``: the recommended configuration against LM on the same network, hard
+constraints and dtype, with fewer points (a rows x rows system: ``solver="auto"`` solves
+with ``J J^T`` when there are fewer residuals than parameters)."""
 
 
 def poisson_sin() -> po.Problem:
@@ -60,6 +107,14 @@ def poisson_sin() -> po.Problem:
         exact=exact,
         name="poisson_sin",
     )
+
+
+def _recommended(name: str, mod: Any) -> dict[str, Any]:
+    """The recommended configuration the rows compare against: for problems that switched to
+    Levenberg-Marquardt after these rows were measured (heat1d, poisson2d, klein_gordon), their
+    previous Adam + L-BFGS one (``benchmarks.lm_recommended.BEFORE``), so a rerun compares the
+    same arms."""
+    return BEFORE[name]() if name in BEFORE else dict(mod.recommended())
 
 
 def configs(name: str, seconds: float) -> tuple[po.Problem, dict[str, dict[str, Any]]]:
@@ -98,9 +153,13 @@ def configs(name: str, seconds: float) -> tuple[po.Problem, dict[str, dict[str, 
             "recommended": base,
             "lm": {**base, "phases": [po.optim.LevenbergMarquardt(10**6)]},
         }
+    if name.endswith("_lm") and name[:-3] in LM_ON_RECOMMENDED:  # LM on the recommended network
+        mod = importlib.import_module(f"problems.{name[:-3]}")
+        rec = {**_recommended(name[:-3], mod), "stop": stop}
+        label, overrides = LM_ON_RECOMMENDED[name[:-3]]
+        return mod.make_problem(), {"recommended": rec, label: {**rec, **overrides}}
     mod = importlib.import_module(f"problems.{name}")
-    rec = dict(mod.recommended())
-    rec["stop"] = stop
+    rec = {**_recommended(name, mod), "stop": stop}
     if "robust" in rec:  # worst-case terms at their maximizer; the recommended (parametric) network
         return mod.make_problem(), {
             "recommended": rec,

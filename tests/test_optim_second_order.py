@@ -91,12 +91,32 @@ def test_too_large_jacobian_switches_to_matrix_free_or_is_refused(caplog: pytest
         )
     assert "matrix-free conjugate gradients" in caplog.text and "max_jacobian_bytes" in caplog.text
     assert res.history.loss[-1] < 1e-2 * res.history.loss[0]
-    with pytest.raises(po.ConfigError, match="solver='cg'"):
-        po.solve(
-            ode_problem(),
-            phases=[po.optim.LevenbergMarquardt(10, solver="cholesky", max_jacobian_bytes=1000)],
-            **SOLVE,
-        )
+    for solver in ("cholesky", "dual"):
+        with pytest.raises(po.ConfigError, match=f"solver='{solver}'.*solver='cg'"):
+            po.solve(
+                ode_problem(),
+                phases=[po.optim.LevenbergMarquardt(10, solver=solver, max_jacobian_bytes=1000)],
+                **SOLVE,
+            )
+
+
+@pytest.mark.parametrize("scaling", ["marquardt", "identity"])
+def test_dual_solve_takes_the_same_steps_as_the_normal_equations(
+    scaling: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """65 residuals, 97 parameters: ``auto`` solves with J J^T, and the steps are those of J^T J."""
+    opts = {**SOLVE, "dtype": "float64", "log_every": 1}
+    losses = {}
+    for solver in ("auto", "cholesky", "dual"):
+        with caplog.at_level(logging.INFO, logger="pinnopt.train"):
+            phase = po.optim.LevenbergMarquardt(15, solver=solver, scaling=scaling)
+            losses[solver] = np.array(po.solve(ode_problem(), phases=[phase], seed=0, **opts).history.loss)
+        if solver == "auto":
+            assert "Cholesky of J J^T" in caplog.text
+    assert losses["cholesky"][-1] < 1e-3 * losses["cholesky"][0]
+    assert len(losses["dual"]) == len(losses["cholesky"])
+    np.testing.assert_allclose(losses["dual"], losses["cholesky"], rtol=1e-6, atol=1e-14)
+    np.testing.assert_allclose(losses["auto"], losses["dual"], rtol=0, atol=0)
 
 
 def test_terms_that_are_not_sums_of_squares_are_refused_by_name() -> None:

@@ -96,6 +96,7 @@ class LMRunner(PhaseRunner):
         self.nu = 2.0
         self.n_iter = 0
         self.matrix_free = False
+        self.dual = False
         self._cache: tuple[torch.Tensor, torch.Tensor, dict[str, Selection]] | None = None
         """``(R, losses, robust selections)`` at the current parameters, for the points and weights below."""
         self._key: tuple[int, ...] = ()
@@ -106,19 +107,27 @@ class LMRunner(PhaseRunner):
     def start(self, points: Mapping[str, PointSet], lr_scale: float, *, fresh: bool) -> None:
         self.stream = BatchStream(FullBatch(), (), self.ctx.generator)
         rows, n = self.ls.rows(points), self.ls.n_params
-        need = rows * n * 8 + n * n * 8
+        small = min(rows, n)
+        need = rows * n * 8 + small * small * 8
         solver = self.phase.solver
-        if solver == "cholesky" and need > self.phase.max_jacobian_bytes:
+        if solver in ("cholesky", "dual") and need > self.phase.max_jacobian_bytes:
             raise ConfigError(
-                f"{self.phase.name}(solver='cholesky'): J and J^T J need about {need / 2**20:.0f} MiB "
-                f"({rows} residuals x {n} parameters), over max_jacobian_bytes="
+                f"{self.phase.name}(solver={solver!r}): J and its Gram matrix need about "
+                f"{need / 2**20:.0f} MiB ({rows} residuals x {n} parameters), over max_jacobian_bytes="
                 f"{self.phase.max_jacobian_bytes}; use solver='cg' (matrix-free) or 'auto'"
             )
         self.matrix_free = solver == "cg" or (solver == "auto" and need > self.phase.max_jacobian_bytes)
+        self.dual = not self.matrix_free and (solver == "dual" or (solver == "auto" and rows < n))
         if fresh and self.ctx.log:
-            how = "matrix-free conjugate gradients" if self.matrix_free else "Cholesky of J^T J"
+            how = (
+                "matrix-free conjugate gradients"
+                if self.matrix_free
+                else "Cholesky of J J^T (fewer residuals than parameters)"
+                if self.dual
+                else "Cholesky of J^T J"
+            )
             why = (
-                f" (J and J^T J would need {need / 2**20:.0f} MiB > max_jacobian_bytes)"
+                f" (J and its Gram matrix would need {need / 2**20:.0f} MiB > max_jacobian_bytes)"
                 if self.matrix_free and solver == "auto"
                 else ""
             )
@@ -164,13 +173,15 @@ class LMRunner(PhaseRunner):
         else:
             jac = ls.jacobian(points, phase.chunk, at)
             j64 = jac.to(torch.float64)
-            a = j64.T @ j64
             g = j64.T @ r.to(torch.float64)
-            d = (
-                a.diagonal().clamp_min(1e-12 * float(a.diagonal().max()) + 1e-300)
-                if phase.scaling == "marquardt"
-                else torch.ones_like(g)
-            )
+            if self.dual:  # a = J D^-1/2 (J D^-1/2)^T, rows x rows
+                diag = (j64 * j64).sum(0)
+                d = self._damping_diagonal(diag, g)
+                js = j64 / d.sqrt()
+                a = js @ js.T
+            else:
+                a = j64.T @ j64
+                d = self._damping_diagonal(a.diagonal(), g)
         if float(g.abs().max()) * 2 <= phase.tolerance_grad:
             return None, evals, StopReason.GRADIENT_TOLERANCE
         if self.lam is None:
@@ -184,6 +195,10 @@ class LMRunner(PhaseRunner):
                 if self.matrix_free:
                     delta = self._solve_cg(jv, jtu, g, lam)
                     dd = torch.ones_like(delta)
+                elif self.dual:
+                    assert a is not None and d is not None
+                    delta = self._solve_dual(a, js, d, r.to(torch.float64), lam)
+                    dd = d
                 else:
                     assert a is not None and d is not None
                     delta = self._solve(a, d, g, lam)
@@ -230,8 +245,8 @@ class LMRunner(PhaseRunner):
 
     def _scale(self, a: torch.Tensor | None, jv: Any, g: torch.Tensor) -> float:
         """What ``damping`` is relative to: 1 with Marquardt's scaling, else the mean of diag(J^T J)."""
-        if a is not None:
-            return 1.0 if self.phase.scaling == "marquardt" else float(a.diagonal().mean())
+        if a is not None:  # trace(J^T J) / params (a is J^T J or, in the dual form, J J^T)
+            return 1.0 if self.phase.scaling == "marquardt" else float(a.diagonal().sum()) / g.numel()
         gen = torch.Generator(device=g.device).manual_seed(0)
         v = torch.randn(g.shape, generator=gen, dtype=g.dtype, device=g.device)
         jvv = jv(v)
@@ -243,6 +258,25 @@ class LMRunner(PhaseRunner):
         if int(info) == 0:
             return torch.cholesky_solve(-g[:, None], chol)[:, 0]
         return torch.linalg.lstsq(m, -g[:, None]).solution[:, 0]
+
+    def _damping_diagonal(self, diag: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """``D``: ``diag(J^T J)`` clamped below (Marquardt's scaling), or ones."""
+        if self.phase.scaling == "marquardt":
+            return diag.clamp_min(1e-12 * float(diag.max()) + 1e-300)
+        return torch.ones_like(g)
+
+    def _solve_dual(
+        self, k: torch.Tensor, js: torch.Tensor, d: torch.Tensor, r: torch.Tensor, lam: float
+    ) -> torch.Tensor:
+        """The same step from the rows x rows system: with ``Js = J D^-1/2``,
+        ``(J^T J + lam D) delta = -J^T r`` has ``delta = -D^-1/2 Js^T (Js Js^T + lam I)^-1 r``."""
+        m = k + lam * torch.eye(k.shape[0], dtype=k.dtype, device=k.device)
+        chol, info = torch.linalg.cholesky_ex(m)
+        if int(info) == 0:
+            u = torch.cholesky_solve(r[:, None], chol)[:, 0]
+        else:
+            u = torch.linalg.lstsq(m, r[:, None]).solution[:, 0]
+        return -(js.T @ u) / d.sqrt()
 
     def _solve_cg(self, jv: Any, jtu: Any, g: torch.Tensor, lam: float) -> torch.Tensor:
         phase = self.phase

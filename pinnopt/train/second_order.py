@@ -59,9 +59,13 @@ class LevenbergMarquardt(Phase):
             ``lam *= increase`` after a failure).
         decrease / increase: the factors of the ``"fixed"`` rule.
         scaling: ``"marquardt"`` (``D = diag(J^T J)``) or ``"identity"`` (``D = I``).
-        solver: ``"auto"`` (Cholesky of ``J^T J`` unless ``J`` and ``J^T J`` need more than
-            ``max_jacobian_bytes``, then matrix-free), ``"cholesky"`` or ``"cg"`` (matrix-free
-            conjugate gradients on ``J^T J + lam I`` with Jacobian-vector products).
+        solver: ``"auto"`` (dense Cholesky unless ``J`` and its Gram matrix need more than
+            ``max_jacobian_bytes``, then matrix-free; the dense system is ``J^T J``, params x
+            params, or with fewer residuals than parameters the equivalent ``J J^T``, rows x
+            rows), ``"cholesky"`` (always ``J^T J``), ``"dual"`` (always ``J J^T``: the same
+            step, ``delta = -D^-1/2 Js^T (Js Js^T + lam I)^-1 R`` with ``Js = J D^-1/2``) or
+            ``"cg"`` (matrix-free conjugate gradients on ``J^T J + lam I`` with Jacobian-vector
+            products).
         max_jacobian_bytes: the memory limit of the dense path (``rows x params x 8`` bytes).
         tolerance_grad: stop when the largest component of the gradient of ``||R||^2`` is at most this.
         tolerance_step: stop when the largest parameter update is at most this.
@@ -118,8 +122,8 @@ class LevenbergMarquardt(Phase):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 1 < v < math.inf:
                 raise ConfigError(f"{n}({name}={v!r}): expected a finite number > 1")
-        if self.solver not in ("auto", "cholesky", "cg"):
-            raise ConfigError(f"{n}(solver={self.solver!r}): expected 'auto', 'cholesky' or 'cg'")
+        if self.solver not in ("auto", "cholesky", "dual", "cg"):
+            raise ConfigError(f"{n}(solver={self.solver!r}): expected 'auto', 'cholesky', 'dual' or 'cg'")
         _full_batch(n, self.batch)
 
     def runner(self, ctx: RunnerContext) -> PhaseRunner:
