@@ -61,11 +61,13 @@ def quick() -> dict[str, Any]:
 
     20 x 4 sine network, 1000 points, exact ends and initial value (``u_t(x, 0) = 0`` stays
     soft), 200 Adam then 200 float64 Levenberg-Marquardt steps. Measured (``python -m
-    benchmarks.quick wave1d --seeds 0 1 2``, one thread): rel L2 3.7e-4, 4.3e-4, 7.3e-4 (seeds
-    0, 1, 2; 3 x target 3e-3, met) in at most 113 s of CPU; scratch runs of seeds 3 and 4 gave
-    1.2e-3 and 1.1e-3 (110 s). It replaces 48 x 4 sine, Adam 1000 + L-BFGS 3000 (3.6e-3,
-    5.8e-3, 4.4e-3: missed 3 x target; 183 s). LM needs the
-    sine network and the exact constraints here: on a 3 x 20 tanh soft-constraint network it
+    benchmarks.quick wave1d --seeds 0 1 2``, one thread): rel L2 9.5e-4, 4.3e-4, 1.5e-3 (seeds
+    0, 1, 2; 3 x target 3e-3, met) in at most 75 s of CPU, with LM's ``"auto"`` solver
+    taking the dual ``J J^T`` solve (fewer residuals than parameters). Measured before that
+    solve existed (``J^T J``, the same steps up to rounding): 3.7e-4, 4.3e-4, 7.3e-4 in at
+    most 113 s; scratch runs of seeds 3 and 4 then gave 1.2e-3 and 1.1e-3. It replaces
+    48 x 4 sine, Adam 1000 + L-BFGS 3000 (3.6e-3, 5.8e-3, 4.4e-3: missed 3 x target; 183 s).
+    LM needs the sine network and the exact constraints here: on a 3 x 20 tanh soft-constraint network it
     stalled at rel L2 1.87 (docs/optimizers.md); 500 Adam + 200 LM gave 7.0e-4, 8.0e-4, 5.8e-4.
     """
     return {
