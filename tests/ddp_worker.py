@@ -6,6 +6,7 @@ copy of it, and of an L-BFGS run, to ``OUT/rank{r}.pt``.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -46,8 +47,16 @@ def main(out: Path) -> None:
         },
         out / f"rank{rank}.pt",
     )
+    dist.barrier()
     dist.destroy_process_group()
 
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]))
+    # Leave without interpreter finalization: on a loaded machine gloo's worker threads have
+    # aborted a rank at teardown after its work was done and saved ("terminate called
+    # without an active exception", SIGABRT; seen once in CI, pytorch/pytorch#179291
+    # describes the finalization race). The results are on disk; the test checks them.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
