@@ -31,6 +31,7 @@ from ..losses.constraint_terms import EqualityTerm
 from ..nn.norm import BatchNorm
 from ..robust import AtValues, RobustTerm
 from ..symbolic import DerivativeEngine, DerivativePlan, Field
+from .functional import FunctionalCall
 from .worst_case import Selection, WorstCaseRows
 
 
@@ -69,18 +70,6 @@ class FuncEngine(DerivativeEngine):
             axes = [a for a, k in enumerate(f.orders) for _ in range(k)]
             out[f] = by_order[f.order][(slice(None), column[f.unknown], *axes)]
         return out
-
-
-class _Call(nn.Module):
-    """Runs ``fn`` inside ``functional_call`` so that the model's parameters are swapped."""
-
-    def __init__(self, model: nn.Module, fn: Callable[..., Any]) -> None:
-        super().__init__()
-        self.model = model
-        self.fn = fn
-
-    def forward(self, *args: Any) -> Any:
-        return self.fn(*args)
 
 
 def _supported(term: Any) -> bool:
@@ -140,7 +129,7 @@ class LeastSquares:
         self.names = [ids[id(p)] for p in params]
         self.params = list(params)
         self.sizes = [p.numel() for p in params]
-        self.call = _Call(model, self._unit)
+        self.call = FunctionalCall(model, self._unit)
         self.at: dict[str, Selection] = {}
         """The robust terms' selections at the last :meth:`evaluate`."""
 
@@ -263,7 +252,7 @@ class LeastSquares:
             rows = functional_call(self.call, params, (name, ps.x, ps.data))
             for t, r in zip(terms, rows, strict=True):
                 got[t.name] = r * scales[t.name]
-        glob = functional_call(_Call(self.model, self._globals), params, ())
+        glob = functional_call(FunctionalCall(self.model, self._globals), params, ())
         glob_terms = [t for t in self.objective.terms if t.point_set is None and t.name not in self.robust]
         w = dict(zip(self.objective.names, self.objective.weights.sqrt(), strict=True))
         for t, g in zip(glob_terms, glob, strict=True):
@@ -302,7 +291,7 @@ class LeastSquares:
                 blocks[t.name] = rows * (s[:, None] if s.dim() else s)
         glob_terms = [t for t in self.objective.terms if t.point_set is None and t.name not in self.robust]
         if glob_terms:
-            call = _Call(self.model, self._globals)
+            call = FunctionalCall(self.model, self._globals)
             grads = jacrev(lambda p: functional_call(call, p, ()))(params)
             w = dict(zip(self.objective.names, self.objective.weights.sqrt(), strict=True))
             for i, t in enumerate(glob_terms):

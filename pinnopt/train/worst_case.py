@@ -35,6 +35,7 @@ from torch.func import functional_call, jacrev, vmap
 from ..errors import ConfigError
 from ..losses import Evaluation, Objective, PointSet, ResidualTerm
 from ..robust import PGA, GridSearch, Max, RobustTerm, Sampling, Vertices
+from .functional import FunctionalCall
 
 Selection = tuple[torch.Tensor, torch.Tensor]
 """``(xi, c)``: the selected rows of the uncertain coefficients ``(K, n)`` and their weights ``(K,)``."""
@@ -52,18 +53,6 @@ def _why_not(term: RobustTerm) -> str | None:
         if not (isinstance(t, ResidualTerm) and type(t).loss is ResidualTerm.loss):
             return f"its member {t.name!r} ({type(t).__name__}) is not a mean of squared residuals"
     return None
-
-
-class _Unit(nn.Module):
-    """Runs ``fn`` inside ``functional_call`` so that the model's parameters are swapped."""
-
-    def __init__(self, model: nn.Module, fn: Callable[..., Any]) -> None:
-        super().__init__()
-        self.model = model
-        self.fn = fn
-
-    def forward(self, *args: Any) -> Any:
-        return self.fn(*args)
 
 
 class WorstCaseRows:
@@ -89,7 +78,7 @@ class WorstCaseRows:
         self.term = term
         self.group = term.evaluator
         self.model, self.engine, self.objective, self.owner = model, engine, objective, owner
-        self.call = _Unit(model, self.unit)
+        self.call = FunctionalCall(model, self.unit)
         self.terms: tuple[ResidualTerm, ...] = tuple(term.terms)  # type: ignore[arg-type]
 
     @property
