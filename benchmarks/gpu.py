@@ -7,7 +7,7 @@ On a machine with CUDA it runs, in this order (each part can be skipped):
 2. ``speed``: steps/s of pinnopt (default engine) and the hand-written loop on the Burgers
    cases of :mod:`benchmarks.peers` (and DeepXDE when installed), on the GPU, alternating
    rounds, every round synchronized; pinnopt again with TF32 matrix products allowed
-   (``torch.backends.cuda.matmul.allow_tf32``) and with CUDA graphs
+   (``po.Runtime(matmul_precision="high")``) and with CUDA graphs
    (``compile={"mode": "reduce-overhead"}``, small case only), reported apart;
 3. ``accuracy``: ``burgers``, ``poisson2d`` and ``allen_cahn`` with their recommended
    configuration on the GPU; each relative L2 error is compared with the stored CPU report
@@ -54,13 +54,14 @@ def _synced(run: Callable[[int], None]) -> Callable[[int], None]:
 
 
 def _tf32(run: Callable[[int], None]) -> Callable[[int], None]:
+    """``run`` under ``po.Runtime(matmul_precision="high")``: the TF32 setting users get."""
+    import pinnopt as po
+
+    scope = po.Runtime(matmul_precision="high").precision_scope
+
     def with_tf32(steps: int) -> None:
-        before = torch.backends.cuda.matmul.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = True
-        try:
+        with scope():
             run(steps)
-        finally:
-            torch.backends.cuda.matmul.allow_tf32 = before
 
     return with_tf32
 

@@ -5,28 +5,17 @@ from __future__ import annotations
 import warnings
 
 import pytest
-import sympy as sp
 import torch
 
 import pinnopt as po
+from pinnopt import problems
 from pinnopt.cli import build_parser
 from pinnopt.errors import ConfigError, PinnoptWarning
 
 
-def _problem() -> po.Problem:
-    x = sp.Symbol("x")
-    u = sp.Function("u")(x)
-    return po.Problem(
-        domain=po.Interval(x, -1, 1),
-        equations=[-u.diff(x, 2) - sp.pi**2 * sp.sin(sp.pi * x)],
-        conditions=[po.On(sp.Eq(x, -1), u), po.On(sp.Eq(x, 1), u)],
-        name="tiny",
-    )
-
-
 def _solve(dtype: str, precision: str | None, seen: list[str]) -> po.Result:
     return po.solve(
-        _problem(),
+        problems.get("poisson1d"),
         model=po.nn.MLP(width=4, depth=1),
         collocation=po.Collocation(interior=16, boundary=1),
         phases=[po.optim.Adam(steps=4)],
