@@ -13,6 +13,9 @@ and seeds (``normalization.json`` keeps the input-scaling and layer/group-norm r
   model=po.nn.MLP(norm="batch"))`` against ``po.nn.MLP()``: default network (4 x 32) and
   collocation (2000 interior, 100 per boundary set), default phases with a shortened
   budget applied to both arms (``--issue-steps``, Adam lr 1e-3 then L-BFGS).
+- ``lm``: the comparison's networks, points and Adam phase, then Levenberg-Marquardt
+  (200 steps in 1-D, 100 in 2-D) instead of L-BFGS, for both arms (LM differentiates the
+  residuals through the shared batch statistics, :mod:`pinnopt.train.jacobian`).
 
 Variants (each a training hook; nothing in the library changes):
 
@@ -28,7 +31,7 @@ Variants (each a training hook; nothing in the library changes):
   at the start of L-BFGS the layers switch to live batch statistics with gamma, beta set
   so that the function is unchanged. This isolates L-BFGS with live statistics.
 
-    python -m benchmarks.batch_norm [--seeds 3] [--parts comparison,curves,variants,issue]
+    python -m benchmarks.batch_norm [--seeds 3] [--parts comparison,curves,variants,issue,lm]
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ from .normalization import batch_norm
 
 ADAM = 300
 LBFGS = 500
-PARTS = ("comparison", "curves", "variants", "issue")
+PARTS = ("comparison", "curves", "variants", "issue", "lm")
+LM_STEPS = {"poisson1d": 200, "poisson2d": 100}
+"""Levenberg-Marquardt steps after Adam in the ``lm`` part."""
 
 
 def _layers(model: torch.nn.Module) -> list[nm.BatchNorm]:
@@ -249,6 +254,41 @@ def issue(seeds: int, adam: int, lbfgs: int) -> dict[str, Any]:
     return out
 
 
+def lm(seeds: int) -> dict[str, Any]:
+    """The comparison's networks, points and Adam phase, then Levenberg-Marquardt instead of L-BFGS."""
+    out: dict[str, Any] = {}
+    for name, collocation in (
+        ("poisson1d", po.Collocation(128, boundary=2)),
+        ("poisson2d", po.Collocation(256, boundary=16)),
+    ):
+        phases = [po.optim.Adam(steps=ADAM, lr=1e-2), po.optim.LevenbergMarquardt(steps=LM_STEPS[name])]
+        runs: dict[str, Any] = {"phases": [repr(p) for p in phases]}
+        for arm, spec in (
+            ("none", po.nn.MLP(width=20, depth=3)),
+            ("batch", po.nn.MLP(width=20, depth=3, norm="batch")),
+        ):
+            errors, times = [], []
+            for seed in range(seeds):
+                t0 = time.perf_counter()
+                result = po.solve(
+                    problems.get(name),
+                    model=spec,
+                    seed=seed,
+                    phases=phases,
+                    collocation=collocation,
+                    log_every=10_000,
+                    runtime=po.Runtime(progress=False),
+                )
+                times.append(time.perf_counter() - t0)
+                errors.append(result.validate().rel_l2["u"])
+            runs[arm] = {"rel_l2": errors, "median_rel_l2": statistics.median(errors), "wall_s": times}
+            print(f"  lm {name} {arm}: " + " ".join(f"{e:.2e}" for e in errors), flush=True)
+        runs["ratio_of_medians"] = runs["batch"]["median_rel_l2"] / runs["none"]["median_rel_l2"]
+        print(f"  lm {name}: median ratio batch / none {runs['ratio_of_medians']:.2f}", flush=True)
+        out[name] = runs
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seeds", type=int, default=3)
@@ -271,6 +311,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "issue" in parts:
         adam, lbfgs = (int(s) for s in args.issue_steps.split(","))
         results["issue"] = issue(args.seeds, adam, lbfgs)
+    if "lm" in parts:
+        results["lm"] = lm(args.seeds)
     report = benchmark_report(
         "normalization_batch",
         results,

@@ -28,6 +28,8 @@ class Evaluation:
     normalizes every point set with the statistics of one reference batch, the points of
     :func:`statistics_set` (the interior set) of ``reference`` (default ``points``),
     computed once per evaluation; see :func:`~pinnopt.nn.norm.shared_batch_statistics`.
+    ``statistics`` (pairs ``(layer, (mean, var))``) gives them instead, e.g. as inputs of a
+    ``torch.func`` transform.
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class Evaluation:
         create_graph: bool = True,
         grouped: bool = False,
         reference: Mapping[str, PointSet] | None = None,
+        statistics: Sequence[Any] | None = None,
     ) -> None:
         self.model = model
         self.points = points
@@ -54,7 +57,7 @@ class Evaluation:
         self.grouped = grouped
         self._envs: dict[str, Env] = {}
         self._reference = reference if reference is not None else points
-        self._stats: list[Any] | None = None
+        self._stats: list[Any] | None = None if statistics is None else list(statistics)
 
     def env(self, name: str) -> Env:
         """The :class:`Env` of point set ``name`` (evaluated on first use)."""

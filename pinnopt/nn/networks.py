@@ -160,7 +160,7 @@ class FeedForwardNet(nn.Module):
             if self.norms is not None:
                 nrm = self.norms[i]
                 if isinstance(nrm, BatchNorm) and nrm.training and nrm.shared is None:
-                    s = stats[i] if stats is not None else nrm.batch_statistics(z)
+                    s = stats[i] if stats is not None else nrm.batch_statistics(z, update=nrm._update)
                     if collect is not None:
                         collect.append(s)
                     z = nrm(z, s)

@@ -173,6 +173,7 @@ class BatchNorm(nn.Module):
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
         self.shared = None
         self._capture = False
+        self._update = True
 
     def batch_statistics(self, h: torch.Tensor, *, update: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and biased variance of ``h`` over the batch; updates the running estimates."""
@@ -209,7 +210,7 @@ class BatchNorm(nn.Module):
         elif self.training and self.shared is not None:
             mean, var = self.shared
         elif self.training:
-            mean, var = self.batch_statistics(h)
+            mean, var = self.batch_statistics(h, update=self._update)
         else:
             mean, var = self.running_mean, self.running_var
         return (h - mean) * torch.rsqrt(var + EPS) * self.weight + self.bias
@@ -219,26 +220,27 @@ class BatchNorm(nn.Module):
 
 
 def shared_batch_statistics(
-    model: nn.Module, x: torch.Tensor
+    model: nn.Module, x: torch.Tensor, *, update: bool = True
 ) -> list[tuple[BatchNorm, tuple[torch.Tensor, torch.Tensor]]]:
     """The statistics of every training-mode :class:`BatchNorm` of ``model`` on the points ``x``.
 
     One forward pass over the detached points (the statistics depend on the weights, so
-    weight gradients flow through them; the running estimates are updated once). Install
-    them with :func:`using_statistics` around every call of the model that should share
-    them. Returns ``[]`` when the model has no batch norm in training mode.
+    weight gradients flow through them; the running estimates are updated once unless
+    ``update`` is False, as inside ``torch.func`` transforms). Install them with
+    :func:`using_statistics` around every call of the model that should share them.
+    Returns ``[]`` when the model has no batch norm in training mode.
     """
     layers = [m for m in model.modules() if isinstance(m, BatchNorm) and m.training]
     if not layers:
         return []
     for layer in layers:
-        layer.shared, layer._capture = None, True
+        layer.shared, layer._capture, layer._update = None, True, update
     try:
         model(x.detach())
         found = [(layer, layer.shared) for layer in layers]
     finally:
         for layer in layers:
-            layer.shared, layer._capture = None, False
+            layer.shared, layer._capture, layer._update = None, False, True
     missing = [i for i, (_, s) in enumerate(found) if s is None]
     if missing:
         raise ConfigError(f"batch norm layers {missing} computed no batch statistics on the reference points")

@@ -28,7 +28,8 @@ from torch.func import functional_call, jacfwd, jacrev, jvp, vjp, vmap
 from ..errors import ConfigError
 from ..losses import Evaluation, Objective, PointSet, ResidualTerm
 from ..losses.constraint_terms import EqualityTerm
-from ..nn.norm import BatchNorm
+from ..losses.evaluation import statistics_set
+from ..nn.norm import BatchNorm, shared_batch_statistics
 from ..robust import AtValues, RobustTerm
 from ..symbolic import DerivativeEngine, DerivativePlan, Field
 from .functional import FunctionalCall
@@ -98,9 +99,17 @@ class LeastSquares:
     :mod:`pinnopt.train.worst_case`): the selection of the last :meth:`evaluate` (``at``),
     held fixed in :meth:`vector`, :meth:`jacobian` and :meth:`operators`.
 
+    Batch norm (:class:`~pinnopt.nn.norm.BatchNorm` in training mode): every residual depends
+    on the weights directly and through the statistics ``S`` of the interior batch, which
+    every point set shares (as in the objective). The rows are the per-point gradients with
+    ``S`` held as an input, ``dr/dtheta + dr/dS dS/dtheta``, with ``dS/dtheta`` (a few
+    hundred rows) from one ``jacrev`` of the statistics; :meth:`vector` recomputes ``S``
+    from the parameters, so the matrix-free products see the same coupling.
+
     Raises :class:`~pinnopt.errors.ConfigError` naming the first term that is not a sum of
     squares (energies, barriers, regularizers, soft worst cases, augmented-Lagrangian terms,
-    causal or self-adaptive weighting), and for models with batch-coupled layers.
+    causal or self-adaptive weighting), for ``torch.nn`` batch-norm layers, and for robust
+    terms together with batch norm.
     """
 
     def __init__(
@@ -117,9 +126,17 @@ class LeastSquares:
                     "residuals, so it has no Jacobian for the Gauss-Newton model; train it with "
                     "po.optim.SSBFGS, L-BFGS or Adam, or drop the term"
                 )
-        if any(isinstance(m, (BatchNorm, nn.modules.batchnorm._BatchNorm)) for m in model.modules()):
+        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
             raise ConfigError(
-                f"{owner}: the model has batch-norm layers (batch-coupled); per-point Jacobians do not apply"
+                f"{owner}: the model has torch.nn batch-norm layers, whose statistics couple the points "
+                "in a way the per-point Jacobian cannot follow; use pinnopt's norm='batch' "
+                "(pinnopt.nn.BatchNorm), another norm, or a first-order optimizer"
+            )
+        self.norms = [m for m in model.modules() if isinstance(m, BatchNorm) and m.training]
+        if self.norms and self.robust:
+            raise ConfigError(
+                f"{owner}: robust terms {sorted(self.robust)} with a batch-norm model are not supported "
+                "by the Gauss-Newton model; use norm='layer' or 'group', or po.optim.LBFGS / Adam"
             )
         self.objective, self.model, self.owner = objective, model, owner
         ids = {id(p): n for n, p in model.named_parameters()}
@@ -182,8 +199,11 @@ class LeastSquares:
         return (0.5 * t.rho).sqrt() * t.value(ev.scalars).reshape(1)
 
     # -- the functional residual -------------------------------------------------------------------
-    def _unit(self, name: str, x: torch.Tensor, data: dict[str, torch.Tensor]) -> list[torch.Tensor]:
-        """The unscaled residuals of the terms on set ``name`` at the points ``x``."""
+    def _unit(
+        self, name: str, x: torch.Tensor, data: dict[str, torch.Tensor], stats: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
+        """The unscaled residuals of the terms on set ``name`` at the points ``x`` (batch norm:
+        normalized with the flat statistics ``stats``, see :meth:`_statistics`)."""
         obj = self.objective
         terms = [t for t in obj.terms if t.point_set == name and t.name not in self.robust]
         plan = obj.plans[name]
@@ -195,8 +215,28 @@ class LeastSquares:
             obj.unknowns,
             scalars=obj.scalars or None,
             create_graph=True,
+            statistics=None if stats is None else self._installed(stats),
         )
         return [_residual(t, ev) for t in terms]
+
+    # -- batch norm --------------------------------------------------------------------------------
+    def _statistics(self, params: dict[str, torch.Tensor], points: Mapping[str, PointSet]) -> torch.Tensor:
+        """The batch-norm statistics of the reference (interior) set at ``params``, flat:
+        ``mean, var`` of each layer in turn (running estimates untouched)."""
+        x = points[statistics_set(points)].x  # type: ignore[index]
+
+        def stats(x: torch.Tensor) -> torch.Tensor:
+            return torch.cat([torch.cat(s) for _, s in shared_batch_statistics(self.model, x, update=False)])
+
+        return functional_call(FunctionalCall(self.model, stats), params, (x,))
+
+    def _installed(self, flat: torch.Tensor) -> list[tuple[BatchNorm, tuple[torch.Tensor, torch.Tensor]]]:
+        out, k = [], 0
+        for layer in self.norms:
+            w = layer.features
+            out.append((layer, (flat[k : k + w], flat[k + w : k + 2 * w])))
+            k += 2 * w
+        return out
 
     def _globals(self) -> list[torch.Tensor]:
         ev = Evaluation(
@@ -249,7 +289,8 @@ class LeastSquares:
             terms = [t for t in self.objective.terms if t.point_set == name and t.name not in self.robust]
             if not terms:
                 continue
-            rows = functional_call(self.call, params, (name, ps.x, ps.data))
+            extra = (self._statistics(params, points),) if self.norms else ()
+            rows = functional_call(self.call, params, (name, ps.x, ps.data, *extra))
             for t, r in zip(terms, rows, strict=True):
                 got[t.name] = r * scales[t.name]
         glob = functional_call(FunctionalCall(self.model, self._globals), params, ())
@@ -272,6 +313,10 @@ class LeastSquares:
         for tname, wc in self.robust.items():
             weight = self._robust_weight(tname)
             blocks[tname] = wc.jacobian(params, points, weight, at[tname], chunk, self._flatten)
+        stats = d_stats = None
+        if self.norms:  # rows = dr/dtheta + dr/dS dS/dtheta (see the class docstring)
+            stats = self._statistics(params, points).detach()
+            d_stats = self._flatten(jacrev(lambda p: self._statistics(p, points))(params), len(stats))
         for name in self.objective.point_set_names:
             ps = points[name]
             terms = [t for t in self.objective.terms if t.point_set == name and t.name not in self.robust]
@@ -279,14 +324,25 @@ class LeastSquares:
                 continue
 
             def one(
-                p: dict[str, torch.Tensor], x: torch.Tensor, data: dict[str, torch.Tensor], name: str = name
+                p: dict[str, torch.Tensor],
+                x: torch.Tensor,
+                data: dict[str, torch.Tensor],
+                s: torch.Tensor | None,
+                name: str = name,
             ) -> list[torch.Tensor]:
-                rows = functional_call(self.call, p, (name, x[None], {k: v[None] for k, v in data.items()}))
+                one_data = {k: v[None] for k, v in data.items()}
+                rows = functional_call(self.call, p, (name, x[None], one_data, *(() if s is None else (s,))))
                 return [r[0] for r in rows]
 
-            per_point = vmap(jacrev(one), in_dims=(None, 0, 0), chunk_size=chunk)(params, ps.x, ps.data)
+            argnums = 0 if stats is None else (0, 3)
+            per_point = vmap(jacrev(one, argnums=argnums), in_dims=(None, 0, 0, None), chunk_size=chunk)(
+                params, ps.x, ps.data, stats
+            )
             for t, grads in zip(terms, per_point, strict=True):
-                rows = self._flatten(grads, len(ps))
+                if stats is None:
+                    rows = self._flatten(grads, len(ps))
+                else:
+                    rows = self._flatten(grads[0], len(ps)) + grads[1].reshape(len(ps), -1) @ d_stats
                 s = scales[t.name]
                 blocks[t.name] = rows * (s[:, None] if s.dim() else s)
         glob_terms = [t for t in self.objective.terms if t.point_set is None and t.name not in self.robust]
