@@ -111,3 +111,32 @@ def test_torch_batch_norm_is_refused_by_name() -> None:
     net = torch.nn.Sequential(lin(1, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), lin(4, 1))
     with pytest.raises(po.errors.ConfigError, match=r"torch\.nn batch-norm"):
         LeastSquares(ls.objective, net, list(net.parameters()), "LevenbergMarquardt")
+
+
+def test_resume_with_batch_norm_is_bit_for_bit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Running estimates move at every evaluation (trial steps included): resume restores them."""
+
+    def solve(**kw: object) -> po.Result:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", po.PinnoptWarning)
+            return po.solve(
+                ode_problem(),
+                model=po.nn.MLP(width=6, depth=2, norm="batch"),
+                collocation=po.Collocation(interior=32, boundary=1),
+                phases=[po.optim.Adam(5, lr=1e-2), po.optim.LevenbergMarquardt(12)],
+                log_every=5,
+                runtime=po.Runtime(progress=False),
+                **kw,  # type: ignore[arg-type]
+            )
+
+    def stop_at_11(trainer: object, step: int) -> None:
+        if step == 11:
+            raise KeyboardInterrupt
+
+    whole = solve()
+    first = solve(callbacks=[stop_at_11], checkpoint=po.callbacks.Checkpoint(tmp_path, every=4))
+    assert first.stop_reason is po.stop.StopReason.INTERRUPTED
+    resumed = solve(resume=tmp_path)
+    after = resumed.model.state_dict()
+    for name, p0 in whole.model.state_dict().items():
+        assert torch.equal(p0, after[name]), name
