@@ -70,6 +70,8 @@ CASES = [
     ("sigmoid", 2, [(2, 1), (0, 2)]),
     ("sin", 2, [(2, 2), (1, 0)]),
     ("gelu", 2, [(3, 1)]),
+    ("tanh", 3, [(0, 0, 2), (0, 1, 1)]),  # first-order channels of axes 1 and 2 only
+    ("sigmoid", 2, [(0, 3)]),
 ]
 
 ACTIVATIONS = ["tanh", "sigmoid", "sin", "silu", "gelu", "softplus"]

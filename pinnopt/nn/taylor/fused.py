@@ -117,26 +117,30 @@ def _activate(
     prog: Program,
     kernel: Kernel,
     z: torch.Tensor,
+    bias: torch.Tensor | None,
     zc: list[torch.Tensor | None],
     n: int,
     nd: int,
     arena: Arena,
     stacked: bool,
 ) -> _Layer:
-    """The activation's buffer from the pre-activation values ``z[:, :n]`` and channels ``zc``
+    """The activation's buffer from the pre-activation values ``z[:, :n] + bias`` (``z`` may be
+    overwritten) and channels ``zc``
     (``stacked``: the channels are the columns ``z[:, n:]``, scaled by ``s'`` in one operation)."""
     c_all = prog.n_channels
     w = z.shape[0]
     buf = arena.new((w, n + c_all * nd), z)
-    s, scale, saved = kernel.forward(z[:, :n], nd, buf[:, :n], prog.top, arena.new)
+    value, chans = buf.split((n, c_all * nd), 1)
+    outs = chans.view(w, c_all, nd).unbind(1)  # one view per channel
+    s, scale, saved = kernel.forward(z[:, :n], bias, nd, value, prog.top, arena.new)
     s1 = s[1]
     prod = _Products(zc, arena)
     p: dict[tuple[int, int], tuple[torch.Tensor, float]] = {}
     scaled = stacked and s1 is not None
     if scaled:
-        torch.mul(s1.unsqueeze(1), z[:, n:].view(w, c_all, nd), out=buf[:, n:].view(w, c_all, nd))  # type: ignore[union-attr]
+        torch.mul(s1.unsqueeze(1), z[:, n:].view(w, c_all, nd), out=chans.view(w, c_all, nd))  # type: ignore[union-attr]
     for c in range(c_all):
-        out = buf[:, n + c * nd : n + (c + 1) * nd]
+        out = outs[c]
         zcc = zc[c]
         started = scaled
         if not scaled and zcc is not None and s1 is not None:
@@ -169,7 +173,7 @@ def _activation_backward(
     (temporaries from ``arena``). Channels whose pre-activation is zero (``None``, at layer 0)
     are left as they are."""
     c_all = prog.n_channels
-    gc = [g[:, n + c * nd : n + (c + 1) * nd] for c in range(c_all)]
+    gc = g[:, n:].view(g.shape[0], c_all, nd).unbind(1)
     s, scale, zc, p = lyr.s, lyr.scale, lyr.z, lyr.p
     prod = _Products(zc, arena)
     # Everything that reads the channel gradients before they are scaled in place; each sum
@@ -235,24 +239,24 @@ class _FusedTaylor(torch.autograd.Function):
         h = x if spec.center is None else (x - spec.center) * spec.inv
         w0, b0 = layers[0]
         arena = Arena()  # the forward's buffers, handed back after the backward
-        z = torch.mm(w0, h.t(), out=arena.new((w0.shape[0], n), h))  # (w, n)
-        if b0 is not None:
-            z.add_(b0.unsqueeze(1))
+        z = torch.mm(w0, h.t(), out=arena.new((w0.shape[0], n), h))  # (w, n); the bias: in the kernel
         w0s = w0 if spec.inv is None else w0 * spec.inv
         zc: list[torch.Tensor | None] = [w0s[:, a : a + 1] for a in spec.first_axes]  # constant columns
         zc += [None] * (prog.n_channels - prog.n_first)
         saved: list[_Layer] = []
         last = len(layers) - 1
+        bias = b0  # of the pre-activations ``z`` (added by the activation's kernel)
         for i, (w, b) in enumerate(layers[1:], 1):
-            lyr = _activate(prog, kernel, z, zc, n, nd, arena, i > 1)
+            lyr = _activate(prog, kernel, z, bias, zc, n, nd, arena, i > 1)
             saved.append(lyr)
             if i < last:
                 z = torch.mm(w, lyr.a, out=arena.new((w.shape[0], lyr.a.shape[1]), lyr.a))
+                bias = b
             else:  # the output: not pooled
                 z = w @ lyr.a
-            if b is not None:
-                z[:, :n].add_(b.unsqueeze(1))
-            zc = [z[:, n + c * nd : n + (c + 1) * nd] for c in range(prog.n_channels)]
+                if b is not None:
+                    z[:, :n].add_(b.unsqueeze(1))
+            zc = list(z[:, n:].view(z.shape[0], prog.n_channels, nd).unbind(1))
         ctx.spec, ctx.nd, ctx.layers, ctx.arena, ctx.h = spec, nd, saved, arena, h
         ctx.save_for_backward(*params)
         return z
@@ -291,10 +295,16 @@ class _FusedTaylor(torch.autograd.Function):
             _activation_backward(prog, spec.kernel, prev, g, n, nd, temps)
             temps.release()
         b0 = layers[0][1]
-        gw = g[:, :n] @ ctx.h
-        for c, axis in enumerate(spec.first_axes):  # first-order channels: columns W0[:, axis] * inv
-            col = g[:, n + c * nd : n + (c + 1) * nd].sum(1)
-            gw[:, axis] += col if spec.inv is None else col * spec.inv[axis]
+        gw = torch.mm(ctx.h.t(), g[:, :n].t()).t()  # (w, d); ``g[:, :n] @ h`` was 4x slower
+        # first-order channels: the columns W0[:, axis] * inv[axis], constant over the points
+        axes = spec.first_axes
+        cols = g[:, n : n + len(axes) * nd].view(g.shape[0], len(axes), nd).sum(2)  # (w, F)
+        if spec.inv is not None:
+            cols.mul_(spec.inv if axes == tuple(range(spec.inv.shape[0])) else spec.inv[list(axes)])
+        if axes == tuple(range(len(axes))):
+            gw[:, : len(axes)].add_(cols)
+        else:
+            gw.index_add_(1, torch.tensor(axes, device=gw.device), cols)
         grads.append((gw, g[:, :n].sum(1) if b0 is not None else None))
         WORKSPACE.give(g)  # the forward's buffers go back with the graph (ctx.arena)
         out: list[torch.Tensor | None] = [None, None, None]

@@ -32,14 +32,44 @@ def tanh_into(z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return out.mul_(2.0).sub_(1.0)
 
 
+def _one(like: torch.Tensor) -> torch.Tensor:
+    return torch.ones((), dtype=like.dtype, device=like.device)
+
+
+def _tanh_derivatives(t: torch.Tensor, top: int, new: New) -> tuple[list[torch.Tensor | None], list[float]]:
+    """``tanh^(k) = scale[k] s[k]`` for ``k = 1..min(top, 5)`` from ``t = tanh``, with
+    ``b = 1 - t^2``: ``b``, ``-2 t b``, ``4 (b - 3/2 b^2)``, ``-8 t (b - 3 b^2)`` and
+    ``16 (b - 15/2 b^2 + 15/2 b^3)``; one or two passes each (a Horner scheme in ``t^2``
+    takes two to four)."""
+    shape = t.shape
+    b = torch.ops.aten.tanh_backward.grad_input(_one(t).expand(shape), t, grad_input=new(shape, t))
+    s: list[torch.Tensor | None] = [None, b]
+    scale = [1.0, 1.0]
+    if top >= 2:
+        s.append(torch.mul(b, t, out=new(shape, t)))
+        scale.append(-2.0)
+    if top >= 3:
+        s.append(torch.addcmul(b, b, b, value=-1.5, out=new(shape, t)))
+        scale.append(4.0)
+    if top >= 4:
+        s.append(torch.addcmul(b, b, b, value=-3.0, out=new(shape, t)).mul_(t))
+        scale.append(-8.0)
+    if top >= 5:
+        u = torch.mul(b, b, out=new(shape, t)).sub_(b)  # b^2 - b
+        s.append(torch.addcmul(b, b, u, value=7.5, out=u))
+        scale.append(16.0)
+    return s, scale
+
+
 class Kernel:
     """The activation on all value columns and its derivatives ``s^(1..top)`` on the first ``nd``."""
 
     def forward(
-        self, z: torch.Tensor, nd: int, out: torch.Tensor, top: int, new: New
+        self, z: torch.Tensor, bias: torch.Tensor | None, nd: int, out: torch.Tensor, top: int, new: New
     ) -> tuple[list[torch.Tensor | None], list[float], Any]:
-        """Write ``s(z)`` into ``out``; return ``(s, scale, saved)`` with ``s^(k) = scale[k] s[k]``
-        on ``z[:, :nd]`` for ``k = 1..top`` (``s[0]`` unused, ``scale[1] = 1``, ``None``: zero)."""
+        """Write ``s(z + bias)`` into ``out`` (``bias``: ``(w,)`` or None; ``z`` may be
+        overwritten); return ``(s, scale, saved)`` with ``s^(k) = scale[k] s[k]`` on the first
+        ``nd`` columns for ``k = 1..top`` (``s[0]`` unused, ``scale[1] = 1``, ``None``: zero)."""
         raise NotImplementedError
 
     def value_backward(self, grad: torch.Tensor, nd: int, saved: Any) -> None:
@@ -60,26 +90,49 @@ def _horner(n: int, inner: float, outer: float) -> tuple[tuple[bool, tuple[float
 
 class _TanhKernel(Kernel):
     """``s = outer * tanh(inner z) + shift``: tanh (1, 1, 0) or sigmoid (1/2, 1/2, 1/2);
-    ``s^(k) = outer inner^k (1 - t^2) Q_k(t)`` with ``t = tanh(inner z)``, ``Q_k`` even or odd."""
+    ``s^(k) = outer inner^k tanh^(k)(inner z)``, a polynomial in ``t = tanh(inner z)`` and
+    ``b = 1 - t^2`` (see :func:`_tanh_derivatives`)."""
 
     def __init__(self, inner: float = 1.0, outer: float = 1.0, shift: float = 0.0) -> None:
         self.inner, self.outer, self.shift = inner, outer, shift
 
     def forward(
-        self, z: torch.Tensor, nd: int, out: torch.Tensor, top: int, new: New
-    ) -> tuple[list[torch.Tensor | None], Any]:
-        if self.inner == 1.0:
-            t_all = tanh_into(z, out)
+        self, z: torch.Tensor, bias: torch.Tensor | None, nd: int, out: torch.Tensor, top: int, new: New
+    ) -> tuple[list[torch.Tensor | None], list[float], Any]:
+        if self.inner == 1.0 and z.device.type == "cpu":
+            # tanh(z + b) = 2 sigmoid(2 z + 2 b) - 1 in three passes (see tanh_into): the
+            # doubling is exact, so 2 z + 2 b rounds as 2 (z + b)
+            if bias is None:
+                torch.mul(z, 2.0, out=out)
+            else:
+                torch.add((bias * 2.0).unsqueeze(1), z, alpha=2.0, out=out)
+            torch.sigmoid(out, out=out)
+            t_all = out.lerp_(_one(out).expand(out.shape), -1.0)  # 1 - 2 (1 - s) = 2 s - 1
         else:
-            t_all = torch.mul(z, self.inner, out=new(z.shape, z))
-            tanh_into(t_all, t_all)
-            torch.add(t_all, self.shift / self.outer, out=out).mul_(self.outer)
+            if bias is not None:
+                z.add_(bias.unsqueeze(1))
+            if self.inner == 1.0:
+                t_all = tanh_into(z, out)
+            else:
+                t_all = torch.mul(z, self.inner, out=new(z.shape, z))
+                tanh_into(t_all, t_all)
+                torch.add(t_all, self.shift / self.outer, out=out).mul_(self.outer)
         t = t_all[:, :nd]
+        if top > 5:  # not reached by the fused node (orders <= 4); kept general
+            return (*self._horner_forward(t, top, new), t_all)
+        s, scale = _tanh_derivatives(t, top, new)
+        for k in range(1, len(s)):
+            scale[k] *= self.outer * self.inner**k
+        if scale[1] != 1.0:  # s' itself is used unscaled
+            s[1] = torch.mul(s[1], scale[1], out=new(t.shape, t))  # type: ignore[arg-type]
+            scale[1] = 1.0
+        return s, scale, t_all
+
+    def _horner_forward(
+        self, t: torch.Tensor, top: int, new: New
+    ) -> tuple[list[torch.Tensor | None], list[float]]:
         shape = t.shape
-        one = torch.ones((), dtype=t.dtype, device=t.device)
-        base = torch.ops.aten.tanh_backward.grad_input(
-            one.expand(shape), t, grad_input=new(shape, t)
-        )  # 1 - t^2
+        base = torch.ops.aten.tanh_backward.grad_input(_one(t).expand(shape), t, grad_input=new(shape, t))
         t2 = torch.mul(t, t, out=new(shape, t)) if top > 2 else None
         s: list[torch.Tensor | None] = [None]
         scale = [1.0]
@@ -101,7 +154,7 @@ class _TanhKernel(Kernel):
                     acc.mul_(t)
                 s.append(acc.mul_(base))
             scale.append(lead)
-        return s, scale, t_all
+        return s, scale
 
     def value_backward(self, grad: torch.Tensor, nd: int, saved: Any) -> None:
         torch.ops.aten.tanh_backward.grad_input(grad, saved, grad_input=grad)
@@ -116,8 +169,10 @@ class _RuleKernel(Kernel):
         self.rule = rule
 
     def forward(
-        self, z: torch.Tensor, nd: int, out: torch.Tensor, top: int, new: New
+        self, z: torch.Tensor, bias: torch.Tensor | None, nd: int, out: torch.Tensor, top: int, new: New
     ) -> tuple[list[torch.Tensor | None], list[float], Any]:
+        if bias is not None:
+            z.add_(bias.unsqueeze(1))
         d = self.rule.derivatives(z[:, :nd], top)
         out[:, :nd].copy_(d.value)
         s: list[torch.Tensor | None] = [None, *(d.derivative(k) for k in range(1, top + 1))]

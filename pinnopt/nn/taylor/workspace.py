@@ -93,8 +93,8 @@ class Arena(list):
     def new(self, shape: Sequence[int], like: torch.Tensor) -> torch.Tensor:
         """A buffer of ``shape`` like ``like`` (pooled and kept until :meth:`release` when it
         holds at least :data:`MIN_BYTES` on a CPU; else a plain fresh tensor)."""
-        if like.device.type != "cpu" or _numel(shape) * like.element_size() < MIN_BYTES:
-            return torch.empty(shape, dtype=like.dtype, device=like.device)
+        if not like.is_cpu or _numel(shape) * like.element_size() < MIN_BYTES:
+            return like.new_empty(shape)
         t = WORKSPACE.take(shape, like)
         self.append(t)
         return t
