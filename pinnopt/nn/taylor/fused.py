@@ -72,6 +72,15 @@ def _unpack(
     return out
 
 
+def _linear(
+    w: torch.Tensor, b: torch.Tensor | None, a: torch.Tensor, scale: float, out: torch.Tensor
+) -> torch.Tensor:
+    """``scale * (w @ a + b)`` into ``out`` in one product (``scale`` a power of two: exact)."""
+    if b is None:
+        return torch.addmm(out, w, a, beta=0.0, alpha=scale, out=out)  # beta 0: ``out`` ignored
+    return torch.addmm(b.unsqueeze(1), w, a, beta=scale, alpha=scale, out=out)
+
+
 def _mul(a: torch.Tensor, b: torch.Tensor, arena: Arena) -> torch.Tensor:
     """``a * b`` (broadcasting) into a buffer of the arena."""
     (a0, a1), (b0, b1) = a.shape, b.shape  # 2-D operands (torch.broadcast_shapes is slow Python)
@@ -117,22 +126,21 @@ def _activate(
     prog: Program,
     kernel: Kernel,
     z: torch.Tensor,
-    bias: torch.Tensor | None,
     zc: list[torch.Tensor | None],
     n: int,
     nd: int,
     arena: Arena,
     stacked: bool,
 ) -> _Layer:
-    """The activation's buffer from the pre-activation values ``z[:, :n] + bias`` (``z`` may be
-    overwritten) and channels ``zc``
+    """The activation's buffer from the pre-activation values ``z[:, :n]`` (times the kernel's
+    ``value_scale``, bias included; they may be overwritten) and channels ``zc``
     (``stacked``: the channels are the columns ``z[:, n:]``, scaled by ``s'`` in one operation)."""
     c_all = prog.n_channels
     w = z.shape[0]
     buf = arena.new((w, n + c_all * nd), z)
     value, chans = buf.split((n, c_all * nd), 1)
     outs = chans.view(w, c_all, nd).unbind(1)  # one view per channel
-    s, scale, saved = kernel.forward(z[:, :n], bias, nd, value, prog.top, arena.new)
+    s, scale, saved = kernel.forward(z[:, :n], nd, value, prog.top, arena.new)
     s1 = s[1]
     prod = _Products(zc, arena)
     p: dict[tuple[int, int], tuple[torch.Tensor, float]] = {}
@@ -239,21 +247,23 @@ class _FusedTaylor(torch.autograd.Function):
         h = x if spec.center is None else (x - spec.center) * spec.inv
         w0, b0 = layers[0]
         arena = Arena()  # the forward's buffers, handed back after the backward
-        z = torch.mm(w0, h.t(), out=arena.new((w0.shape[0], n), h))  # (w, n); the bias: in the kernel
+        scale = kernel.value_scale(h)  # of the pre-activation values, formed by the products
+        z = _linear(w0, b0, h.t(), scale, arena.new((w0.shape[0], n), h))  # (w, n)
         w0s = w0 if spec.inv is None else w0 * spec.inv
         zc: list[torch.Tensor | None] = [w0s[:, a : a + 1] for a in spec.first_axes]  # constant columns
         zc += [None] * (prog.n_channels - prog.n_first)
         saved: list[_Layer] = []
         last = len(layers) - 1
-        bias = b0  # of the pre-activations ``z`` (added by the activation's kernel)
         for i, (w, b) in enumerate(layers[1:], 1):
-            lyr = _activate(prog, kernel, z, bias, zc, n, nd, arena, i > 1)
+            lyr = _activate(prog, kernel, z, zc, n, nd, arena, i > 1)
             saved.append(lyr)
+            a = lyr.a
             if i < last:
-                z = torch.mm(w, lyr.a, out=arena.new((w.shape[0], lyr.a.shape[1]), lyr.a))
-                bias = b
+                z = arena.new((w.shape[0], a.shape[1]), a)
+                _linear(w, b, a[:, :n], scale, z[:, :n])
+                torch.mm(w, a[:, n:], out=z[:, n:])
             else:  # the output: not pooled
-                z = w @ lyr.a
+                z = w @ a
                 if b is not None:
                     z[:, :n].add_(b.unsqueeze(1))
             zc = list(z[:, n:].view(z.shape[0], prog.n_channels, nd).unbind(1))

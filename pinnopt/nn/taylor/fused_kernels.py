@@ -32,8 +32,16 @@ def tanh_into(z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return out.mul_(2.0).sub_(1.0)
 
 
+_ONES: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
+
+
 def _one(like: torch.Tensor) -> torch.Tensor:
-    return torch.ones((), dtype=like.dtype, device=like.device)
+    """A 0-d one of ``like``'s dtype and device (cached: never written to)."""
+    key = (like.dtype, like.device)
+    one = _ONES.get(key)
+    if one is None:
+        one = _ONES[key] = torch.ones((), dtype=like.dtype, device=like.device)
+    return one
 
 
 def _tanh_derivatives(t: torch.Tensor, top: int, new: New) -> tuple[list[torch.Tensor | None], list[float]]:
@@ -42,7 +50,7 @@ def _tanh_derivatives(t: torch.Tensor, top: int, new: New) -> tuple[list[torch.T
     ``16 (b - 15/2 b^2 + 15/2 b^3)``; one or two passes each (a Horner scheme in ``t^2``
     takes two to four)."""
     shape = t.shape
-    b = torch.ops.aten.tanh_backward.grad_input(_one(t).expand(shape), t, grad_input=new(shape, t))
+    b = torch.addcmul(_one(t), t, t, value=-1.0, out=new(shape, t))
     s: list[torch.Tensor | None] = [None, b]
     scale = [1.0, 1.0]
     if top >= 2:
@@ -64,12 +72,18 @@ def _tanh_derivatives(t: torch.Tensor, top: int, new: New) -> tuple[list[torch.T
 class Kernel:
     """The activation on all value columns and its derivatives ``s^(1..top)`` on the first ``nd``."""
 
+    def value_scale(self, like: torch.Tensor) -> float:
+        """The factor the caller multiplies the pre-activation values by before :meth:`forward`
+        (folded into the layer's product: exact when it is a power of two)."""
+        return 1.0
+
     def forward(
-        self, z: torch.Tensor, bias: torch.Tensor | None, nd: int, out: torch.Tensor, top: int, new: New
+        self, z: torch.Tensor, nd: int, out: torch.Tensor, top: int, new: New
     ) -> tuple[list[torch.Tensor | None], list[float], Any]:
-        """Write ``s(z + bias)`` into ``out`` (``bias``: ``(w,)`` or None; ``z`` may be
-        overwritten); return ``(s, scale, saved)`` with ``s^(k) = scale[k] s[k]`` on the first
-        ``nd`` columns for ``k = 1..top`` (``s[0]`` unused, ``scale[1] = 1``, ``None``: zero)."""
+        """Write ``s(z / value_scale)`` into ``out`` (``z``: the scaled pre-activation values, bias
+        included; it may be overwritten); return ``(s, scale, saved)`` with ``s^(k) = scale[k] s[k]``
+        on the first ``nd`` columns for ``k = 1..top`` (``s[0]`` unused, ``scale[1] = 1``,
+        ``None``: zero)."""
         raise NotImplementedError
 
     def value_backward(self, grad: torch.Tensor, nd: int, saved: Any) -> None:
@@ -96,27 +110,22 @@ class _TanhKernel(Kernel):
     def __init__(self, inner: float = 1.0, outer: float = 1.0, shift: float = 0.0) -> None:
         self.inner, self.outer, self.shift = inner, outer, shift
 
+    def value_scale(self, like: torch.Tensor) -> float:
+        # tanh(z) = 2 sigmoid(2 z) - 1 on CPUs (see tanh_into), 2 z formed by the product
+        return 2.0 if self.inner == 1.0 and like.is_cpu else 1.0
+
     def forward(
-        self, z: torch.Tensor, bias: torch.Tensor | None, nd: int, out: torch.Tensor, top: int, new: New
+        self, z: torch.Tensor, nd: int, out: torch.Tensor, top: int, new: New
     ) -> tuple[list[torch.Tensor | None], list[float], Any]:
-        if self.inner == 1.0 and z.device.type == "cpu":
-            # tanh(z + b) = 2 sigmoid(2 z + 2 b) - 1 in three passes (see tanh_into): the
-            # doubling is exact, so 2 z + 2 b rounds as 2 (z + b)
-            if bias is None:
-                torch.mul(z, 2.0, out=out)
-            else:
-                torch.add((bias * 2.0).unsqueeze(1), z, alpha=2.0, out=out)
-            torch.sigmoid(out, out=out)
-            t_all = out.lerp_(_one(out).expand(out.shape), -1.0)  # 1 - 2 (1 - s) = 2 s - 1
+        if self.inner == 1.0 and z.is_cpu:  # z = 2 (W a + b): tanh in two passes
+            torch.sigmoid(z, out=out)
+            t_all = out.lerp_(_one(out), -1.0)  # 1 - 2 (1 - s) = 2 s - 1
+        elif self.inner == 1.0:
+            t_all = torch.tanh(z, out=out)
         else:
-            if bias is not None:
-                z.add_(bias.unsqueeze(1))
-            if self.inner == 1.0:
-                t_all = tanh_into(z, out)
-            else:
-                t_all = torch.mul(z, self.inner, out=new(z.shape, z))
-                tanh_into(t_all, t_all)
-                torch.add(t_all, self.shift / self.outer, out=out).mul_(self.outer)
+            t_all = torch.mul(z, self.inner, out=new(z.shape, z))
+            tanh_into(t_all, t_all)
+            torch.add(t_all, self.shift / self.outer, out=out).mul_(self.outer)
         t = t_all[:, :nd]
         if top > 5:  # not reached by the fused node (orders <= 4); kept general
             return (*self._horner_forward(t, top, new), t_all)
@@ -132,7 +141,7 @@ class _TanhKernel(Kernel):
         self, t: torch.Tensor, top: int, new: New
     ) -> tuple[list[torch.Tensor | None], list[float]]:
         shape = t.shape
-        base = torch.ops.aten.tanh_backward.grad_input(_one(t).expand(shape), t, grad_input=new(shape, t))
+        base = torch.addcmul(_one(t), t, t, value=-1.0, out=new(shape, t))
         t2 = torch.mul(t, t, out=new(shape, t)) if top > 2 else None
         s: list[torch.Tensor | None] = [None]
         scale = [1.0]
@@ -169,10 +178,8 @@ class _RuleKernel(Kernel):
         self.rule = rule
 
     def forward(
-        self, z: torch.Tensor, bias: torch.Tensor | None, nd: int, out: torch.Tensor, top: int, new: New
+        self, z: torch.Tensor, nd: int, out: torch.Tensor, top: int, new: New
     ) -> tuple[list[torch.Tensor | None], list[float], Any]:
-        if bias is not None:
-            z.add_(bias.unsqueeze(1))
         d = self.rule.derivatives(z[:, :nd], top)
         out[:, :nd].copy_(d.value)
         s: list[torch.Tensor | None] = [None, *(d.derivative(k) for k in range(1, top + 1))]
