@@ -165,9 +165,12 @@ def _activate(
                 if started:
                     out.addcmul_(sk, pk, value=value)
                 else:
-                    torch.mul(sk, pk, out=out)
-                    if value != 1.0:
-                        out.mul_(value)
+                    if value != 1.0 and pk.shape[1] == 1:  # a constant column (the first layer)
+                        torch.mul(sk, pk * value, out=out)
+                    else:
+                        torch.mul(sk, pk, out=out)
+                        if value != 1.0:
+                            out.mul_(value)
                     started = True
         if not started:
             out.zero_()
