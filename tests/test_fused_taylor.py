@@ -70,6 +70,8 @@ CASES = [
     ("sigmoid", 2, [(2, 1), (0, 2)]),
     ("sin", 2, [(2, 2), (1, 0)]),
     ("gelu", 2, [(3, 1)]),
+    ("tanh", 3, [(0, 0, 2), (0, 1, 1)]),  # first-order channels of axes 1 and 2 only
+    ("sigmoid", 2, [(0, 3)]),
 ]
 
 ACTIVATIONS = ["tanh", "sigmoid", "sin", "silu", "gelu", "softplus"]
@@ -335,3 +337,31 @@ def test_pooled_buffers_survive_retained_and_interleaved_graphs() -> None:
             want = [torch.zeros_like(p) if w is None else w for p, w in zip(params, want, strict=True)]
             for a, b in zip(got, want, strict=True):
                 assert (a - b).abs().max().item() <= RTOL * max(b.abs().max().item(), 1e-300)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "sin"])
+def test_layers_without_biases_match_autograd(activation: str) -> None:
+    """Biases folded into the layer products (and their absence) give autograd's fields and gradients."""
+    model = _model(2, activation)
+    for layer in model.net.linears[::2]:  # the first, third, ... layers lose their bias
+        layer.bias = None
+    unknowns = list(model.unknowns)
+    req = _requests(2, unknowns, [(2, 0), (1, 1), (0, 1)])
+    fused = TaylorEngine().evaluate_sets(model, req, unknowns)
+    ref = {k: AutogradEngine().evaluate(model, x, p, unknowns) for k, (x, p) in req.items()}
+    g = torch.Generator().manual_seed(7)
+    weights = {
+        (k, f): torch.randn(len(x), generator=g, dtype=torch.float64)
+        for k, (x, p) in req.items()
+        for f in p.wanted
+    }
+    for k, f in weights:
+        assert _through_fused_node(fused[k][f])
+        assert (fused[k][f] - ref[k][f]).abs().max().item() <= RTOL * ref[k][f].abs().max().item()
+    params = list(model.parameters())
+    for a, b in zip(
+        torch.autograd.grad(_loss(fused, weights), params),
+        torch.autograd.grad(_loss(ref, weights), params),
+        strict=True,
+    ):
+        assert (a - b).abs().max().item() <= 1e-11 * b.abs().max().item()

@@ -32,14 +32,58 @@ def tanh_into(z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return out.mul_(2.0).sub_(1.0)
 
 
+_ONES: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
+
+
+def _one(like: torch.Tensor) -> torch.Tensor:
+    """A 0-d one of ``like``'s dtype and device (cached: never written to)."""
+    key = (like.dtype, like.device)
+    one = _ONES.get(key)
+    if one is None:
+        one = _ONES[key] = torch.ones((), dtype=like.dtype, device=like.device)
+    return one
+
+
+def _tanh_derivatives(t: torch.Tensor, top: int, new: New) -> tuple[list[torch.Tensor | None], list[float]]:
+    """``tanh^(k) = scale[k] s[k]`` for ``k = 1..min(top, 5)`` from ``t = tanh``, with
+    ``b = 1 - t^2``: ``b``, ``-2 t b``, ``4 (b - 3/2 b^2)``, ``-8 t (b - 3 b^2)`` and
+    ``16 (b - 15/2 b^2 + 15/2 b^3)``; one or two passes each (a Horner scheme in ``t^2``
+    takes two to four)."""
+    shape = t.shape
+    b = torch.addcmul(_one(t), t, t, value=-1.0, out=new(shape, t))
+    s: list[torch.Tensor | None] = [None, b]
+    scale = [1.0, 1.0]
+    if top >= 2:
+        s.append(torch.mul(b, t, out=new(shape, t)))
+        scale.append(-2.0)
+    if top >= 3:
+        s.append(torch.addcmul(b, b, b, value=-1.5, out=new(shape, t)))
+        scale.append(4.0)
+    if top >= 4:
+        s.append(torch.addcmul(b, b, b, value=-3.0, out=new(shape, t)).mul_(t))
+        scale.append(-8.0)
+    if top >= 5:
+        u = torch.mul(b, b, out=new(shape, t)).sub_(b)  # b^2 - b
+        s.append(torch.addcmul(b, b, u, value=7.5, out=u))
+        scale.append(16.0)
+    return s, scale
+
+
 class Kernel:
     """The activation on all value columns and its derivatives ``s^(1..top)`` on the first ``nd``."""
+
+    def value_scale(self, like: torch.Tensor) -> float:
+        """The factor the caller multiplies the pre-activation values by before :meth:`forward`
+        (folded into the layer's product: exact when it is a power of two)."""
+        return 1.0
 
     def forward(
         self, z: torch.Tensor, nd: int, out: torch.Tensor, top: int, new: New
     ) -> tuple[list[torch.Tensor | None], list[float], Any]:
-        """Write ``s(z)`` into ``out``; return ``(s, scale, saved)`` with ``s^(k) = scale[k] s[k]``
-        on ``z[:, :nd]`` for ``k = 1..top`` (``s[0]`` unused, ``scale[1] = 1``, ``None``: zero)."""
+        """Write ``s(z / value_scale)`` into ``out`` (``z``: the scaled pre-activation values, bias
+        included; it may be overwritten); return ``(s, scale, saved)`` with ``s^(k) = scale[k] s[k]``
+        on the first ``nd`` columns for ``k = 1..top`` (``s[0]`` unused, ``scale[1] = 1``,
+        ``None``: zero)."""
         raise NotImplementedError
 
     def value_backward(self, grad: torch.Tensor, nd: int, saved: Any) -> None:
@@ -60,26 +104,44 @@ def _horner(n: int, inner: float, outer: float) -> tuple[tuple[bool, tuple[float
 
 class _TanhKernel(Kernel):
     """``s = outer * tanh(inner z) + shift``: tanh (1, 1, 0) or sigmoid (1/2, 1/2, 1/2);
-    ``s^(k) = outer inner^k (1 - t^2) Q_k(t)`` with ``t = tanh(inner z)``, ``Q_k`` even or odd."""
+    ``s^(k) = outer inner^k tanh^(k)(inner z)``, a polynomial in ``t = tanh(inner z)`` and
+    ``b = 1 - t^2`` (see :func:`_tanh_derivatives`)."""
 
     def __init__(self, inner: float = 1.0, outer: float = 1.0, shift: float = 0.0) -> None:
         self.inner, self.outer, self.shift = inner, outer, shift
 
+    def value_scale(self, like: torch.Tensor) -> float:
+        # tanh(z) = 2 sigmoid(2 z) - 1 on CPUs (see tanh_into), 2 z formed by the product
+        return 2.0 if self.inner == 1.0 and like.is_cpu else 1.0
+
     def forward(
         self, z: torch.Tensor, nd: int, out: torch.Tensor, top: int, new: New
-    ) -> tuple[list[torch.Tensor | None], Any]:
-        if self.inner == 1.0:
-            t_all = tanh_into(z, out)
+    ) -> tuple[list[torch.Tensor | None], list[float], Any]:
+        if self.inner == 1.0 and z.is_cpu:  # z = 2 (W a + b): tanh in two passes
+            torch.sigmoid(z, out=out)
+            t_all = out.lerp_(_one(out), -1.0)  # 1 - 2 (1 - s) = 2 s - 1
+        elif self.inner == 1.0:
+            t_all = torch.tanh(z, out=out)
         else:
             t_all = torch.mul(z, self.inner, out=new(z.shape, z))
             tanh_into(t_all, t_all)
             torch.add(t_all, self.shift / self.outer, out=out).mul_(self.outer)
         t = t_all[:, :nd]
+        if top > 5:  # not reached by the fused node (orders <= 4); kept general
+            return (*self._horner_forward(t, top, new), t_all)
+        s, scale = _tanh_derivatives(t, top, new)
+        for k in range(1, len(s)):
+            scale[k] *= self.outer * self.inner**k
+        if scale[1] != 1.0:  # s' itself is used unscaled
+            s[1] = torch.mul(s[1], scale[1], out=new(t.shape, t))  # type: ignore[arg-type]
+            scale[1] = 1.0
+        return s, scale, t_all
+
+    def _horner_forward(
+        self, t: torch.Tensor, top: int, new: New
+    ) -> tuple[list[torch.Tensor | None], list[float]]:
         shape = t.shape
-        one = torch.ones((), dtype=t.dtype, device=t.device)
-        base = torch.ops.aten.tanh_backward.grad_input(
-            one.expand(shape), t, grad_input=new(shape, t)
-        )  # 1 - t^2
+        base = torch.addcmul(_one(t), t, t, value=-1.0, out=new(shape, t))
         t2 = torch.mul(t, t, out=new(shape, t)) if top > 2 else None
         s: list[torch.Tensor | None] = [None]
         scale = [1.0]
@@ -101,7 +163,7 @@ class _TanhKernel(Kernel):
                     acc.mul_(t)
                 s.append(acc.mul_(base))
             scale.append(lead)
-        return s, scale, t_all
+        return s, scale
 
     def value_backward(self, grad: torch.Tensor, nd: int, saved: Any) -> None:
         torch.ops.aten.tanh_backward.grad_input(grad, saved, grad_input=grad)

@@ -16,19 +16,13 @@ Only buffers handed back with :meth:`Workspace.give` are reused, so a buffer sti
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Sequence
 
 import torch
 
 Key = tuple[tuple[int, ...], torch.dtype, torch.device]
-
-
-def _numel(shape: Sequence[int]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 class Workspace:
@@ -44,7 +38,7 @@ class Workspace:
         """An uninitialized contiguous tensor of ``shape`` with ``like``'s dtype and device
         (pooled when it is a CPU tensor of at least :data:`MIN_BYTES`)."""
         key = (tuple(shape), like.dtype, like.device)
-        if like.device.type == "cpu" and like.element_size() * _numel(shape) >= MIN_BYTES:
+        if like.is_cpu and like.element_size() * math.prod(shape) >= MIN_BYTES:
             with self._lock:
                 free = self._free.get(key)
                 if free:
@@ -93,8 +87,8 @@ class Arena(list):
     def new(self, shape: Sequence[int], like: torch.Tensor) -> torch.Tensor:
         """A buffer of ``shape`` like ``like`` (pooled and kept until :meth:`release` when it
         holds at least :data:`MIN_BYTES` on a CPU; else a plain fresh tensor)."""
-        if like.device.type != "cpu" or _numel(shape) * like.element_size() < MIN_BYTES:
-            return torch.empty(shape, dtype=like.dtype, device=like.device)
+        if math.prod(shape) * like.element_size() < MIN_BYTES or not like.is_cpu:
+            return like.new_empty(shape)
         t = WORKSPACE.take(shape, like)
         self.append(t)
         return t
