@@ -122,7 +122,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument(
         "--clock", choices=["wall", "cpu"], default="wall", help="cpu: process CPU time (shared machines)"
     )
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one thread each)")
     args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     results: dict = {}
     print(f"torch threads: {torch.get_num_threads()}")

@@ -316,7 +316,9 @@ def main(argv: list[str] | None = None) -> dict:
         action="store_true",
         help="a tenth of the steps per round, nothing written (plumbing checks)",
     )
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one thread each)")
     args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
     version = peers.deepxde_available()
     print(f"torch threads: {torch.get_num_threads()}, DeepXDE: {version or 'not installed'}")
     command = " ".join(["python -m benchmarks.speed_peers", *(argv if argv is not None else sys.argv[1:])])

@@ -116,7 +116,30 @@ def peers_table(results: Path = RESULTS) -> list[str]:
     if not path.exists():
         return []
     r = _load(path)
-    return _peer_steps_lines(r) + _peer_error_lines(r)
+    return _peer_steps_lines(r) + _floor_lines(results) + _peer_error_lines(r)
+
+
+def _floor_lines(results: Path) -> list[str]:
+    """How much of a step is matrix products (benchmarks/speed_floor.py), when measured."""
+    path = results / "speed_floor.json"
+    if not path.exists():
+        return []
+    r = _load(path)
+    cases = r["results"]
+    parts = [
+        f"{n} {e['ms_per_step']['products']:.1f} of {e['ms_per_step']['pinnopt']:.1f} ms "
+        f"(hand-written loop {e['ms_per_step']['hand']:.1f} ms; x{e['bound_over_hand']:.2f} the products' "
+        f"time, pinnopt x{e['pinnopt_over_hand']:.2f})"
+        for n, e in cases.items()
+    ]
+    return [
+        "The matrix products alone, timed with pinnopt's shapes side by side with both steps "
+        "(the fused step and the hand-written loop do the same product work on these cases, so "
+        "hand-loop time over product time bounds what an eager step can gain over it): "
+        + "; ".join(parts)
+        + f". Measured {r['created'][:10]}, cpu clock. Rerun: `{r['command'].strip()}`.",
+        "",
+    ]
 
 
 def _hand_goal(e: dict) -> str:
