@@ -35,7 +35,7 @@ from pinnopt.nn.taylor.fused_layout import FUSED_MAX_ORDER
 from pinnopt.symbolic import AutogradEngine, DerivativeEngine, DerivativePlan, Field
 from pinnopt.validate.report import benchmark_report, write_json
 
-from .common import RESULTS, interleaved, median, ratio_summary
+from .common import RESULTS, heap_allocator, interleaved, median, ratio_summary
 
 N_POINTS, WIDTH, DEPTH = 4096, 50, 4
 TARGETS = {2: 1.5, 4: 4.0}
@@ -123,8 +123,15 @@ def main(argv: list[str] | None = None) -> dict:
         "--clock", choices=["wall", "cpu"], default="wall", help="cpu: process CPU time (shared machines)"
     )
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one thread each)")
+    ap.add_argument(
+        "--allocator",
+        choices=["heap", "default"],
+        default="heap",
+        help="heap: every runner allocates from a warm glibc heap (benchmarks.common.heap_allocator)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    allocator = heap_allocator() if args.allocator == "heap" else "default"
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     results: dict = {}
     print(f"torch threads: {torch.get_num_threads()}")
@@ -187,6 +194,8 @@ def main(argv: list[str] | None = None) -> dict:
             "steps_per_round": args.steps,
             "rounds": args.rounds,
             "clock": args.clock,
+            "torch_threads": torch.get_num_threads(),
+            "allocator": allocator,
         },
         command=" ".join(["python -m benchmarks.derivative_order", *(argv or sys.argv[1:])]),
     )

@@ -12,8 +12,9 @@ its products, and ``hand step time / product time`` bounds what any eager implem
 with these products can gain over the hand-written loop.
 
 This times, side by side in one process (one thread, float32, CPU time, alternating
-rounds): the products of one fused step with pinnopt's shapes (feature-major ``W @ A``,
-``G @ A^T``, ``W^T @ G``), a pinnopt step and a hand-written step.
+rounds, allocations from a warm heap: :func:`benchmarks.common.heap_allocator`): the
+products of one fused step with pinnopt's shapes (feature-major ``W @ A``, ``G @ A^T``,
+``W^T @ G``), a pinnopt step and a hand-written step.
 
     python -m benchmarks.speed_floor [--cases burgers_small burgers_large] [--rounds 5]
 """
@@ -31,7 +32,7 @@ import torch
 from pinnopt.validate.report import benchmark_report, write_json
 
 from . import peers
-from .common import RESULTS, interleaved
+from .common import RESULTS, heap_allocator, interleaved
 
 STEPS = {"burgers_small": 100, "burgers_large": 2}
 
@@ -103,11 +104,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", default=str(RESULTS / "speed_floor.json"))
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    allocator = heap_allocator()
     results = {name: measure(name, args.rounds) for name in args.cases}
     report = benchmark_report(
         "speed_floor",
         results,
-        config={"dtype": "float32", "clock": "cpu", "rounds": args.rounds, "description": __doc__},
+        config={
+            "dtype": "float32",
+            "clock": "cpu",
+            "rounds": args.rounds,
+            "allocator": allocator,
+            "description": __doc__,
+        },
         command="python -m benchmarks.speed_floor " + " ".join(argv if argv is not None else []),
     )
     write_json(report, args.out)
