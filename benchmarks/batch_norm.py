@@ -231,25 +231,31 @@ def curves(seeds: int, lbfgs: int = 1500, every: int = 50) -> dict[str, Any]:
     return out
 
 
+def _arm(name: str, spec: po.nn.ModelSpec, seeds: int, **kw: Any) -> dict[str, Any]:
+    """Seeds ``0..seeds-1`` of library problem ``name`` with one network: errors and wall times."""
+    errors, times = [], []
+    for seed in range(seeds):
+        t0 = time.perf_counter()
+        result = po.solve(
+            problems.get(name),
+            model=spec,
+            seed=seed,
+            log_every=10_000,
+            runtime=po.Runtime(progress=False),
+            **kw,
+        )
+        times.append(time.perf_counter() - t0)
+        errors.append(result.validate().rel_l2["u"])
+    return {"rel_l2": errors, "median_rel_l2": statistics.median(errors), "wall_s": times}
+
+
 def issue(seeds: int, adam: int, lbfgs: int) -> dict[str, Any]:
     """Issue 15's configuration: default network and collocation, shortened default phases."""
     out: dict[str, Any] = {"phases": [f"Adam(steps={adam}, lr=1e-3)", f"LBFGS(steps={lbfgs})"]}
     for arm, spec in (("none", po.nn.MLP()), ("batch", po.nn.MLP(norm="batch"))):
-        errors, times = [], []
-        for seed in range(seeds):
-            t0 = time.perf_counter()
-            result = po.solve(
-                problems.get("poisson1d"),
-                model=spec,
-                seed=seed,
-                phases=[po.optim.Adam(steps=adam, lr=1e-3), po.optim.LBFGS(steps=lbfgs)],
-                log_every=10_000,
-                runtime=po.Runtime(progress=False),
-            )
-            times.append(time.perf_counter() - t0)
-            errors.append(result.validate().rel_l2["u"])
-        out[arm] = {"rel_l2": errors, "median_rel_l2": statistics.median(errors), "wall_s": times}
-        print(f"  issue {arm}: " + " ".join(f"{e:.2e}" for e in errors), flush=True)
+        phases = [po.optim.Adam(steps=adam, lr=1e-3), po.optim.LBFGS(steps=lbfgs)]
+        out[arm] = _arm("poisson1d", spec, seeds, phases=phases)
+        print(f"  issue {arm}: " + " ".join(f"{e:.2e}" for e in out[arm]["rel_l2"]), flush=True)
     out["ratio_of_medians"] = out["batch"]["median_rel_l2"] / out["none"]["median_rel_l2"]
     return out
 
@@ -267,22 +273,8 @@ def lm(seeds: int) -> dict[str, Any]:
             ("none", po.nn.MLP(width=20, depth=3)),
             ("batch", po.nn.MLP(width=20, depth=3, norm="batch")),
         ):
-            errors, times = [], []
-            for seed in range(seeds):
-                t0 = time.perf_counter()
-                result = po.solve(
-                    problems.get(name),
-                    model=spec,
-                    seed=seed,
-                    phases=phases,
-                    collocation=collocation,
-                    log_every=10_000,
-                    runtime=po.Runtime(progress=False),
-                )
-                times.append(time.perf_counter() - t0)
-                errors.append(result.validate().rel_l2["u"])
-            runs[arm] = {"rel_l2": errors, "median_rel_l2": statistics.median(errors), "wall_s": times}
-            print(f"  lm {name} {arm}: " + " ".join(f"{e:.2e}" for e in errors), flush=True)
+            runs[arm] = _arm(name, spec, seeds, phases=phases, collocation=collocation)
+            print(f"  lm {name} {arm}: " + " ".join(f"{e:.2e}" for e in runs[arm]["rel_l2"]), flush=True)
         runs["ratio_of_medians"] = runs["batch"]["median_rel_l2"] / runs["none"]["median_rel_l2"]
         print(f"  lm {name}: median ratio batch / none {runs['ratio_of_medians']:.2f}", flush=True)
         out[name] = runs

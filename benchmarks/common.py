@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import statistics
 import time
@@ -40,6 +41,23 @@ def heap_allocator() -> str:
     if mallopt(m_mmap_threshold, HEAP_LIMIT) != 1 or mallopt(m_trim_threshold, 1 << 30) != 1:
         return "default"
     return "glibc heap up to 32 MiB, no trim"
+
+
+def add_machine_options(ap: argparse.ArgumentParser) -> None:
+    """``--threads`` (default 1) and ``--allocator`` (default ``heap``) of the speed benchmarks."""
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one thread each)")
+    ap.add_argument(
+        "--allocator",
+        choices=["heap", "default"],
+        default="heap",
+        help="heap: every runner allocates from a warm glibc heap (benchmarks.common.heap_allocator)",
+    )
+
+
+def apply_machine_options(args: argparse.Namespace) -> str:
+    """Set the torch threads and the allocator of :func:`add_machine_options`; the allocator's description."""
+    torch.set_num_threads(args.threads)
+    return heap_allocator() if args.allocator == "heap" else "default"
 
 
 def interleaved(

@@ -35,7 +35,7 @@ from pinnopt.nn.taylor.fused_layout import FUSED_MAX_ORDER
 from pinnopt.symbolic import AutogradEngine, DerivativeEngine, DerivativePlan, Field
 from pinnopt.validate.report import benchmark_report, write_json
 
-from .common import RESULTS, heap_allocator, interleaved, median, ratio_summary
+from .common import RESULTS, add_machine_options, apply_machine_options, interleaved, median, ratio_summary
 
 N_POINTS, WIDTH, DEPTH = 4096, 50, 4
 TARGETS = {2: 1.5, 4: 4.0}
@@ -122,16 +122,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument(
         "--clock", choices=["wall", "cpu"], default="wall", help="cpu: process CPU time (shared machines)"
     )
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one thread each)")
-    ap.add_argument(
-        "--allocator",
-        choices=["heap", "default"],
-        default="heap",
-        help="heap: every runner allocates from a warm glibc heap (benchmarks.common.heap_allocator)",
-    )
+    add_machine_options(ap)
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    allocator = heap_allocator() if args.allocator == "heap" else "default"
+    allocator = apply_machine_options(args)
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     results: dict = {}
     print(f"torch threads: {torch.get_num_threads()}")

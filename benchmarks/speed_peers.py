@@ -47,7 +47,7 @@ import pinnopt as po
 from pinnopt.validate.report import benchmark_report, write_json
 
 from . import peers
-from .common import RESULTS, heap_allocator, interleaved, median, ratio_summary
+from .common import RESULTS, add_machine_options, apply_machine_options, interleaved, median, ratio_summary
 
 OUT = RESULTS / "speed_peers.json"
 STEPS = {"burgers_small": 200, "burgers_large": 2, "poisson2d": 10}
@@ -316,16 +316,9 @@ def main(argv: list[str] | None = None) -> dict:
         action="store_true",
         help="a tenth of the steps per round, nothing written (plumbing checks)",
     )
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one thread each)")
-    ap.add_argument(
-        "--allocator",
-        choices=["heap", "default"],
-        default="heap",
-        help="heap: every runner allocates from a warm glibc heap (benchmarks.common.heap_allocator)",
-    )
+    add_machine_options(ap)
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    allocator = heap_allocator() if args.allocator == "heap" else "default"
+    allocator = apply_machine_options(args)
     version = peers.deepxde_available()
     print(f"torch threads: {torch.get_num_threads()}, DeepXDE: {version or 'not installed'}")
     command = " ".join(["python -m benchmarks.speed_peers", *(argv if argv is not None else sys.argv[1:])])
