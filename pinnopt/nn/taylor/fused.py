@@ -202,9 +202,9 @@ def _activation_backward(
     terms are skipped)."""
     c_all = prog.n_channels
     g_all = g[:, n:].view(g.shape[0], c_all, nd).unbind(1)
-    gc: list[torch.Tensor | None] = list(g_all) if live is None else [
-        gi if ok else None for gi, ok in zip(g_all, live, strict=True)
-    ]
+    gc: list[torch.Tensor | None] = (
+        list(g_all) if live is None else [gi if ok else None for gi, ok in zip(g_all, live, strict=True)]
+    )
     if prog.chain:
         _chain_backward(kernel, lyr, g, n, nd, arena, gc, g_all)
         return
@@ -222,7 +222,8 @@ def _activation_backward(
         tj = []
         if zc[j] is not None:
             for k, terms in prog.backward[j]:
-                got = _dot([(gc[c], prod(rest), coeff) for c, coeff, rest in terms if gc[c] is not None], arena)  # type: ignore[misc]
+                live_terms = [(gc[c], prod(rest), coeff) for c, coeff, rest in terms if gc[c] is not None]
+                got = _dot(live_terms, arena)
                 if got is not None and s[k] is not None:
                     tj.append((k, got))
         t.append(tj)
