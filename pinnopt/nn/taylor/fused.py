@@ -291,10 +291,11 @@ def _chain_backward(
     for j, gj in enumerate(g_all):  # ascending: the terms read the channels above, not yet scaled
         if zc[j] is None:
             continue
-        if s1 is None:
-            gj.zero_()
-        else:
-            gj.mul_(s1)
+        if gc[j] is not None:  # else the channel's gradient is zero: s' G_j is too
+            if s1 is None:
+                gj.zero_()
+            else:
+                gj.mul_(s1)
         for c in range(j + 1, len(g_all)):
             gi = gc[c]
             dm = None if gi is None else d(c - j)
