@@ -365,3 +365,40 @@ def test_layers_without_biases_match_autograd(activation: str) -> None:
         strict=True,
     ):
         assert (a - b).abs().max().item() <= 1e-11 * b.abs().max().item()
+
+
+@pytest.mark.parametrize("activation", [*ACTIVATIONS, "relu"])
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+@pytest.mark.parametrize("dim", [1, 2])
+def test_derivatives_along_one_axis_take_the_chain_backward_and_match_autograd(
+    activation: str, order: int, dim: int
+) -> None:
+    """Channels d1..dn of one axis (the chain backward of the fused node), the loss on the top
+    order alone (the other channels' gradients are zero at the output: their terms are
+    skipped) or on every order: fields and parameter gradients equal nested autograd."""
+    from pinnopt.nn.taylor.fused_layout import program_of
+    from pinnopt.nn.taylor.plan import TaylorPlan
+
+    model = _model(dim, activation, n_out=1)
+    unknowns = list(model.unknowns)
+    axis = dim - 1  # in 2-D the second axis: the chain's one first-order channel is not axis 0
+    top = tuple(order if i == axis else 0 for i in range(dim))
+    every = [tuple(m if i == axis else 0 for i in range(dim)) for m in range(order + 1)]
+    layout = FusedLayout.from_plan(TaylorPlan.build([top], dim))
+    assert layout is not None and program_of(layout).chain
+    g = torch.Generator().manual_seed(order + 10 * dim)
+    x = torch.rand(17, dim, generator=g, dtype=torch.float64) * 3 - 1
+    for wanted in ([top, (0,) * dim], every):
+        plan = _plan(unknowns, wanted)
+        fused = TaylorEngine().evaluate(model, x, plan, unknowns)
+        ref = AutogradEngine().evaluate(model, x, plan, unknowns)
+        weights = {("x", f): torch.randn(len(x), generator=g, dtype=torch.float64) for f in plan.wanted}
+        for _, f in weights:
+            assert _through_fused_node(fused[f])
+            scale = ref[f].abs().max().item()
+            assert (fused[f] - ref[f]).abs().max().item() <= RTOL * max(scale, 1e-300), f
+        params = list(model.parameters())
+        grads = torch.autograd.grad(_loss({"x": fused}, weights), params, allow_unused=True)
+        ref_grads = torch.autograd.grad(_loss({"x": ref}, weights), params, allow_unused=True)
+        for a, b in zip(grads, ref_grads, strict=True):
+            assert (a - b).abs().max().item() <= RTOL * b.abs().max().item()

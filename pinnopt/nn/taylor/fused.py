@@ -29,6 +29,7 @@ derivatives with respect to the parameters).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,7 @@ class _Layer:
     s: list[torch.Tensor | None]  # [None, s', s'', ...] on the derivative columns, up to ...
     scale: list[float]  # ... constant factors: s^(k) = scale[k] * s[k]
     p: dict[tuple[int, int], tuple[torch.Tensor, float]]  # P_{c,k} = factor * tensor
+    products: dict[tuple[int, ...], torch.Tensor | None]  # the forward's channel products (reused)
     saved: Any
     stacked: bool  # the channels are one block of columns (every layer but the first)
 
@@ -92,10 +94,15 @@ def _mul(a: torch.Tensor, b: torch.Tensor, arena: Arena) -> torch.Tensor:
 class _Products:
     """Products of channels, each formed once (``None``: a zero channel)."""
 
-    def __init__(self, z: Sequence[torch.Tensor | None], arena: Arena) -> None:
+    def __init__(
+        self,
+        z: Sequence[torch.Tensor | None],
+        arena: Arena,
+        memo: dict[tuple[int, ...], torch.Tensor | None] | None = None,
+    ) -> None:
         self.z = z
         self.arena = arena
-        self.memo: dict[tuple[int, ...], torch.Tensor | None] = {}
+        self.memo: dict[tuple[int, ...], torch.Tensor | None] = {} if memo is None else memo
 
     def __call__(self, chans: tuple[int, ...]) -> torch.Tensor | None:
         if len(chans) == 1:
@@ -176,32 +183,47 @@ def _activate(
                     started = True
         if not started:
             out.zero_()
-    return _Layer(buf, zc, s, scale, p, saved, stacked)
+    return _Layer(buf, zc, s, scale, p, prod.memo, saved, stacked)
 
 
 def _activation_backward(
-    prog: Program, kernel: Kernel, lyr: _Layer, g: torch.Tensor, n: int, nd: int, arena: Arena
+    prog: Program,
+    kernel: Kernel,
+    lyr: _Layer,
+    g: torch.Tensor,
+    n: int,
+    nd: int,
+    arena: Arena,
+    live: Sequence[bool] | None = None,
 ) -> None:
     """Turn ``g`` (gradient of a layer's buffer) into the gradient of its pre-activations, in place
     (temporaries from ``arena``). Channels whose pre-activation is zero (``None``, at layer 0)
-    are left as they are."""
+    are left as they are; ``live[c]`` False: the channel's gradient is known to be zero (its
+    terms are skipped)."""
     c_all = prog.n_channels
-    gc = g[:, n:].view(g.shape[0], c_all, nd).unbind(1)
+    g_all = g[:, n:].view(g.shape[0], c_all, nd).unbind(1)
+    gc: list[torch.Tensor | None] = (
+        list(g_all) if live is None else [gi if ok else None for gi, ok in zip(g_all, live, strict=True)]
+    )
+    if prog.chain:
+        _chain_backward(kernel, lyr, g, n, nd, arena, gc, g_all)
+        return
     s, scale, zc, p = lyr.s, lyr.scale, lyr.z, lyr.p
-    prod = _Products(zc, arena)
+    prod = _Products(zc, arena, dict(lyr.products))  # the forward's products, not its dict
     # Everything that reads the channel gradients before they are scaled in place; each sum
     # keeps its first coefficient apart (folded into the final addcmul).
     acc0 = _dot([(gc[c], zc[c], 1.0) for c in range(c_all)], arena)  # sum_c G_c D_c z (times s'')
     q = []
     for k, cs in prog.q_terms:
         pairs = [(gc[c], p[(c, k)][0], p[(c, k)][1]) for c in cs if (c, k) in p]
-        q.append((k, _dot(pairs, arena)))
+        q.append((k, _dot(pairs, arena)))  # type: ignore[arg-type]
     t: list[list[tuple[int, tuple[torch.Tensor, float]]]] = []
     for j in range(c_all):
         tj = []
         if zc[j] is not None:
             for k, terms in prog.backward[j]:
-                got = _dot([(gc[c], prod(rest), coeff) for c, coeff, rest in terms], arena)
+                live_terms = [(gc[c], prod(rest), coeff) for c, coeff, rest in terms if gc[c] is not None]
+                got = _dot(live_terms, arena)
                 if got is not None and s[k] is not None:
                     tj.append((k, got))
         t.append(tj)
@@ -219,22 +241,77 @@ def _activation_backward(
         if zc[j] is None:
             continue
         if s1 is None:
-            gc[j].zero_()
+            g_all[j].zero_()
         elif not lyr.stacked:
-            gc[j].mul_(s1)
+            g_all[j].mul_(s1)
         for k, (tk, lead) in t[j]:
-            gc[j].addcmul_(s[k], tk, value=scale[k] * lead)  # type: ignore[arg-type]
+            g_all[j].addcmul_(s[k], tk, value=scale[k] * lead)  # type: ignore[arg-type]
+
+
+def _chain_backward(
+    kernel: Kernel,
+    lyr: _Layer,
+    g: torch.Tensor,
+    n: int,
+    nd: int,
+    arena: Arena,
+    gc: Sequence[torch.Tensor | None],
+    g_all: Sequence[torch.Tensor],
+) -> None:
+    """:func:`_activation_backward` for a chain layout (channel ``c``: the derivative of order
+    ``c + 1`` along one axis), in fewer passes.
+
+    Let ``D_m`` be the derivative of order ``m`` of ``s'(z)``: the forward's rule with every
+    ``s^(k)`` replaced by ``s^(k+1)``, ``D_0 = s'``, ``D_m = s'' D_m z + sum_k s^(k+1) P_{m,k}``
+    (the products ``P`` of the forward). Since ``d B_{m,k} / d x_j = binom(m, j) B_{m-j,k-1}``
+    for the Bell polynomials of Faa di Bruno's formula, the derivative of order ``m`` of
+    ``s(z)`` has the partial derivatives ``D_m`` with respect to the value ``z`` and
+    ``binom(m, j) D_{m-j}`` with respect to the derivative of order ``j`` of ``z``."""
+    s, scale, zc, p = lyr.s, lyr.scale, lyr.z, lyr.p
+    memo: dict[int, tuple[torch.Tensor, float] | None] = {}
+
+    def d(m: int) -> tuple[torch.Tensor, float] | None:  # D_m (m >= 1) as (tensor, factor)
+        if m not in memo:
+            c = m - 1
+            terms = [(s[2], zc[c], scale[2])]
+            for k in range(2, m + 1):
+                got = p.get((c, k))
+                if got is not None:
+                    terms.append((s[k + 1], got[0], scale[k + 1] * got[1]))
+            memo[m] = _dot(terms, arena)
+        return memo[m]
+
+    kernel.value_backward(g[:, :n], nd, lyr.saved)
+    g0 = g[:, :nd]
+    for c, gi in enumerate(gc):
+        dc = None if gi is None else d(c + 1)
+        if dc is not None:
+            g0.addcmul_(gi, dc[0], value=dc[1])  # type: ignore[arg-type]
+    s1 = s[1]
+    for j, gj in enumerate(g_all):  # ascending: the terms read the channels above, not yet scaled
+        if zc[j] is None:
+            continue
+        if gc[j] is not None:  # else the channel's gradient is zero: s' G_j is too
+            if s1 is None:
+                gj.zero_()
+            else:
+                gj.mul_(s1)
+        for c in range(j + 1, len(g_all)):
+            gi = gc[c]
+            dm = None if gi is None else d(c - j)
+            if dm is not None:
+                gj.addcmul_(gi, dm[0], value=math.comb(c + 1, j + 1) * dm[1])  # type: ignore[arg-type]
 
 
 def _dot(
-    terms: Sequence[tuple[torch.Tensor, torch.Tensor | None, float]], arena: Arena
+    terms: Sequence[tuple[torch.Tensor | None, torch.Tensor | None, float]], arena: Arena
 ) -> tuple[torch.Tensor, float] | None:
-    """``sum coeff * g * z`` over the terms with a nonzero ``z`` (``z`` may broadcast) as
-    ``(tensor, factor)``, the first coefficient kept apart; or None."""
+    """``sum coeff * g * z`` over the terms with a nonzero ``g`` and ``z`` (``z`` may broadcast)
+    as ``(tensor, factor)``, the first coefficient kept apart; or None."""
     acc: torch.Tensor | None = None
     lead = 1.0
     for gi, zi, coeff in terms:
-        if zi is None:
+        if zi is None or gi is None:
             continue
         if acc is None:
             acc, lead = _mul(gi, zi, arena), coeff
@@ -292,6 +369,12 @@ class _FusedTaylor(torch.autograd.Function):
         n = ctx.h.shape[0]
         grads: list[tuple[torch.Tensor, torch.Tensor | None]] = []
         g = grad
+        # channels whose gradient is zero at the output (fields the loss does not use): their
+        # terms are skipped in the last activation's backward
+        blocks = grad[:, n:].reshape(grad.shape[0], prog.n_channels, nd).unbind(1)
+        live: list[bool] | None = [bool(blk.any()) for blk in blocks]
+        if all(live):  # type: ignore[arg-type]
+            live = None
         for li in range(len(saved), 0, -1):
             # ``g``: gradient of the outputs of linear layer ``li`` (its pre-activations).
             w, b = layers[li]
@@ -307,8 +390,9 @@ class _FusedTaylor(torch.autograd.Function):
                 WORKSPACE.give(g)  # the previous layer's gradient buffer (pooled)
             g = buf
             temps = Arena()
-            _activation_backward(prog, spec.kernel, prev, g, n, nd, temps)
+            _activation_backward(prog, spec.kernel, prev, g, n, nd, temps, live)
             temps.release()
+            live = None
         b0 = layers[0][1]
         gw = torch.mm(ctx.h.t(), g[:, :n].t()).t()  # (w, d); ``g[:, :n] @ h`` was 4x slower
         # first-order channels: the columns W0[:, axis] * inv[axis], constant over the points

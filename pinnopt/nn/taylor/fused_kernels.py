@@ -47,8 +47,9 @@ def _one(like: torch.Tensor) -> torch.Tensor:
 def _tanh_derivatives(t: torch.Tensor, top: int, new: New) -> tuple[list[torch.Tensor | None], list[float]]:
     """``tanh^(k) = scale[k] s[k]`` for ``k = 1..min(top, 5)`` from ``t = tanh``, with
     ``b = 1 - t^2``: ``b``, ``-2 t b``, ``4 (b - 3/2 b^2)``, ``-8 t (b - 3 b^2)`` and
-    ``16 (b - 15/2 b^2 + 15/2 b^3)``; one or two passes each (a Horner scheme in ``t^2``
-    takes two to four)."""
+    ``16 (b - 15/2 b^2 + 15/2 b^3)``; one pass each: with ``t^2 = 1 - b`` the last two are
+    ``-8 (t b - 3 b (t b))`` and ``16 (b - 15/2 (t b)^2)`` (a Horner scheme in ``t^2`` takes
+    two to four)."""
     shape = t.shape
     b = torch.addcmul(_one(t), t, t, value=-1.0, out=new(shape, t))
     s: list[torch.Tensor | None] = [None, b]
@@ -59,12 +60,11 @@ def _tanh_derivatives(t: torch.Tensor, top: int, new: New) -> tuple[list[torch.T
     if top >= 3:
         s.append(torch.addcmul(b, b, b, value=-1.5, out=new(shape, t)))
         scale.append(4.0)
-    if top >= 4:
-        s.append(torch.addcmul(b, b, b, value=-3.0, out=new(shape, t)).mul_(t))
+    if top >= 4:  # t b (1 - 3 b) = s[2] - 3 b s[2]
+        s.append(torch.addcmul(s[2], b, s[2], value=-3.0, out=new(shape, t)))  # type: ignore[arg-type]
         scale.append(-8.0)
-    if top >= 5:
-        u = torch.mul(b, b, out=new(shape, t)).sub_(b)  # b^2 - b
-        s.append(torch.addcmul(b, b, u, value=7.5, out=u))
+    if top >= 5:  # b - 15/2 b^2 (1 - b) = b - 15/2 (t b)^2 = b - 15/2 s[2]^2
+        s.append(torch.addcmul(b, s[2], s[2], value=-7.5, out=new(shape, t)))  # type: ignore[arg-type]
         scale.append(16.0)
     return s, scale
 

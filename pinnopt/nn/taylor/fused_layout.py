@@ -68,6 +68,8 @@ class Program:
     q_terms: tuple[tuple[int, tuple[int, ...]], ...]
     # for each channel j: ((k, ((c, coeff, rest), ...)), ...): T_{k,j} = sum coeff G_c prod(rest)
     backward: tuple[tuple[tuple[int, tuple[tuple[int, float, tuple[int, ...]], ...]], ...], ...]
+    # the channels are the derivatives of orders 1..C along one axis (see :func:`_is_chain`)
+    chain: bool = False
 
 
 @functools.lru_cache(maxsize=64)
@@ -103,4 +105,19 @@ def program_of(layout: FusedLayout) -> Program:
         tuple(forward),
         tuple((k, tuple(cs)) for k, cs in sorted(q.items())),
         backward,
+        _is_chain(layout),
     )
+
+
+def _is_chain(layout: FusedLayout) -> bool:
+    """Whether channel ``c`` is the derivative of order ``c + 1`` along the one input axis:
+    one first-order channel, and the highest term of every higher channel ``c`` is
+    ``s^(c+1) (D_0 z)^(c+1)`` (the Faa di Bruno rule of order ``c + 1``)."""
+    if len(layout.first_axes) != 1 or layout.n_channels != layout.max_order:
+        return False
+    for i, groups in enumerate(layout.groups):
+        order = i + 2
+        k, terms = max(groups)
+        if k != order or len(terms) != 1 or terms[0][1] != (0,) * order:
+            return False
+    return True
