@@ -284,12 +284,12 @@ class LeastSquares:
         got: dict[str, torch.Tensor] = {}
         for tname, wc in self.robust.items():
             got[tname] = wc.vector(params, points, self._robust_weight(tname), at[tname])
+        extra = (self._statistics(params, points),) if self.norms else ()  # once: every set shares them
         for name in self.objective.point_set_names:
             ps = points[name]
             terms = [t for t in self.objective.terms if t.point_set == name and t.name not in self.robust]
             if not terms:
                 continue
-            extra = (self._statistics(params, points),) if self.norms else ()
             rows = functional_call(self.call, params, (name, ps.x, ps.data, *extra))
             for t, r in zip(terms, rows, strict=True):
                 got[t.name] = r * scales[t.name]
@@ -315,8 +315,14 @@ class LeastSquares:
             blocks[tname] = wc.jacobian(params, points, weight, at[tname], chunk, self._flatten)
         stats = d_stats = None
         if self.norms:  # rows = dr/dtheta + dr/dS dS/dtheta (see the class docstring)
-            stats = self._statistics(params, points).detach()
-            d_stats = self._flatten(jacrev(lambda p: self._statistics(p, points))(params), len(stats))
+
+            def with_value(p: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+                s = self._statistics(p, points)
+                return s, s
+
+            d_raw, stats = jacrev(with_value, has_aux=True)(params)  # one pass gives S and dS/dtheta
+            stats = stats.detach()
+            d_stats = self._flatten(d_raw, len(stats))
         for name in self.objective.point_set_names:
             ps = points[name]
             terms = [t for t in self.objective.terms if t.point_set == name and t.name not in self.robust]
