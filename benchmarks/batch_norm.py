@@ -260,14 +260,15 @@ def issue(seeds: int, adam: int, lbfgs: int) -> dict[str, Any]:
     return out
 
 
-def lm(seeds: int) -> dict[str, Any]:
+def lm(seeds: int, steps: dict[str, int] | None = None) -> dict[str, Any]:
     """The comparison's networks, points and Adam phase, then Levenberg-Marquardt instead of L-BFGS."""
+    steps = {**LM_STEPS, **(steps or {})}
     out: dict[str, Any] = {}
     for name, collocation in (
         ("poisson1d", po.Collocation(128, boundary=2)),
         ("poisson2d", po.Collocation(256, boundary=16)),
     ):
-        phases = [po.optim.Adam(steps=ADAM, lr=1e-2), po.optim.LevenbergMarquardt(steps=LM_STEPS[name])]
+        phases = [po.optim.Adam(steps=ADAM, lr=1e-2), po.optim.LevenbergMarquardt(steps=steps[name])]
         runs: dict[str, Any] = {"phases": [repr(p) for p in phases]}
         for arm, spec in (
             ("none", po.nn.MLP(width=20, depth=3)),
@@ -286,6 +287,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {PARTS}")
     ap.add_argument("--issue-steps", default="1000,1000", help="Adam,L-BFGS steps of the issue configuration")
+    ap.add_argument(
+        "--lm-steps",
+        default=",".join(str(LM_STEPS[k]) for k in ("poisson1d", "poisson2d")),
+        help="Levenberg-Marquardt steps in 1-D,2-D of the lm part",
+    )
     ap.add_argument("--out", default=str(RESULTS / "normalization_batch.json"))
     args = ap.parse_args(argv)
     parts = args.parts.split(",")
@@ -304,7 +310,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         adam, lbfgs = (int(s) for s in args.issue_steps.split(","))
         results["issue"] = issue(args.seeds, adam, lbfgs)
     if "lm" in parts:
-        results["lm"] = lm(args.seeds)
+        one, two = (int(s) for s in args.lm_steps.split(","))
+        results["lm"] = lm(args.seeds, {"poisson1d": one, "poisson2d": two})
     report = benchmark_report(
         "normalization_batch",
         results,
