@@ -38,6 +38,7 @@ from .validate.rundir import (
     LOG_TENSORBOARD,
     REPORT,
     clear_run,
+    discarded_on_failure,
     folder_lock,
     output_folder,
     rerender_run,
@@ -138,8 +139,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
         check = _run_check(problem, source, show_passed=False)
         if not check.passed:
             return EXIT_FAILED
+    existed = args.out is not None and Path(args.out).exists()
     out = output_folder(args.out, args.resume, overwrite=args.overwrite, name=problem.name)
-    with folder_lock(out):
+    created = not existed and not any(out.iterdir())
+    with discarded_on_failure(out, created=created), folder_lock(out):
         if args.overwrite:
             clear_run(out)
         return _train_and_report(args, problem, kwargs, source, out, total, validate, check)

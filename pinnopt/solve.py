@@ -169,8 +169,8 @@ def solve(
         if crit is not None:
             crit.bind(problem)
     identity = _identity(
-        problem, model, collocation, points, phases, seed, dt, kinds, hard_constraints, batch, robust,
-        runtime, log_every, dev, stop, checkpoint,
+        problem, model, collocation, points, phases, seed, dt, kinds, samplers, hard_constraints, batch,
+        robust, runtime, log_every, dev, stop, checkpoint,
     )  # fmt: skip
     trainer = Trainer(
         compiled.model,
@@ -201,6 +201,8 @@ def solve(
         outcome = trainer.run()
     bake(compiled.model)  # exact parameter bounds: keep the bounded values as plain parameters
     config = _run_config(compiled, trainer, phases, stop, checkpoint, resume, ctx, runtime)
+    if samplers:
+        config["sampling"] = [repr(h) for h in samplers]
     if resumed_file is not None:
         config["resumed"] = {"file": str(resumed_file), "changed": trainer.resume_changes}
     history = trace.history() if trace is not None else None
@@ -219,6 +221,7 @@ def _identity(
     seed: int,
     dt: torch.dtype,
     kinds: Sequence[Strategy],
+    samplers: Sequence[SamplingHook],
     hard_constraints: Any,
     batch: Batching | None,
     robust: Any,
@@ -243,6 +246,8 @@ def _identity(
             "batch": batch if batch is not None else FullBatch(),
             "robust": robust,
             "engine": runtime.engine,
+            # only when there are samplers: checkpoints of runs without them keep their fingerprint
+            **({"samplers": [repr(h) for h in samplers]} if samplers else {}),
         },
         settings={
             "log_every": log_every,

@@ -179,9 +179,10 @@ def test_errors_exit_nonzero_with_one_line_and_no_traceback(
     assert "Traceback" not in captured.err + captured.out
 
 
-def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize("module", ["pinnopt", "pinnopt.cli"])
+def test_console_script_error_has_no_traceback(tmp_path: Path, module: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "pinnopt.cli", "solve", str(tmp_path / "missing.py")],
+        [sys.executable, "-m", module, "solve", str(tmp_path / "missing.py")],
         capture_output=True,
         text=True,
         timeout=120,

@@ -100,14 +100,43 @@ def interrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "lr=0.01, betas=[0.9, 0.999], weight_decay=0.0, fused=None)] -> [Adam(",
         ),
         ({"strategies": [po.balance.LRAnnealing()]}, "strategies: []"),
+        ({"strategies": [po.sample.Resample(every=10)]}, "samplers: <absent> -> "),
     ],
-    ids=["seed", "collocation", "width", "dtype", "lr", "strategy"],
+    ids=["seed", "collocation", "width", "dtype", "lr", "strategy", "sampler"],
 )
 def test_resume_refuses_another_run_listing_the_fields(interrupted: Path, change: dict, field: str) -> None:
     kw = {**KW, "phases": [po.optim.Adam(60, lr=1e-2)], **change}
     with pytest.raises(po.CheckpointError, match="written by another run") as info:
         po.solve(ode_problem(), resume=interrupted, **kw)
     assert field in str(info.value), str(info.value)
+
+
+def test_resume_refuses_other_adaptive_sampling_and_records_it(tmp_path: Path) -> None:
+    rar = po.sample.RAR(every=10, add=4, candidates=64)
+    kw = {**KW, "phases": [po.optim.Adam(40, lr=1e-2)]}
+    po.solve(
+        ode_problem(),
+        strategies=[rar],
+        checkpoint=po.callbacks.Checkpoint(tmp_path, every=1000),
+        callbacks=[_interrupt_at(25)],
+        **kw,
+    )
+    others = [
+        [po.sample.RAD(every=10, candidates=64)],
+        [po.sample.RAR(every=10, add=5, candidates=64)],
+        [po.sample.RAR(every=20, add=4, candidates=64)],
+        [],
+    ]
+    for strategies in others:
+        with pytest.raises(po.CheckpointError, match="written by another run") as info:
+            po.solve(ode_problem(), strategies=strategies, resume=tmp_path, **kw)
+        assert 'samplers: ["RAR(every=10' in str(info.value), str(info.value)
+    # how candidates are evaluated (chunk) is not part of the run: it may change
+    same = po.sample.RAR(every=10, add=4, candidates=64, chunk=16)
+    result = po.solve(ode_problem(), strategies=[same], resume=tmp_path, **kw)
+    assert result.steps == 40
+    recorded = "RAR(every=10, sets=['interior'], until=None, start=10, candidates=64, add=4)"
+    assert result.config["sampling"] == [recorded]
 
 
 def test_resume_accepts_new_budgets_and_records_what_changed(interrupted: Path) -> None:
@@ -230,6 +259,16 @@ def test_exit_status_table_covers_every_stop_reason() -> None:
     assert [c for c, _ in EXIT_TABLE] == [0, 1, 2, 3, 130]
 
 
+def test_report_status_agrees_with_the_exit_status_for_every_stop_reason() -> None:
+    from pinnopt.validate.report import run_status
+
+    statuses = {0: "completed", 3: "diverged", 130: "interrupted"}
+    for reason in po.stop.StopReason:
+        assert run_status(reason.name) == statuses[EXIT_CODES[reason.name]], reason
+    assert run_status("NOT_FINITE") == run_status("LINE_SEARCH_NOT_FINITE") == "diverged"
+    assert run_status(None) == "unknown"
+
+
 def test_interrupted_and_diverged_solves_exit_nonzero_with_marked_reports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -286,6 +325,44 @@ def test_an_out_folder_holding_a_run_is_refused_locked_or_checked(
     assert _solve_cli(spec, "--out", str(out), "--overwrite", "--seed", "1") == 0
     assert json.loads((out / "report.json").read_text())["seed"] == 1
     assert len(ckpt.runs_in(out / "checkpoints")) == 1  # the replaced run's checkpoints are gone
+
+
+def test_a_bad_resume_source_leaves_no_folder_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = _file(tmp_path)
+    empty, junk = tmp_path / "empty", tmp_path / "junk.pt"
+    empty.mkdir()
+    junk.write_text("not a checkpoint")
+    assert _solve_cli(spec, "--resume", str(empty)) == 2
+    assert "holds no step-*.pt checkpoint" in capsys.readouterr().err
+    assert _solve_cli(spec, "--resume", str(junk)) == 2
+    assert "junk.pt: not a readable pinnopt checkpoint" in capsys.readouterr().err
+    # a readable checkpoint of another run: refused while the run is set up, in a fresh
+    # folder that is removed again
+    assert _solve_cli(spec, "--out", "first", "--steps", "10") == 0
+    assert _solve_cli(spec, "--resume", "first/checkpoints", "--seed", "3") == 2
+    assert "seed: 0 -> 3" in capsys.readouterr().err
+    runs = tmp_path / "runs" / "tiny"
+    assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_resuming_another_folders_run_into_an_out_holding_a_run_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec, a, b = _file(tmp_path), tmp_path / "A", tmp_path / "B"
+    assert _solve_cli(spec, "--out", str(a), "--steps", "10", "--seed", "5") == 0
+    assert _solve_cli(spec, "--out", str(b), "--steps", "10") == 0
+    before = (a / "model.pt").read_bytes()
+    capsys.readouterr()
+    assert _solve_cli(spec, "--out", str(a), "--resume", str(b), "--steps", "20") == 2
+    assert f"--out {a} holds another run, and --resume {b}" in capsys.readouterr().err
+    assert (a / "model.pt").read_bytes() == before
+    assert json.loads((a / "report.json").read_text())["seed"] == 5
+    # continuing a run in its own folder, named either way, still works
+    assert _solve_cli(spec, "--out", str(b), "--resume", str(b / "checkpoints"), "--steps", "20") == 0
+    assert json.loads((b / "report.json").read_text())["steps"] == 20
 
 
 def test_report_never_runs_a_file_named_in_the_folder(

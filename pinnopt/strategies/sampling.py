@@ -40,6 +40,8 @@ class SamplingHook(TrainingHook):
     """
 
     name = "sampling"
+    _FIELDS: tuple[str, ...] = ("every", "sets", "until", "start")
+    """The settings that define what the hook does (its run identity and ``repr``)."""
 
     def __init__(
         self, every: int, sets: Sequence[str] | None, until: int | None, start: int | None = None
@@ -62,6 +64,15 @@ class SamplingHook(TrainingHook):
         self.device = torch.device("cpu")
         self._pending: dict[str, dict[str, torch.Tensor]] | None = None
         self._last_points: dict[str, dict[str, torch.Tensor]] = {}
+
+    def settings(self) -> dict[str, Any]:
+        """The hook's defining settings (``every``, ``sets``... and its own), for the run's
+        fingerprint and configuration: resuming with other settings is refused."""
+        return {f: getattr(self, f) for f in self._FIELDS}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
+        return f"{type(self).__name__}({args})"
 
     def bind(
         self, sources: Mapping[str, PointSource], *, seed: int, dtype: torch.dtype, device: torch.device
@@ -200,6 +211,8 @@ class Resample(SamplingHook):
 
 
 class _ResidualHook(SamplingHook):
+    _FIELDS = (*SamplingHook._FIELDS, "candidates")  # ``chunk``: how candidates are evaluated, not which
+
     def __init__(
         self,
         every: int,
@@ -231,6 +244,7 @@ class RAR(_ResidualHook):
     """
 
     name = "rar"
+    _FIELDS = (*_ResidualHook._FIELDS, "add")
 
     def __init__(
         self,
@@ -276,6 +290,7 @@ class RAD(_ResidualHook):
     """
 
     name = "rad"
+    _FIELDS = (*_ResidualHook._FIELDS, "k", "c")
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import CheckpointError
+from ..exitcodes import EXIT_CODES, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..metrics import Validation
@@ -138,12 +139,13 @@ def condensed_trajectory(trajectory: Mapping[str, Any], rows: int = TRAJECTORY_R
 
 
 def run_status(stop_reason: str | None) -> str:
-    """``"interrupted"``, ``"diverged"`` or ``"completed"`` for a stop reason's name."""
-    if stop_reason == "INTERRUPTED":
-        return "interrupted"
-    if stop_reason == "DIVERGED":
-        return "diverged"
-    return "completed" if stop_reason else "unknown"
+    """``"interrupted"``, ``"diverged"`` or ``"completed"`` for a stop reason's name, the same
+    classes as the command's exit status (:data:`pinnopt.exitcodes.EXIT_CODES`: NOT_FINITE and
+    LINE_SEARCH_NOT_FINITE are divergences too); ``"unknown"`` without a stop reason."""
+    if not stop_reason:
+        return "unknown"
+    code = EXIT_CODES.get(stop_reason, EXIT_OK)
+    return {EXIT_INTERRUPTED: "interrupted", EXIT_DIVERGED: "diverged"}.get(code, "completed")
 
 
 def benchmark_report(name: str, results: Any, **extra: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -67,7 +68,18 @@ def resume_source(arg: str | os.PathLike[str] | None) -> Path | None:
         raise ConfigError(f"--resume {arg}: no such run folder, checkpoint folder or file")
     if (resume / CHECKPOINTS).is_dir():  # a run folder written by `pinnopt solve`
         resume = resume / CHECKPOINTS
+    # refused before an output folder is created: a folder without checkpoints, a file that
+    # is not one (which run of a folder matches is decided when the run is set up)
+    if resume.is_dir():
+        ckpt.resolve(resume)
+    else:
+        ckpt.load(resume)
     return resume
+
+
+def _within(path: Path, folder: Path) -> bool:
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
 
 
 def output_folder(
@@ -86,11 +98,18 @@ def output_folder(
     """
     if out is not None:
         path = Path(out)
-        if path.is_dir() and holds_run(path) and resume is None and not overwrite:
-            raise ConfigError(
-                f"--out {path} holds another run; pass --resume {path} to continue it, --overwrite to "
-                "replace it, or choose another folder (without --out every run gets a fresh one)"
-            )
+        if path.is_dir() and holds_run(path) and not overwrite:
+            if resume is None:
+                raise ConfigError(
+                    f"--out {path} holds another run; pass --resume {path} to continue it, --overwrite "
+                    "to replace it, or choose another folder (without --out every run gets a fresh one)"
+                )
+            if not _within(Path(resume), path):
+                raise ConfigError(
+                    f"--out {path} holds another run, and --resume {resume} continues a run from "
+                    f"elsewhere, which would replace it; omit --out to continue in the resumed run's "
+                    "folder, or choose an --out that holds no run"
+                )
         return writable_folder(path)
     if resume is not None and (Path(resume) / CHECKPOINTS).is_dir():
         return writable_folder(Path(resume))  # continue in the resumed run's folder
@@ -111,6 +130,20 @@ def fresh_run_folder(base: str | os.PathLike[str]) -> Path:
             raise ConfigError(f"output folder {path} cannot be created ({exc.strerror or exc})") from exc
         return path
     raise ConfigError(f"no free run folder name under {base} for {stamp}; pass --out")
+
+
+@contextmanager
+def discarded_on_failure(directory: str | os.PathLike[str], *, created: bool) -> Iterator[Path]:
+    """Remove ``directory`` again when the body raises and the folder was ``created`` for this
+    run and holds no file but the lock (a run refused while being set up leaves no folder).
+    A folder holding anything else (a checkpoint, a report) is kept."""
+    path = Path(directory)
+    try:
+        yield path
+    except BaseException:
+        if created and path.is_dir() and not any(p.is_file() and p.name != LOCK for p in path.rglob("*")):
+            shutil.rmtree(path, ignore_errors=True)
+        raise
 
 
 @contextmanager
