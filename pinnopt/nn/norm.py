@@ -181,7 +181,8 @@ class BatchNorm(nn.Module):
         if n < 2:
             raise DataError(
                 f"batch norm in training mode got a batch of {n} point: the batch variance is "
-                "undefined. Use more points per point set (e.g. On(..., n=2) or more), "
+                "undefined. The statistics come from the interior batch: use a batch of 2 or more points "
+                "(a larger MiniBatch size, more interior points), "
                 "norm='layer' or norm='group', or call model.eval() to use the running statistics"
             )
         mean = h.mean(0)

@@ -96,7 +96,9 @@ def unpack(
             raise CheckpointError(
                 f"the checkpoint was written for {key} {recorded[key]!r}; this run has {mine[key]!r}"
             )
-    if recorded["phase_reprs"] != mine["phase_reprs"] and log_it:
+    # with a run identity, the phases' settings were compared above (budgets and stopping
+    # criteria may change, and are reported as changed settings); without one, say so here
+    if identity is None and recorded["phase_reprs"] != mine["phase_reprs"] and log_it:
         log.warning("resuming with phase settings that differ from the checkpoint's: %s", mine["phase_reprs"])
     state, good = payload["state"], payload["good"]
     if "ranks" in payload:
