@@ -15,7 +15,6 @@ import datetime as _dt
 import logging
 import os
 import tempfile
-import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..declare.tables import read_npz
 from ..errors import CheckpointError, ConfigError, PinnoptError
 from ..result import Result
 from ..train import checkpoint as ckpt
@@ -367,13 +367,7 @@ def _check_report(report: dict[str, Any], path: Path) -> None:
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays of ``history.npz``: 1-D numbers, the per-step ones all of one length."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise ValueError("a single array, not an archive of named arrays")
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"{path}: not a readable history archive ({exc})") from exc
+    arrays = read_npz(path, "history archive", error=CheckpointError)
     for key, values in arrays.items():
         if values.ndim != 1 or not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
             raise CheckpointError(
