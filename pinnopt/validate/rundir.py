@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -183,15 +182,7 @@ def writable_folder(directory: str | os.PathLike[str]) -> Path:
     Raises:
         ConfigError: naming the folder, when it cannot be created or written.
     """
-    path = Path(directory)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".pinnopt-write-test")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ConfigError(f"output folder {path} is not writable ({exc.strerror or exc})") from exc
-    return path
+    return ckpt.writable_folder(directory, "output folder", ConfigError)
 
 
 def report_run(result: Result, directory: str | os.PathLike[str], **options: Any) -> dict[str, Path]:
