@@ -140,6 +140,38 @@ def test_barrier_settings_that_overflow_are_refused(kw: dict[str, float], what: 
         po.Bound(u <= -1, **kw)
 
 
+@pytest.mark.parametrize(
+    ("floor", "what"),
+    [
+        (
+            1e-300,
+            r"floor=1e-300 gives a log-barrier curvature 1 / \(m \* floor\^2\) = 1e\+597.*"
+            r"expected floor >= 3.16e-17",
+        ),
+        (5e-324, r"floor=4.94066e-324 .*expected floor >= 3.16e-17"),
+        (1e300, r"floor=1e\+300; expected floor <= 1e\+30"),
+        (0.0, r"floor=0.0; expected a positive finite number"),
+        (-1e-9, r"floor=-1e-09; expected a positive finite number"),
+        (math.nan, r"floor=nan; expected a positive finite number"),
+        (math.inf, r"floor=inf; expected a positive finite number"),
+    ],
+)
+def test_log_barrier_floor_out_of_range_is_named(floor: float, what: str) -> None:
+    # 1e-300: m * floor^2 underflows to 0, which once divided by zero (audit 15, gap 4)
+    with pytest.raises(ProblemError, match=what):
+        po.Bound(sp.Symbol("k") <= 1.2, method="log", floor=floor)
+
+
+def test_barrier_check_refuses_non_positive_or_non_finite_settings_itself() -> None:
+    from pinnopt.declare.barriers import check_barrier_settings
+
+    for bad in ({"floor": 0.0}, {"floor": math.inf}, {"m": math.nan}, {"cap": -1.0}):
+        kw = {"m": 1e3, "cap": 20.0, "floor": 1e-9, **bad}
+        with pytest.raises(ProblemError, match=f"B: {next(iter(bad))}="):
+            check_barrier_settings("log", label="B", **kw)
+    check_barrier_settings("log", 1.0, 20.0, 1e-15, "B")  # 1 / (m * floor^2) = 1e30: the limit
+
+
 def test_barrier_settings_at_the_limits_stay_finite_in_float32() -> None:
     from pinnopt.losses.barrier import capped_exp
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 
 import numpy as np
@@ -192,3 +193,51 @@ def test_resume_with_a_larger_budget_extends_the_phase(tmp_path) -> None:
     more = po.solve(ode_problem(), phases=[po.optim.Adam(35, lr=1e-2)], resume=tmp_path, **kw)
     assert more.steps == 35 and more.history.step == list(range(1, 36))
     assert more.config["resumed_from"] == str(tmp_path)
+
+
+def _occupy(folder, step: int):
+    """A callback that replaces the (empty) checkpoint folder by a file at ``step``."""
+
+    def cb(trainer: po.train.Trainer, k: int) -> None:
+        if k == step:
+            os.rmdir(folder)
+            folder.write_text("in the way")
+
+    return cb
+
+
+@pytest.mark.parametrize(
+    ("under", "reason"),
+    [("", "a file of that name exists; expected a folder"), ("ck", "notes.txt is a file; expected a folder")],
+)
+def test_an_unwritable_checkpoint_folder_is_refused_before_the_first_step(
+    tmp_path, under: str, reason: str
+) -> None:
+    (tmp_path / "notes.txt").write_text("a file")
+    folder = tmp_path / "notes.txt" / under if under else tmp_path / "notes.txt"
+    steps: list[int] = []
+    message = re.escape(f"checkpoint folder {folder} is not writable (") + f".*{re.escape(reason)}"
+    with pytest.raises(po.ConfigError, match=message):
+        _solve(callbacks=[lambda trainer, k: steps.append(k)], checkpoint=po.callbacks.Checkpoint(folder))
+    assert steps == []  # refused before any training (audit 15, gap 5)
+
+
+def test_a_checkpoint_write_failing_mid_run_is_named_and_an_interrupt_keeps_its_result(tmp_path) -> None:
+    folder = tmp_path / "ck"
+    with pytest.raises(
+        po.CheckpointError, match=rf"cannot write step-000000010-\w+\.pt in folder {re.escape(str(folder))}"
+    ):
+        _solve(callbacks=[_occupy(folder, 5)], checkpoint=po.callbacks.Checkpoint(folder, every=10))
+    folder.unlink()
+    # Ctrl-C writes a checkpoint too: when that fails the interrupted run is still returned
+    result = _solve(
+        callbacks=[_occupy(folder, 5), _interrupt_at(7)], checkpoint=po.callbacks.Checkpoint(folder, every=10)
+    )
+    assert result.stop_reason is po.stop.StopReason.INTERRUPTED and result.steps == 7
+    assert (
+        "checkpoint on interrupt was not written: cannot write step-000000007" in result.outcome.stop_detail
+    )
+    with pytest.raises(
+        po.CheckpointError, match=rf"cannot write model\.pt in folder {re.escape(str(folder))}"
+    ):
+        result.save(folder / "model.pt")

@@ -116,3 +116,48 @@ def test_reference_file_errors_name_the_problem(tmp_path: Path) -> None:
     (tmp_path / "nohead.csv").write_text("0,1\n1,2\n")
     with pytest.raises(po.DataError, match="name the columns"):
         ReferenceSolution.load(tmp_path / "nohead.csv", ["x"], ["u"])
+
+
+def test_reference_csv_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes("x,u\n0.1,0.5\n0.2,0.6\n".encode("utf-8-sig"))
+    ref = ReferenceSolution.load(path, ["x"], ["u"])
+    np.testing.assert_array_equal(ref.points[:, 0], [0.1, 0.2])
+    np.testing.assert_array_equal(ref.values["u"], [0.5, 0.6])
+    u = sp.Function("u")(x)
+    problem = po.Problem(po.Interval(x, 0, 1), [u.diff(x)], exact=str(path))  # the same reader
+    np.testing.assert_array_equal(problem.evaluation_points()[:, 0], [0.1, 0.2])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("latin1.csv", "x,u\n0.1,0.5 \xb0\n".encode("latin-1"), r"latin1\.csv: not UTF-8 text.*UTF-8"),
+        ("header.csv", b"x,u\n\n", r"header\.csv: a header line \['x', 'u'\] but no data lines"),
+        ("empty.csv", b"", r"empty\.csv: the file is empty"),
+        ("ragged.csv", b"x,u\n0.1,0.5\n0.2\n", r"ragged\.csv, line 3: 1 fields, expected 2"),
+        ("word.csv", b"x,u\n0.1,abc\n", r"word\.csv, line 2, column 'u': 'abc' is not a number"),
+        ("corrupt.npz", b"PK\x03\x04garbage", r"corrupt\.npz: not a readable reference file"),
+        ("text.npz", b"x,u\n0.1,0.5\n", r"text\.npz: not a readable reference file"),
+    ],
+)
+def test_unreadable_reference_files_are_data_errors_naming_the_file(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(po.DataError, match=message):
+        ReferenceSolution.load(path, ["x"], ["u"])
+    u = sp.Function("u")(x)
+    with pytest.raises(po.DataError, match=message):
+        po.Problem(po.Interval(x, 0, 1), [u.diff(x)], exact=str(path))
+
+
+def test_reference_npz_of_one_array_or_of_text_is_refused(tmp_path: Path) -> None:
+    np.save(tmp_path / "single.npy", np.zeros(3))
+    (tmp_path / "single.npy").rename(tmp_path / "single.npz")
+    with pytest.raises(po.DataError, match=r"single\.npz: not a readable reference file.*single array"):
+        ReferenceSolution.load(tmp_path / "single.npz", ["x"], ["u"])
+    np.savez(tmp_path / "words.npz", x=np.linspace(0, 1, 3), u=np.array(["a", "b", "c"]))
+    with pytest.raises(po.DataError, match=r"words\.npz: array 'u' holds <U1 values; expected real"):
+        ReferenceSolution.load(tmp_path / "words.npz", ["x"], ["u"])

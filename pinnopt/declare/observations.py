@@ -15,7 +15,6 @@ shapes, points outside the domain, unknown column names. Nothing is silently dro
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from ..domain import Domain, Points
 from ..errors import DataError, as_number
 from ..symbolic import Field, SymbolContext, compile_expression
 from .items import Condition, TermSpec
+from .tables import read_csv_table
 
 _OUTSIDE_TOL = 1e-9
 
@@ -143,40 +143,10 @@ class Observations(Condition):
         ``observed`` (``{"slope": u.diff(x)}``); ``weights`` names the weights column.
         """
         path = Path(path)
-        try:
-            with path.open(newline="", encoding="utf-8-sig") as fh:  # a byte order mark is dropped
-                rows = list(csv.reader(fh))
-        except OSError as exc:
-            raise DataError(f"cannot read observations file {path}: {exc}") from exc
-        except UnicodeDecodeError as exc:
-            raise DataError(
-                f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r}); "
-                "observation files must be UTF-8 encoded CSV (a byte order mark is allowed)"
-            ) from None
-        except csv.Error as exc:
-            raise DataError(f"{path}: not a readable CSV file: {exc}") from None
-        lines = [
-            (k + 1, r) for k, r in enumerate(rows) if r and any(c.strip() for c in r)
-        ]  # skip blank lines
-        if len(lines) < 2:
-            raise DataError(f"{path}: expected a header line and at least one data line")
-        header = [h.strip() for h in lines[0][1]]
-        if any(not h for h in header) or len(set(header)) != len(header):
-            raise DataError(f"{path}: column names must be non-empty and distinct, got {header}")
-        data = np.empty((len(lines) - 1, len(header)))
-        for i, (line, row) in enumerate(lines[1:]):
-            if len(row) != len(header):
-                raise DataError(f"{path}, line {line}: {len(row)} fields, expected {len(header)} ({header})")
-            for j, cell in enumerate(row):
-                try:
-                    data[i, j] = float(cell)
-                except ValueError:
-                    raise DataError(
-                        f"{path}, line {line}, column {header[j]!r}: {cell.strip()!r} is not a number"
-                    ) from None
+        table = read_csv_table(path, "observations file")
         return cls(
-            table={h: data[:, j] for j, h in enumerate(header)},
-            lines=tuple(line for line, _ in lines[1:]),
+            table=table.columns(),
+            lines=table.lines,
             observed=dict(observed or {}),
             weights_column=weights,
             name=name or path.stem or "data",

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .tables import read_csv_table, read_npz
 
 METHODS = ("linear", "nearest", "cubic")
 
@@ -115,10 +116,9 @@ class ReferenceSolution:
             raise DataError(f"reference file {path} does not exist")
         suffix = path.suffix.lower()
         if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
+            arrays = read_npz(path, "reference file")
         elif suffix == ".csv":
-            arrays = _read_csv(path)
+            arrays = read_csv_table(path, "reference file").columns()
         else:
             raise DataError(f"reference file {path}: expected a .npz or .csv file")
         missing = [u for u in unknowns if u not in arrays]
@@ -127,6 +127,13 @@ class ReferenceSolution:
                 f"reference file {path} has no values for {missing}; it holds {sorted(arrays)} "
                 f"(expected arrays named after the unknowns {list(unknowns)})"
             )
+        for name in (*unknowns, *coords, "points"):
+            kind = arrays[name].dtype.kind if name in arrays else "f"
+            if kind not in "biuf":
+                raise DataError(
+                    f"reference file {path}: array {name!r} holds {arrays[name].dtype} values; "
+                    "expected real numbers"
+                )
         values = {u: arrays[u] for u in unknowns}
         if "points" in arrays:
             return cls(arrays["points"], values, coords, method=method, source=str(path))
@@ -194,26 +201,3 @@ class ReferenceSolution:
             else f"{len(self.points)} points"
         )
         return f"ReferenceSolution({self.source}, {kind}, unknowns={list(self.unknowns)}, {self.method})"
-
-
-def _read_csv(path: Path) -> dict[str, np.ndarray]:
-    with open(path) as fh:
-        header = fh.readline()
-    names = [h.strip() for h in header.split(",")]
-    if not names or any(not n or _is_number(n) for n in names):
-        raise DataError(f"reference file {path}: the first row must name the columns (e.g. 'x,t,u')")
-    try:
-        data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    except ValueError as exc:
-        raise DataError(f"reference file {path}: cannot read numbers ({exc})") from exc
-    if data.shape[1] != len(names):
-        raise DataError(f"reference file {path}: {len(names)} column names but {data.shape[1]} columns")
-    return {n: data[:, i] for i, n in enumerate(names)}
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

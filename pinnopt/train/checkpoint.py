@@ -8,6 +8,7 @@ never leaves a truncated checkpoint.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import random
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, PinnoptError
 
 log = logging.getLogger("pinnopt.train")
 
@@ -36,7 +37,12 @@ class Checkpoint:
 
     Args:
         dir: folder for the checkpoint files (``step-000000500-<run id>.pt``...), created if
-            missing. Several runs may share a folder: each run's files carry its run id.
+            missing. Several runs may share a folder: each run's files carry its run id. A
+            folder that cannot be created or written is refused (``ConfigError``) when the run
+            starts, before its first step; a write that fails later (disk full) raises a
+            ``CheckpointError`` naming the folder, except on Ctrl-C, where the interrupted
+            run's result is still returned and its ``stop_detail`` says why no checkpoint
+            was written.
         every: write one every this many steps (at a step boundary).
         keep: keep only the newest ``keep`` files of the run (0 keeps all); files of other
             runs are never touched.
@@ -55,6 +61,16 @@ class Checkpoint:
             raise ConfigError(f"Checkpoint(every={self.every!r}): expected an int >= 1")
         if isinstance(self.keep, bool) or not isinstance(self.keep, int) or self.keep < 0:
             raise ConfigError(f"Checkpoint(keep={self.keep!r}): expected an int >= 0 (0 keeps all)")
+
+    def prepare(self) -> Path:
+        """Create the folder if needed and make sure files can be written there (called when
+        a run starts, before its first step, so a bad folder costs no training).
+
+        Raises:
+            ConfigError: naming the folder and the reason (a file of that name, a path under a
+                file, no permission, a read-only file system).
+        """
+        return writable_folder(self.dir, "checkpoint folder")
 
     def path(self, step: int, run_id: str = "") -> Path:
         """The file of the checkpoint of run ``run_id`` at ``step``."""
@@ -102,21 +118,67 @@ def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def writable_folder(
+    directory: str | os.PathLike[str], what: str = "folder", error: type[PinnoptError] = ConfigError
+) -> Path:
+    """Create ``directory`` if needed and make sure files can be written there.
+
+    Args:
+        directory: the folder.
+        what: what the folder is, for messages (``"output folder"``).
+        error: the exception raised.
+
+    Raises:
+        error: ``"<what> <directory> is not writable (<reason>)"``.
+    """
+    path = Path(directory)
+    blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        where = "a file of that name exists" if blocking == path else f"{blocking} is a file"
+        raise error(f"{what} {path} is not writable ({where}; expected a folder)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".pinnopt-write-test")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise error(f"{what} {path} is not writable ({_reason(exc)})") from exc
+    return path
+
+
+def _reason(exc: OSError) -> str:
+    """The OS's reason (``Permission denied``, ``No space left on device``)."""
+    return exc.strerror or str(exc)
+
+
 def save_atomic(payload: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write ``payload`` with ``torch.save`` to a temporary file, then rename it into place.
 
     Temporary files left in the folder by writers that were killed are removed first.
+
+    Raises:
+        CheckpointError: naming the file, its folder and the reason when the folder cannot be
+            created or the file cannot be written (no permission, disk full); no partial file
+            is left behind.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
-    os.close(fd)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)  # serialized first: only the writing below meets the file system
+    tmp = ""
     try:
-        torch.save(payload, tmp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buffer.getbuffer())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise CheckpointError(
+            f"cannot write {path.name} in folder {path.parent} ({_reason(exc)}); expected a writable "
+            "folder with free space"
+        ) from exc
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
     return path
 

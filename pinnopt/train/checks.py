@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import CheckpointError
 from ..losses import Objective
 from . import distributed as ddp
 from .checkpoint import Checkpoint
@@ -280,14 +281,20 @@ class CheckPoints:
         if in_step or not st.finite():
             assert st.good is not None
             st.restore(st.good)
+        detail = ""
         if self.config is not None and self.config.on_interrupt:
             if self.dist:
                 log.warning("interrupted under torchrun: no checkpoint written (use the periodic ones)")
             else:
-                self.checkpoints.write_periodic()
+                try:
+                    self.checkpoints.write_periodic()
+                except CheckpointError as exc:  # the trained state is still returned
+                    detail = f"the checkpoint on interrupt was not written: {exc}"
+                    log.error("interrupted at step %d: %s", st.loop.step, detail)
         if self.is_main:
             log.warning("interrupted at step %d; returning the last completed step", st.loop.step)
-        self.record_outcome(StopReason.INTERRUPTED)
+        self.record_outcome(StopReason.INTERRUPTED, detail)
+        st.loop.stop_detail = detail
         return StopReason.INTERRUPTED
 
 

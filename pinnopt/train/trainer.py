@@ -232,6 +232,8 @@ class Trainer:
 
     def run(self) -> TrainOutcome:
         """Run the phases (from where a loaded checkpoint left off); return the outcome."""
+        if self.checkpoint is not None and self.is_main:
+            self.checkpoint.prepare()  # an unwritable folder is refused before the first step
         self._state.t0 = time.perf_counter() - self._ckpt.elapsed0
         if not self._ckpt.resumed:
             self._react.train_start()

@@ -15,8 +15,6 @@ import datetime as _dt
 import logging
 import os
 import shutil
-import tempfile
-import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..declare.tables import read_npz
 from ..errors import CheckpointError, ConfigError, PinnoptError
 from ..result import Result
 from ..train import checkpoint as ckpt
@@ -216,15 +215,7 @@ def writable_folder(directory: str | os.PathLike[str]) -> Path:
     Raises:
         ConfigError: naming the folder, when it cannot be created or written.
     """
-    path = Path(directory)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".pinnopt-write-test")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ConfigError(f"output folder {path} is not writable ({exc.strerror or exc})") from exc
-    return path
+    return ckpt.writable_folder(directory, "output folder", ConfigError)
 
 
 def report_run(result: Result, directory: str | os.PathLike[str], **options: Any) -> dict[str, Path]:
@@ -400,13 +391,7 @@ def _check_report(report: dict[str, Any], path: Path) -> None:
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays of ``history.npz``: 1-D numbers, the per-step ones all of one length."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise ValueError("a single array, not an archive of named arrays")
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"{path}: not a readable history archive ({exc})") from exc
+    arrays = read_npz(path, "history archive", error=CheckpointError)
     for key, values in arrays.items():
         if values.ndim != 1 or not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
             raise CheckpointError(
