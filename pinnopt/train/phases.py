@@ -19,6 +19,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
+import numbers
 from collections.abc import Iterable
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar
@@ -31,6 +32,19 @@ from .lbfgs import LBFGSOptimizer
 from .runners import GradientRunner, LBFGSRunner, PhaseRunner, RunnerContext
 from .schedules import Schedule
 from .stopping import Criterion
+
+
+def check_tolerance(owner: str, name: str, value: Any) -> None:
+    """Refuse a tolerance that is not a finite real number ``>= 0`` (bools and strings too)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (ok and math.isfinite(value) and value >= 0):  # type: ignore[arg-type]
+        raise ConfigError(f"{owner}({name}={value!r}): expected a finite number >= 0 (a tolerance)")
+
+
+def check_flag(owner: str, name: str, value: Any) -> None:
+    """Refuse anything but ``True`` / ``False`` (a string such as ``"no"`` would be truthy)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{owner}({name}={value!r}): expected True or False")
 
 
 class Phase(abc.ABC):
@@ -206,6 +220,7 @@ class SGD(GradientPhase):
 
     def __post_init__(self) -> None:
         self._check()
+        check_flag(self.name, "nesterov", self.nesterov)
         m = self.momentum
         if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m < 1:
             raise ConfigError(f"{self.name}(momentum={m!r}): expected a number in [0, 1)")
@@ -262,6 +277,8 @@ class LBFGS(Phase):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ConfigError(f"LBFGS({name}={v!r}): expected an int >= 1")
+        for name in ("tolerance_grad", "tolerance_change", "tolerance_step"):
+            check_tolerance(self.name, name, getattr(self, name))
         if self.batch is not None and not (isinstance(self.batch, FullBatch) and self.batch.trivial):
             raise ConfigError(
                 f"LBFGS(batch={self.batch!r}): L-BFGS always uses the full batch (its curvature pairs "

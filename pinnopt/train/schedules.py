@@ -23,6 +23,12 @@ def _positive_int(owner: str, name: str, value: Any) -> None:
         raise ConfigError(f"{owner}({name}={value!r}): expected an int >= 1")
 
 
+def _flag(owner: str, name: str, value: Any) -> None:
+    """Refuse anything but ``True`` / ``False`` (a string such as ``"no"`` is truthy)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{owner}({name}={value!r}): expected True or False")
+
+
 def _in_range(owner: str, name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False) -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     ok = ok and (value > lo if lo_open else value >= lo) and value <= hi
@@ -72,6 +78,7 @@ class ExponentialDecay(Schedule):
     def __post_init__(self) -> None:
         _in_range("ExponentialDecay", "rate", self.rate, 0.0, 1.0, lo_open=True)
         _positive_int("ExponentialDecay", "every", self.every)
+        _flag("ExponentialDecay", "staircase", self.staircase)
 
     def multiplier(self, t: int, total: int, state: dict[str, Any]) -> float:
         e = t // self.every if self.staircase else t / self.every
@@ -154,6 +161,7 @@ class ReduceOnPlateau(Schedule):
             raise ConfigError("ReduceOnPlateau(factor=1.0): expected a factor below 1")
         _positive_int("ReduceOnPlateau", "patience", self.patience)
         _in_range("ReduceOnPlateau", "threshold", self.threshold, 0.0, math.inf)
+        _flag("ReduceOnPlateau", "relative", self.relative)
         if isinstance(self.cooldown, bool) or not isinstance(self.cooldown, int) or self.cooldown < 0:
             raise ConfigError(f"ReduceOnPlateau(cooldown={self.cooldown!r}): expected an int >= 0")
         _in_range("ReduceOnPlateau", "min_factor", self.min_factor, 0.0, 1.0)

@@ -14,6 +14,7 @@ the points between its steps; the quasi-Newton phases are ``quasi_newton`` phase
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import KW_ONLY, dataclass
@@ -24,7 +25,7 @@ import torch
 from ..errors import ConfigError
 from .batching import Batching, FullBatch
 from .levenberg import LMRunner
-from .phases import Phase
+from .phases import Phase, check_tolerance
 from .quasi_newton import QuasiNewtonRunner, SelfScaledOptimizer
 from .runners import PhaseRunner, RunnerContext
 from .stopping import Criterion
@@ -103,15 +104,10 @@ class LevenbergMarquardt(Phase):
     def __post_init__(self) -> None:
         self._check()
         n = self.name
-        for name in (
-            "damping",
-            "tolerance_grad",
-            "tolerance_step",
-            "damping_min",
-            "damping_max",
-            "cg_tolerance",
-        ):
+        for name in ("damping", "damping_min", "damping_max"):
             _positive(n, name, getattr(self, name))
+        for name in ("tolerance_grad", "tolerance_step", "cg_tolerance"):
+            check_tolerance(n, name, getattr(self, name))
         for name in ("max_jacobian_bytes", "max_tries", "chunk", "cg_iterations"):
             _positive(n, name, getattr(self, name), integer=True)
         if self.scaling not in ("marquardt", "identity"):
@@ -125,6 +121,45 @@ class LevenbergMarquardt(Phase):
         if self.solver not in ("auto", "cholesky", "dual", "cg"):
             raise ConfigError(f"{n}(solver={self.solver!r}): expected 'auto', 'cholesky', 'dual' or 'cg'")
         _full_batch(n, self.batch)
+        self._refuse_ignored()
+        if self.damping_min >= self.damping_max:
+            raise ConfigError(
+                f"{n}(damping_min={self.damping_min!r}, damping_max={self.damping_max!r}): expected "
+                "damping_min < damping_max (the damping is kept above damping_min and the phase stops "
+                "when it exceeds damping_max)"
+            )
+
+    def _ignored(self) -> dict[str, str]:
+        """The options this phase never reads with its rule and solver, each with the reason."""
+        out = {}
+        if not self.adaptive:
+            why = f"{self.name} keeps the damping fixed (LevenbergMarquardt has the damping rules)"
+            out.update(dict.fromkeys(("rule", "decrease", "increase", "damping_min", "damping_max"), why))
+        elif self.rule == "nielsen":
+            out.update(
+                dict.fromkeys(("decrease", "increase"), "rule='nielsen' never reads it (rule='fixed' does)")
+            )
+        if self.solver in ("cholesky", "dual"):
+            why = (
+                f"solver={self.solver!r} never reads it (the matrix-free solver does: solver='cg', "
+                "or 'auto' on a large Jacobian)"
+            )
+            out.update(dict.fromkeys(("cg_iterations", "cg_tolerance"), why))
+        elif self.solver == "cg":
+            why = "solver='cg' never reads it (the matrix-free solver never forms the Jacobian)"
+            out.update(dict.fromkeys(("max_jacobian_bytes", "chunk"), why))
+        return out
+
+    def _refuse_ignored(self) -> None:
+        """A ConfigError for an option set away from its default that this phase would not read."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for name, why in self._ignored().items():
+            value = getattr(self, name)
+            if value != defaults[name]:
+                raise ConfigError(
+                    f"{self.name}({name}={value!r}) would be ignored: {why}; "
+                    f"leave it at its default ({defaults[name]!r})"
+                )
 
     def runner(self, ctx: RunnerContext) -> PhaseRunner:
         """An :class:`~pinnopt.train.levenberg.LMRunner` for this phase."""
@@ -168,6 +203,8 @@ class SSBFGS(Phase):
 
     def __post_init__(self) -> None:
         self._check()
+        for name in ("tolerance_grad", "tolerance_change", "tolerance_step"):
+            check_tolerance(self.name, name, getattr(self, name))
         _positive(self.name, "max_line_search", self.max_line_search, integer=True)
         _positive(self.name, "max_parameters", self.max_parameters, integer=True)
         _full_batch(self.name, self.batch)
