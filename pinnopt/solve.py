@@ -41,6 +41,7 @@ from .train import (
     Trainer,
 )
 from .train import distributed as ddp
+from .train.batching import lr_record
 from .train.callbacks import StepCallback
 from .train.compiled import compile_options
 from .train.identity import solve_identity
@@ -280,7 +281,7 @@ def _run_config(
             "phases": [repr(p) for p in phases],
             "device": str(compiled.device),
             "batch": trainer.batch.describe(),
-            "learning_rates": _lr_config(phases, trainer.batch),
+            "learning_rates": _lr_config(phases, trainer.batch, trainer.batch_sizes),
             "stop": repr(stop) if stop is not None else None,
             "guard": {"max_retries": trainer.guard.max_retries, "factor": trainer.guard.factor},
             "checkpoint": None
@@ -311,16 +312,15 @@ def _compile_config(compile: Any) -> dict[str, Any] | None:
     }
 
 
-def _lr_config(phases: Sequence[Phase], default: Batching) -> list[dict[str, Any]]:
-    """Base and effective learning rates per phase (the batch-size scaling rule is recorded)."""
+def _lr_config(phases: Sequence[Phase], default: Batching, sizes: Mapping[str, int]) -> list[dict[str, Any]]:
+    """Base and effective learning rates per phase (the batch-size scaling rule is recorded,
+    with the points drawn per update from the largest of the point sets of ``sizes``)."""
     out = []
     for p in phases:
         entry: dict[str, Any] = {"phase": p.name, "lr": getattr(p, "lr", None)}
         if isinstance(p, GradientPhase):
-            spec = p.batch or default
-            entry["batch"] = spec.describe()
-            entry["batch_lr_factor"] = spec.lr_factor()
-            entry["effective_lr"] = p.lr * spec.lr_factor()
+            entry.update(lr_record(p.batch or default, sizes))
+            entry["effective_lr"] = p.lr * entry["batch_lr_factor"]
             entry["schedule"] = repr(p.schedule) if p.schedule is not None else None
             entry["clip_norm"] = p.clip_norm
         else:

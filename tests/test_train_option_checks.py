@@ -9,12 +9,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import warnings
 from collections.abc import Callable
 
 import pytest
 
 import pinnopt as po
+from pinnopt.train import Trainer
 from pinnopt.train.schedules import Schedule
+
+from .train_helpers import SOLVE, ode_problem, setup
 
 SCHEDULE_ARGS: dict[type[Schedule], dict[str, object]] = {
     po.optim.StepDecay: {"every": 5},
@@ -127,3 +131,57 @@ def test_damping_bounds_must_leave_room() -> None:
             po.ConfigError, match=rf"damping_min={lo}, damping_max={hi}.*damping_min < damping_max"
         ):
             po.optim.LevenbergMarquardt(damping_min=lo, damping_max=hi)
+
+
+def _adam_config(batch: po.optim.Batching, **kw: object) -> tuple[dict[str, object], list[float]]:
+    result = po.solve(
+        ode_problem(), phases=[po.optim.Adam(3, lr=1e-3)], batch=batch, log_every=1, **SOLVE, **kw
+    )
+    assert result.config["collocation"]["interior"] == 64
+    return result.config["learning_rates"][0], list(result.history.lr)
+
+
+def test_minibatch_no_smaller_than_the_sets_is_warned_and_scales_by_the_points_drawn() -> None:
+    with pytest.warns(
+        po.PinnoptWarning, match=r"MiniBatch\(1000\).*interior 64.*FullBatch\(\).*x2\b.*not by 1000"
+    ):
+        entry, lrs = _adam_config(po.optim.MiniBatch(1000, scale_lr=True))
+    assert entry["batch_drawn"] == 64 and entry["batch_lr_factor"] == 2.0  # 64 / 32, not 1000 / 32
+    assert entry["effective_lr"] == pytest.approx(2e-3) and lrs == pytest.approx([2e-3] * 3)
+    assert "MiniBatch(1000)" in str(entry["batch_note"])
+    with pytest.warns(po.PinnoptWarning, match=r"MiniBatch\(64\) is at least"):  # exactly the largest set
+        entry, lrs = _adam_config(po.optim.MiniBatch(64))
+    assert entry["batch_lr_factor"] == 1.0 and "scale_lr" not in str(entry["batch_note"])
+
+
+def test_minibatch_subset_counts_the_points_kept() -> None:
+    with pytest.warns(po.PinnoptWarning, match=r"subset=0.5 keeps 32.*FullBatch\(subset=0.5\)"):
+        entry, lrs = _adam_config(po.optim.MiniBatch(40, subset=0.5, scale_lr=True))
+    assert entry["batch_drawn"] == 32 and entry["batch_lr_factor"] == 1.0 and lrs == pytest.approx([1e-3] * 3)
+
+
+def test_minibatch_smaller_than_the_sets_keeps_its_size_and_no_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", po.PinnoptWarning)
+        entry, lrs = _adam_config(po.optim.MiniBatch(8, scale_lr=True))
+    assert entry["batch_drawn"] == 8 and entry["batch_lr_factor"] == 0.25 and "batch_note" not in entry
+    assert lrs == pytest.approx([2.5e-4] * 3)
+    mb = po.optim.MiniBatch(50, scale_lr=True)
+    assert mb.drawn([64, 4]) == 50 and mb.drawn([30, 4]) == 30 and mb.drawn() == 50
+    assert mb.lr_factor([30, 4]) == 30 / 32 and mb.lr_factor() == 50 / 32
+
+
+def test_trainer_warns_once_per_oversized_batching_and_scales_by_the_drawn_size() -> None:
+    _, model, points, objective = setup()  # interior 64, boundary 1
+    big = po.optim.MiniBatch(500, scale_lr=True)
+    phases = [
+        po.optim.Adam(2, lr=0.01, batch=big),
+        po.optim.SGD(2, lr=0.01, batch=big),
+        po.optim.Adam(2, lr=0.01),
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = Trainer(model, objective, points, phases, log_every=1).run()
+    notes = [w for w in caught if issubclass(w.category, po.PinnoptWarning)]
+    assert len(notes) == 1 and "MiniBatch(500)" in str(notes[0].message)
+    assert list(out.history.lr) == pytest.approx([0.02] * 4 + [0.01] * 2)

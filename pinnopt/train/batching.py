@@ -5,6 +5,9 @@
 has fewer points); an epoch is one pass over the largest set, ``ceil(N_max / b)`` updates,
 and smaller sets are cycled through reshuffled passes so that every update has the same
 shape. ``MiniBatch(size=1)`` is stochastic gradient descent (one point per set per update).
+With ``scale_lr=True`` the learning rate is scaled by the points drawn from the largest set,
+``min(b, N_max) / 32`` (``N_max`` after ``subset``, at the start of the run); a ``b`` of at
+least ``N_max`` is full batch, and the trainer warns about it (:func:`oversize_note`).
 Both accept ``subset=f``: each epoch first draws a random fraction ``f`` of every set, then
 batches from it. Per-point data (normals, observations, weights) travels with its points.
 
@@ -16,13 +19,14 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PinnoptWarning
 from ..losses import PointSet
 
 LR_SCALING_BASE = 32
@@ -47,8 +51,11 @@ class Batching(abc.ABC):
         """True when every update sees all points unchanged (no indexing at all)."""
         return False
 
-    def lr_factor(self) -> float:
-        """The factor applied to the learning rate by the batch-size scaling rule (1 if off)."""
+    def lr_factor(self, sizes: Iterable[int] = ()) -> float:
+        """The factor applied to the learning rate by the batch-size scaling rule (1 if off).
+
+        ``sizes``: the sizes of the batched point sets (without them, the nominal batch size).
+        """
         return 1.0
 
     @abc.abstractmethod
@@ -80,7 +87,8 @@ class MiniBatch(Batching):
     Args:
         size: points drawn from each point set per update (default 32; 1 gives SGD).
         subset: draw a random fraction of each set at each epoch start, then batch from it.
-        scale_lr: apply the batch-size scaling rule ``lr' = lr * size / 32`` (recorded in the
+        scale_lr: apply the batch-size scaling rule ``lr' = lr * b / 32`` with ``b`` the points
+            drawn per update from the largest point set, ``min(size, N_max)`` (recorded in the
             result's config).
     """
 
@@ -95,8 +103,14 @@ class MiniBatch(Batching):
         if not isinstance(self.scale_lr, bool):
             raise ConfigError(f"MiniBatch(scale_lr={self.scale_lr!r}): expected True or False")
 
-    def lr_factor(self) -> float:
-        return self.size / LR_SCALING_BASE if self.scale_lr else 1.0
+    def drawn(self, sizes: Iterable[int] = ()) -> int:
+        """Points drawn per update from the largest of point sets of ``sizes`` (after ``subset``):
+        ``size``, or that set's size when it has fewer points (``size`` without ``sizes``)."""
+        largest = max((_subset_size(n, self.subset) for n in sizes), default=None)
+        return self.size if largest is None else min(self.size, largest)
+
+    def lr_factor(self, sizes: Iterable[int] = ()) -> float:
+        return self.drawn(sizes) / LR_SCALING_BASE if self.scale_lr else 1.0
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "mini", "size": self.size, "subset": self.subset, "scale_lr": self.scale_lr}
@@ -104,6 +118,60 @@ class MiniBatch(Batching):
 
 def _subset_size(n: int, subset: float | None) -> int:
     return n if subset is None else max(1, round(subset * n))
+
+
+def oversize_note(spec: Batching, sizes: Mapping[str, int]) -> str | None:
+    """Why ``spec`` is full batch in disguise: a ``MiniBatch`` whose size is at least the
+    largest point set's (after ``subset``), so that every update uses whole sets; else None."""
+    if not isinstance(spec, MiniBatch) or not sizes:
+        return None
+    largest = max(_subset_size(n, spec.subset) for n in sizes.values())
+    if spec.size < largest:
+        return None
+    listing = ", ".join(f"{name} {n}" for name, n in sizes.items())
+    if spec.subset is None:
+        what = "whole sets, as FullBatch()"
+    else:
+        listing += f"; subset={spec.subset} keeps {largest} of the largest"
+        what = f"the epoch's whole subset of each set, as FullBatch(subset={spec.subset})"
+    note = (
+        f"MiniBatch({spec.size}) is at least the largest point set (points per set: {listing}): "
+        f"every update uses {what}"
+    )
+    if spec.scale_lr:
+        note += (
+            f"; scale_lr scales the learning rate by the {largest} points drawn "
+            f"(x{largest / LR_SCALING_BASE:g}), not by {spec.size}"
+        )
+    return note
+
+
+def warn_oversized(specs: Iterable[Batching], sizes: Mapping[str, int], *, stacklevel: int = 2) -> None:
+    """A :class:`~pinnopt.errors.PinnoptWarning` per distinct spec that :func:`oversize_note`
+    describes (the gradient phases' batching on point sets of ``sizes``)."""
+    seen: list[Batching] = []
+    for spec in specs:
+        if spec in seen:
+            continue
+        seen.append(spec)
+        note = oversize_note(spec, sizes)
+        if note is not None:
+            note += " (recorded in result.config['learning_rates'])"
+            warnings.warn(note, PinnoptWarning, stacklevel=stacklevel + 1)
+
+
+def lr_record(spec: Batching, sizes: Mapping[str, int]) -> dict[str, Any]:
+    """What ``result.config["learning_rates"]`` records about a gradient phase's batching:
+    the spec, the points drawn per update from the largest set, the learning-rate factor and,
+    when the mini-batch is no smaller than the sets, the note the trainer warned with."""
+    out: dict[str, Any] = {"batch": spec.describe()}
+    if isinstance(spec, MiniBatch):
+        out["batch_drawn"] = spec.drawn(sizes.values())
+    out["batch_lr_factor"] = spec.lr_factor(sizes.values())
+    note = oversize_note(spec, sizes)
+    if note is not None:
+        out["batch_note"] = note
+    return out
 
 
 def steps_per_epoch(spec: Batching, sizes: Sequence[int]) -> int:

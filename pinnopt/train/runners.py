@@ -53,6 +53,8 @@ class RunnerContext:
         index: the phase's position in the run.
         log: True on the process that logs.
         objective: the objective itself (second-order phases read its terms' residuals).
+        batch_sizes: the sizes of the batched point sets when the run starts (what
+            ``MiniBatch(scale_lr=True)`` scales by; None: the nominal batch size).
     """
 
     model: nn.Module
@@ -65,6 +67,7 @@ class RunnerContext:
     index: int
     log: bool
     objective: Objective | None = None
+    batch_sizes: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,8 @@ class GradientRunner(PhaseRunner):
             phase.schedule.init_state() if phase.schedule is not None else {}
         )
         self._lr_set: float | None = None
+        self.lr_factor = self.spec.lr_factor((ctx.batch_sizes or {}).values())
+        """The batch-size scaling of the learning rate (fixed for the run: resumes give the same)."""
 
     def start(self, points: Mapping[str, PointSet], lr_scale: float, *, fresh: bool) -> None:
         self.opt = self.phase.make(self.ctx.params)
@@ -165,7 +170,7 @@ class GradientRunner(PhaseRunner):
         return self.phase.epochs * steps_per_epoch(self.spec, [len(points[n]) for n in self.stream.names])
 
     def _lr(self, lr_scale: float, phase_step: int, phase_total: int) -> float:
-        lr = self.phase.lr * self.spec.lr_factor() * lr_scale
+        lr = self.phase.lr * self.lr_factor * lr_scale
         if self.phase.schedule is not None:
             lr *= self.phase.schedule.multiplier(phase_step, phase_total, self.schedule_state)
         return lr

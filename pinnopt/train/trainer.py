@@ -31,7 +31,7 @@ from ..losses.evaluation import statistics_set
 from ..losses.hooks import TrainingHook
 from ..nn.norm import calibrate_batch_norm
 from . import distributed as ddp
-from .batching import Batching, FullBatch
+from .batching import Batching, FullBatch, warn_oversized
 from .callbacks import Callback, StepCallback, as_callbacks
 from .checkpoint import Checkpoint
 from .checks import CheckPoints, sigint_flag
@@ -42,7 +42,7 @@ from .history import History
 from .identity import RunIdentity
 from .options import check_options
 from .outcome import Signal, TrainOutcome
-from .phases import Phase
+from .phases import GradientPhase, Phase
 from .progress import Progress
 from .reactions import Reactions
 from .resume import Checkpointer
@@ -130,6 +130,12 @@ class Trainer:
         self.generator = torch.Generator(device=self.device)
         rank = self.dist.rank if self.dist else 0
         self.generator.manual_seed((int(seed) * 1_000_003 + 0x5EED + rank) % (2**63))
+        self.batch_sizes = {n: len(points[n]) for n in objective.point_set_names if n in points}
+        """Sizes of the batched point sets when the run starts (per rank under data parallelism):
+        what ``MiniBatch(scale_lr=True)`` scales by, recorded in the result's config."""
+        if self.is_main:
+            specs = [p.batch or self.batch for p in self.phases if isinstance(p, GradientPhase)]
+            warn_oversized(specs, self.batch_sizes, stacklevel=3)
         self.history = History(objective.names)
         self._state = RunState(
             model,
@@ -152,6 +158,7 @@ class Trainer:
                 0,
                 self.is_main,
                 objective,
+                self.batch_sizes,
             ),
         )
         self.loop = self._state.loop
