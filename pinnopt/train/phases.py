@@ -254,7 +254,8 @@ class LBFGS(Phase):
     It runs until ``steps`` iterations or until one of its tolerances fires (the result
     names which): ``tolerance_grad`` on the largest gradient component,
     ``tolerance_change`` on the relative loss decrease of an iteration,
-    ``tolerance_step`` on the largest parameter update. It always uses the full batch
+    ``tolerance_step`` on the largest parameter update (each a finite number ``>= 0``).
+    It always uses the full batch
     (``batch`` may only be None or ``po.optim.FullBatch()``); under data-parallel training the
     loss and gradient are averaged across ranks so every rank runs the same line search.
     """

@@ -58,7 +58,8 @@ class LevenbergMarquardt(Phase):
             after a step with gain ratio ``rho > 0``, ``lam *= max(1/3, 1 - (2 rho - 1)^3)``;
             after a rejected one ``lam *= nu, nu *= 2``) or ``"fixed"`` (``lam /= decrease`` after a success,
             ``lam *= increase`` after a failure).
-        decrease / increase: the factors of the ``"fixed"`` rule.
+        decrease / increase: the factors of the ``"fixed"`` rule (a ConfigError with
+            ``"nielsen"`` when set away from their defaults: that rule never reads them).
         scaling: ``"marquardt"`` (``D = diag(J^T J)``) or ``"identity"`` (``D = I``).
         solver: ``"auto"`` (dense Cholesky unless ``J`` and its Gram matrix need more than
             ``max_jacobian_bytes``, then matrix-free; the dense system is ``J^T J``, params x
@@ -71,10 +72,15 @@ class LevenbergMarquardt(Phase):
         tolerance_grad: stop when the largest component of the gradient of ``||R||^2`` is at most this.
         tolerance_step: stop when the largest parameter update is at most this.
         damping_min / damping_max: ``lam`` stays above ``damping_min``; above ``damping_max``
-            the phase stops (no decrease found: the damping limit).
+            the phase stops (no decrease found: the damping limit); ``damping_min <
+            damping_max``.
         max_tries: damping increases tried within one step before it gives up.
         chunk: points per batched Jacobian evaluation (bounds memory).
         cg_iterations, cg_tolerance: the matrix-free solver's limits.
+
+    Tolerances are finite numbers ``>= 0``. Options the chosen solver never reads are refused
+    when set away from their defaults: ``cg_iterations`` / ``cg_tolerance`` with
+    ``solver="cholesky"`` or ``"dual"``, ``chunk`` / ``max_jacobian_bytes`` with ``"cg"``.
 
     Every loss term must be a sum of squares (residuals, conditions, data misfits, penalty
     equalities); other terms raise a ConfigError naming the term.
@@ -172,7 +178,9 @@ class GaussNewton(LevenbergMarquardt):
 
     ``damping`` stays as given (a small regularization of ``J^T J``); a step that does not
     lower the loss is halved, up to ``max_tries`` times (then the phase stops with the
-    damping limit). Start it near a minimum, after Adam or Levenberg-Marquardt.
+    damping limit). Start it near a minimum, after Adam or Levenberg-Marquardt. The damping
+    rule's options (``rule``, ``decrease``, ``increase``, ``damping_min``, ``damping_max``)
+    are never read here, and refused when set away from their defaults.
     """
 
     steps: int = 100
