@@ -287,6 +287,40 @@ def test_compile_option_is_checked_and_the_traced_objective_trains_identically()
     assert math.isfinite(float(histories[1][-1]))
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"bogus": 1}, "no option 'bogus'"),
+        ({"backend": "nonexistent"}, "backend='nonexistent'"),
+        ({"backend": 3}, "backend=3"),
+        ({"mode": "turbo"}, "mode='turbo'"),
+        ({"mode": "default", "options": {}}, "mode or options"),
+        ({"fullgraph": "yes"}, "fullgraph='yes'"),
+        ({"dynamic": 1}, "dynamic=1"),
+    ],
+)
+def test_compile_options_are_refused_by_name_before_anything_compiles(options: dict, named: str) -> None:
+    with pytest.raises(ConfigError, match=r"Runtime\(compile=") as info:
+        po.Runtime(compile=options)
+    assert named in str(info.value)
+    with pytest.raises(ConfigError, match=r"^compile="):
+        po.train.Trainer(*_setup(AutoEngine()), [po.optim.Adam(steps=1)], compile=options)
+
+
+def test_valid_compile_options_pass_and_torch_refusals_become_config_errors(monkeypatch) -> None:
+    valid = ({"backend": "aot_eager"}, {"backend": "eager", "fullgraph": True}, {"mode": "reduce-overhead"})
+    for options in valid:
+        assert po.Runtime(compile=options).compile == options
+    po.Runtime(compile={"backend": lambda gm, inputs: gm})  # a callable backend is taken as it is
+
+    def refuse(*args: object, **kw: object) -> None:
+        raise RuntimeError("not on this machine")
+
+    monkeypatch.setattr(torch, "compile", refuse)
+    with pytest.raises(ConfigError, match=r"compile=True: torch\.compile refused it: not on this machine"):
+        po.train.Trainer(*_setup(AutoEngine()), [po.optim.Adam(steps=1)], compile=True)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_fused_node_on_cuda_matches_the_cpu() -> None:
     """On CUDA (no buffer pool, torch's tanh) the fused fields and gradients equal the CPU's."""
