@@ -23,7 +23,7 @@ from .domain.sampling import Collocation
 from .errors import ConfigError
 from .losses import PointSet
 from .losses.hooks import TrainingHook
-from .nn import MLP, ModelSpec
+from .nn import MLP, AutoEngine, ModelSpec
 from .result import Result
 from .robust import Parametric, Robust
 from .solve_options import check_solve_options, placement
@@ -245,7 +245,7 @@ def _identity(
             "hard_constraints": hard_constraints,
             "batch": batch if batch is not None else FullBatch(),
             "robust": robust,
-            "engine": runtime.engine,
+            "engine": _engine_identity(runtime.engine),
             # only when there are samplers: checkpoints of runs without them keep their fingerprint
             **({"samplers": [repr(h) for h in samplers]} if samplers else {}),
         },
@@ -259,6 +259,14 @@ def _identity(
             else {"dir": str(checkpoint.dir), "every": checkpoint.every, "keep": checkpoint.keep},
         },
     )
+
+
+def _engine_identity(engine: Any) -> Any:
+    """The engine as the fingerprint writes it: None for the default engine, given
+    (``po.nn.AutoEngine()`` with default settings) or not, which is how checkpoints of
+    default-engine runs wrote it before engines had a repr; any other engine by its repr
+    (its settings), so that resuming with other settings is refused by name."""
+    return None if engine is None or repr(engine) == repr(AutoEngine()) else engine
 
 
 def _run_config(
