@@ -26,7 +26,7 @@ from .losses.hooks import TrainingHook
 from .nn import MLP, AutoEngine, ModelSpec
 from .result import Result
 from .robust import Parametric, Robust
-from .solve_options import check_solve_options, placement
+from .solve_options import check_solve_options, option_effects, placement
 from .strategies import collect_strategies, strategies_config
 from .strategies.base import Strategy
 from .strategies.sampling import SamplingHook
@@ -87,7 +87,8 @@ def solve(
             interior, 100 per condition), or the point sets themselves ``{region name:
             po.sample.PointSet}``.
         batch: default batching of gradient phases (``po.optim.FullBatch()``;
-            ``po.optim.MiniBatch(32)``).
+            ``po.optim.MiniBatch(32)``); a ``ConfigError`` when no phase uses it (L-BFGS and
+            the second-order phases always use the full batch).
         stop: a stopping criterion for the whole run, e.g.
             ``po.stop.CostThreshold(1e-6) | po.stop.TimeLimit(600)``.
         strategies: training strategies (docs/strategies.md), at most one of each kind: loss
@@ -149,6 +150,7 @@ def solve(
         seed=seed, phases=phases, collocation=collocation, stop=stop, checkpoint=checkpoint, resume=resume
     )
     dt = resolve_dtype(dtype)
+    effects = option_effects(runtime, dt, phases, batch)
     dev, ctx = placement(runtime, dt)
     compiled = compile_problem(
         problem,
@@ -187,7 +189,7 @@ def solve(
         progress=runtime.progress,
         seed=seed,
         distributed=ctx,
-        compile=runtime.compile,
+        compile=runtime.compile if effects.get("compile_phases", {}).get("compiled") else False,
         identity=identity,
     )
     trainer.coordinates = tuple(str(c) for c in problem.coordinates)
@@ -201,6 +203,10 @@ def solve(
         outcome = trainer.run()
     bake(compiled.model)  # exact parameter bounds: keep the bounded values as plain parameters
     config = _run_config(compiled, trainer, phases, stop, checkpoint, resume, ctx, runtime)
+    notes = effects.pop("notes", [])
+    config.update(effects)
+    if notes:
+        config["notes"] = [*config.get("notes", []), *notes]
     if samplers:
         config["sampling"] = [repr(h) for h in samplers]
     if resumed_file is not None:

@@ -7,6 +7,7 @@ autograd, values and parameter gradients, to round-off in float64.
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import sympy as sp
@@ -14,7 +15,7 @@ import torch
 from torch import nn
 
 import pinnopt as po
-from pinnopt.errors import ConfigError
+from pinnopt.errors import ConfigError, PinnoptWarning
 from pinnopt.losses import Objective, PointSet
 from pinnopt.nn import PINN, MLPNet
 from pinnopt.nn.taylor import AutoEngine, TaylorEngine
@@ -319,6 +320,32 @@ def test_valid_compile_options_pass_and_torch_refusals_become_config_errors(monk
     monkeypatch.setattr(torch, "compile", refuse)
     with pytest.raises(ConfigError, match=r"compile=True: torch\.compile refused it: not on this machine"):
         po.train.Trainer(*_setup(AutoEngine()), [po.optim.Adam(steps=1)], compile=True)
+
+
+def test_compile_no_phase_uses_warns_and_is_recorded_per_phase() -> None:
+    runtime = po.Runtime(progress=False, compile={"backend": "eager"})
+    kw = {
+        "model": po.nn.MLP(width=6, depth=1),
+        "collocation": po.Collocation(interior=32),
+        "runtime": runtime,
+    }
+    with pytest.warns(PinnoptWarning, match=r"Runtime\(compile=\{'backend': 'eager'\}\) had no effect"):
+        lm = po.solve(_burgers(), phases=[po.optim.LevenbergMarquardt(1)], **kw)
+    assert lm.config["compile"] == {"backend": "eager"}
+    assert lm.config["compile_phases"] == {"compiled": [], "not_compiled": ["phase 0 (LevenbergMarquardt)"]}
+    assert any("had no effect" in n for n in lm.config["notes"])
+    # Adam(0) takes no step: nothing is traced, but the record says which phases would compile
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PinnoptWarning)
+        mixed = po.solve(_burgers(), phases=[po.optim.Adam(0), po.optim.GaussNewton(1)], **kw)
+    assert mixed.config["compile_phases"] == {
+        "compiled": ["phase 0 (Adam)"],
+        "not_compiled": ["phase 1 (GaussNewton)"],
+    }
+    assert "applies to phase 0 (Adam), not to phase 1 (GaussNewton)" in mixed.config["notes"][0]
+    with pytest.warns(PinnoptWarning, match=r"^compile=True had no effect.*nothing is compiled"):
+        trainer = po.train.Trainer(*_setup(AutoEngine()), [po.optim.GaussNewton(1)], compile=True)
+    assert trainer._compiled is None
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -10,18 +10,27 @@ traces its plain operations instead of its hand-fused node (the compiler fuses t
 ``compile`` may also be a dict of ``torch.compile`` options, e.g. ``{"backend": "aot_eager"}``
 (traces and differentiates the graph without code generation: quick, for checking) or
 ``{"mode": "max-autotune"}``.
+
+Levenberg-Marquardt and Gauss-Newton phases build the Jacobian of the residuals from the
+objective's terms (``torch.func``), not through the compiled call: they run uncompiled. A run
+whose phases are all of that kind warns that ``compile`` has no effect (:func:`compile_use`;
+``po.solve`` records it in ``result.config["notes"]``).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PinnoptWarning
 from ..losses import Objective
+from .options import phase_label
+from .phases import Phase
+from .second_order import LevenbergMarquardt
 
 LossFn = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 
@@ -107,10 +116,48 @@ def _modes() -> list[str]:
     return list(list_mode_options())
 
 
-def compiled_objective(objective: Objective, compile: Any) -> LossFn | None:
-    """The ``torch.compile``d call of ``objective`` when ``compile`` asks for it, else None."""
+def compile_use(compile: Any, phases: Sequence[Phase], label: str | None = None) -> dict[str, Any] | None:
+    """Which phases evaluate the compiled objective, for the result's config (None: no compile).
+
+    Returns ``{"compiled": [...], "not_compiled": [...], "note": str | None}``: phase labels,
+    and a note naming ``label`` (default ``compile=...``) when some phases, or all, run
+    uncompiled.
+    """
+    if compile_options(compile) is None:
+        return None
+    label = label or f"compile={compile!r}"
+    compiled, plain = [], []
+    for i, p in enumerate(phases):
+        (plain if isinstance(p, LevenbergMarquardt) else compiled).append(phase_label(i, p))
+    note = None
+    if plain and not compiled:
+        note = (
+            f"{label} had no effect: Levenberg-Marquardt / Gauss-Newton phases ({', '.join(plain)}) "
+            "build the Jacobian of the residuals from the objective's terms, never through the "
+            "compiled objective"
+        )
+    elif plain:
+        note = (
+            f"{label} applies to {', '.join(compiled)}, not to {', '.join(plain)} "
+            "(Levenberg-Marquardt / Gauss-Newton run uncompiled)"
+        )
+    return {"compiled": compiled, "not_compiled": plain, "note": note}
+
+
+def compiled_objective(
+    objective: Objective, compile: Any, phases: Sequence[Phase] | None = None
+) -> LossFn | None:
+    """The ``torch.compile``d call of ``objective`` when ``compile`` asks for it, else None.
+
+    With ``phases``, warns (:class:`~pinnopt.errors.PinnoptWarning`) and returns None when
+    none of them would evaluate it (see :func:`compile_use`).
+    """
     options = compile_options(compile)
     if options is None:
+        return None
+    use = compile_use(compile, phases) if phases is not None else None
+    if use is not None and not use["compiled"]:
+        warnings.warn(f"{use['note']}; nothing is compiled", PinnoptWarning, stacklevel=3)
         return None
     try:
         return torch.compile(objective.__call__, **options)
