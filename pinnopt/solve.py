@@ -23,10 +23,10 @@ from .domain.sampling import Collocation
 from .errors import ConfigError
 from .losses import PointSet
 from .losses.hooks import TrainingHook
-from .nn import MLP, ModelSpec
+from .nn import MLP, AutoEngine, ModelSpec
 from .result import Result
 from .robust import Parametric, Robust
-from .solve_options import check_solve_options, placement
+from .solve_options import check_solve_options, option_effects, placement
 from .strategies import collect_strategies, strategies_config
 from .strategies.base import Strategy
 from .strategies.sampling import SamplingHook
@@ -88,7 +88,8 @@ def solve(
             interior, 100 per condition), or the point sets themselves ``{region name:
             po.sample.PointSet}``.
         batch: default batching of gradient phases (``po.optim.FullBatch()``;
-            ``po.optim.MiniBatch(32)``).
+            ``po.optim.MiniBatch(32)``); a ``ConfigError`` when no phase uses it (L-BFGS and
+            the second-order phases always use the full batch).
         stop: a stopping criterion for the whole run, e.g.
             ``po.stop.CostThreshold(1e-6) | po.stop.TimeLimit(600)``.
         strategies: training strategies (docs/strategies.md), at most one of each kind: loss
@@ -150,6 +151,7 @@ def solve(
         seed=seed, phases=phases, collocation=collocation, stop=stop, checkpoint=checkpoint, resume=resume
     )
     dt = resolve_dtype(dtype)
+    effects = option_effects(runtime, dt, phases, batch)
     dev, ctx = placement(runtime, dt)
     compiled = compile_problem(
         problem,
@@ -188,7 +190,7 @@ def solve(
         progress=runtime.progress,
         seed=seed,
         distributed=ctx,
-        compile=runtime.compile,
+        compile=runtime.compile if effects.get("compile_phases", {}).get("compiled") else False,
         identity=identity,
     )
     trainer.coordinates = tuple(str(c) for c in problem.coordinates)
@@ -202,6 +204,10 @@ def solve(
         outcome = trainer.run()
     bake(compiled.model)  # exact parameter bounds: keep the bounded values as plain parameters
     config = _run_config(compiled, trainer, phases, stop, checkpoint, resume, ctx, runtime)
+    notes = effects.pop("notes", [])
+    config.update(effects)
+    if notes:
+        config["notes"] = [*config.get("notes", []), *notes]
     if samplers:
         config["sampling"] = [repr(h) for h in samplers]
     if resumed_file is not None:
@@ -246,7 +252,7 @@ def _identity(
             "hard_constraints": hard_constraints,
             "batch": batch if batch is not None else FullBatch(),
             "robust": robust,
-            "engine": runtime.engine,
+            "engine": _engine_identity(runtime.engine),
             # only when there are samplers: checkpoints of runs without them keep their fingerprint
             **({"samplers": [repr(h) for h in samplers]} if samplers else {}),
         },
@@ -260,6 +266,14 @@ def _identity(
             else {"dir": str(checkpoint.dir), "every": checkpoint.every, "keep": checkpoint.keep},
         },
     )
+
+
+def _engine_identity(engine: Any) -> Any:
+    """The engine as the fingerprint writes it: None for the default engine, given
+    (``po.nn.AutoEngine()`` with default settings) or not, which is how checkpoints of
+    default-engine runs wrote it before engines had a repr; any other engine by its repr
+    (its settings), so that resuming with other settings is refused by name."""
+    return None if engine is None or repr(engine) == repr(AutoEngine()) else engine
 
 
 def _run_config(

@@ -13,8 +13,10 @@ import torch
 from .compile.assemble import resolve_device
 from .domain.sampling import Collocation
 from .errors import ConfigError, PinnoptWarning
-from .train import Checkpoint, Criterion, Phase
+from .train import Batching, Checkpoint, Criterion, Phase
 from .train import distributed as ddp
+from .train.compiled import compile_use
+from .train.options import batch_users
 from .train.phases import LBFGS, Adam
 from .train.runtime import Runtime
 
@@ -77,7 +79,8 @@ def placement(runtime: Runtime, dtype: torch.dtype) -> tuple[torch.device, ddp.D
     if runtime.matmul_precision is not None and dtype != torch.float32:
         warnings.warn(
             f"Runtime(matmul_precision={runtime.matmul_precision!r}) has no effect on a {dtype} run "
-            "(it sets the precision of float32 matrix products); recorded in the report",
+            "(it sets the precision of float32 matrix products); recorded in result.config['notes'] "
+            "and the report",
             PinnoptWarning,
             stacklevel=3,
         )
@@ -85,6 +88,46 @@ def placement(runtime: Runtime, dtype: torch.dtype) -> tuple[torch.device, ddp.D
         dev = ddp.device_for(ctx, None if runtime.device is None else dev)
         ddp.init_process_group(ctx, dev)
     return dev, ctx
+
+
+def option_effects(
+    runtime: Runtime, dtype: torch.dtype, phases: Sequence[Phase], batch: Batching | None
+) -> dict[str, Any]:
+    """Where options apply when not everywhere, for the result's config, checked before the run.
+
+    Returns config entries: ``compile_phases`` (``{"compiled": [...], "not_compiled": [...]}``
+    with ``Runtime(compile=...)``), ``batch_used_by`` (the phases that use ``batch=``),
+    ``matmul_precision_effective`` (False on a run that is not float32) and ``notes``, one line
+    per option that had no effect or applies to some phases only (the run folder's report lists
+    them). Warns (:class:`~pinnopt.errors.PinnoptWarning`) when no phase uses ``compile``.
+
+    Raises:
+        ConfigError: when no phase uses a ``batch=`` other than the plain full batch.
+    """
+    out: dict[str, Any] = {}
+    notes: list[str] = []
+    users = batch_users(batch, phases)
+    if users is not None:
+        used, unused = users
+        out["batch_used_by"] = used
+        if unused:
+            notes.append(f"batch={batch!r} applies to {', '.join(used)}, not to {', '.join(unused)}")
+    use = compile_use(runtime.compile, phases, f"Runtime(compile={runtime.compile!r})")
+    if use is not None:
+        out["compile_phases"] = {"compiled": use["compiled"], "not_compiled": use["not_compiled"]}
+        if use["note"]:
+            notes.append(use["note"])
+        if not use["compiled"]:
+            warnings.warn(f"{use['note']}; recorded in result.config['notes']", PinnoptWarning, stacklevel=3)
+    if runtime.matmul_precision is not None and dtype != torch.float32:
+        out["matmul_precision_effective"] = False
+        notes.append(
+            f"Runtime(matmul_precision={runtime.matmul_precision!r}) had no effect: it sets the precision "
+            f"of float32 matrix products, and this run is {str(dtype).replace('torch.', '')}"
+        )
+    if notes:
+        out["notes"] = notes
+    return out
 
 
 def _distributed_context(distributed: bool | None) -> ddp.DistributedContext | None:

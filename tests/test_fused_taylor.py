@@ -7,6 +7,7 @@ autograd, values and parameter gradients, to round-off in float64.
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import sympy as sp
@@ -14,7 +15,7 @@ import torch
 from torch import nn
 
 import pinnopt as po
-from pinnopt.errors import ConfigError
+from pinnopt.errors import ConfigError, PinnoptWarning
 from pinnopt.losses import Objective, PointSet
 from pinnopt.nn import PINN, MLPNet
 from pinnopt.nn.taylor import AutoEngine, TaylorEngine
@@ -285,6 +286,66 @@ def test_compile_option_is_checked_and_the_traced_objective_trains_identically()
     # Under compilation the plain Taylor operations are traced: the same losses to round-off.
     assert torch.allclose(histories[0], histories[1], rtol=1e-10, atol=0)
     assert math.isfinite(float(histories[1][-1]))
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"bogus": 1}, "no option 'bogus'"),
+        ({"backend": "nonexistent"}, "backend='nonexistent'"),
+        ({"backend": 3}, "backend=3"),
+        ({"mode": "turbo"}, "mode='turbo'"),
+        ({"mode": "default", "options": {}}, "mode or options"),
+        ({"fullgraph": "yes"}, "fullgraph='yes'"),
+        ({"dynamic": 1}, "dynamic=1"),
+    ],
+)
+def test_compile_options_are_refused_by_name_before_anything_compiles(options: dict, named: str) -> None:
+    with pytest.raises(ConfigError, match=r"Runtime\(compile=") as info:
+        po.Runtime(compile=options)
+    assert named in str(info.value)
+    with pytest.raises(ConfigError, match=r"^compile="):
+        po.train.Trainer(*_setup(AutoEngine()), [po.optim.Adam(steps=1)], compile=options)
+
+
+def test_valid_compile_options_pass_and_torch_refusals_become_config_errors(monkeypatch) -> None:
+    valid = ({"backend": "aot_eager"}, {"backend": "eager", "fullgraph": True}, {"mode": "reduce-overhead"})
+    for options in valid:
+        assert po.Runtime(compile=options).compile == options
+    po.Runtime(compile={"backend": lambda gm, inputs: gm})  # a callable backend is taken as it is
+
+    def refuse(*args: object, **kw: object) -> None:
+        raise RuntimeError("not on this machine")
+
+    monkeypatch.setattr(torch, "compile", refuse)
+    with pytest.raises(ConfigError, match=r"compile=True: torch\.compile refused it: not on this machine"):
+        po.train.Trainer(*_setup(AutoEngine()), [po.optim.Adam(steps=1)], compile=True)
+
+
+def test_compile_no_phase_uses_warns_and_is_recorded_per_phase() -> None:
+    runtime = po.Runtime(progress=False, compile={"backend": "eager"})
+    kw = {
+        "model": po.nn.MLP(width=6, depth=1),
+        "collocation": po.Collocation(interior=32),
+        "runtime": runtime,
+    }
+    with pytest.warns(PinnoptWarning, match=r"Runtime\(compile=\{'backend': 'eager'\}\) had no effect"):
+        lm = po.solve(_burgers(), phases=[po.optim.LevenbergMarquardt(1)], **kw)
+    assert lm.config["compile"] == {"backend": "eager"}
+    assert lm.config["compile_phases"] == {"compiled": [], "not_compiled": ["phase 0 (LevenbergMarquardt)"]}
+    assert any("had no effect" in n for n in lm.config["notes"])
+    # Adam(0) takes no step: nothing is traced, but the record says which phases would compile
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PinnoptWarning)
+        mixed = po.solve(_burgers(), phases=[po.optim.Adam(0), po.optim.GaussNewton(1)], **kw)
+    assert mixed.config["compile_phases"] == {
+        "compiled": ["phase 0 (Adam)"],
+        "not_compiled": ["phase 1 (GaussNewton)"],
+    }
+    assert "applies to phase 0 (Adam), not to phase 1 (GaussNewton)" in mixed.config["notes"][0]
+    with pytest.warns(PinnoptWarning, match=r"^compile=True had no effect.*nothing is compiled"):
+        trainer = po.train.Trainer(*_setup(AutoEngine()), [po.optim.GaussNewton(1)], compile=True)
+    assert trainer._compiled is None
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
 import pinnopt as po
 from pinnopt import problems
-from pinnopt.cli import build_parser
+from pinnopt.cli import build_parser, main
 from pinnopt.errors import ConfigError, PinnoptWarning
 
 
@@ -57,6 +59,21 @@ def test_float64_run_warns_and_records() -> None:
     with pytest.warns(PinnoptWarning, match="matmul_precision='high'.*no effect.*float64"):
         result = _solve("float64", "high", seen)
     assert result.config["matmul_precision"] == "high"
+    assert result.config["matmul_precision_effective"] is False
+    (note,) = result.config["notes"]
+    assert note.startswith("Runtime(matmul_precision='high') had no effect") and "float64" in note
+    assert "matmul_precision_effective" not in _solve("float32", "high", seen).config
+
+
+def test_the_cli_report_notes_that_it_had_no_effect(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    argv = ["solve", "poisson1d", "--steps", "2", "--matmul-precision", "high", "--no-plots", "--quiet"]
+    with pytest.warns(PinnoptWarning, match="no effect"):
+        assert main([*argv, "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"]["matmul_precision_effective"] is False
+    assert any("matmul_precision='high') had no effect" in n for n in report["notes"])
+    assert "had no effect" in (out / "report.md").read_text()
 
 
 @pytest.mark.parametrize("bad", ["tf32", "HIGH", 1])

@@ -283,6 +283,8 @@ _JUNK_OPTIONS = {
     "strategies": 3,
     "resume": 3,
     "runtime": "fast",
+    "dtype": ["float32"],  # unhashable: was a raw TypeError
+    "dtype ": "float16",
 }
 
 

@@ -101,14 +101,32 @@ def interrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         ({"strategies": [po.balance.LRAnnealing()]}, "strategies: []"),
         ({"strategies": [po.sample.Resample(every=10)]}, "samplers: <absent> -> "),
+        (
+            {"runtime": po.Runtime(engine=po.nn.TaylorEngine(fused=False))},
+            "engine: None -> TaylorEngine(stack=None, fused=False)",
+        ),
+        (
+            {"runtime": po.Runtime(engine=po.nn.AutoEngine(min_order=1))},
+            "engine: None -> AutoEngine(min_order=1)",
+        ),
     ],
-    ids=["seed", "collocation", "width", "dtype", "lr", "strategy", "sampler"],
+    ids=["seed", "collocation", "width", "dtype", "lr", "strategy", "sampler", "taylor", "auto_order"],
 )
 def test_resume_refuses_another_run_listing_the_fields(interrupted: Path, change: dict, field: str) -> None:
     kw = {**KW, "phases": [po.optim.Adam(60, lr=1e-2)], **change}
     with pytest.raises(po.CheckpointError, match="written by another run") as info:
         po.solve(ode_problem(), resume=interrupted, **kw)
     assert field in str(info.value), str(info.value)
+
+
+def test_resume_takes_the_default_engine_given_explicitly_and_records_its_settings(interrupted: Path) -> None:
+    # the default engine is written "None" in the fingerprint, as before engines had a repr:
+    # checkpoints of default-engine runs stay resumable, with or without an explicit AutoEngine()
+    payload = ckpt.load(ckpt.checkpoints_in(interrupted)[-1])
+    assert payload["meta"]["fingerprint"]["fields"]["engine"] == "None"
+    kw = {**KW, "phases": [po.optim.Adam(60, lr=1e-2)]}
+    result = po.solve(ode_problem(), resume=interrupted, runtime=po.Runtime(engine=po.nn.AutoEngine()), **kw)
+    assert result.steps == 60 and result.config["engine_settings"] == "AutoEngine(min_order=2)"
 
 
 def test_resume_refuses_other_adaptive_sampling_and_records_it(tmp_path: Path) -> None:

@@ -288,6 +288,15 @@ def test_auto_engine_uses_taylor_from_order_two_only() -> None:
         TaylorEngine(fallback="autograd")  # type: ignore[arg-type]
 
 
+def test_engine_settings_are_in_the_repr_and_refused_as_flags() -> None:
+    assert repr(TaylorEngine(stack=True)) == "TaylorEngine(stack=True, fused=True)"
+    assert repr(AutogradEngine()) == "AutogradEngine()"
+    assert "fallback=AutoEngine(min_order=3)" in repr(TaylorEngine(fallback=AutoEngine(3)))
+    for bad in (True, 1.5, "2", 0):
+        with pytest.raises(po.ConfigError, match=f"AutoEngine\\(min_order={bad!r}\\)"):
+            AutoEngine(min_order=bad)  # type: ignore[arg-type]
+
+
 def test_plans_are_cached_per_wanted_set() -> None:
     engine = TaylorEngine()
     plan = DerivativePlan.build({Field("u", (2, 0)), Field("u", (0, 1))})

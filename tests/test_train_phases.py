@@ -135,6 +135,45 @@ def test_reduce_on_plateau_cuts_the_rate_after_patience_epochs() -> None:
     assert out.history.lr[0] == 1e-9 and out.history.lr[-1] < 1e-9  # a plateau: the rate was cut
 
 
+@pytest.mark.parametrize(
+    ("batch", "phases", "why"),
+    [
+        (
+            po.optim.MiniBatch(16, scale_lr=True),
+            [po.optim.LBFGS(2)],
+            "phase 0 (LBFGS) always uses the full batch",
+        ),
+        (
+            po.optim.FullBatch(subset=0.5),
+            [po.optim.GaussNewton(2)],
+            "phase 0 (GaussNewton) always uses the full",
+        ),
+        (
+            po.optim.MiniBatch(16),
+            [po.optim.Adam(2, batch=po.optim.FullBatch()), po.optim.SSBFGS(2)],
+            "phase 0 (Adam) has its own batch=FullBatch(subset=None); phase 1 (SSBFGS) always",
+        ),
+    ],
+    ids=["lbfgs", "gauss_newton", "own_batch"],
+)
+def test_a_batch_no_phase_uses_is_refused_by_name(batch: po.optim.Batching, phases: list, why: str) -> None:
+    with pytest.raises(po.ConfigError, match=r"^batch=.*no phase of this run uses it") as info:
+        po.solve(ode_problem(), phases=phases, batch=batch, **SOLVE)
+    assert why in str(info.value)
+    _, model, points, objective = setup()
+    with pytest.raises(po.ConfigError, match="no phase of this run uses it"):
+        Trainer(model, objective, points, phases, batch=batch)
+
+
+def test_a_batch_some_phases_use_is_recorded_with_them() -> None:
+    batch = po.optim.MiniBatch(16)
+    result = po.solve(ode_problem(), phases=[po.optim.Adam(2), po.optim.LBFGS(2)], batch=batch, **SOLVE)
+    assert result.config["batch"]["kind"] == "mini" and result.config["batch_used_by"] == ["phase 0 (Adam)"]
+    assert f"batch={batch!r} applies to phase 0 (Adam), not to phase 1 (LBFGS)" in result.config["notes"]
+    plain = po.solve(ode_problem(), phases=[po.optim.LBFGS(2)], batch=po.optim.FullBatch(), **SOLVE)
+    assert "batch_used_by" not in plain.config and "notes" not in plain.config
+
+
 def test_batch_size_scaling_and_clipping_are_recorded() -> None:
     result = po.solve(
         ode_problem(),

@@ -63,8 +63,8 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
         torch.float32: torch.float32,
         torch.float64: torch.float64,
     }
-    if dtype not in table:
-        raise ConfigError(f"dtype={dtype!r}: expected float32 or float64")
+    if not isinstance(dtype, (str, torch.dtype)) or dtype not in table:  # (a list is unhashable)
+        raise ConfigError(f"dtype={dtype!r}: expected 'float32', 'float64', torch.float32 or torch.float64")
     return table[dtype]
 
 

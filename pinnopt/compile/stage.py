@@ -8,6 +8,7 @@ terms (hard constraints, robust groups and strategies included).
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ class Compiled:
             "dtype": str(self.dtype).replace("torch.", ""),
             "seed": self.seed,
             "engine": self.objective.engine.name,
+            "engine_settings": re.sub(r" at 0x[0-9a-fA-F]+", "", repr(self.objective.engine)),
             "engine_by_point_set": {
                 name: self.objective.engine.resolve(self.model, plan).name
                 for name, plan in self.objective.plans.items()

@@ -115,6 +115,10 @@ class AutogradEngine(DerivativeEngine):
 
     name = "autograd"
 
+    def __repr__(self) -> str:
+        """``AutogradEngine()``: no settings."""
+        return "AutogradEngine()"
+
     def evaluate(
         self,
         model: nn.Module,

@@ -10,8 +10,12 @@ from ..losses.hooks import TrainingHook
 from .batching import Batching
 from .checkpoint import Checkpoint
 from .guard import DivergenceGuard
-from .phases import Phase
+from .phases import LBFGS, GradientPhase, Phase
+from .second_order import SSBFGS, LevenbergMarquardt
 from .stopping import Criterion
+
+FULL_BATCH_PHASES = (LBFGS, LevenbergMarquardt, SSBFGS)
+"""Phases that always use the full batch (they refuse a ``batch=`` of their own)."""
 
 
 def check_options(
@@ -29,6 +33,7 @@ def check_options(
         )
     if batch is not None and not isinstance(batch, Batching):
         raise ConfigError(f"batch={batch!r}: expected po.optim.FullBatch() or po.optim.MiniBatch(size=...)")
+    batch_users(batch, phases)
     if stop is not None and not isinstance(stop, Criterion):
         raise ConfigError(
             f"stop={stop!r}: expected a criterion such as "
@@ -41,3 +46,41 @@ def check_options(
     for h in hooks:
         if not isinstance(h, TrainingHook):
             raise ConfigError(f"hooks: {h!r} is not a po TrainingHook")
+
+
+def phase_label(index: int, phase: Phase) -> str:
+    """How a phase is named in notes and messages: ``phase 1 (LBFGS)``."""
+    return f"phase {index} ({phase.name})"
+
+
+def batch_users(batch: Any, phases: Sequence[Phase]) -> tuple[list[str], list[str]] | None:
+    """The phases that use the run's default batching ``batch`` and those that do not (labels);
+    None when ``batch`` is None or the plain full batch.
+
+    ``batch`` is the batching of the gradient phases without a ``batch=`` of their own;
+    L-BFGS, Levenberg-Marquardt / Gauss-Newton and the self-scaled quasi-Newton phases always
+    use the full batch.
+
+    Raises:
+        ConfigError: naming ``batch=`` and why each phase does not use it, when none does.
+    """
+    if not isinstance(batch, Batching) or batch.trivial:
+        return None
+    used, unused, why = [], [], []
+    for i, p in enumerate(phases):
+        label = phase_label(i, p)
+        if isinstance(p, FULL_BATCH_PHASES):
+            unused.append(label)
+            why.append(f"{label} always uses the full batch")
+        elif isinstance(p, GradientPhase) and p.batch is not None:
+            unused.append(label)
+            why.append(f"{label} has its own batch={p.batch!r}")
+        else:
+            used.append(label)
+    if not used:
+        raise ConfigError(
+            f"batch={batch!r}: no phase of this run uses it ({'; '.join(why)}); it is the batching "
+            "of the gradient phases (po.optim.Adam, SGD, ...) without a batch= of their own: "
+            "give it to such a phase, e.g. po.optim.Adam(1000, batch=...), or leave it out"
+        )
+    return used, unused

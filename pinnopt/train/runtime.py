@@ -12,6 +12,7 @@ import torch
 
 from ..errors import ConfigError
 from ..symbolic import DerivativeEngine
+from .compiled import compile_options
 from .guard import DivergenceGuard
 
 
@@ -29,6 +30,8 @@ class Runtime:
         compile: ``torch.compile`` the objective (forward and backward): True, or a dict of
             ``torch.compile`` options. Compiling takes tens of seconds at the first step and
             then makes steps faster (``benchmarks/speed_peers.py``): worth it for long runs.
+            The dict is checked here (keys ``torch.compile`` takes, a known backend or a
+            callable, an inductor mode), a bad entry is a ``ConfigError`` naming it.
         distributed: data-parallel training under ``torchrun`` (default: when ``WORLD_SIZE`` > 1).
         guard: the divergence guard (default ``po.optim.DivergenceGuard()``: 3 retries, lr x0.5).
         progress: show progress (default True): a tqdm bar on a terminal, a plain line per
@@ -61,6 +64,7 @@ class Runtime:
             )
         if not isinstance(self.compile, (bool, Mapping)):
             raise ConfigError(f"Runtime(compile={self.compile!r}): expected True/False or a dict of options")
+        compile_options(self.compile, "Runtime")  # keys, backend and mode, before any compiling
         if self.distributed not in (None, True, False):
             raise ConfigError(
                 f"Runtime(distributed={self.distributed!r}): expected None (auto), True or False"

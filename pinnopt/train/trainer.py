@@ -68,7 +68,8 @@ class Trainer:
             see a read-only :class:`~pinnopt.losses.hooks.TrainingView` and may return updates).
         hooks: stateful strategies (:class:`~pinnopt.losses.hooks.TrainingHook`) updated after
             every step, e.g. adaptive resampling of ``points``.
-        batch: the default batching of gradient phases (default ``FullBatch()``).
+        batch: the default batching of gradient phases (default ``FullBatch()``; refused
+            when no phase uses it).
         stop: a stopping criterion for the whole run (phases may have their own ``stop``).
         guard: the divergence guard (default ``DivergenceGuard()``).
         checkpoint: write checkpoints (``Checkpoint(dir, every=...)``) and on Ctrl-C.
@@ -78,7 +79,8 @@ class Trainer:
         seed: seeds the generator that draws mini-batches and subsets.
         distributed: this rank's place in a data-parallel run (the process group must exist).
         compile: ``torch.compile`` the objective (default False; see :mod:`pinnopt.train.compiled`):
-            True, or a dict of ``torch.compile`` options.
+            True, or a dict of ``torch.compile`` options (a warning when only
+            Levenberg-Marquardt / Gauss-Newton phases run: they never evaluate it).
         identity: what defines the run (:class:`~pinnopt.train.identity.RunIdentity`); written
             to every checkpoint and checked on resume (``po.solve`` passes it).
     """
@@ -108,7 +110,7 @@ class Trainer:
         check_options(phases, batch, stop, guard, checkpoint, hooks)
         self.model = model
         self.objective = objective
-        self._compiled = compiled_objective(objective, compile)
+        self._compiled = compiled_objective(objective, compile, phases)
         self.phases = list(phases)
         self.log_every = log_every
         self.callbacks = as_callbacks(callbacks)

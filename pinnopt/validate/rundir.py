@@ -278,7 +278,8 @@ def write_run(
     remove_stale_temporaries(out)
     if trajectory is None:
         trajectory = result.parameter_history
-    notes: list[str] = list(extra.pop("notes", []))
+    # options that had no effect, or applied to some phases only (result.config["notes"]), first
+    notes: list[str] = [*(result.config.get("notes") or []), *extra.pop("notes", [])]
     files: dict[str, Path] = {}
     figures: dict[str, Path] = {}
     if plots:

@@ -29,11 +29,15 @@ class AutoEngine(DerivativeEngine):
     name = "auto"
 
     def __init__(self, min_order: int = 2) -> None:
-        if not isinstance(min_order, int) or min_order < 1:
+        if isinstance(min_order, bool) or not isinstance(min_order, int) or min_order < 1:
             raise ConfigError(f"AutoEngine(min_order={min_order!r}): expected an int >= 1")
         self.min_order = min_order
         self.autograd = AutogradEngine()
         self.taylor = TaylorEngine(fallback=self.autograd)
+
+    def __repr__(self) -> str:
+        """The engine and its settings (recorded in the run's config and fingerprint)."""
+        return f"AutoEngine(min_order={self.min_order})"
 
     def resolve(self, model: nn.Module, plan: DerivativePlan) -> DerivativeEngine:
         if plan.max_order >= self.min_order and self.taylor.applies(model, plan):

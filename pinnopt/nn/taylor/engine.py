@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -251,6 +252,12 @@ def _is_compiling() -> bool:
     return bool(check())
 
 
+def _name(obj: Any) -> str:
+    """A class's or function's qualified name (a rule table entry), else its repr."""
+    qualname = getattr(obj, "__qualname__", None)
+    return f"{obj.__module__}.{qualname}" if qualname else repr(obj)
+
+
 class TaylorEngine(DerivativeEngine):
     """Forward (Taylor-mode) derivatives for recognized MLPs, ``fallback`` for other models.
 
@@ -289,8 +296,20 @@ class TaylorEngine(DerivativeEngine):
         self.fused = fused
         self.fallback = fallback or AutogradEngine()
         self.rules: RuleTable = dict(default_rules() if rules is None else rules)
+        self._custom_rules = rules is not None
         self._plans: dict[tuple[frozenset[tuple[int, ...]], int], TaylorPlan] = {}
         self._channels: dict[tuple[DerivativePlan, int], PlanChannels] = {}
+
+    def __repr__(self) -> str:
+        """The engine and its settings (recorded in the run's config and fingerprint); the
+        fallback and the rule table only when they are not the defaults."""
+        parts = [f"stack={self.stack!r}", f"fused={self.fused!r}"]
+        if type(self.fallback) is not AutogradEngine:
+            parts.insert(0, f"fallback={self.fallback!r}")
+        if self._custom_rules:
+            rules = sorted(f"{_name(k)}: {_name(v)}" for k, v in self.rules.items())
+            parts.append("rules={" + ", ".join(rules) + "}")
+        return f"TaylorEngine({', '.join(parts)})"
 
     def supports(self, model: nn.Module) -> bool:
         """Whether ``model`` is a network this engine propagates derivatives through."""
