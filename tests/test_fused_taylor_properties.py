@@ -43,6 +43,8 @@ from pinnopt.nn.taylor import AutoEngine
 from pinnopt.nn.taylor.activations import default_rules
 from pinnopt.symbolic import AutogradEngine, DerivativePlan, Field
 
+from .test_fused_taylor import _through_fused_node
+
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import event, given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -196,20 +198,6 @@ def _build(
 
 
 # -- comparisons ---------------------------------------------------------------------------------
-
-
-def _through_fused_node(t: torch.Tensor) -> bool:
-    """Whether ``t`` was computed by the fused node (searched a few nodes up its graph)."""
-    todo, seen = [t.grad_fn], 0
-    while todo and seen < 20:
-        fn = todo.pop()
-        seen += 1
-        if fn is None:
-            continue
-        if "FusedTaylor" in type(fn).__name__:
-            return True
-        todo.extend(f for f, _ in fn.next_functions)
-    return False
 
 
 def _expect_fused(requests: dict[str, tuple[torch.Tensor, DerivativePlan]]) -> dict[str, bool]:
