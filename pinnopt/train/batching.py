@@ -106,7 +106,7 @@ class MiniBatch(Batching):
     def drawn(self, sizes: Iterable[int] = ()) -> int:
         """Points drawn per update from the largest of point sets of ``sizes`` (after ``subset``):
         ``size``, or that set's size when it has fewer points (``size`` without ``sizes``)."""
-        largest = max((_subset_size(n, self.subset) for n in sizes), default=None)
+        largest = _largest(sizes, self.subset)
         return self.size if largest is None else min(self.size, largest)
 
     def lr_factor(self, sizes: Iterable[int] = ()) -> float:
@@ -120,13 +120,18 @@ def _subset_size(n: int, subset: float | None) -> int:
     return n if subset is None else max(1, round(subset * n))
 
 
+def _largest(sizes: Iterable[int], subset: float | None) -> int | None:
+    """The largest of the point sets of ``sizes`` after ``subset`` (None without sets)."""
+    return max((_subset_size(n, subset) for n in sizes), default=None)
+
+
 def oversize_note(spec: Batching, sizes: Mapping[str, int]) -> str | None:
     """Why ``spec`` is full batch in disguise: a ``MiniBatch`` whose size is at least the
     largest point set's (after ``subset``), so that every update uses whole sets; else None."""
     if not isinstance(spec, MiniBatch) or not sizes:
         return None
-    largest = max(_subset_size(n, spec.subset) for n in sizes.values())
-    if spec.size < largest:
+    largest = _largest(sizes.values(), spec.subset)
+    if largest is None or spec.size < largest:
         return None
     listing = ", ".join(f"{name} {n}" for name, n in sizes.items())
     if spec.subset is None:
