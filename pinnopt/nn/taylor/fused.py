@@ -37,8 +37,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import fused_native
 from .fused_kernels import Kernel
 from .fused_layout import FusedLayout, Program, program_of
+from .fused_native import NativeLayer, native_layer
 from .workspace import WORKSPACE, Arena
 
 # -- the node ------------------------------------------------------------------------------------
@@ -64,6 +66,7 @@ class _Layer:
     products: dict[tuple[int, ...], torch.Tensor | None]  # the forward's channel products (reused)
     saved: Any
     stacked: bool  # the channels are one block of columns (every layer but the first)
+    native: NativeLayer | None = None  # the native kernels that formed it (then s, p, ... are empty)
 
 
 def _unpack(
@@ -337,7 +340,13 @@ class _FusedTaylor(torch.autograd.Function):
         saved: list[_Layer] = []
         last = len(layers) - 1
         for i, (w, b) in enumerate(layers[1:], 1):
-            lyr = _activate(prog, kernel, z, zc, n, nd, arena, i > 1)
+            nat = native_layer(prog, kernel, z, zc, i > 1)
+            if nat is None:
+                lyr = _activate(prog, kernel, z, zc, n, nd, arena, i > 1)
+            else:
+                buf = arena.new((z.shape[0], n + prog.n_channels * nd), z)
+                fused_native.activate(nat, z, zc, buf, n, nd)
+                lyr = _Layer(buf, zc, [], [], {}, {}, None, i > 1, nat)
             saved.append(lyr)
             a = lyr.a
             if i < last:
@@ -390,7 +399,10 @@ class _FusedTaylor(torch.autograd.Function):
                 WORKSPACE.give(g)  # the previous layer's gradient buffer (pooled)
             g = buf
             temps = Arena()
-            _activation_backward(prog, spec.kernel, prev, g, n, nd, temps, live)
+            if prev.native is None:
+                _activation_backward(prog, spec.kernel, prev, g, n, nd, temps, live)
+            else:
+                fused_native.backward(prev.native, prev.a, prev.z, g, n, nd)
             temps.release()
             live = None
         b0 = layers[0][1]
