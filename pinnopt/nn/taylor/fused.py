@@ -40,7 +40,7 @@ from torch import nn
 from . import fused_native
 from .fused_kernels import Kernel
 from .fused_layout import FusedLayout, Program, program_of
-from .fused_native import NativeLayer, native_layer
+from .fused_native import NativeLayer, native_layers
 from .workspace import WORKSPACE, Arena
 
 # -- the node ------------------------------------------------------------------------------------
@@ -332,24 +332,28 @@ class _FusedTaylor(torch.autograd.Function):
         h = x if spec.center is None else (x - spec.center) * spec.inv
         w0, b0 = layers[0]
         arena = Arena()  # the forward's buffers, handed back after the backward
-        scale = kernel.value_scale(h)  # of the pre-activation values, formed by the products
-        z = _linear(w0, b0, h.t(), scale, arena.new((w0.shape[0], n), h))  # (w, n)
+        # native kernels add the bias and apply the activation themselves: plain products here
+        native = native_layers(prog, kernel, h)
+        scale = 1.0 if native else kernel.value_scale(h)  # of the values, formed by the products
+        z = _linear(w0, None if native else b0, h.t(), scale, arena.new((w0.shape[0], n), h))  # (w, n)
         w0s = w0 if spec.inv is None else w0 * spec.inv
         zc: list[torch.Tensor | None] = [w0s[:, a : a + 1] for a in spec.first_axes]  # constant columns
         zc += [None] * (prog.n_channels - prog.n_first)
         saved: list[_Layer] = []
         last = len(layers) - 1
         for i, (w, b) in enumerate(layers[1:], 1):
-            nat = native_layer(prog, kernel, z, zc, i > 1)
-            if nat is None:
+            if native is None:
                 lyr = _activate(prog, kernel, z, zc, n, nd, arena, i > 1)
             else:
+                nat = native[min(i - 1, 1)]
                 buf = arena.new((z.shape[0], n + prog.n_channels * nd), z)
-                fused_native.activate(nat, z, zc, buf, n, nd)
+                fused_native.activate(nat, z, layers[i - 1][1], zc, buf, n, nd)
                 lyr = _Layer(buf, zc, [], [], {}, {}, None, i > 1, nat)
             saved.append(lyr)
             a = lyr.a
-            if i < last:
+            if i < last and native is not None:
+                z = torch.mm(w, a, out=arena.new((w.shape[0], a.shape[1]), a))  # bias: in the kernel
+            elif i < last:
                 z = arena.new((w.shape[0], a.shape[1]), a)
                 _linear(w, b, a[:, :n], scale, z[:, :n])
                 torch.mm(w, a[:, n:], out=z[:, n:])
@@ -384,11 +388,14 @@ class _FusedTaylor(torch.autograd.Function):
         live: list[bool] | None = [bool(blk.any()) for blk in blocks]
         if all(live):  # type: ignore[arg-type]
             live = None
+        bias_grad: torch.Tensor | None = None  # of layer li, summed by the native kernel
         for li in range(len(saved), 0, -1):
             # ``g``: gradient of the outputs of linear layer ``li`` (its pre-activations).
             w, b = layers[li]
             prev = saved[li - 1]
-            grads.append((g @ prev.a.t(), g[:, :n].sum(1) if b is not None else None))
+            if b is not None and bias_grad is None:
+                bias_grad = g[:, :n].sum(1)
+            grads.append((g @ prev.a.t(), bias_grad))
             # gradient of the buffer of layer li - 1; one output: an outer product, not a GEMM
             buf = WORKSPACE.take(prev.a.shape, g)
             if w.shape[0] == 1:
@@ -399,10 +406,13 @@ class _FusedTaylor(torch.autograd.Function):
                 WORKSPACE.give(g)  # the previous layer's gradient buffer (pooled)
             g = buf
             temps = Arena()
+            bias_grad = None
             if prev.native is None:
                 _activation_backward(prog, spec.kernel, prev, g, n, nd, temps, live)
             else:
-                fused_native.backward(prev.native, prev.a, prev.z, g, n, nd)
+                if layers[li - 1][1] is not None:
+                    bias_grad = g.new_empty(g.shape[0])
+                fused_native.backward(prev.native, prev.a, prev.z, g, n, nd, bias_grad)
             temps.release()
             live = None
         b0 = layers[0][1]
@@ -416,7 +426,9 @@ class _FusedTaylor(torch.autograd.Function):
             gw[:, : len(axes)].add_(cols)
         else:
             gw.index_add_(1, torch.tensor(axes, device=gw.device), cols)
-        grads.append((gw, g[:, :n].sum(1) if b0 is not None else None))
+        if b0 is not None and bias_grad is None:
+            bias_grad = g[:, :n].sum(1)
+        grads.append((gw, bias_grad))
         WORKSPACE.give(g)  # the forward's buffers go back with the graph (ctx.arena)
         out: list[torch.Tensor | None] = [None, None, None]
         for gw_, gb in reversed(grads):

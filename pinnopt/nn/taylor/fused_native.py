@@ -33,19 +33,20 @@ def _compiled(
     lib = native.load(source(prog, kinds, ctype, tanh, inner, outer))
     if lib is None:
         return None
-    zt = [ctypes.c_void_p, ctypes.c_long] * prog.n_channels
+    ptr, size = ctypes.c_void_p, ctypes.c_long
+    head = [ctypes.c_int, size, size, size, ptr, size]
     fwd, bwd = lib.fwd, lib.bwd
-    head = [ctypes.c_int] + [ctypes.c_long] * 3
-    fwd.argtypes = [*head, ctypes.c_void_p, ctypes.c_long, *zt]
-    bwd.argtypes = head + [ctypes.c_void_p, ctypes.c_long] * 2 + zt
+    fwd.argtypes = [*head, ptr, size, ptr] + [ptr, size] * prog.n_channels
+    bwd.argtypes = [*head, ptr, size, ptr] + [ptr, size] * prog.n_channels
     fwd.restype = bwd.restype = None
     return NativeLayer(fwd, bwd)
 
 
-def native_layer(
-    prog: Program, kernel: Kernel, like: torch.Tensor, zc: Sequence[torch.Tensor | None], stacked: bool
-) -> NativeLayer | None:
-    """The native kernels for an activation step, or None (the PyTorch operations apply)."""
+def native_layers(
+    prog: Program, kernel: Kernel, like: torch.Tensor
+) -> tuple[NativeLayer, NativeLayer] | None:
+    """The native kernels of the first activation (constant first-order channels, no higher
+    ones) and of the others, or None: the PyTorch operations apply."""
     if not isinstance(kernel, _TanhKernel) or not like.is_cpu or like.dtype not in _CTYPES:
         return None
     if kernel.inner == 1.0:
@@ -56,17 +57,11 @@ def native_layer(
         return None
     if not native.native_enabled():
         return None
-    kinds = []
-    for z in zc:
-        if z is None:
-            kinds.append("zero")
-        elif not stacked and z.shape[1] == 1:
-            kinds.append("col")
-        elif z.stride(1) == 1 or z.shape[1] <= 1:
-            kinds.append("full")
-        else:
-            return None
-    return _compiled(prog, tuple(kinds), _CTYPES[like.dtype], tanh, kernel.inner, kernel.outer)
+    c_all, ctype = prog.n_channels, _CTYPES[like.dtype]
+    first_kinds = tuple("col" if c < prog.n_first else "zero" for c in range(c_all))
+    first = _compiled(prog, first_kinds, ctype, tanh, kernel.inner, kernel.outer)
+    rest = _compiled(prog, ("full",) * c_all, ctype, tanh, kernel.inner, kernel.outer)
+    return None if first is None or rest is None else (first, rest)
 
 
 def channel_args(zc: Sequence[torch.Tensor | None]) -> list[int]:
@@ -76,24 +71,49 @@ def channel_args(zc: Sequence[torch.Tensor | None]) -> list[int]:
         if z is None:
             out += [0, 0]
         else:
+            assert z.shape[1] <= 1 or z.stride(1) == 1
             out += [z.data_ptr(), z.stride(0)]
     return out
 
 
 def activate(
-    layer: NativeLayer, z: torch.Tensor, zc: Sequence[torch.Tensor | None], buf: torch.Tensor, n: int, nd: int
+    layer: NativeLayer,
+    z: torch.Tensor,
+    bias: torch.Tensor | None,
+    zc: Sequence[torch.Tensor | None],
+    buf: torch.Tensor,
+    n: int,
+    nd: int,
 ) -> None:
-    """Write the activation's value and derivative channels into ``buf`` (``(w, n + C nd)``,
-    contiguous) from the scaled pre-activation values ``z[:, :n]`` and the channels ``zc``."""
-    torch.sigmoid(z[:, :n], out=buf[:, :n])
-    layer.fwd(torch.get_num_threads(), buf.shape[0], n, nd, buf.data_ptr(), buf.stride(0), *channel_args(zc))
+    """Write into ``buf`` (``(w, n + C nd)``, contiguous) the activation of ``z[:, :n] + bias``
+    (``z``: the products ``W a``, without the bias) and its derivative channels from ``zc``."""
+    assert z.stride(1) == 1 and buf.is_contiguous()
+    layer.fwd(
+        torch.get_num_threads(),
+        buf.shape[0],
+        n,
+        nd,
+        buf.data_ptr(),
+        buf.stride(0),
+        z.data_ptr(),
+        z.stride(0),
+        None if bias is None else bias.data_ptr(),
+        *channel_args(zc),
+    )
 
 
 def backward(
-    layer: NativeLayer, a: torch.Tensor, zc: Sequence[torch.Tensor | None], g: torch.Tensor, n: int, nd: int
+    layer: NativeLayer,
+    a: torch.Tensor,
+    zc: Sequence[torch.Tensor | None],
+    g: torch.Tensor,
+    n: int,
+    nd: int,
+    bias_grad: torch.Tensor | None,
 ) -> None:
     """Turn ``g`` (the gradient of the buffer ``a``, same shape, contiguous) into the gradient
-    of the pre-activations, in place."""
+    of the pre-activations, in place; ``bias_grad`` (``(w,)``): their sums over the values."""
+    assert g.is_contiguous() and a.is_contiguous()
     layer.bwd(
         torch.get_num_threads(),
         g.shape[0],
@@ -103,5 +123,11 @@ def backward(
         g.stride(0),
         a.data_ptr(),
         a.stride(0),
+        None if bias_grad is None else bias_grad.data_ptr(),
         *channel_args(zc),
     )
+
+
+def clear_cache() -> None:
+    """Forget the compiled kernels of every program (see :func:`.native.reset`)."""
+    _compiled.cache_clear()

@@ -28,8 +28,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fPIC", "-shared", "-std=c99")
-"""Compiler flags (no ``-ffast-math``: the loops keep IEEE semantics, contraction to FMA aside)."""
+FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared", "-std=c99")
+"""Compiler flags: no ``-ffast-math`` (IEEE arithmetic, contraction to FMA aside);
+``-fno-trapping-math`` lets GCC vectorize the clamps of the kernels' ``exp``."""
 OPENMP = "-fopenmp"
 """Added when the compiler takes it (the row loops run on torch's threads); else left out."""
 
@@ -142,3 +143,16 @@ def native_status() -> str:
         return "off (no C compiler found)"
     failed = f"; {len(_FAILED)} build(s) failed: {next(iter(_FAILED.values()))}" if _FAILED else ""
     return f"on ({cc}, cache {cache_dir()}){failed}"
+
+
+def reset() -> None:
+    """Forget the compiler, the loaded libraries and failed builds (after changing ``CC`` or
+    ``PINNOPT_CACHE``); libraries already handed out stay valid."""
+    with _LOCK:
+        _LIBS.clear()
+        _FAILED.clear()
+    compiler.cache_clear()
+    _machine_key.cache_clear()
+    from . import fused_native  # the per-program cache of compiled kernels
+
+    fused_native.clear_cache()
