@@ -24,6 +24,7 @@ from ..losses import Objective, PointSet
 from ..losses.hooks import TrainingHook
 from ..nn import PINN, ModelSpec
 from ..nn.taylor import AutoEngine
+from ..nn.taylor.native import native_status
 from ..robust.parametric import Parametric
 from ..robust.spec import Group
 from ..strategies.base import Strategy, apply_strategies
@@ -104,6 +105,7 @@ class Compiled:
             "seed": self.seed,
             "engine": self.objective.engine.name,
             "engine_settings": re.sub(r" at 0x[0-9a-fA-F]+", "", repr(self.objective.engine)),
+            "native_kernels": native_status() if self.device.type == "cpu" else "off (not a CPU run)",
             "engine_by_point_set": {
                 name: self.objective.engine.resolve(self.model, plan).name
                 for name, plan in self.objective.plans.items()

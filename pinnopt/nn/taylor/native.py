@@ -35,7 +35,12 @@ OPENMP = "-fopenmp"
 """Added when the compiler takes it (the row loops run on torch's threads); else left out."""
 
 _LOCK = threading.Lock()
-_FAILED: dict[str, str] = {}
+_FAILED: dict[str, str] = {}  # compile errors, by source digest
+_UNAVAILABLE: list[str] = []  # why no kernel can be built in this process (one warning)
+
+
+class _NoCompilerError(RuntimeError):
+    """No kernel can be built: no compiler, or it cannot be run, or the cache is not writable."""
 
 
 def native_enabled() -> bool:
@@ -48,7 +53,7 @@ def compiler() -> str | None:
     """The C compiler: ``$CC``, else ``cc``, ``gcc`` or ``clang`` on the PATH; None if none."""
     cc = os.environ.get("CC")
     if cc:
-        return shutil.which(cc) or cc
+        return shutil.which(cc)
     for name in ("cc", "gcc", "clang"):
         path = shutil.which(name)
         if path:
@@ -75,6 +80,11 @@ def _machine_key() -> str:
     return "\n".join(parts)
 
 
+def _no_compiler() -> str:
+    named = os.environ.get("CC")
+    return f"CC={named!r} is not a program on the PATH" if named else "no C compiler found"
+
+
 def cache_dir() -> Path:
     """Where compiled kernels are kept (``$PINNOPT_CACHE``, default ``~/.cache/pinnopt``)."""
     root = os.environ.get("PINNOPT_CACHE") or os.path.join(
@@ -95,16 +105,24 @@ def load(source: str) -> ctypes.CDLL | None:
         (source + "\0" + " ".join((*FLAGS, OPENMP)) + "\0" + _machine_key()).encode()
     ).hexdigest()[:24]
     lib = _LIBS.get(digest)
-    if lib is not None or digest in _FAILED:
+    if lib is not None or digest in _FAILED or _UNAVAILABLE:
         return lib
     with _LOCK:
-        if digest in _LIBS or digest in _FAILED:
+        if digest in _LIBS or digest in _FAILED or _UNAVAILABLE:
             return _LIBS.get(digest)
         try:
             lib = _build(source, digest)
-        except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+        except (_NoCompilerError, OSError, subprocess.SubprocessError) as exc:
+            _UNAVAILABLE.append(str(exc))
+            log.warning(
+                "pinnopt: native Taylor kernels unavailable (%s); using PyTorch operations "
+                "(PINNOPT_NATIVE=0 silences this)",
+                exc,
+            )
+            return None
+        except RuntimeError as exc:  # this source did not compile
             _FAILED[digest] = str(exc)
-            log.warning("pinnopt: native Taylor kernels unavailable (%s); using PyTorch operations", exc)
+            log.warning("pinnopt: a native Taylor kernel did not compile (%s); using PyTorch operations", exc)
             return None
         _LIBS[digest] = lib
         return lib
@@ -113,7 +131,7 @@ def load(source: str) -> ctypes.CDLL | None:
 def _build(source: str, digest: str) -> ctypes.CDLL:
     cc = compiler()
     if cc is None:
-        raise RuntimeError("no C compiler found (set CC, or PINNOPT_NATIVE=0 to silence this)")
+        raise _NoCompilerError(_no_compiler())
     folder = cache_dir()
     target = folder / f"taylor_{digest}.so"
     if not target.exists():
@@ -138,9 +156,11 @@ def native_status() -> str:
     """One line: whether native kernels are on, the compiler and the cache folder."""
     if not native_enabled():
         return "off (PINNOPT_NATIVE=0)"
+    if _UNAVAILABLE:
+        return f"off ({_UNAVAILABLE[0]})"
     cc = compiler()
     if cc is None:
-        return "off (no C compiler found)"
+        return f"off ({_no_compiler()})"
     failed = f"; {len(_FAILED)} build(s) failed: {next(iter(_FAILED.values()))}" if _FAILED else ""
     return f"on ({cc}, cache {cache_dir()}){failed}"
 
@@ -151,6 +171,7 @@ def reset() -> None:
     with _LOCK:
         _LIBS.clear()
         _FAILED.clear()
+        _UNAVAILABLE.clear()
     compiler.cache_clear()
     _machine_key.cache_clear()
     from . import fused_native  # the per-program cache of compiled kernels
