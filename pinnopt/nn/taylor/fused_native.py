@@ -128,6 +128,4 @@ def backward(
     )
 
 
-def clear_cache() -> None:
-    """Forget the compiled kernels of every program (see :func:`.native.reset`)."""
-    _compiled.cache_clear()
+native.RESET_HOOKS.append(_compiled.cache_clear)

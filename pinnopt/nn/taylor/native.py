@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,9 @@ def reset() -> None:
         _UNAVAILABLE.clear()
     compiler.cache_clear()
     _machine_key.cache_clear()
-    from . import fused_native  # the per-program cache of compiled kernels
+    for hook in RESET_HOOKS:
+        hook()
 
-    fused_native.clear_cache()
+
+RESET_HOOKS: list[Callable[[], None]] = []
+"""Called by :func:`reset`: the caches of compiled kernels kept by the modules that use them."""
