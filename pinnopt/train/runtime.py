@@ -28,8 +28,11 @@ class Runtime:
             derivatives of order >= 2, and uses reverse-mode autograd otherwise;
             ``po.nn.AutogradEngine()`` forces reverse mode everywhere.
         compile: ``torch.compile`` the objective (forward and backward): True, or a dict of
-            ``torch.compile`` options. Compiling takes tens of seconds at the first step and
-            then makes steps faster (``benchmarks/speed_peers.py``): worth it for long runs.
+            ``torch.compile`` options. Compiling takes seconds to tens of seconds at the first
+            step. The compiled objective traces the unfused Taylor path, so on CPUs with native
+            kernels (tanh or sigmoid networks, docs/training.md) it was measured slower than the
+            default eager step (x0.86-0.91 its steps/s, ``benchmarks/speed_peers.py``); elsewhere (other
+            activations, CUDA) it can be faster: measure before a long run.
             The dict is checked here (keys ``torch.compile`` takes, a known backend or a
             callable, an inductor mode), a bad entry is a ``ConfigError`` naming it.
         distributed: data-parallel training under ``torchrun`` (default: when ``WORLD_SIZE`` > 1).
