@@ -1,13 +1,14 @@
 """Native CPU kernels of the fused Taylor node (:mod:`pinnopt.nn.taylor.native`, ``fused_native``).
 
-For the tanh and sigmoid kernels on CPUs the fused node's activation step and its backward run
-as compiled C loops. These tests check that
+For tanh, sigmoid and sin networks on CPUs the fused node's activation step and its backward
+run as compiled C loops. These tests check that
 
 - the native path is taken when it may be (and not with ``PINNOPT_NATIVE=0``), and gives the
   PyTorch path's fields and parameter gradients to round-off, and autograd's (float64);
 - in float32 its error against a float64 reference is of the PyTorch path's size;
 - rows split over threads (the OpenMP branch) give bitwise the same results as one thread;
-- without a working compiler the node falls back to PyTorch, warning once per kernel;
+- without a working compiler the node falls back to PyTorch, warning once;
+- sin rows with arguments beyond the kernels' range take libm's sin and cos; NaN propagates;
 - compiled kernels are cached on disk (a second process compiles nothing), compile errors
   are not retried, and ``PINNOPT_NATIVE=0`` turns everything off.
 """
@@ -30,7 +31,7 @@ from pinnopt.symbolic import AutogradEngine
 
 from .test_fused_taylor import CASES, _loss, _model, _plan, _requests, _through_fused_node
 
-NATIVE_CASES = [case for case in CASES if case[0] in ("tanh", "sigmoid")]
+NATIVE_CASES = [case for case in CASES if case[0] in ("tanh", "sigmoid", "sin")]
 """The cases whose activation has native kernels (orders 1 to 4, mixed partials, first-order
 channels of some axes only)."""
 
@@ -178,7 +179,7 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 def test_native_kernels_match_the_pytorch_path_and_autograd(
     activation: str, dim: int, wanted: list, depth: int, calls: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """float64, tanh and sigmoid, orders 1 to 4, sets with derivatives and value-only sets
+    """float64, tanh, sigmoid and sin, orders 1 to 4, sets with derivatives and value-only sets
     (depth 1: the first layer's kernels, with constant and zero channels, alone): with native
     kernels every activation step is native, and the fields and parameter gradients equal the
     PyTorch path's (``PINNOPT_NATIVE=0``, which takes no native step) to 1e-13 and nested
@@ -203,7 +204,7 @@ def test_native_kernels_match_the_pytorch_path_and_autograd(
 
 
 @needs_compiler
-@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "sin"])
 def test_native_kernels_without_biases_match_the_pytorch_path_and_autograd(
     activation: str, calls: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -221,6 +222,52 @@ def test_native_kernels_without_biases_match_the_pytorch_path_and_autograd(
     monkeypatch.setenv("PINNOPT_NATIVE", "0")
     _assert_close(on, _fused(model, req, weights), weights, 1e-13, "native vs PyTorch")
     _assert_close(on, _autograd(model, req, weights), weights, 1e-12, "native vs autograd")
+
+
+@needs_compiler
+def test_sin_rows_beyond_the_fast_range_take_libm_and_match(
+    calls: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sin layer whose row holds arguments beyond ``SIN_LIMIT`` (a bias of 3e5) takes libm's
+    sin and cos for that row: float64 fields and gradients equal the PyTorch path's to the
+    conditioning of such arguments (their rounding, 3e5 x eps, times 100). (In float32 an
+    argument of 3e5 is known to 0.03: no two computations of it need agree.)"""
+    dtype = torch.float64
+    from pinnopt.nn.taylor.native_source import SIN_LIMIT
+
+    model = _model(2, "sin").to(dtype)
+    with torch.no_grad():
+        model.net.linears[1].bias[2] = 3 * SIN_LIMIT
+    req = {k: (x.to(dtype), p) for k, (x, p) in _requests(2, list(model.unknowns), [(2, 0), (0, 1)]).items()}
+    weights = _weights(req, dtype)
+    monkeypatch.setenv("PINNOPT_NATIVE", "1")
+    on = _fused(model, req, weights)
+    assert _native_only(calls), calls
+    monkeypatch.setenv("PINNOPT_NATIVE", "0")
+    tol = 3 * SIN_LIMIT * torch.finfo(dtype).eps * 100
+    _assert_close(on, _fused(model, req, weights), weights, tol, "native (libm rows) vs PyTorch")
+
+
+@needs_compiler
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "sin"])
+def test_a_nan_point_gives_nan_fields_at_that_point_only(
+    activation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A NaN coordinate propagates through the kernels' own exp and sin/cos: that point's
+    fields are NaN, every other point's equal the PyTorch path's to 1e-13."""
+    model = _model(2, activation)
+    x = torch.rand(9, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    x[4, 1] = float("nan")
+    req = {"a": (x, _plan(list(model.unknowns), [(2, 0), (1, 1), (0, 1)]))}
+    monkeypatch.setenv("PINNOPT_NATIVE", "1")
+    on = TaylorEngine().evaluate_sets(model, req, list(model.unknowns))["a"]
+    monkeypatch.setenv("PINNOPT_NATIVE", "0")
+    off = TaylorEngine().evaluate_sets(model, req, list(model.unknowns))["a"]
+    rows = torch.arange(9) != 4
+    for f, v in on.items():
+        assert torch.isnan(v[4]).all(), f
+        ref = off[f][rows]
+        assert (v[rows] - ref).abs().max().item() <= 1e-13 * ref.abs().max().item(), f
 
 
 # -- float32 --------------------------------------------------------------------------------------

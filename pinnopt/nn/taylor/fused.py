@@ -348,7 +348,7 @@ class _FusedTaylor(torch.autograd.Function):
                 nat = native[min(i - 1, 1)]
                 buf = arena.new((z.shape[0], n + prog.n_channels * nd), z)
                 fused_native.activate(nat, z, layers[i - 1][1], zc, buf, n, nd)
-                lyr = _Layer(buf, zc, [], [], {}, {}, None, i > 1, nat)
+                lyr = _Layer(buf, zc, [], [], {}, {}, (z, layers[i - 1][1]), i > 1, nat)
             saved.append(lyr)
             a = lyr.a
             if i < last and native is not None:
@@ -412,7 +412,7 @@ class _FusedTaylor(torch.autograd.Function):
             else:
                 if layers[li - 1][1] is not None:
                     bias_grad = g.new_empty(g.shape[0])
-                fused_native.backward(prev.native, prev.a, prev.z, g, n, nd, bias_grad)
+                fused_native.backward(prev.native, prev.a, *prev.saved, prev.z, g, n, nd, bias_grad)
             temps.release()
             live = None
         b0 = layers[0][1]

@@ -1,5 +1,5 @@
 """The fused node's activation step through native kernels (:mod:`.native`), where they apply:
-CPU tensors of float32 or float64, the tanh and sigmoid kernels, and a C compiler at hand."""
+CPU tensors of float32 or float64, tanh, sigmoid or sin activations, and a C compiler at hand."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import torch
 
 from . import native
-from .fused_kernels import Kernel, _TanhKernel
+from .activations import SinRule
+from .fused_kernels import Kernel, _RuleKernel, _TanhKernel
 from .fused_layout import Program
 from .native_source import source
 
@@ -28,16 +29,16 @@ class NativeLayer:
 
 @functools.lru_cache(maxsize=128)
 def _compiled(
-    prog: Program, kinds: tuple[str, ...], ctype: str, tanh: bool, inner: float, outer: float
+    prog: Program, kinds: tuple[str, ...], ctype: str, act: str, inner: float, outer: float
 ) -> NativeLayer | None:
-    lib = native.load(source(prog, kinds, ctype, tanh, inner, outer))
+    lib = native.load(source(prog, kinds, ctype, act, inner, outer))
     if lib is None:
         return None
     ptr, size = ctypes.c_void_p, ctypes.c_long
     head = [ctypes.c_int, size, size, size, ptr, size]
     fwd, bwd = lib.fwd, lib.bwd
     fwd.argtypes = [*head, ptr, size, ptr] + [ptr, size] * prog.n_channels
-    bwd.argtypes = [*head, ptr, size, ptr] + [ptr, size] * prog.n_channels
+    bwd.argtypes = [*head, ptr, size, ptr, ptr, size, ptr] + [ptr, size] * prog.n_channels
     fwd.restype = bwd.restype = None
     return NativeLayer(fwd, bwd)
 
@@ -47,20 +48,23 @@ def native_layers(
 ) -> tuple[NativeLayer, NativeLayer] | None:
     """The native kernels of the first activation (constant first-order channels, no higher
     ones) and of the others, or None: the PyTorch operations apply."""
-    if not isinstance(kernel, _TanhKernel) or not like.is_cpu or like.dtype not in _CTYPES:
+    if not like.is_cpu or like.dtype not in _CTYPES:
         return None
-    if kernel.inner == 1.0:
-        tanh = True
-    elif (kernel.inner, kernel.outer, kernel.shift) == (0.5, 0.5, 0.5):
-        tanh = False
+    inner = outer = 1.0
+    if isinstance(kernel, _TanhKernel) and kernel.inner == 1.0:
+        act = "tanh"
+    elif isinstance(kernel, _TanhKernel) and (kernel.inner, kernel.outer, kernel.shift) == (0.5, 0.5, 0.5):
+        act, inner, outer = "sigmoid", 0.5, 0.5
+    elif isinstance(kernel, _RuleKernel) and type(kernel.rule) is SinRule:
+        act = "sin"
     else:
         return None
     if not native.native_enabled():
         return None
     c_all, ctype = prog.n_channels, _CTYPES[like.dtype]
     first_kinds = tuple("col" if c < prog.n_first else "zero" for c in range(c_all))
-    first = _compiled(prog, first_kinds, ctype, tanh, kernel.inner, kernel.outer)
-    rest = _compiled(prog, ("full",) * c_all, ctype, tanh, kernel.inner, kernel.outer)
+    first = _compiled(prog, first_kinds, ctype, act, inner, outer)
+    rest = _compiled(prog, ("full",) * c_all, ctype, act, inner, outer)
     return None if first is None or rest is None else (first, rest)
 
 
@@ -105,6 +109,8 @@ def activate(
 def backward(
     layer: NativeLayer,
     a: torch.Tensor,
+    z: torch.Tensor,
+    bias: torch.Tensor | None,
     zc: Sequence[torch.Tensor | None],
     g: torch.Tensor,
     n: int,
@@ -112,8 +118,9 @@ def backward(
     bias_grad: torch.Tensor | None,
 ) -> None:
     """Turn ``g`` (the gradient of the buffer ``a``, same shape, contiguous) into the gradient
-    of the pre-activations, in place; ``bias_grad`` (``(w,)``): their sums over the values."""
-    assert g.is_contiguous() and a.is_contiguous()
+    of the pre-activations, in place (``z``, ``bias``, ``zc``: as given to :func:`activate`);
+    ``bias_grad`` (``(w,)``): their sums over the values."""
+    assert g.is_contiguous() and a.is_contiguous() and z.stride(1) == 1
     layer.bwd(
         torch.get_num_threads(),
         g.shape[0],
@@ -124,6 +131,9 @@ def backward(
         a.data_ptr(),
         a.stride(0),
         None if bias_grad is None else bias_grad.data_ptr(),
+        z.data_ptr(),
+        z.stride(0),
+        None if bias is None else bias.data_ptr(),
         *channel_args(zc),
     )
 
