@@ -333,7 +333,7 @@ class _FusedTaylor(torch.autograd.Function):
         w0, b0 = layers[0]
         arena = Arena()  # the forward's buffers, handed back after the backward
         # native kernels add the bias and apply the activation themselves: plain products here
-        native = native_layers(prog, kernel, h)
+        native = native_layers(prog, kernel, h) if fused_native.params_fit(layers, h) else None
         scale = 1.0 if native else kernel.value_scale(h)  # of the values, formed by the products
         z = _linear(w0, None if native else b0, h.t(), scale, arena.new((w0.shape[0], n), h))  # (w, n)
         w0s = w0 if spec.inv is None else w0 * spec.inv

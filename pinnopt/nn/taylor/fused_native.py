@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from .activations import SinRule
 from .fused_kernels import Kernel, _RuleKernel, _TanhKernel
 from .fused_layout import Program
 from .native_source import source
+
+log = logging.getLogger(__name__)
 
 _CTYPES = {torch.float32: "float", torch.float64: "double"}
 
@@ -34,13 +37,28 @@ def _compiled(
     lib = native.load(source(prog, kinds, ctype, act, inner, outer))
     if lib is None:
         return None
-    ptr, size = ctypes.c_void_p, ctypes.c_long
+    ptr, size = ctypes.c_void_p, ctypes.c_ssize_t  # ptrdiff_t
     head = [ctypes.c_int, size, size, size, ptr, size]
     fwd, bwd = lib.fwd, lib.bwd
     fwd.argtypes = [*head, ptr, size, ptr] + [ptr, size] * prog.n_channels
     bwd.argtypes = [*head, ptr, size, ptr, ptr, size, ptr] + [ptr, size] * prog.n_channels
     fwd.restype = bwd.restype = None
+    exported = (ctypes.c_int.in_dll(lib, "fwd_nargs").value, ctypes.c_int.in_dll(lib, "bwd_nargs").value)
+    if exported != (len(fwd.argtypes), len(bwd.argtypes)):  # the prototypes drifted from the source
+        log.error("pinnopt: native kernel arguments %s != its ctypes prototypes; not used", exported)
+        return None
     return NativeLayer(fwd, bwd)
+
+
+def params_fit(layers: Sequence[tuple[torch.Tensor, torch.Tensor | None]], like: torch.Tensor) -> bool:
+    """Whether the kernels can read these parameters: ``like``'s dtype and device, biases
+    contiguous (else the PyTorch operations apply, and refuse mixed dtypes themselves)."""
+    for w, b in layers:
+        if w.dtype != like.dtype or w.device != like.device:
+            return False
+        if b is not None and (b.dtype != like.dtype or b.device != like.device or not b.is_contiguous()):
+            return False
+    return True
 
 
 def native_layers(

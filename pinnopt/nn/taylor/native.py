@@ -20,6 +20,8 @@ import functools
 import hashlib
 import logging
 import os
+import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -36,12 +38,12 @@ OPENMP = "-fopenmp"
 """Added when the compiler takes it (the row loops run on torch's threads); else left out."""
 
 _LOCK = threading.Lock()
-_FAILED: dict[str, str] = {}  # compile errors, by source digest
 _UNAVAILABLE: list[str] = []  # why no kernel can be built in this process (one warning)
+_OPENMP: list[bool] = []  # whether the compiler took OPENMP (learned at the first build)
 
 
-class _NoCompilerError(RuntimeError):
-    """No kernel can be built: no compiler, or it cannot be run, or the cache is not writable."""
+class _UnavailableError(RuntimeError):
+    """No kernel can be built: no compiler, it fails, or the cache is not writable."""
 
 
 def native_enabled() -> bool:
@@ -50,34 +52,47 @@ def native_enabled() -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def compiler() -> str | None:
-    """The C compiler: ``$CC``, else ``cc``, ``gcc`` or ``clang`` on the PATH; None if none."""
+def compiler_command() -> tuple[str, ...] | None:
+    """The C compiler's command: ``$CC`` (split like a shell, e.g. ``ccache gcc``; its program
+    must be on the PATH), else ``cc``, ``gcc`` or ``clang``; None if none is found."""
     cc = os.environ.get("CC")
     if cc:
-        return shutil.which(cc)
+        words = shlex.split(cc)
+        path = shutil.which(words[0]) if words else None
+        return None if path is None else (path, *words[1:])
     for name in ("cc", "gcc", "clang"):
         path = shutil.which(name)
         if path:
-            return path
+            return (path,)
     return None
+
+
+def compiler() -> str | None:
+    """The C compiler's program (see :func:`compiler_command`), or None."""
+    cmd = compiler_command()
+    return None if cmd is None else cmd[0]
 
 
 @functools.lru_cache(maxsize=1)
 def _machine_key() -> str:
-    """The compiler's version and this CPU's flags (``-march=native`` code is per machine)."""
-    parts = [compiler() or ""]
-    try:
-        out = subprocess.run([parts[0], "--version"], capture_output=True, text=True, timeout=30)
-        parts.append(out.stdout.splitlines()[0] if out.stdout else "")
-    except (OSError, subprocess.SubprocessError):
-        parts.append("?")
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            parts += [line for line in f if line.startswith(("flags", "model name"))][:2]
-    except OSError:
-        import platform
-
-        parts.append(platform.processor())
+    """What ``-march=native`` code depends on: the compiler's version and the target it resolves
+    for this CPU (its predefined macros, which name every instruction-set extension), so that a
+    cache shared by different machines never hands one another's code."""
+    cmd = compiler_command() or ("",)
+    parts = [" ".join(cmd), platform.machine()]
+    for args in (["--version"], ["-march=native", "-dM", "-E", "-x", "c", os.devnull]):
+        try:
+            out = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=60)
+            parts.append(out.stdout if out.returncode == 0 else "?")
+        except (OSError, subprocess.SubprocessError):
+            parts.append("?")
+    if parts[-1] == "?":  # no macro list: the CPU's own description
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as f:
+                keys = ("flags", "model name", "Features", "CPU part", "CPU implementer")
+                parts += sorted({line for line in f if line.startswith(keys)})
+        except OSError:
+            parts.append(platform.processor())
     return "\n".join(parts)
 
 
@@ -99,21 +114,22 @@ _LIBS: dict[str, ctypes.CDLL] = {}
 
 def load(source: str) -> ctypes.CDLL | None:
     """The shared library compiled from C ``source`` (cached on disk and in memory), or None
-    when native kernels are off, no compiler is found or compilation fails (logged once)."""
+    when native kernels are off or cannot be built here: no compiler, a failing one or an
+    unwritable cache (one warning per process; :func:`native_status` says why)."""
     if not native_enabled():
         return None
     digest = hashlib.sha256(
         (source + "\0" + " ".join((*FLAGS, OPENMP)) + "\0" + _machine_key()).encode()
     ).hexdigest()[:24]
     lib = _LIBS.get(digest)
-    if lib is not None or digest in _FAILED or _UNAVAILABLE:
+    if lib is not None or _UNAVAILABLE:
         return lib
     with _LOCK:
-        if digest in _LIBS or digest in _FAILED or _UNAVAILABLE:
+        if digest in _LIBS or _UNAVAILABLE:
             return _LIBS.get(digest)
         try:
             lib = _build(source, digest)
-        except (_NoCompilerError, OSError, subprocess.SubprocessError) as exc:
+        except (_UnavailableError, OSError, subprocess.SubprocessError) as exc:
             _UNAVAILABLE.append(str(exc))
             log.warning(
                 "pinnopt: native Taylor kernels unavailable (%s); using PyTorch operations "
@@ -121,49 +137,59 @@ def load(source: str) -> ctypes.CDLL | None:
                 exc,
             )
             return None
-        except RuntimeError as exc:  # this source did not compile
-            _FAILED[digest] = str(exc)
-            log.warning("pinnopt: a native Taylor kernel did not compile (%s); using PyTorch operations", exc)
-            return None
         _LIBS[digest] = lib
         return lib
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _build(source: str, digest: str) -> ctypes.CDLL:
-    cc = compiler()
-    if cc is None:
-        raise _NoCompilerError(_no_compiler())
+    cmd = compiler_command()
+    if cmd is None:
+        raise _UnavailableError(_no_compiler())
     folder = cache_dir()
     target = folder / f"taylor_{digest}.so"
-    if not target.exists():
+    check = target.with_suffix(".sha256")  # a truncated or foreign file is rebuilt, not loaded
+    if not (target.exists() and check.exists() and check.read_text().strip() == _sha256(target)):
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=folder) as tmp:
             src = Path(tmp) / "kernel.c"
             src.write_text(source, encoding="utf-8")
             out = Path(tmp) / "kernel.so"
-            for extra in ([OPENMP], []):
-                cmd = [cc, *FLAGS, *extra, "-o", str(out), str(src), "-lm"]
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            for extra in ([OPENMP], []) if not _OPENMP else ([OPENMP] if _OPENMP[0] else [],):
+                proc = subprocess.run(
+                    [*cmd, *FLAGS, *extra, "-o", str(out), str(src), "-lm"],
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                )
                 if proc.returncode == 0:
+                    _OPENMP[:] = [bool(extra)]
                     break
             else:
-                raise RuntimeError(f"{cc} failed: {proc.stderr.strip()[:500]}")
+                raise _UnavailableError(f"{cmd[0]} failed: {proc.stderr.strip()[:500]}")
+            sums = Path(tmp) / "kernel.sha256"
+            sums.write_text(_sha256(out))
             os.replace(out, target)  # atomic: concurrent builders write the same file
+            os.replace(sums, check)
         log.info("pinnopt: compiled native Taylor kernels into %s", target)
     return ctypes.CDLL(str(target))
 
 
 def native_status() -> str:
-    """One line: whether native kernels are on, the compiler and the cache folder."""
+    """One line: whether native kernels can be used here (for tanh, sigmoid and sin layers of
+    CPU float32/float64 networks; other layers take PyTorch operations), with the compiler and
+    the cache folder, or why not."""
     if not native_enabled():
         return "off (PINNOPT_NATIVE=0)"
     if _UNAVAILABLE:
         return f"off ({_UNAVAILABLE[0]})"
-    cc = compiler()
-    if cc is None:
+    cmd = compiler_command()
+    if cmd is None:
         return f"off ({_no_compiler()})"
-    failed = f"; {len(_FAILED)} build(s) failed: {next(iter(_FAILED.values()))}" if _FAILED else ""
-    return f"on ({cc}, cache {cache_dir()}){failed}"
+    return f"on for tanh, sigmoid and sin layers on CPUs ({' '.join(cmd)}, cache {cache_dir()})"
 
 
 def reset() -> None:
@@ -171,9 +197,9 @@ def reset() -> None:
     ``PINNOPT_CACHE``); libraries already handed out stay valid."""
     with _LOCK:
         _LIBS.clear()
-        _FAILED.clear()
         _UNAVAILABLE.clear()
-    compiler.cache_clear()
+        _OPENMP.clear()
+    compiler_command.cache_clear()
     _machine_key.cache_clear()
     for hook in RESET_HOOKS:
         hook()

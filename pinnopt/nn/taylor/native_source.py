@@ -31,7 +31,9 @@ _BASE = (1.0, -2.0, 4.0, -8.0, 16.0)
 _POLY = ("b", "tb", "(b - (T)1.5 * b * b)", "(tb - 3 * b * tb)", "(b - (T)7.5 * tb * tb)")
 
 
-_PARALLEL = "  #pragma omp parallel for num_threads(nt) if(nt > 1 && w * n >= 32768) schedule(static)"
+_PARALLEL = (
+    "  #pragma omp parallel for num_threads(nt) if(nt > 1 && w * (n + {c} * nd) >= 32768) schedule(static)"
+)
 """Rows split over ``nt`` threads (torch's own threads: its OpenMP runtime is the one loaded)
 from torch's grain size of 32768 elements; without OpenMP the pragma is ignored."""
 
@@ -157,6 +159,10 @@ static inline void sincos_libm(T x, T* so, T* co) { *so = sin(x); *co = cos(x); 
 (degrees 17/18 in double, 9/10 in float; within one ulp). Exact enough for ``|x| <= 1e5``
 (:data:`SIN_LIMIT`); a row holding a larger argument (or an infinity) takes libm's."""
 
+FWD_FIXED, BWD_FIXED = 9, 12
+"""Arguments of ``fwd`` and ``bwd`` before the channels' (two each); the library exports its
+counts (``fwd_nargs``, ``bwd_nargs``), checked against the ctypes prototypes when loaded."""
+
 SIN_LIMIT = 1e5
 _SIN_CYCLE = ("cv", "(-sv)", "(-cv)", "sv")
 
@@ -167,8 +173,14 @@ def source(prog: Program, kinds: Sequence[str], ctype: str, act: str, inner: flo
     c_all = prog.n_channels
     sin = act == "sin"
     coef = [outer * inner ** (k + 1) * _BASE[k] for k in range(prog.top)]
-    zargs = "".join(f", const T* restrict zp{c}, long rs{c}" for c in range(c_all))
-    head = ["#include <math.h>", "#include <stdint.h>", "#include <string.h>", f"typedef {ctype} T;"]
+    zargs = "".join(f", const T* restrict zp{c}, ptrdiff_t rs{c}" for c in range(c_all))
+    head = [
+        "#include <math.h>",
+        "#include <stddef.h>",
+        "#include <stdint.h>",
+        "#include <string.h>",
+        f"typedef {ctype} T;",
+    ]
     head.append(_SINCOS[ctype] if sin else _EXP[ctype])
 
     def value(sc: str, store: bool) -> list[str]:
@@ -219,17 +231,17 @@ def source(prog: Program, kinds: Sequence[str], ctype: str, act: str, inner: flo
         return out
 
     def fwd_row(sc: str) -> list[str]:
-        lines = [_SIMD, "for (long j = 0; j < nd; ++j) {"]
+        lines = [_SIMD, "for (ptrdiff_t j = 0; j < nd; ++j) {"]
         body: list[str] = []
         ex = _Exprs(kinds, body, "T")
         sums = channel_sums(ex, 0)
         lines += ["  " + x for x in value(sc, True) + derivs(prog.top - 1) + point_loads + body]
         lines += [f"  ar[n + {c} * nd + j] = {_sum(t) or '0'};" for c, t in enumerate(sums)]
-        lines += ["}", _SIMD, "for (long j = nd; j < n; ++j) {"]
+        lines += ["}", _SIMD, "for (ptrdiff_t j = nd; j < n; ++j) {"]
         return lines + ["  " + x for x in value(sc, True)] + ["}"]
 
     def bwd_row(sc: str) -> list[str]:
-        lines = [_SIMD_SUM, "for (long j = 0; j < nd; ++j) {"]
+        lines = [_SIMD_SUM, "for (ptrdiff_t j = 0; j < nd; ++j) {"]
         body: list[str] = []
         ex = _Exprs(kinds, body, "T")
         dz = channel_sums(ex, 1)  # d(channel c) / d(value)
@@ -247,7 +259,7 @@ def source(prog: Program, kinds: Sequence[str], ctype: str, act: str, inner: flo
             stores.append(f"  gr[n + {j} * nd + j] = {_sum(terms)};")
         gloads = [f"const T g{c} = gr[n + {c} * nd + j];" for c in range(c_all)]
         lines += ["  " + x for x in value(sc, False) + derivs(prog.top) + point_loads + gloads + body]
-        lines += [*stores, "}", _SIMD_SUM, "for (long j = nd; j < n; ++j) {"]
+        lines += [*stores, "}", _SIMD_SUM, "for (ptrdiff_t j = nd; j < n; ++j) {"]
         lines += ["  " + x for x in value(sc, False) + derivs(1)]
         return [*lines, "  const T gv = gr[j] * S1;", "  gr[j] = gv;", "  acc += gv;", "}"]
 
@@ -258,7 +270,7 @@ def source(prog: Program, kinds: Sequence[str], ctype: str, act: str, inner: flo
         check = [
             "int big = 0;",
             "#pragma omp simd reduction(|:big)",
-            f"for (long j = 0; j < n; ++j) {{ const T u = zv[j] + bi; big |= !(u <= {_lit(SIN_LIMIT)} "
+            f"for (ptrdiff_t j = 0; j < n; ++j) {{ const T u = zv[j] + bi; big |= !(u <= {_lit(SIN_LIMIT)} "
             f"&& u >= {_lit(-SIN_LIMIT)}) && u == u; }}",
         ]
         fast = make("sincos_fast")  # type: ignore[operator]
@@ -272,12 +284,13 @@ def source(prog: Program, kinds: Sequence[str], ctype: str, act: str, inner: flo
             + ["}"]
         )
 
-    common = "int nt, long w, long n, long nd, "
-    tail = f"const T* restrict zp, long rsz, const T* restrict bias{zargs}"
+    parallel = _PARALLEL.format(c=c_all)
+    common = "int nt, ptrdiff_t w, ptrdiff_t n, ptrdiff_t nd, "
+    tail = f"const T* restrict zp, ptrdiff_t rsz, const T* restrict bias{zargs}"
     fwd = [
-        f"void fwd({common}T* restrict a, long rsa, {tail}) {{",
-        _PARALLEL,
-        "  for (long i = 0; i < w; ++i) {",
+        f"void fwd({common}T* restrict a, ptrdiff_t rsa, {tail}) {{",
+        parallel,
+        "  for (ptrdiff_t i = 0; i < w; ++i) {",
     ]
     pre = [
         "T* restrict ar = a + i * rsa;",
@@ -286,17 +299,21 @@ def source(prog: Program, kinds: Sequence[str], ctype: str, act: str, inner: flo
     ]
     fwd += ["    " + x for x in pre + row_loads() + rows(fwd_row)] + ["  }", "}"]
     bwd = [
-        f"void bwd({common}T* restrict g, long rsg, const T* restrict a, long rsa, "
+        f"void bwd({common}T* restrict g, ptrdiff_t rsg, const T* restrict a, ptrdiff_t rsa, "
         f"T* restrict gb, {tail}) {{",
-        _PARALLEL,
-        "  for (long i = 0; i < w; ++i) {",
+        parallel,
+        "  for (ptrdiff_t i = 0; i < w; ++i) {",
     ]
     pre = [
         "T* restrict gr = g + i * rsg;",
         "const T* restrict ar = a + i * rsa;",
         "const T* restrict zv = zp + i * rsz;",
         "const T bi = bias ? bias[i] : 0;",
-        "T acc = 0;",
+        "double acc = 0;  /* the bias gradient: a double sum also in float32 */",
     ]
     bwd += ["    " + x for x in pre + row_loads() + rows(bwd_row)] + ["    if (gb) gb[i] = acc;", "  }", "}"]
-    return "\n".join(head + fwd + bwd) + "\n"
+    nargs = [
+        f"const int fwd_nargs = {FWD_FIXED + 2 * c_all};",
+        f"const int bwd_nargs = {BWD_FIXED + 2 * c_all};",
+    ]
+    return "\n".join(head + fwd + bwd + nargs) + "\n"
