@@ -6,8 +6,10 @@ round in one process (:func:`benchmarks.common.interleaved`). Runners:
 - ``soft``: the conditions as loss terms, ``AutoEngine`` (Taylor mode, fused path, for the
   order-2 residual; what ``po.solve`` uses by default);
 - ``hard``: ``hard_constraints=True`` (``u = g + d N``, the condition terms leave the
-  objective); ``AutoEngine`` does not recognize the wrapped network and uses reverse-mode
-  autograd;
+  objective), ``AutoEngine``: Taylor mode on the inner network, combined by Leibniz's rule
+  (:mod:`pinnopt.symbolic.affine`);
+- ``hard_autograd``: hard with ``AutogradEngine`` (reverse-mode autograd through the whole
+  model: the path hard constraints took before Taylor mode recognized them);
 - ``soft_autograd``: soft with ``AutogradEngine``, which separates the engine's share of the
   difference from the transform's.
 
@@ -92,6 +94,7 @@ def main() -> None:
         runs = {
             "soft": runner(name, False, AutoEngine()),
             "hard": runner(name, True, AutoEngine()),
+            "hard_autograd": runner(name, True, AutogradEngine()),
             "soft_autograd": runner(name, False, AutogradEngine()),
         }
         rates = interleaved({k: r for k, (r, _) in runs.items()}, cfg["steps"], args.rounds, clock=clock)
@@ -103,13 +106,15 @@ def main() -> None:
             "rounds": rates,
             "hard_over_soft": ratio_summary(rates, "hard", "soft"),
             "hard_over_soft_autograd": ratio_summary(rates, "hard", "soft_autograd"),
+            "hard_over_hard_autograd": ratio_summary(rates, "hard", "hard_autograd"),
         }
         rows.append(row)
         sps = row["steps_per_s"]
         print(
             f"{name}: steps/s soft {sps['soft']:.1f} ({row['engines']['soft']}), hard {sps['hard']:.1f} "
-            f"({row['engines']['hard']}), soft_autograd {sps['soft_autograd']:.1f}; hard/soft "
-            f"{row['hard_over_soft']['median']:.2f}, "
+            f"({row['engines']['hard']}), hard_autograd {sps['hard_autograd']:.1f}, soft_autograd "
+            f"{sps['soft_autograd']:.1f}; hard/soft {row['hard_over_soft']['median']:.2f}, "
+            f"hard/hard_autograd {row['hard_over_hard_autograd']['median']:.2f}, "
             f"hard/soft_autograd {row['hard_over_soft_autograd']['median']:.2f}",
             flush=True,
         )

@@ -26,10 +26,12 @@ from collections.abc import Sequence
 
 import sympy as sp
 import torch
+from sympy.core.function import AppliedUndef
 from torch import nn
 
 from ..errors import PinnoptWarning
 from ..symbolic import CompiledExpression, Env, SymbolContext, compile_expression
+from ..symbolic.affine import AffineOutput
 from .constraint_plan import (
     ConstraintPlan,
     HardConstraints,
@@ -98,11 +100,13 @@ Distance = tuple[object, ...]
 """``(axis, "both"|"lower"|"upper", lower, upper)`` or ``(axes, "sphere", center, radius)``."""
 
 
-class HardConstrained(nn.Module):
+class HardConstrained(AffineOutput):
     """Wraps a network: ``u_k = g_k(x) + d_k(x) N_k(x)`` for constrained unknowns, else ``N_k``.
 
-    Derivatives of ``u`` go through reverse-mode autograd (the Taylor-mode engine only
-    recognizes plain networks), so they are exact; see docs/hard_constraints.md for the cost.
+    An :class:`~pinnopt.symbolic.affine.AffineOutput`: where the derivative engine recognizes
+    the inner network (Taylor mode), derivatives of ``u`` combine the network's with the
+    derivatives of ``g`` and ``d``, differentiated symbolically (Leibniz's rule); otherwise
+    they go through reverse-mode autograd. Both are exact (docs/hard_constraints.md).
 
     Args:
         net: maps ``(N, dim)`` to ``(N, n_unknowns)``.
@@ -118,6 +122,8 @@ class HardConstrained(nn.Module):
         self.columns: list[int] = []
         self.values: list[CompiledExpression] = []
         self.distances: list[list[Distance]] = []
+        self._exprs: list[tuple[sp.Expr, sp.Expr]] = []  # (g, d) of each constrained column
+        self._derivatives: dict[tuple[int, int, tuple[int, ...]], CompiledExpression | None] = {}
         for name, sides in plan.sides.items():
             g = interpolant(sides, plan.coordinates)
             self.columns.append(plan.unknowns.index(name))
@@ -133,7 +139,45 @@ class HardConstrained(nn.Module):
                 [(a, "both" if len(e) == 2 else next(iter(e)), lo, hi) for a, (e, lo, hi) in per_axis.items()]
                 + spheres
             )
+            self._exprs.append((g, _distance_expr(plan.coordinates, self.distances[-1])))
         self._check(plan)
+
+    @property
+    def inner(self) -> nn.Module:  # type: ignore[override]
+        """The wrapped network ``N``."""
+        return self.net
+
+    @property
+    def symbolic_derivatives(self) -> bool:
+        """False when ``g`` holds a function known only numerically (a function table entry,
+        e.g. the previous window's end state in marching): sympy cannot differentiate it."""
+        return not any(expr.atoms(AppliedUndef) for pair in self._exprs for expr in pair)
+
+    @property
+    def affine_columns(self) -> list[int]:
+        """The constrained output columns."""
+        return self.columns
+
+    def offset_derivative(self, column: int, orders: tuple[int, ...], x: torch.Tensor) -> torch.Tensor | None:
+        """``D^orders g`` of the constrained ``column`` at ``x`` (None where it is zero)."""
+        return self._derivative(0, column, orders, x)
+
+    def factor_derivative(self, column: int, orders: tuple[int, ...], x: torch.Tensor) -> torch.Tensor | None:
+        """``D^orders d`` of the constrained ``column`` at ``x`` (None where it is zero)."""
+        return self._derivative(1, column, orders, x)
+
+    def _derivative(
+        self, which: int, column: int, orders: tuple[int, ...], x: torch.Tensor
+    ) -> torch.Tensor | None:
+        key = (which, column, orders)
+        if key not in self._derivatives:
+            expr = self._exprs[self.columns.index(column)][which]
+            wrt = [(c, k) for c, k in zip(self.plan.coordinates, orders, strict=True) if k]
+            expr = sp.diff(expr, *wrt) if wrt else expr
+            what = f"derivative {orders} of the hard-constraint {'values' if which == 0 else 'distance'}"
+            self._derivatives[key] = None if expr == 0 else self._compile(expr, what)
+        fn = self._derivatives[key]
+        return None if fn is None else fn(Env(x.unbind(1), {}, {}))
 
     def _compile(self, expr: sp.Expr, what: str) -> CompiledExpression:
         return compile_expression(expr, self._ctx, what=what, require_unknown=False)
@@ -181,6 +225,25 @@ def _side_points(
             pts[:, s.axis] = s.lower + (s.upper - s.lower) * pts[:, s.axis]
     pts[:, side.axis] = side.lower if side.end == "lower" else side.upper
     return pts
+
+
+def _distance_expr(coords: Sequence[sp.Symbol], dist: Sequence[Distance]) -> sp.Expr:
+    """The sympy expression of :func:`_distance` (differentiated for Taylor-mode fields)."""
+    d: sp.Expr = sp.Integer(1)
+    for where, kind, lo, hi in dist:
+        if kind == "sphere":
+            r2 = sp.Float(float(hi)) ** 2  # type: ignore[arg-type]
+            sq = sum((coords[a] - sp.Float(float(c))) ** 2 for a, c in zip(where, lo, strict=True))  # type: ignore[call-overload]
+            d = d * (r2 - sq) / r2
+            continue
+        x, lo_, hi_ = coords[where], sp.Float(float(lo)), sp.Float(float(hi))  # type: ignore[index, arg-type]
+        if kind == "both":
+            d = d * (x - lo_) * (hi_ - x) * (4 / (hi_ - lo_) ** 2)
+        elif kind == "lower":
+            d = d * (x - lo_) / (hi_ - lo_)
+        else:
+            d = d * (hi_ - x) / (hi_ - lo_)
+    return d
 
 
 def _distance(coords: Sequence[torch.Tensor], dist: Sequence[Distance]) -> torch.Tensor:

@@ -8,9 +8,10 @@ import torch
 from torch import nn
 
 from ...errors import ConfigError
+from ...symbolic.affine import evaluate_affine
 from ...symbolic.derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
 from ...symbolic.fields import Field
-from .engine import TaylorEngine, describe_mlp
+from .engine import TaylorEngine, affine_output, describe_mlp
 from .sets import Request
 
 
@@ -65,7 +66,17 @@ class AutoEngine(DerivativeEngine):
         create_graph: bool = True,
     ) -> dict[str, dict[Field, torch.Tensor]]:
         """Sets for Taylor mode, and value-only sets with them, go to the Taylor engine together
-        (it merges them into fewer calls); the others to autograd, one call per set."""
+        (it merges them into fewer calls); the others to autograd, one call per set. An
+        :class:`~pinnopt.symbolic.affine.AffineOutput` (hard constraints) whose inner network
+        Taylor mode recognizes is evaluated through that network (Leibniz's rule)."""
+        affine = affine_output(model)
+        if affine is not None and self.taylor.supports(affine):
+            return evaluate_affine(
+                affine,
+                requests,
+                unknowns,
+                lambda inner, reqs: self.evaluate_sets(inner, reqs, unknowns, create_graph=create_graph),
+            )
         view = describe_mlp(model, self.taylor.rules)
         if view is None:
             return super().evaluate_sets(model, requests, unknowns, create_graph=create_graph)

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ...errors import ConfigError
+from ...symbolic.affine import AffineOutput, EvaluateSets, evaluate_affine
 from ...symbolic.derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
 from ...symbolic.fields import Field
 from ..networks import MLPNet
@@ -246,6 +247,13 @@ def taylor_forward(
     return {i: torch.zeros_like(z0) if out[i] is None else out[i].expand_as(z0) for i in keep}  # type: ignore[union-attr]
 
 
+def affine_output(model: nn.Module) -> AffineOutput | None:
+    """The :class:`~pinnopt.symbolic.affine.AffineOutput` that ``model`` is, or that a
+    :class:`~pinnopt.nn.PINN` wraps, with derivatives of its ``g`` and ``d`` at hand; else None."""
+    net = model.net if type(model) is PINN else model
+    return net if isinstance(net, AffineOutput) and net.symbolic_derivatives else None
+
+
 def _is_compiling() -> bool:
     """Whether torch.compile is tracing the caller (torch >= 2.3 has the public function)."""
     check = getattr(torch.compiler, "is_compiling", None) or torch._dynamo.is_compiling
@@ -312,8 +320,10 @@ class TaylorEngine(DerivativeEngine):
         return f"TaylorEngine({', '.join(parts)})"
 
     def supports(self, model: nn.Module) -> bool:
-        """Whether ``model`` is a network this engine propagates derivatives through."""
-        return describe_mlp(model, self.rules) is not None
+        """Whether ``model`` is a network this engine propagates derivatives through, alone or
+        inside an :class:`~pinnopt.symbolic.affine.AffineOutput` (hard constraints)."""
+        affine = affine_output(model)
+        return describe_mlp(model if affine is None else affine.inner, self.rules) is not None
 
     def applies(self, model: nn.Module, plan: DerivativePlan) -> bool:
         """Whether this engine evaluates ``plan`` itself (derivatives wanted, model recognized)."""
@@ -339,6 +349,11 @@ class TaylorEngine(DerivativeEngine):
         *,
         create_graph: bool = True,
     ) -> dict[Field, torch.Tensor]:
+        affine = affine_output(model)
+        if affine is not None and self.applies(model, plan):
+            return evaluate_affine(
+                affine, {"": (points, plan)}, unknowns, self._sets_evaluator(unknowns, create_graph)
+            )[""]
         view = describe_mlp(model, self.rules) if (plan.steps and plan.max_order <= MAX_ORDER) else None
         if view is None:
             return self.fallback.evaluate(model, points, plan, unknowns, create_graph=create_graph)
@@ -363,8 +378,16 @@ class TaylorEngine(DerivativeEngine):
         *,
         create_graph: bool = True,
     ) -> dict[str, dict[Field, torch.Tensor]]:
-        """Fused Taylor mode on merged point sets where it applies (see :mod:`.sets`)."""
+        """Fused Taylor mode on merged point sets where it applies (see :mod:`.sets`); an
+        :class:`~pinnopt.symbolic.affine.AffineOutput` through its inner network."""
+        affine = affine_output(model)
+        if affine is not None and self.supports(affine):
+            return evaluate_affine(affine, requests, unknowns, self._sets_evaluator(unknowns, create_graph))
         return self.evaluate_sets_of(describe_mlp(model, self.rules), model, requests, unknowns, create_graph)
+
+    def _sets_evaluator(self, unknowns: Sequence[str], create_graph: bool) -> EvaluateSets:
+        """:meth:`evaluate_sets` on an inner network (for :func:`evaluate_affine`)."""
+        return lambda inner, reqs: self.evaluate_sets(inner, reqs, unknowns, create_graph=create_graph)
 
     def evaluate_sets_of(
         self,
