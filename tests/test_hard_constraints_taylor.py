@@ -166,3 +166,34 @@ def test_solve_with_hard_constraints_takes_taylor_mode_and_matches_autograd() ->
     got, want = losses["auto"], losses["autograd"]
     assert got.shape == want.shape == (5,)
     assert float((got - want).abs().max()) <= 1e-10 * float(want.abs().max())
+
+
+@pytest.mark.parametrize("kind", ["abs", "max", "sign"])
+def test_non_smooth_boundary_values_keep_the_autograd_path(kind: str) -> None:
+    """Abs, Max, sign in a Dirichlet value: sympy's derivatives of them do not compile
+    (DiracDelta, re), so the model is differentiated by autograd (almost everywhere) and trains."""
+    u = sp.Function("u")(x, y)
+    value = {"abs": sp.Abs(y - 0.5), "max": sp.Max(y, 0.5), "sign": sp.sign(y - 0.5) * y**2}[kind]
+    problem = po.Problem(
+        domain=po.Interval(x, 0, 1) * po.Interval(y, 0, 1),
+        equations=[u.diff(x, 2) + u.diff(y, 2) - 1],
+        conditions=[po.Dirichlet("x=0", u, value), po.Dirichlet("x=1", u, 0)],
+    )
+    model = _model(problem)
+    plan = _all_fields(model.unknowns, 2, 2)
+    auto = AutoEngine()
+    assert not model.net.symbolic_derivatives
+    assert auto.resolve(model, plan) is auto.autograd
+    result = po.solve(
+        problem,
+        model=po.nn.MLP(width=8, depth=2),
+        collocation=po.Collocation(interior=64, boundary=16),
+        phases=[po.optim.Adam(steps=3, lr=1e-3)],
+        hard_constraints=True,
+        runtime=po.Runtime(progress=False),
+        seed=0,
+        log_every=1,
+    )
+    assert result.history.loss.shape == (3,) and bool(
+        torch.isfinite(torch.as_tensor(result.history.loss)).all()
+    )

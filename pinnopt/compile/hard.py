@@ -26,7 +26,6 @@ from collections.abc import Sequence
 
 import sympy as sp
 import torch
-from sympy.core.function import AppliedUndef
 from torch import nn
 
 from ..errors import PinnoptWarning
@@ -140,6 +139,7 @@ class HardConstrained(AffineOutput):
                 + spheres
             )
             self._exprs.append((g, _distance_expr(plan.coordinates, self.distances[-1])))
+        self._smooth = all(_smooth(expr) for pair in self._exprs for expr in pair)
         self._check(plan)
 
     @property
@@ -149,9 +149,13 @@ class HardConstrained(AffineOutput):
 
     @property
     def symbolic_derivatives(self) -> bool:
-        """False when ``g`` holds a function known only numerically (a function table entry,
-        e.g. the previous window's end state in marching): sympy cannot differentiate it."""
-        return not any(expr.atoms(AppliedUndef) for pair in self._exprs for expr in pair)
+        """Whether ``g`` and ``d`` hold only smooth elementary functions (:data:`_SMOOTH`), so
+        that their sympy derivatives compile. False for a function known only numerically (a
+        function table entry, e.g. the previous window's end state in marching) or a
+        non-smooth one (``Abs``, ``Max``, ``sign``, ``floor``...): then the whole model is
+        differentiated by reverse-mode autograd, which gives their derivatives almost
+        everywhere."""
+        return self._smooth
 
     @property
     def affine_columns(self) -> list[int]:
@@ -225,6 +229,23 @@ def _side_points(
             pts[:, s.axis] = s.lower + (s.upper - s.lower) * pts[:, s.axis]
     pts[:, side.axis] = side.lower if side.end == "lower" else side.upper
     return pts
+
+
+_SMOOTH = (
+    sp.sin, sp.cos, sp.tan, sp.exp, sp.log, sp.sinh, sp.cosh, sp.tanh,
+    sp.asin, sp.acos, sp.atan, sp.asinh, sp.acosh, sp.atanh, sp.erf, sp.erfc,
+)  # fmt: skip
+"""Functions whose sympy derivatives are again smooth elementary functions (hard-constraint
+values made of these take Leibniz's rule in Taylor mode)."""
+
+
+def _smooth(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is made of symbols, numbers, sums, products, powers and the functions
+    of :data:`_SMOOTH` only (no user, table or non-smooth functions such as ``Abs`` or ``Max``)."""
+    return all(
+        isinstance(node, (sp.Symbol, sp.Number, sp.NumberSymbol, sp.Add, sp.Mul, sp.Pow, *_SMOOTH))
+        for node in sp.preorder_traversal(expr)
+    )
 
 
 def _distance_expr(coords: Sequence[sp.Symbol], dist: Sequence[Distance]) -> sp.Expr:
