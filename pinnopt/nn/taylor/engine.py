@@ -32,9 +32,10 @@ from ...errors import ConfigError
 from ...symbolic.affine import AffineOutput, EvaluateSets, evaluate_affine
 from ...symbolic.derivatives import AutogradEngine, DerivativeEngine, DerivativePlan
 from ...symbolic.fields import Field
-from ..networks import MLPNet
+from ..networks import FeedForwardNet, MLPNet
 from ..norm import InputScaling
 from ..pinn import PINN
+from . import features
 from .activations import ActivationRule, default_rules
 from .fused_layout import FUSED_MAX_ORDER
 from .plan import TaylorPlan
@@ -56,12 +57,15 @@ class MLPView:
         inv_half_width: multiplies the centred inputs; also each input's first derivative.
         linears: the affine layers, in order.
         rule: derivatives of the activation applied after every layer but the last.
+        embedding: a fixed input embedding between the input scaling and the first layer
+            (:func:`.features.supported`); only the fused node evaluates such networks.
     """
 
     center: torch.Tensor | None
     inv_half_width: torch.Tensor | None
     linears: tuple[nn.Linear, ...]
     rule: ActivationRule
+    embedding: nn.Module | None = None
 
 
 _MLP_CHILDREN = {"scaling", "linears", "activation"}
@@ -77,6 +81,8 @@ def describe_mlp(model: nn.Module, rules: RuleTable) -> MLPView | None:
     layers (normalization, batch norm, adaptive activations) are not recognized.
     """
     net = model.net if type(model) is PINN else model
+    if type(net) is FeedForwardNet:
+        return _describe_embedded(net, rules)
     if type(net) is not MLPNet:
         return None
     if not set(net._modules) <= _MLP_CHILDREN:
@@ -97,6 +103,32 @@ def describe_mlp(model: nn.Module, rules: RuleTable) -> MLPView | None:
     if scaling is None:
         return MLPView(None, None, linears, rule)
     return MLPView(scaling.center, scaling.inv_half_width, linears, rule)
+
+
+def _describe_embedded(net: FeedForwardNet, rules: RuleTable) -> MLPView | None:
+    """A :class:`FeedForwardNet` that is an MLP behind a fixed embedding (no norms, residual
+    links, output scaling or adaptive activations; one activation class), else None."""
+    if net.embedding is None or not features.supported(net.embedding):
+        return None
+    if net.norms is not None or net.residual or net.output_scaling is not None:
+        return None
+    scaling = net.input_map
+    if scaling is not None and not (
+        isinstance(scaling, InputScaling) and type(scaling).forward is InputScaling.forward
+    ):
+        return None
+    linears = tuple(net.linears)
+    acts = list(net.activations)
+    # one activation: the same class and settings after every hidden layer
+    if any(type(layer) is not nn.Linear for layer in linears) or len({(type(a), repr(a)) for a in acts}) != 1:
+        return None
+    factory = rules.get(type(acts[0]))
+    rule = factory(acts[0]) if factory is not None else None
+    if rule is None:
+        return None
+    if scaling is None:
+        return MLPView(None, None, linears, rule, net.embedding)
+    return MLPView(scaling.center, scaling.inv_half_width, linears, rule, net.embedding)
 
 
 def _accumulate(
@@ -360,6 +392,8 @@ class TaylorEngine(DerivativeEngine):
         if self._fusable(view) and plan.max_order <= FUSED_MAX_ORDER and not points.requires_grad:
             out, _ = self._fused(view, model, {"": (points, plan)}, unknowns, create_graph)
             return out[""]
+        if view.embedding is not None:  # only the fused node carries an embedding's channels
+            return self.fallback.evaluate(model, points, plan, unknowns, create_graph=create_graph)
         tp = self.taylor_plan(plan, points.shape[1])
         fields = plan.wanted | plan.values
         position = tp.position

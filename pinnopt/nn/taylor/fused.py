@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from . import fused_native
+from .features import embedding_channels
 from .fused_kernels import Kernel
 from .fused_layout import FusedLayout, Program, program_of
 from .fused_native import NativeLayer, native_layers
@@ -54,6 +55,8 @@ class _Spec:
     center: torch.Tensor | None
     inv: torch.Tensor | None
     biases: tuple[bool, ...]
+    embedding: nn.Module | None = None  # a fixed input embedding (:mod:`.features`)
+    indices: tuple[tuple[int, ...], ...] = ()  # the channels' multi-indices (with an embedding)
 
 
 @dataclass
@@ -323,6 +326,35 @@ def _dot(
     return None if acc is None else (acc, lead)
 
 
+def _hidden_linear(
+    w: torch.Tensor, b: torch.Tensor | None, a: torch.Tensor, n: int, scale: float, native: bool, arena: Arena
+) -> torch.Tensor:
+    """``W a`` over all columns of a layer buffer ``a``: with native kernels one product (they
+    add the bias), else the value columns with the bias, times ``scale``, and the channels."""
+    if native:
+        return torch.mm(w, a, out=arena.new((w.shape[0], a.shape[1]), a))
+    z = arena.new((w.shape[0], a.shape[1]), a)
+    _linear(w, b, a[:, :n], scale, z[:, :n])
+    torch.mm(w, a[:, n:], out=z[:, n:])
+    return z
+
+
+def _first_weight_grad(spec: _Spec, h: torch.Tensor, g: torch.Tensor, n: int, nd: int) -> torch.Tensor:
+    """The first layer's weight gradient from ``g`` (of its pre-activations): the values'
+    product with the points, plus the first-order channels, whose columns are the constants
+    ``W0[:, axis] * inv[axis]``."""
+    gw = torch.mm(h.t(), g[:, :n].t()).t()  # (w, d); ``g[:, :n] @ h`` was 4x slower
+    axes = spec.first_axes
+    cols = g[:, n : n + len(axes) * nd].view(g.shape[0], len(axes), nd).sum(2)  # (w, F)
+    if spec.inv is not None:
+        cols.mul_(spec.inv if axes == tuple(range(spec.inv.shape[0])) else spec.inv[list(axes)])
+    if axes == tuple(range(len(axes))):
+        gw[:, : len(axes)].add_(cols)
+    else:
+        gw.index_add_(1, torch.tensor(axes, device=gw.device), cols)
+    return gw
+
+
 class _FusedTaylor(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, spec: _Spec, nd: int, x: torch.Tensor, *params: torch.Tensor) -> Any:
@@ -335,34 +367,38 @@ class _FusedTaylor(torch.autograd.Function):
         # native kernels add the bias and apply the activation themselves: plain products here
         native = native_layers(prog, kernel, h) if fused_native.params_fit(layers, h) else None
         scale = 1.0 if native else kernel.value_scale(h)  # of the values, formed by the products
-        z = _linear(w0, None if native else b0, h.t(), scale, arena.new((w0.shape[0], n), h))  # (w, n)
-        w0s = w0 if spec.inv is None else w0 * spec.inv
-        zc: list[torch.Tensor | None] = [w0s[:, a : a + 1] for a in spec.first_axes]  # constant columns
-        zc += [None] * (prog.n_channels - prog.n_first)
+        embedded = spec.embedding is not None
+        a0: torch.Tensor | None = None
+        if embedded:  # features and their channels: the first layer is a product like the others
+            a0 = embedding_channels(spec.embedding, h, spec.inv, spec.indices, nd)  # type: ignore[arg-type]
+            z = _hidden_linear(w0, b0, a0, n, scale, native is not None, arena)
+            zc: list[torch.Tensor | None] = list(z[:, n:].view(z.shape[0], prog.n_channels, nd).unbind(1))
+        else:
+            z = _linear(w0, None if native else b0, h.t(), scale, arena.new((w0.shape[0], n), h))  # (w, n)
+            w0s = w0 if spec.inv is None else w0 * spec.inv
+            zc = [w0s[:, a : a + 1] for a in spec.first_axes]  # constant columns
+            zc += [None] * (prog.n_channels - prog.n_first)
         saved: list[_Layer] = []
         last = len(layers) - 1
         for i, (w, b) in enumerate(layers[1:], 1):
+            stacked = i > 1 or embedded  # the channels are the columns z[:, n:]
             if native is None:
-                lyr = _activate(prog, kernel, z, zc, n, nd, arena, i > 1)
+                lyr = _activate(prog, kernel, z, zc, n, nd, arena, stacked)
             else:
-                nat = native[min(i - 1, 1)]
+                nat = native[1 if stacked else 0]
                 buf = arena.new((z.shape[0], n + prog.n_channels * nd), z)
                 fused_native.activate(nat, z, layers[i - 1][1], zc, buf, n, nd)
-                lyr = _Layer(buf, zc, [], [], {}, {}, (z, layers[i - 1][1]), i > 1, nat)
+                lyr = _Layer(buf, zc, [], [], {}, {}, (z, layers[i - 1][1]), stacked, nat)
             saved.append(lyr)
             a = lyr.a
-            if i < last and native is not None:
-                z = torch.mm(w, a, out=arena.new((w.shape[0], a.shape[1]), a))  # bias: in the kernel
-            elif i < last:
-                z = arena.new((w.shape[0], a.shape[1]), a)
-                _linear(w, b, a[:, :n], scale, z[:, :n])
-                torch.mm(w, a[:, n:], out=z[:, n:])
+            if i < last:
+                z = _hidden_linear(w, b, a, n, scale, native is not None, arena)
             else:  # the output: not pooled
                 z = w @ a
                 if b is not None:
                     z[:, :n].add_(b.unsqueeze(1))
             zc = list(z[:, n:].view(z.shape[0], prog.n_channels, nd).unbind(1))
-        ctx.spec, ctx.nd, ctx.layers, ctx.arena, ctx.h = spec, nd, saved, arena, h
+        ctx.spec, ctx.nd, ctx.layers, ctx.arena, ctx.h, ctx.a0 = spec, nd, saved, arena, h, a0
         ctx.save_for_backward(*params)
         return z
 
@@ -416,16 +452,8 @@ class _FusedTaylor(torch.autograd.Function):
             temps.release()
             live = None
         b0 = layers[0][1]
-        gw = torch.mm(ctx.h.t(), g[:, :n].t()).t()  # (w, d); ``g[:, :n] @ h`` was 4x slower
-        # first-order channels: the columns W0[:, axis] * inv[axis], constant over the points
-        axes = spec.first_axes
-        cols = g[:, n : n + len(axes) * nd].view(g.shape[0], len(axes), nd).sum(2)  # (w, F)
-        if spec.inv is not None:
-            cols.mul_(spec.inv if axes == tuple(range(spec.inv.shape[0])) else spec.inv[list(axes)])
-        if axes == tuple(range(len(axes))):
-            gw[:, : len(axes)].add_(cols)
-        else:
-            gw.index_add_(1, torch.tensor(axes, device=gw.device), cols)
+        # with an embedding, the features and their channels give the first layer's product
+        gw = _first_weight_grad(spec, ctx.h, g, n, nd) if ctx.a0 is None else torch.mm(g, ctx.a0.t())
         if b0 is not None and bias_grad is None:
             bias_grad = g[:, :n].sum(1)
         grads.append((gw, bias_grad))
@@ -446,10 +474,13 @@ def fused_taylor(
     inv: torch.Tensor | None,
     x: torch.Tensor,
     nd: int,
+    embedding: nn.Module | None = None,
+    indices: Sequence[tuple[int, ...]] = (),
 ) -> torch.Tensor:
     """The network's outputs on all ``N`` rows of ``x``, then ``C`` stacked derivative channels
     of the first ``nd`` rows, feature-major: ``(out, N + C * nd)``, through one autograd node
-    (see the module docstring)."""
+    (see the module docstring). ``embedding``: a fixed input embedding before the first layer
+    (:func:`.features.supported`), with ``indices`` the multi-index of each channel."""
     params: list[torch.Tensor] = []
     for layer in linears:
         params.append(layer.weight)
@@ -462,5 +493,7 @@ def fused_taylor(
         center,
         inv,
         tuple(lin.bias is not None for lin in linears),
+        embedding,
+        tuple(indices) if embedding is not None else (),
     )
     return _FusedTaylor.apply(spec, nd, x, *params)

@@ -96,6 +96,8 @@ def fused_sets(
                 view.inv_half_width,  # type: ignore[attr-defined]
                 _cat([requests[n][0] for n in names + riders]),
                 nd,
+                view.embedding,  # type: ignore[attr-defined]
+                info[names[0]].plan.indices[1:],  # the channels' multi-indices (value first)
             )
             # One split of each output row into (set, channel) blocks: views, one backward node.
             blocks = _rows(out_rows, sizes + sizes[: len(names)] * layout.n_channels)
