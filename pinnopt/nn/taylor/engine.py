@@ -75,10 +75,12 @@ def describe_mlp(model: nn.Module, rules: RuleTable) -> MLPView | None:
     """An :class:`MLPView` of ``model`` if it is exactly a known MLP, else ``None``.
 
     Recognized: :class:`pinnopt.nn.MLPNet` (exact class, no submodules beyond input scaling,
-    linear layers and one activation of a class in ``rules``), alone or wrapped by exactly
-    :class:`pinnopt.nn.PINN`. The input scaling may be any :class:`~pinnopt.nn.InputScaling`
-    whose class keeps its ``forward``. Subclasses of the networks and anything with other
-    layers (normalization, batch norm, adaptive activations) are not recognized.
+    linear layers and one activation of a class in ``rules``) and a
+    :class:`~pinnopt.nn.networks.FeedForwardNet` that is such an MLP behind a fixed embedding
+    (:func:`.features.supported`), alone or wrapped by exactly :class:`pinnopt.nn.PINN`. The
+    input scaling may be any :class:`~pinnopt.nn.InputScaling` whose class keeps its
+    ``forward``. Subclasses of the networks and anything with other layers (normalization,
+    batch norm, adaptive activations) are not recognized.
     """
     net = model.net if type(model) is PINN else model
     if type(net) is FeedForwardNet:
@@ -300,6 +302,11 @@ def _name(obj: Any) -> str:
 
 class TaylorEngine(DerivativeEngine):
     """Forward (Taylor-mode) derivatives for recognized MLPs, ``fallback`` for other models.
+
+    Recognized: :func:`describe_mlp`'s networks (MLPs, and MLPs behind a fixed embedding,
+    which only the fused node evaluates), alone or inside a :class:`~pinnopt.nn.PINN`, and
+    :class:`~pinnopt.symbolic.affine.AffineOutput` wrappers of them (hard constraints:
+    Leibniz's rule on the inner network's fields).
 
     Args:
         fallback: the engine for models this one does not recognize (default: autograd).
