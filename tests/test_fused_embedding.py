@@ -112,3 +112,20 @@ def test_auto_engine_resolves_taylor_for_an_embedded_network() -> None:
     model = _model("periodic", "tanh")
     auto = AutoEngine()
     assert auto.resolve(model, _plan(2)) is auto.taylor
+
+
+def test_the_reported_engine_is_the_one_that_runs() -> None:
+    """Embedded networks take Taylor mode only through the fused node: without it (fused=False,
+    orders above 4) the engine reports and runs its fallback."""
+    model = _model("periodic", "tanh")
+    assert TaylorEngine().applies(model, _plan(2))
+    assert not TaylorEngine(fused=False).applies(model, _plan(2))
+    order5 = DerivativePlan.build([Field("u", (5, 0))])
+    assert not TaylorEngine().applies(model, order5)
+    auto = AutoEngine()
+    assert auto.resolve(model, order5) is auto.autograd
+
+
+def test_periodic_embedding_takes_an_empty_batch() -> None:
+    model = _model("periodic", "tanh")
+    assert model(torch.zeros(0, 2, dtype=F64)).shape == (0, 2)

@@ -122,7 +122,7 @@ class PeriodicLayer(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         theta = h[:, list(self.axes)] * self.freq + self.shift  # (N, P)
-        kt = (theta[:, :, None] * self.k).reshape(h.shape[0], -1)  # (N, P * K)
+        kt = (theta[:, :, None] * self.k).reshape(h.shape[0], len(self.axes) * len(self.k))  # (N, P K)
         parts = [h[:, list(self.others)]] if self.others else []
         return torch.cat([*parts, torch.cos(kt), torch.sin(kt)], dim=-1)
 

@@ -365,8 +365,18 @@ class TaylorEngine(DerivativeEngine):
         return describe_mlp(model if affine is None else affine.inner, self.rules) is not None
 
     def applies(self, model: nn.Module, plan: DerivativePlan) -> bool:
-        """Whether this engine evaluates ``plan`` itself (derivatives wanted, model recognized)."""
-        return bool(plan.steps) and plan.max_order <= MAX_ORDER and self.supports(model)
+        """Whether this engine evaluates ``plan`` itself (derivatives wanted, model recognized;
+        a network behind an embedding only where the fused node takes the plan). Under
+        ``torch.compile`` such networks take the fallback, which this cannot see."""
+        if not (plan.steps and plan.max_order <= MAX_ORDER):
+            return False
+        affine = affine_output(model)
+        view = describe_mlp(model if affine is None else affine.inner, self.rules)
+        if view is None:
+            return False
+        return view.embedding is None or (
+            self.fused and len(view.linears) >= 2 and plan.max_order <= FUSED_MAX_ORDER
+        )
 
     def resolve(self, model: nn.Module, plan: DerivativePlan) -> DerivativeEngine:
         return self if self.applies(model, plan) else self.fallback.resolve(model, plan)

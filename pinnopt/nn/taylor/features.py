@@ -82,7 +82,10 @@ def embedding_channels(
         block = out[:, cols]
         order = sum(m)
         for q, j in enumerate(others):  # a coordinate: its first derivative along itself
-            block[q].fill_(float(scale[j]) if order == 1 and m[j] == 1 else 0.0)
+            if order == 1 and m[j] == 1:
+                block[q].fill_(scale[j])  # a 0-d tensor: no host synchronization
+            else:
+                block[q].zero_()
         factor = torch.ones(a_mat.shape[0], dtype=h.dtype, device=h.device)
         for j, mj in enumerate(m):
             if mj:
