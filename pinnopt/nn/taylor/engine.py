@@ -89,22 +89,33 @@ def describe_mlp(model: nn.Module, rules: RuleTable) -> MLPView | None:
         return None
     if not set(net._modules) <= _MLP_CHILDREN:
         return None
-    scaling = net.scaling
+    return _view(net.scaling, tuple(net.linears), net.activation, rules)
+
+
+def _view(
+    scaling: nn.Module | None,
+    linears: tuple[nn.Module, ...],
+    activation: nn.Module,
+    rules: RuleTable,
+    embedding: nn.Module | None = None,
+) -> MLPView | None:
+    """The view of ``scaling -> [embedding] -> linears`` with ``activation`` between them, or
+    None when a piece is not one Taylor mode knows."""
     # Any InputScaling (or subclass keeping its forward) is the affine map (x - center) * inv_half_width.
     if scaling is not None and not (
         isinstance(scaling, InputScaling) and type(scaling).forward is InputScaling.forward
     ):
         return None
-    linears = tuple(net.linears)
     if not linears or any(type(layer) is not nn.Linear for layer in linears):
         return None
-    factory = rules.get(type(net.activation))
-    rule = factory(net.activation) if factory is not None else None
+    factory = rules.get(type(activation))
+    rule = factory(activation) if factory is not None else None
     if rule is None:
         return None
+    lins: tuple[nn.Linear, ...] = linears  # type: ignore[assignment]
     if scaling is None:
-        return MLPView(None, None, linears, rule)
-    return MLPView(scaling.center, scaling.inv_half_width, linears, rule)
+        return MLPView(None, None, lins, rule, embedding)
+    return MLPView(scaling.center, scaling.inv_half_width, lins, rule, embedding)  # type: ignore[arg-type]
 
 
 def _describe_embedded(net: FeedForwardNet, rules: RuleTable) -> MLPView | None:
@@ -114,23 +125,10 @@ def _describe_embedded(net: FeedForwardNet, rules: RuleTable) -> MLPView | None:
         return None
     if net.norms is not None or net.residual or net.output_scaling is not None:
         return None
-    scaling = net.input_map
-    if scaling is not None and not (
-        isinstance(scaling, InputScaling) and type(scaling).forward is InputScaling.forward
-    ):
+    acts = list(net.activations)  # one activation: the same class and settings after every layer
+    if len({(type(act), repr(act)) for act in acts}) != 1:
         return None
-    linears = tuple(net.linears)
-    acts = list(net.activations)
-    # one activation: the same class and settings after every hidden layer
-    if any(type(layer) is not nn.Linear for layer in linears) or len({(type(a), repr(a)) for a in acts}) != 1:
-        return None
-    factory = rules.get(type(acts[0]))
-    rule = factory(acts[0]) if factory is not None else None
-    if rule is None:
-        return None
-    if scaling is None:
-        return MLPView(None, None, linears, rule, net.embedding)
-    return MLPView(scaling.center, scaling.inv_half_width, linears, rule, net.embedding)
+    return _view(net.input_map, tuple(net.linears), acts[0], rules, net.embedding)
 
 
 def _accumulate(
