@@ -120,6 +120,7 @@ class HardConstrained(AffineOutput):
         self._ctx = SymbolContext(coordinates=plan.coordinates, functions=context.functions)
         self.columns: list[int] = []
         self.values: list[CompiledExpression] = []
+        self.factors: list[CompiledExpression] = []  # d: the expression Taylor mode differentiates
         self.distances: list[list[Distance]] = []
         self._exprs: list[tuple[sp.Expr, sp.Expr]] = []  # (g, d) of each constrained column
         self._derivatives: dict[tuple[int, int, tuple[int, ...]], CompiledExpression | None] = {}
@@ -138,7 +139,12 @@ class HardConstrained(AffineOutput):
                 [(a, "both" if len(e) == 2 else next(iter(e)), lo, hi) for a, (e, lo, hi) in per_axis.items()]
                 + spheres
             )
-            self._exprs.append((g, _distance_expr(plan.coordinates, self.distances[-1])))
+            d = _distance_expr(plan.coordinates, self.distances[-1])
+            self.factors.append(self._compile(d, f"hard-constraint distance of {name}"))
+            self._exprs.append((g, d))
+            zero = (0,) * len(plan.coordinates)
+            self._derivatives[(0, self.columns[-1], zero)] = self.values[-1]
+            self._derivatives[(1, self.columns[-1], zero)] = self.factors[-1]
         self._smooth = all(_smooth(expr) for pair in self._exprs for expr in pair)
         self._check(plan)
 
@@ -190,11 +196,10 @@ class HardConstrained(AffineOutput):
         out = self.net(x)
         if not self.columns:
             return out
-        coords = x.unbind(1)
-        env = Env(coords, {}, {})
+        env = Env(x.unbind(1), {}, {})
         cols = list(out.unbind(1))
-        for col, g, dist in zip(self.columns, self.values, self.distances, strict=True):
-            cols[col] = g(env) + _distance(coords, dist) * cols[col]
+        for col, g, d in zip(self.columns, self.values, self.factors, strict=True):
+            cols[col] = g(env) + d(env) * cols[col]
         return torch.stack(cols, dim=1)
 
     def _check(self, plan: ConstraintPlan) -> None:
@@ -249,7 +254,8 @@ def _smooth(expr: sp.Expr) -> bool:
 
 
 def _distance_expr(coords: Sequence[sp.Symbol], dist: Sequence[Distance]) -> sp.Expr:
-    """The sympy expression of :func:`_distance` (differentiated for Taylor-mode fields)."""
+    """``d``: one factor per constrained coordinate or ball, each scaled to at most 1, vanishing
+    on its enforced pieces (compiled for the values, differentiated for Taylor-mode fields)."""
     d: sp.Expr = sp.Integer(1)
     for where, kind, lo, hi in dist:
         if kind == "sphere":
@@ -266,23 +272,3 @@ def _distance_expr(coords: Sequence[sp.Symbol], dist: Sequence[Distance]) -> sp.
             d = d * (hi_ - x) / (hi_ - lo_)
     return d
 
-
-def _distance(coords: Sequence[torch.Tensor], dist: Sequence[Distance]) -> torch.Tensor:
-    d: torch.Tensor | float = 1.0
-    for where, kind, lo, hi in dist:
-        if kind == "sphere":
-            r2 = float(hi) ** 2  # type: ignore[arg-type]
-            sq = sum((coords[a] - c) ** 2 for a, c in zip(where, lo, strict=True))  # type: ignore[call-overload]
-            f = (r2 - sq) / r2
-        else:
-            x = coords[where]  # type: ignore[index]
-            lo_, hi_ = float(lo), float(hi)  # type: ignore[arg-type]
-            if kind == "both":
-                f = (x - lo_) * (hi_ - x) * (4.0 / (hi_ - lo_) ** 2)
-            elif kind == "lower":
-                f = (x - lo_) / (hi_ - lo_)
-            else:
-                f = (hi_ - x) / (hi_ - lo_)
-        d = f if isinstance(d, float) else d * f
-    assert isinstance(d, torch.Tensor)
-    return d

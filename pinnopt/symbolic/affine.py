@@ -81,6 +81,7 @@ def combine(
     """The fields of ``plan`` for ``model`` from its inner network's fields (Leibniz's rule)."""
     columns = {unknowns[c]: c for c in model.affine_columns}
     out: dict[Field, torch.Tensor] = {}
+    factors: dict[tuple[int, tuple[int, ...]], torch.Tensor | None] = {}  # D^b d, shared by the fields
     for f in plan.wanted | plan.values:
         col = columns.get(f.unknown)
         if col is None:
@@ -88,7 +89,9 @@ def combine(
             continue
         acc = model.offset_derivative(col, f.orders, x)
         for b in _below(f.orders):
-            db = model.factor_derivative(col, b, x)
+            if (col, b) not in factors:
+                factors[(col, b)] = model.factor_derivative(col, b, x)
+            db = factors[(col, b)]
             if db is None:
                 continue
             rest = tuple(a - c for a, c in zip(f.orders, b, strict=True))

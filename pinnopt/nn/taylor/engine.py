@@ -359,8 +359,12 @@ class TaylorEngine(DerivativeEngine):
     def supports(self, model: nn.Module) -> bool:
         """Whether ``model`` is a network this engine propagates derivatives through, alone or
         inside an :class:`~pinnopt.symbolic.affine.AffineOutput` (hard constraints)."""
+        return self._view_through(model) is not None
+
+    def _view_through(self, model: nn.Module) -> MLPView | None:
+        """:func:`describe_mlp` of ``model``, or of the inner network of its affine output."""
         affine = affine_output(model)
-        return describe_mlp(model if affine is None else affine.inner, self.rules) is not None
+        return describe_mlp(model if affine is None else affine.inner, self.rules)
 
     def applies(self, model: nn.Module, plan: DerivativePlan) -> bool:
         """Whether this engine evaluates ``plan`` itself (derivatives wanted, model recognized;
@@ -368,8 +372,7 @@ class TaylorEngine(DerivativeEngine):
         ``torch.compile`` such networks take the fallback, which this cannot see."""
         if not (plan.steps and plan.max_order <= MAX_ORDER):
             return False
-        affine = affine_output(model)
-        view = describe_mlp(model if affine is None else affine.inner, self.rules)
+        view = self._view_through(model)
         if view is None:
             return False
         return view.embedding is None or (
